@@ -1,0 +1,10 @@
+//! Domain types of mxauth: users, usernames, time. Pure logic, no I/O, so that
+//! every rule here is unit-tested without a database or a network.
+
+pub mod clock;
+pub mod user;
+pub mod username;
+
+pub use clock::{Clock, MockClock, SystemClock};
+pub use user::{User, UserEmail, UserPassword};
+pub use username::{validate_localpart, UsernameError};

@@ -1,0 +1,94 @@
+//! The Matrix localpart rules a username must follow (Matrix spec, appendix
+//! "User Identifiers"): lowercase `a-z`, digits and `._=-/+`, not empty, and a
+//! full `@localpart:server` of at most 255 bytes. Like MAS, a localpart of
+//! digits only is refused too: Synapse reserves those for guests.
+
+use thiserror::Error;
+
+/// Why a username is not a valid Matrix localpart. Each variant names the rule.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UsernameError {
+    #[error("the username is empty")]
+    Empty,
+    #[error(
+        "the username contains {0:?}; usernames are lowercase: use only a-z, 0-9 and . _ = - / +"
+    )]
+    Uppercase(char),
+    #[error("the username contains {0:?}; use only a-z, 0-9 and . _ = - / +")]
+    InvalidCharacter(char),
+    #[error("the username is made of digits only, which Matrix reserves for guest accounts")]
+    OnlyDigits,
+    #[error("the full Matrix ID {mxid:?} is {len} bytes long; at most 255 are allowed")]
+    TooLong { mxid: String, len: usize },
+}
+
+fn is_allowed(c: char) -> bool {
+    matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '=' | '-' | '/' | '+')
+}
+
+/// Checks `localpart` against the rules, for a homeserver named `server_name`.
+pub fn validate_localpart(localpart: &str, server_name: &str) -> Result<(), UsernameError> {
+    if localpart.is_empty() {
+        return Err(UsernameError::Empty);
+    }
+    if let Some(c) = localpart.chars().find(|c| !is_allowed(*c)) {
+        return Err(if c.is_uppercase() {
+            UsernameError::Uppercase(c)
+        } else {
+            UsernameError::InvalidCharacter(c)
+        });
+    }
+    if localpart.chars().all(|c| c.is_ascii_digit()) {
+        return Err(UsernameError::OnlyDigits);
+    }
+    let mxid = format!("@{localpart}:{server_name}");
+    if mxid.len() > 255 {
+        let len = mxid.len();
+        return Err(UsernameError::TooLong { mxid, len });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_allowed_character() {
+        assert_eq!(validate_localpart("a.b_c=d-e/f+g9", "example.com"), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_is_named() {
+        let s = "example.com";
+        assert_eq!(validate_localpart("", s), Err(UsernameError::Empty));
+        assert_eq!(
+            validate_localpart("Alice", s),
+            Err(UsernameError::Uppercase('A'))
+        );
+        assert_eq!(
+            validate_localpart("al ice", s),
+            Err(UsernameError::InvalidCharacter(' '))
+        );
+        assert_eq!(
+            validate_localpart("al:ice", s),
+            Err(UsernameError::InvalidCharacter(':'))
+        );
+        assert_eq!(
+            validate_localpart("élise", s),
+            Err(UsernameError::InvalidCharacter('é'))
+        );
+        assert_eq!(validate_localpart("1234", s), Err(UsernameError::OnlyDigits));
+        let long = "a".repeat(250);
+        assert!(matches!(
+            validate_localpart(&long, s),
+            Err(UsernameError::TooLong { len: 263, .. })
+        ));
+    }
+
+    #[test]
+    fn error_messages_say_what_to_do() {
+        let err = validate_localpart("Bob", "x").unwrap_err().to_string();
+        assert!(err.contains("lowercase"), "{err}");
+    }
+}

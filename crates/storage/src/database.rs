@@ -1,0 +1,213 @@
+//! Connecting to SQLite or PostgreSQL, and opening transactions.
+
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    PgPool, SqlitePool,
+};
+
+use crate::{repository::Repository, StorageError};
+
+/// Which kind of database is behind a [`Database`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// PostgreSQL `sslmode`, as in libpq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// Where the database is and how to pool connections: the `database` section
+/// of the configuration, with `*_file` values already read.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://path`, `sqlite::memory:` or `postgresql://…`. When `None`,
+    /// PostgreSQL is reached through the individual fields below.
+    pub uri: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub socket: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub database: Option<String>,
+    pub ssl_mode: Option<SslMode>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Option<Duration>,
+    pub max_lifetime: Option<Duration>,
+    /// PostgreSQL only: the schema to work in (`search_path`). Tests use a
+    /// fresh schema each; production leaves it unset.
+    pub search_path: Option<String>,
+}
+
+impl DatabaseSettings {
+    /// Settings for a URI with MAS's pool defaults.
+    pub fn from_uri(uri: impl Into<String>) -> Self {
+        Self {
+            uri: Some(uri.into()),
+            host: None,
+            port: None,
+            socket: None,
+            username: None,
+            password: None,
+            database: None,
+            ssl_mode: None,
+            max_connections: 10,
+            min_connections: 0,
+            connect_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            search_path: None,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &self.uri {
+            Some(uri) if uri.starts_with("sqlite:") => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+}
+
+/// A pool of connections to one database.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Database {
+    /// Opens a pool. SQLite files are created when missing.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StorageError> {
+        match settings.backend() {
+            Backend::Sqlite => connect_sqlite(settings).await,
+            Backend::Postgres => connect_postgres(settings).await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Starts a transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the
+    /// write lock at once, so two writers queue on `busy_timeout` instead of
+    /// one failing with `SQLITE_BUSY` when it upgrades a read lock.
+    pub async fn begin(&self) -> Result<Repository, StorageError> {
+        Ok(match self {
+            Database::Sqlite(pool) => Repository::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Database::Postgres(pool) => Repository::postgres(pool.begin().await?),
+        })
+    }
+
+    /// Runs a trivial query: the health check.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        let _ = match self {
+            Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+            Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+        };
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(pool) => pool.close().await,
+            Database::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+async fn connect_sqlite(settings: &DatabaseSettings) -> Result<Database, StorageError> {
+    let uri = settings.uri.as_deref().unwrap_or_default();
+    let options = SqliteConnectOptions::from_str(uri)
+        .map_err(|e| StorageError::Connect(format!("invalid SQLite URI {uri:?}: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(settings.max_connections.max(1))
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.connect_timeout)
+        .idle_timeout(settings.idle_timeout)
+        .max_lifetime(settings.max_lifetime)
+        .connect_with(options)
+        .await
+        .map_err(|e| StorageError::Connect(format!("SQLite database {uri:?}: {e}")))?;
+    Ok(Database::Sqlite(pool))
+}
+
+fn postgres_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, StorageError> {
+    // Like libpq, anything not given comes from PG* environment variables.
+    let mut options = match &settings.uri {
+        Some(uri) => PgConnectOptions::from_str(uri)
+            .map_err(|e| StorageError::Connect(format!("invalid PostgreSQL URI: {e}")))?,
+        None => PgConnectOptions::new(),
+    };
+    if let Some(host) = &settings.host {
+        options = options.host(host);
+    }
+    if let Some(socket) = &settings.socket {
+        options = options.socket(socket);
+    }
+    if let Some(port) = settings.port {
+        options = options.port(port);
+    }
+    if let Some(username) = &settings.username {
+        options = options.username(username);
+    }
+    if let Some(password) = &settings.password {
+        options = options.password(password);
+    }
+    if let Some(database) = &settings.database {
+        options = options.database(database);
+    }
+    if let Some(mode) = settings.ssl_mode {
+        options = options.ssl_mode(match mode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require => PgSslMode::Require,
+            SslMode::VerifyCa => PgSslMode::VerifyCa,
+            SslMode::VerifyFull => PgSslMode::VerifyFull,
+        });
+    }
+    if let Some(schema) = &settings.search_path {
+        options = options.options([("search_path", schema.as_str())]);
+    }
+    Ok(options)
+}
+
+async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, StorageError> {
+    let options = postgres_options(settings)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections.max(1))
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.connect_timeout)
+        .idle_timeout(settings.idle_timeout)
+        .max_lifetime(settings.max_lifetime)
+        .connect_with(options.clone())
+        .await
+        .map_err(|e| {
+            StorageError::Connect(format!(
+                "PostgreSQL at {}:{} database {:?}: {e}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("(default)")
+            ))
+        })?;
+    Ok(Database::Postgres(pool))
+}

@@ -1,0 +1,14 @@
+//! mxauth's database layer. One [`Database`] over SQLite (the embedded
+//! default) or PostgreSQL, one [`Repository`] per transaction, and the
+//! migrations of both backends. Only this crate knows sqlx.
+
+mod database;
+mod error;
+pub mod migrate;
+mod repository;
+mod types;
+
+pub use database::{Backend, Database, DatabaseSettings, SslMode};
+pub use error::StorageError;
+pub use repository::{NewPassword, Repository};
+pub use types::new_ulid;

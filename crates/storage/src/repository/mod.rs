@@ -1,0 +1,74 @@
+//! The repository: every read and write mxauth makes, inside one transaction.
+//!
+//! A request opens one [`Repository`] with [`crate::Database::begin`], calls
+//! methods on it, and commits; dropping it without committing rolls back.
+//! Statements are written once, with `$1` placeholders that both sqlx drivers
+//! understand, and the [`on_conn!`] macro runs them on whichever backend the
+//! transaction belongs to. Methods are grouped by table in the files beside
+//! this one.
+
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::StorageError;
+
+mod emails;
+pub use passwords::NewPassword;
+mod passwords;
+mod users;
+
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// One open transaction.
+pub struct Repository {
+    pub(crate) tx: Tx,
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection, once per
+/// backend arm. The body is type-checked for each backend separately, so the
+/// same statement and row struct serve both.
+macro_rules! on_conn {
+    ($repo:expr, |$conn:ident| $body:expr) => {
+        match &mut $repo.tx {
+            $crate::repository::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::repository::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_conn;
+
+impl Repository {
+    pub(crate) fn sqlite(tx: Transaction<'static, Sqlite>) -> Self {
+        Self { tx: Tx::Sqlite(tx) }
+    }
+
+    pub(crate) fn postgres(tx: Transaction<'static, Postgres>) -> Self {
+        Self {
+            tx: Tx::Postgres(tx),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StorageError> {
+        match self.tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StorageError> {
+        match self.tx {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! The `users` table: accounts, their lock/deactivation state and admin flag.
+
+use chrono::{DateTime, Utc};
+use mxauth_model::User;
+use ulid::Ulid;
+use uuid::Uuid;
+
+use super::{on_conn, Repository};
+use crate::{
+    types::{to_ulid, to_uuid, Timestamp},
+    StorageError,
+};
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: Uuid,
+    username: String,
+    created_at: Timestamp,
+    locked_at: Option<Timestamp>,
+    deactivated_at: Option<Timestamp>,
+    can_request_admin: bool,
+    is_guest: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            id: to_ulid(row.user_id),
+            username: row.username,
+            created_at: row.created_at.0,
+            locked_at: row.locked_at.map(|t| t.0),
+            deactivated_at: row.deactivated_at.map(|t| t.0),
+            can_request_admin: row.can_request_admin,
+            is_guest: row.is_guest,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest";
+
+impl Repository {
+    /// Creates a user. A taken username is [`StorageError::Conflict`].
+    pub async fn add_user(
+        &mut self,
+        id: Ulid,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO users (user_id, username, created_at, can_request_admin, is_guest)
+                 VALUES ($1, $2, $3, FALSE, FALSE)",
+            )
+            .bind(to_uuid(id))
+            .bind(username)
+            .bind(Timestamp(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(StorageError::conflict_as("a user with this username"))
+        })?;
+        Ok(User {
+            id,
+            username: username.to_owned(),
+            created_at: now,
+            locked_at: None,
+            deactivated_at: None,
+            can_request_admin: false,
+            is_guest: false,
+        })
+    }
+
+    pub async fn find_user_by_id(&mut self, id: Ulid) -> Result<Option<User>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE user_id = $1");
+        let row: Option<UserRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(to_uuid(id))
+                .fetch_optional(conn)
+                .await
+        })?;
+        Ok(row.map(User::from))
+    }
+
+    /// Looks a user up by exact localpart.
+    pub async fn find_user_by_username(
+        &mut self,
+        username: &str,
+    ) -> Result<Option<User>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        let row: Option<UserRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(username).fetch_optional(conn).await
+        })?;
+        Ok(row.map(User::from))
+    }
+
+    /// Users allowed to request admin rights, oldest first.
+    pub async fn list_admin_users(&mut self) -> Result<Vec<User>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE can_request_admin = TRUE ORDER BY user_id"
+        );
+        let rows: Vec<UserRow> =
+            on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// How many users exist.
+    pub async fn count_users(&mut self) -> Result<i64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(conn)
+                .await
+        })?)
+    }
+
+    pub async fn set_can_request_admin(
+        &mut self,
+        mut user: User,
+        can_request_admin: bool,
+    ) -> Result<User, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query("UPDATE users SET can_request_admin = $1 WHERE user_id = $2")
+                .bind(can_request_admin)
+                .bind(to_uuid(user.id))
+                .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        user.can_request_admin = can_request_admin;
+        Ok(user)
+    }
+
+    /// Locks a user: their sessions stay but stop working until unlocked.
+    /// Locking an already locked user keeps the first lock time.
+    pub async fn lock_user(
+        &mut self,
+        mut user: User,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError> {
+        if user.locked_at.is_none() {
+            self.set_user_time(user.id, "locked_at", Some(now)).await?;
+            user.locked_at = Some(now);
+        }
+        Ok(user)
+    }
+
+    pub async fn unlock_user(&mut self, mut user: User) -> Result<User, StorageError> {
+        self.set_user_time(user.id, "locked_at", None).await?;
+        user.locked_at = None;
+        Ok(user)
+    }
+
+    pub async fn deactivate_user(
+        &mut self,
+        mut user: User,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError> {
+        if user.deactivated_at.is_none() {
+            self.set_user_time(user.id, "deactivated_at", Some(now))
+                .await?;
+            user.deactivated_at = Some(now);
+        }
+        Ok(user)
+    }
+
+    pub async fn reactivate_user(&mut self, mut user: User) -> Result<User, StorageError> {
+        self.set_user_time(user.id, "deactivated_at", None).await?;
+        user.deactivated_at = None;
+        Ok(user)
+    }
+
+    /// Sets one of the user's timestamp columns; `column` is never user input.
+    async fn set_user_time(
+        &mut self,
+        id: Ulid,
+        column: &'static str,
+        value: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError> {
+        let sql = format!("UPDATE users SET {column} = $1 WHERE user_id = $2");
+        on_conn!(self, |conn| {
+            sqlx::query(&sql)
+                .bind(value.map(Timestamp))
+                .bind(to_uuid(id))
+                .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+}
