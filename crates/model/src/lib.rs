@@ -2,9 +2,11 @@
 //! every rule here is unit-tested without a database or a network.
 
 pub mod clock;
+pub mod email;
 pub mod user;
 pub mod username;
 
 pub use clock::{Clock, MockClock, SystemClock};
+pub use email::is_plausible_email;
 pub use user::{User, UserEmail, UserPassword};
 pub use username::{validate_localpart, UsernameError};

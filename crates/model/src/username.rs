@@ -78,7 +78,10 @@ mod tests {
             validate_localpart("élise", s),
             Err(UsernameError::InvalidCharacter('é'))
         );
-        assert_eq!(validate_localpart("1234", s), Err(UsernameError::OnlyDigits));
+        assert_eq!(
+            validate_localpart("1234", s),
+            Err(UsernameError::OnlyDigits)
+        );
         let long = "a".repeat(250);
         assert!(matches!(
             validate_localpart(&long, s),

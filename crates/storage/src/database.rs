@@ -117,7 +117,9 @@ impl Database {
     pub async fn ping(&self) -> Result<(), StorageError> {
         let _ = match self {
             Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
-            Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+            Database::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?.rows_affected()
+            }
         };
         Ok(())
     }

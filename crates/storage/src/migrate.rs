@@ -90,9 +90,14 @@ pub async fn run(
                     name: migration.name,
                     source,
                 };
-                sqlx::raw_sql("BEGIN").execute(&mut *conn).await.map_err(fail)?;
+                sqlx::raw_sql("BEGIN")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(fail)?;
                 let result = async {
-                    sqlx::raw_sql(migration.$dialect).execute(&mut *conn).await?;
+                    sqlx::raw_sql(migration.$dialect)
+                        .execute(&mut *conn)
+                        .await?;
                     sqlx::query(
                         "INSERT INTO mxauth_migrations (version, name, checksum, applied_at)
                          VALUES ($1, $2, $3, $4)",

@@ -45,7 +45,9 @@ impl<'q> Encode<'q, Postgres> for Timestamp {
 
 impl<'r> Decode<'r, Postgres> for Timestamp {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Timestamp(<DateTime<Utc> as Decode<Postgres>>::decode(value)?))
+        Ok(Timestamp(<DateTime<Utc> as Decode<Postgres>>::decode(
+            value,
+        )?))
     }
 }
 

@@ -54,7 +54,9 @@ impl Repository {
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
-            .map_err(StorageError::conflict_as("this email address for this user"))
+            .map_err(StorageError::conflict_as(
+                "this email address for this user",
+            ))
         })?;
         Ok(UserEmail {
             id,
@@ -85,7 +87,8 @@ impl Repository {
 
     /// All addresses of a user, oldest first.
     pub async fn list_user_emails(&mut self, user: &User) -> Result<Vec<UserEmail>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM user_emails WHERE user_id = $1 ORDER BY user_email_id");
+        let sql =
+            format!("SELECT {COLUMNS} FROM user_emails WHERE user_id = $1 ORDER BY user_email_id");
         let rows: Vec<EmailRow> = on_conn!(self, |conn| {
             sqlx::query_as(&sql)
                 .bind(to_uuid(user.id))

@@ -12,6 +12,8 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use crate::StorageError;
 
 mod emails;
+mod jobs;
+pub use jobs::QueuedJob;
 pub use passwords::NewPassword;
 mod passwords;
 mod users;

@@ -89,18 +89,19 @@ impl Repository {
     ) -> Result<Option<User>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
         let row: Option<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(username).fetch_optional(conn).await
+            sqlx::query_as(&sql)
+                .bind(username)
+                .fetch_optional(conn)
+                .await
         })?;
         Ok(row.map(User::from))
     }
 
     /// Users allowed to request admin rights, oldest first.
     pub async fn list_admin_users(&mut self) -> Result<Vec<User>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM users WHERE can_request_admin = TRUE ORDER BY user_id"
-        );
-        let rows: Vec<UserRow> =
-            on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
+        let sql =
+            format!("SELECT {COLUMNS} FROM users WHERE can_request_admin = TRUE ORDER BY user_id");
+        let rows: Vec<UserRow> = on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
@@ -123,8 +124,8 @@ impl Repository {
                 .bind(can_request_admin)
                 .bind(to_uuid(user.id))
                 .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
+                .await
+                .map(|r| r.rows_affected())
         })?;
         user.can_request_admin = can_request_admin;
         Ok(user)
@@ -182,8 +183,8 @@ impl Repository {
                 .bind(value.map(Timestamp))
                 .bind(to_uuid(id))
                 .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }

@@ -4,5 +4,6 @@
 
 mod harness;
 
+mod jobs;
 mod migrations;
 mod users;

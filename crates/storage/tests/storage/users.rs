@@ -68,7 +68,10 @@ async fn lock_unlock_deactivate_reactivate(db: &Database) {
     let user = repo.unlock_user(user).await.unwrap();
     let user = repo.deactivate_user(user, later).await.unwrap();
     let stored = repo.find_user_by_id(user.id).await.unwrap().unwrap();
-    assert_eq!((stored.locked_at, stored.deactivated_at), (None, Some(later)));
+    assert_eq!(
+        (stored.locked_at, stored.deactivated_at),
+        (None, Some(later))
+    );
 
     let user = repo.reactivate_user(user).await.unwrap();
     let stored = repo.find_user_by_id(user.id).await.unwrap().unwrap();
@@ -93,7 +96,14 @@ async fn admin_flag_and_admin_list(db: &Database) {
     let b = repo.set_can_request_admin(b, true).await.unwrap();
     let b = repo.set_can_request_admin(b, false).await.unwrap();
     assert_eq!(repo.list_admin_users().await.unwrap(), vec![a.clone()]);
-    assert!(!repo.find_user_by_id(b.id).await.unwrap().unwrap().can_request_admin);
+    assert!(
+        !repo
+            .find_user_by_id(b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .can_request_admin
+    );
 }
 crate::both!(admin_flag_and_admin_list);
 
@@ -155,10 +165,17 @@ async fn emails_are_per_user_and_case_insensitive(db: &Database) {
         .await
         .unwrap();
     assert_eq!(
-        repo.find_user_email(&user, "erin@example.COM").await.unwrap(),
+        repo.find_user_email(&user, "erin@example.COM")
+            .await
+            .unwrap(),
         Some(email.clone())
     );
-    assert_eq!(repo.find_user_email(&other, "erin@example.com").await.unwrap(), None);
+    assert_eq!(
+        repo.find_user_email(&other, "erin@example.com")
+            .await
+            .unwrap(),
+        None
+    );
     // Another user may have the same address (MAS allows it too).
     repo.add_user_email(new_ulid(now(), &mut rng), &other, "erin@example.com", now())
         .await

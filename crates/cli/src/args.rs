@@ -1,0 +1,136 @@
+//! Command-line arguments: the same verbs and flags as `mas-cli`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mxauth",
+    version,
+    about = "Authentication service for Matrix homeservers (MAS-compatible)"
+)]
+pub struct Args {
+    /// Configuration file; repeat to merge several, later ones winning.
+    /// Without it: $MXAUTH_CONFIG (colon-separated), else ./config.yaml,
+    /// else development mode.
+    #[arg(short, long = "config", global = true, value_name = "FILE")]
+    pub config: Vec<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default command).
+    Server(ServerArgs),
+    /// Configuration: generate, check, dump.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Database(DatabaseCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Manage(ManageCommand),
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct ServerArgs {
+    /// Do not apply pending database migrations at start-up.
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// Do not run the job worker inside the server.
+    #[arg(long)]
+    pub no_worker: bool,
+    /// Do not sync clients and providers from the config into the database.
+    #[arg(long)]
+    pub no_sync: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the configuration; warnings name keys mxauth does not act on yet.
+    Check,
+    /// Print the merged configuration, defaults included.
+    Dump {
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a new configuration with fresh secrets and keys.
+    Generate {
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatabaseCommand {
+    /// Apply pending migrations.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManageCommand {
+    /// Create a user, asking for whatever is missing unless --yes.
+    RegisterUser {
+        /// The username (Matrix localpart).
+        username: Option<String>,
+        /// The password.
+        #[arg(short, long)]
+        password: Option<String>,
+        /// An email address, already confirmed; repeat for several.
+        #[arg(short, long = "email")]
+        emails: Vec<String>,
+        /// Allow the user to request admin rights.
+        #[arg(short = 'a', long, conflicts_with = "no_admin")]
+        admin: bool,
+        /// Do not allow the user to request admin rights (the default).
+        #[arg(short = 'A', long)]
+        no_admin: bool,
+        /// Display name, set on the homeserver when the user is provisioned.
+        #[arg(short = 'd', long = "display-name")]
+        display_name: Option<String>,
+        /// Do not ask anything; fail if something required is missing.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Accept a password weaker than passwords.minimum_complexity.
+        #[arg(long)]
+        ignore_password_complexity: bool,
+    },
+    /// Add a confirmed email address to a user.
+    AddEmail { username: String, email: String },
+    /// Make sure a user has this email address, confirmed.
+    VerifyEmail { username: String, email: String },
+    /// Set a user's password.
+    SetPassword {
+        username: String,
+        password: String,
+        /// Accept a password weaker than passwords.minimum_complexity.
+        #[arg(long)]
+        ignore_complexity: bool,
+    },
+    /// Lock a user: their sessions stop working until unlocked.
+    LockUser {
+        username: String,
+        /// Also deactivate the account.
+        #[arg(long)]
+        deactivate: bool,
+    },
+    /// Unlock a user.
+    UnlockUser {
+        username: String,
+        /// Also reactivate a deactivated account.
+        #[arg(long)]
+        reactivate: bool,
+    },
+    /// Allow a user to request admin rights.
+    PromoteAdmin { username: String },
+    /// Stop a user from requesting admin rights.
+    DemoteAdmin { username: String },
+    /// List the users allowed to request admin rights.
+    ListAdminUsers,
+}

@@ -1,0 +1,296 @@
+//! `manage …`: creating users and changing them from the command line.
+//! Commands that change something on the homeserver side (display name,
+//! lock state, deactivation) queue a job in the same transaction, which the
+//! worker delivers to the homeserver.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
+use mxauth_server::passwords::PasswordManager;
+use mxauth_storage::{new_ulid, Database, NewPassword, Repository};
+use rand::rngs::OsRng;
+use serde_json::json;
+
+use super::Context;
+use crate::{args::ManageCommand, resolve};
+
+mod register;
+
+pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
+    let db = ctx.database().await?;
+    let server_name = ctx.config.matrix.homeserver.as_str();
+    let tools = Tools {
+        db: &db,
+        server_name,
+        clock: &SystemClock,
+    };
+    match command {
+        ManageCommand::RegisterUser { .. } => register::run(ctx, &tools, command).await,
+        ManageCommand::AddEmail { username, email } => {
+            add_email(&tools, username, email, false).await
+        }
+        ManageCommand::VerifyEmail { username, email } => {
+            add_email(&tools, username, email, true).await
+        }
+        ManageCommand::SetPassword {
+            username,
+            password,
+            ignore_complexity,
+        } => {
+            let passwords = password_manager(ctx)?;
+            set_password(&tools, &passwords, username, password, *ignore_complexity).await
+        }
+        ManageCommand::LockUser {
+            username,
+            deactivate,
+        } => lock(&tools, username, *deactivate).await,
+        ManageCommand::UnlockUser {
+            username,
+            reactivate,
+        } => unlock(&tools, username, *reactivate).await,
+        ManageCommand::PromoteAdmin { username } => set_admin(&tools, username, true).await,
+        ManageCommand::DemoteAdmin { username } => set_admin(&tools, username, false).await,
+        ManageCommand::ListAdminUsers => {
+            let mut repo = db.begin().await?;
+            let admins = repo.list_admin_users().await?;
+            if admins.is_empty() {
+                eprintln!("No user may request admin rights.");
+            }
+            for user in admins {
+                println!("{}", user.mxid(server_name));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// What every manage command works with.
+pub struct Tools<'a> {
+    pub db: &'a Database,
+    pub server_name: &'a str,
+    pub clock: &'a dyn Clock,
+}
+
+pub fn password_manager(ctx: &Context) -> Result<PasswordManager> {
+    resolve::password_manager(&ctx.config.passwords)?
+        .context("passwords are disabled in this configuration (passwords.enabled: false)")
+}
+
+/// `alice` or `@alice:example.com` (which must be on this server).
+pub fn localpart<'a>(name: &'a str, server_name: &str) -> Result<&'a str> {
+    match name.strip_prefix('@') {
+        Some(mxid) => match mxid.split_once(':') {
+            Some((localpart, server)) if server == server_name => Ok(localpart),
+            Some((_, server)) => bail!(
+                "{name} belongs to {server}, but this mxauth serves {server_name} (matrix.homeserver)"
+            ),
+            None => bail!("{name} is not a Matrix ID: expected @localpart:{server_name}"),
+        },
+        None => Ok(name),
+    }
+}
+
+async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Result<User> {
+    let localpart = localpart(name, server_name)?;
+    repo.find_user_by_username(localpart)
+        .await?
+        .with_context(|| format!("there is no user named {localpart}"))
+}
+
+/// Queues a job for the worker, inside the caller's transaction.
+pub async fn queue(
+    repo: &mut Repository,
+    clock: &dyn Clock,
+    queue_name: &str,
+    payload: serde_json::Value,
+) -> Result<()> {
+    let now = clock.now();
+    repo.enqueue_job(
+        new_ulid(now, &mut OsRng),
+        queue_name,
+        &payload.to_string(),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn add_email(
+    tools: &Tools<'_>,
+    username: &str,
+    email: &str,
+    verify: bool,
+) -> Result<ExitCode> {
+    if !is_plausible_email(email) {
+        bail!("{email:?} is not an email address");
+    }
+    let mut repo = tools.db.begin().await?;
+    let user = find_user(&mut repo, username, tools.server_name).await?;
+    if repo.find_user_email(&user, email).await?.is_some() {
+        // Every stored address is confirmed, so both commands are done.
+        eprintln!(
+            "{} already has the confirmed address {email}.",
+            user.username
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = tools.clock.now();
+    repo.add_user_email(new_ulid(now, &mut OsRng), &user, email, now)
+        .await?;
+    queue(
+        &mut repo,
+        tools.clock,
+        "provision-user",
+        json!({ "user_id": user.id }),
+    )
+    .await?;
+    repo.commit().await?;
+    let verb = if verify {
+        "Added and confirmed"
+    } else {
+        "Added"
+    };
+    eprintln!("{verb} {email} for {}.", user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stores an already computed `(version, hash)` as the user's password.
+pub async fn store_password(
+    repo: &mut Repository,
+    clock: &dyn Clock,
+    user: &User,
+    hashed: (u16, String),
+) -> Result<()> {
+    let now = clock.now();
+    repo.add_user_password(
+        user,
+        NewPassword {
+            id: new_ulid(now, &mut OsRng),
+            hashed_password: &hashed.1,
+            version: hashed.0,
+            upgraded_from: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Refuses a password below `passwords.minimum_complexity` unless told not to.
+pub fn check_complexity(
+    passwords: &PasswordManager,
+    password: &str,
+    user_inputs: &[&str],
+    ignore: bool,
+) -> Result<()> {
+    if !ignore && !passwords.is_complex_enough(password, user_inputs) {
+        bail!(
+            "the password is too weak (passwords.minimum_complexity is {}); choose a longer or less guessable one, or pass the flag that ignores complexity",
+            passwords.minimum_complexity()
+        );
+    }
+    Ok(())
+}
+
+async fn set_password(
+    tools: &Tools<'_>,
+    passwords: &PasswordManager,
+    username: &str,
+    password: &str,
+    ignore_complexity: bool,
+) -> Result<ExitCode> {
+    // Look the user up first, so a typo fails before the slow hashing.
+    let mut repo = tools.db.begin().await?;
+    let user = find_user(&mut repo, username, tools.server_name).await?;
+    repo.rollback().await?;
+    check_complexity(passwords, password, &[&user.username], ignore_complexity)?;
+    let hashed = passwords.hash(password.to_owned()).await?;
+    let mut repo = tools.db.begin().await?;
+    store_password(&mut repo, tools.clock, &user, hashed).await?;
+    repo.commit().await?;
+    eprintln!("Password of {} changed.", user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<ExitCode> {
+    let mut repo = tools.db.begin().await?;
+    let user = find_user(&mut repo, username, tools.server_name).await?;
+    let now = tools.clock.now();
+    let user = repo.lock_user(user, now).await?;
+    queue(
+        &mut repo,
+        tools.clock,
+        "provision-user",
+        json!({ "user_id": user.id }),
+    )
+    .await?;
+    if deactivate {
+        let user = repo.deactivate_user(user.clone(), now).await?;
+        queue(
+            &mut repo,
+            tools.clock,
+            "deactivate-user",
+            json!({ "user_id": user.id, "hs_erase": false }),
+        )
+        .await?;
+    }
+    repo.commit().await?;
+    let what = if deactivate {
+        "locked and deactivated"
+    } else {
+        "locked"
+    };
+    eprintln!("{} is {what}.", user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<ExitCode> {
+    let mut repo = tools.db.begin().await?;
+    let user = find_user(&mut repo, username, tools.server_name).await?;
+    let mut user = repo.unlock_user(user).await?;
+    if reactivate {
+        user = repo.reactivate_user(user).await?;
+        queue(
+            &mut repo,
+            tools.clock,
+            "reactivate-user",
+            json!({ "user_id": user.id }),
+        )
+        .await?;
+    }
+    queue(
+        &mut repo,
+        tools.clock,
+        "provision-user",
+        json!({ "user_id": user.id }),
+    )
+    .await?;
+    repo.commit().await?;
+    let what = if reactivate {
+        "unlocked and reactivated"
+    } else {
+        "unlocked"
+    };
+    eprintln!("{} is {what}.", user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_admin(tools: &Tools<'_>, username: &str, admin: bool) -> Result<ExitCode> {
+    let mut repo = tools.db.begin().await?;
+    let user = find_user(&mut repo, username, tools.server_name).await?;
+    let user = repo.set_can_request_admin(user, admin).await?;
+    repo.commit().await?;
+    if admin {
+        eprintln!("{} may now request admin rights.", user.username);
+    } else {
+        eprintln!("{} may no longer request admin rights.", user.username);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a new username against the Matrix rules, with the rule in the error.
+pub fn check_username(username: &str, server_name: &str) -> Result<()> {
+    validate_localpart(username, server_name)
+        .with_context(|| format!("invalid username {username:?}"))
+}

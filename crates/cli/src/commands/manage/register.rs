@@ -1,0 +1,148 @@
+//! `manage register-user`: create a user with a password, emails and the
+//! admin flag, asking for what is missing unless `--yes`. Nothing is written
+//! until everything is checked, and everything is written in one transaction.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use mxauth_model::is_plausible_email;
+use mxauth_storage::{new_ulid, StorageError};
+use rand::rngs::OsRng;
+use serde_json::json;
+
+use super::{check_complexity, check_username, password_manager, queue, store_password, Tools};
+use crate::{args::ManageCommand, commands::Context, prompt};
+
+pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> Result<ExitCode> {
+    let ManageCommand::RegisterUser {
+        username,
+        password,
+        emails,
+        admin,
+        no_admin: _,
+        display_name,
+        yes,
+        ignore_password_complexity,
+    } = command
+    else {
+        unreachable!("register::run is only called for register-user");
+    };
+
+    let username = match username {
+        Some(name) => name.clone(),
+        None if *yes => bail!("a username is needed: mxauth manage register-user USERNAME -y"),
+        None => prompt::ask("Username")?,
+    };
+    check_username(&username, tools.server_name)?;
+    {
+        let mut repo = tools.db.begin().await?;
+        if repo.find_user_by_username(&username).await?.is_some() {
+            bail!("a user named {username} already exists; nothing was changed");
+        }
+    }
+    for email in emails {
+        if !is_plausible_email(email) {
+            bail!("{email:?} is not an email address");
+        }
+    }
+
+    // Without --yes and without -p, ask; with --yes, no password means the
+    // user logs in some other way (an upstream provider), as in MAS.
+    let password = match password {
+        Some(p) => Some(p.clone()),
+        None if *yes => None,
+        None => Some(prompt::ask_password()?).filter(|p| !p.is_empty()),
+    };
+    let hashed = match &password {
+        Some(password) => {
+            let passwords = password_manager(ctx)?;
+            check_complexity(
+                &passwords,
+                password,
+                &[&username],
+                *ignore_password_complexity,
+            )?;
+            Some(passwords.hash(password.clone()).await?)
+        }
+        None => None,
+    };
+
+    if !*yes {
+        eprintln!(
+            "About to create {}",
+            format_summary(
+                &username,
+                tools.server_name,
+                hashed.is_some(),
+                emails,
+                *admin,
+                display_name.as_deref()
+            )
+        );
+        if !prompt::confirm("Create this user?")? {
+            bail!("cancelled; nothing was changed");
+        }
+    }
+
+    let now = tools.clock.now();
+    let mut repo = tools.db.begin().await?;
+    let user = match repo
+        .add_user(new_ulid(now, &mut OsRng), &username, now)
+        .await
+    {
+        Ok(user) => user,
+        // Someone else created it since we checked.
+        Err(StorageError::Conflict(_)) => {
+            bail!("a user named {username} already exists; nothing was changed")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let user = repo.set_can_request_admin(user, *admin).await?;
+    if let Some(hashed) = hashed {
+        store_password(&mut repo, tools.clock, &user, hashed).await?;
+    }
+    for email in emails {
+        match repo
+            .add_user_email(new_ulid(now, &mut OsRng), &user, email, now)
+            .await
+        {
+            Ok(_) | Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut payload = json!({ "user_id": user.id });
+    if let Some(name) = display_name {
+        payload["set_display_name"] = json!(name);
+    }
+    queue(&mut repo, tools.clock, "provision-user", payload).await?;
+    repo.commit().await?;
+    println!("{}", user.mxid(tools.server_name));
+    eprintln!("User {} created.", user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn format_summary(
+    username: &str,
+    server_name: &str,
+    has_password: bool,
+    emails: &[String],
+    admin: bool,
+    display_name: Option<&str>,
+) -> String {
+    let mut lines = vec![format!("@{username}:{server_name}")];
+    lines.push(format!(
+        "  password: {}",
+        if has_password { "set" } else { "none" }
+    ));
+    if !emails.is_empty() {
+        lines.push(format!("  emails: {}", emails.join(", ")));
+    }
+    if let Some(name) = display_name {
+        lines.push(format!("  display name: {name}"));
+    }
+    lines.push(format!(
+        "  may request admin: {}",
+        if admin { "yes" } else { "no" }
+    ));
+    lines.join("\n")
+}

@@ -1,0 +1,94 @@
+//! The commands, and what they share: loading the configuration (or entering
+//! development mode) and opening the database.
+
+mod config;
+mod database;
+mod manage;
+mod server;
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use mxauth_server::config::RootConfig;
+use mxauth_storage::{migrate, Database};
+
+use crate::{
+    args::{Args, Command, ServerArgs},
+    config_loader::{self, ConfigSource},
+    dev_mode, resolve,
+};
+
+/// The loaded configuration and where it came from.
+pub struct Context {
+    pub config: RootConfig,
+    pub dev_mode: bool,
+}
+
+impl Context {
+    pub fn load(args: &Args) -> Result<Self> {
+        let source = config_loader::find_sources(&args.config, |k| std::env::var(k).ok());
+        match source {
+            ConfigSource::Files(files) => Ok(Self {
+                config: config_loader::load_files(&files)?,
+                dev_mode: false,
+            }),
+            ConfigSource::None => {
+                let dir = dev_mode::data_dir();
+                dev_mode::announce(&dir);
+                Ok(Self {
+                    config: dev_mode::load(&dir)?,
+                    dev_mode: true,
+                })
+            }
+        }
+    }
+
+    /// Connects to the database. In development mode pending migrations are
+    /// applied; otherwise they are an error pointing at `database migrate`.
+    pub async fn database(&self) -> Result<Database> {
+        let settings = resolve::database_settings(&self.config.database)?;
+        let db = Database::connect(&settings).await?;
+        if self.dev_mode {
+            migrate::run(&db, |_| {}).await?;
+        } else if !migrate::pending(&db).await?.is_empty() {
+            bail!("the database schema is not up to date: run `mxauth database migrate` first");
+        }
+        Ok(db)
+    }
+}
+
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let default_server = ServerArgs::default();
+    let command = args
+        .command
+        .as_ref()
+        .map_or(CommandRef::Server(&default_server), CommandRef::from);
+    match command {
+        CommandRef::Config(crate::args::ConfigCommand::Generate { output }) => {
+            config::generate(output.as_deref())
+        }
+        CommandRef::Config(command) => config::run(&Context::load(&args)?, command),
+        CommandRef::Database(command) => database::run(&Context::load(&args)?, command).await,
+        CommandRef::Manage(command) => manage::run(&Context::load(&args)?, command).await,
+        CommandRef::Server(server_args) => server::run(&Context::load(&args)?, server_args).await,
+    }
+}
+
+/// A borrowed view of the command, with `server` as the default.
+enum CommandRef<'a> {
+    Server(&'a ServerArgs),
+    Config(&'a crate::args::ConfigCommand),
+    Database(&'a crate::args::DatabaseCommand),
+    Manage(&'a crate::args::ManageCommand),
+}
+
+impl<'a> From<&'a Command> for CommandRef<'a> {
+    fn from(command: &'a Command) -> Self {
+        match command {
+            Command::Server(a) => Self::Server(a),
+            Command::Config(c) => Self::Config(c),
+            Command::Database(c) => Self::Database(c),
+            Command::Manage(c) => Self::Manage(c),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `mxauth server`: migrate, bind every listener, serve until SIGTERM or
+//! SIGINT, then let in-flight requests finish (at most 60 s, or until a
+//! second signal).
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::{bail, Result};
+use mxauth_model::SystemClock;
+use mxauth_server::http::{
+    bind_listeners, is_built, listener_router, resource_paths, serve_listeners, AppState,
+};
+use mxauth_storage::{migrate, Database};
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::{database, Context};
+use crate::{args::ServerArgs, resolve};
+
+pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let config = &ctx.config;
+    let resolved = resolve::resolve(config)?;
+    if !ctx.dev_mode {
+        for issue in config.unbuilt() {
+            tracing::warn!("{issue}");
+        }
+    }
+
+    let db = Database::connect(&resolved.database).await?;
+    if args.no_migrate {
+        if !migrate::pending(&db).await?.is_empty() {
+            bail!("the database schema is not up to date and --no-migrate was given: run `mxauth database migrate`");
+        }
+    } else {
+        database::apply(&db).await?;
+    }
+
+    let state = AppState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let listeners = &config.http.listeners;
+    let bound = bind_listeners(listeners).await?;
+    for socket in &bound {
+        let listener = &listeners[socket.listener_index()];
+        let prefix = listener.normalized_prefix();
+        for resource in &listener.resources {
+            if !is_built(resource.name) {
+                continue;
+            }
+            for path in resource_paths(resource.name) {
+                tracing::info!("serving {}{prefix}{path}", socket.display_base());
+            }
+        }
+    }
+    let routers = listeners
+        .iter()
+        .map(|listener| listener_router(listener, state.clone()))
+        .collect();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!(
+            "shutting down: finishing requests in flight (a second signal stops at once)"
+        );
+        let _ = stop.send(true);
+        tokio::select! {
+            () = wait_for_signal() => {}
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        tracing::warn!("stopping without waiting for the remaining requests");
+        std::process::exit(1);
+    });
+    tracing::info!(
+        "mxauth {} ready in {} ms",
+        env!("CARGO_PKG_VERSION"),
+        started.elapsed().as_millis()
+    );
+    serve_listeners(bound, routers, stopped).await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

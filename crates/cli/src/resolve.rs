@@ -1,0 +1,208 @@
+//! Turning the configuration into working parts: reading every `*_file`,
+//! parsing keys, building database settings and the password manager. What
+//! fails here fails `config check` too, with the path of the key at fault.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use mxauth_server::{
+    config::{
+        DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordsConfig, PgSslMode, RootConfig,
+        SecretsConfig,
+    },
+    keys::PrivateKey,
+    passwords::{self, Algorithm, PasswordManager, Scheme},
+};
+use mxauth_storage::{DatabaseSettings, SslMode};
+
+/// Everything resolved from the configuration that the commands need.
+pub struct Resolved {
+    pub database: DatabaseSettings,
+    pub passwords: Option<PasswordManager>,
+    pub keys: Vec<(String, PrivateKey)>,
+    /// Checked now; first used by the encrypted cookies of the login pages.
+    #[allow(dead_code)]
+    pub encryption_key: [u8; 32],
+    pub matrix_secret: String,
+}
+
+fn read_file(path: &str, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{what}: cannot read {path}"))
+}
+
+fn read_text(path: &str, what: &str) -> Result<String> {
+    let bytes = read_file(path, what)?;
+    String::from_utf8(bytes).with_context(|| format!("{what}: {path} is not UTF-8 text"))
+}
+
+/// The inline value, else the trimmed contents of the file (Synapse strips
+/// its `secret_path` the same way, so both sides agree on the secret).
+fn inline_or_file(
+    inline: &Option<String>,
+    file: &Option<String>,
+    what: &str,
+) -> Result<Option<String>> {
+    match (inline, file) {
+        (Some(value), _) => Ok(Some(value.clone())),
+        (None, Some(path)) => Ok(Some(read_text(path, what)?.trim().to_owned())),
+        (None, None) => Ok(None),
+    }
+}
+
+pub fn database_settings(config: &DatabaseConfig) -> Result<DatabaseSettings> {
+    let mut settings = DatabaseSettings::from_uri(String::new());
+    settings.uri = config.effective_uri();
+    settings.host = config.host.clone();
+    settings.port = config.port;
+    settings.socket = config.socket.as_ref().map(Into::into);
+    settings.username = config.username.clone();
+    settings.password = inline_or_file(
+        &config.password,
+        &config.password_file,
+        "database.password_file",
+    )?;
+    settings.database = config.database.clone();
+    settings.ssl_mode = config.ssl_mode.map(|mode| match mode {
+        PgSslMode::Disable => SslMode::Disable,
+        PgSslMode::Allow | PgSslMode::Prefer => SslMode::Prefer,
+        PgSslMode::Require => SslMode::Require,
+        PgSslMode::VerifyCa => SslMode::VerifyCa,
+        PgSslMode::VerifyFull => SslMode::VerifyFull,
+    });
+    settings.max_connections = config.max_connections;
+    settings.min_connections = config.min_connections;
+    settings.connect_timeout = Duration::from_secs(config.connect_timeout);
+    settings.idle_timeout = config.idle_timeout.map(Duration::from_secs);
+    settings.max_lifetime = config.max_lifetime.map(Duration::from_secs);
+    Ok(settings)
+}
+
+/// `None` when `passwords.enabled` is false.
+pub fn password_manager(config: &PasswordsConfig) -> Result<Option<PasswordManager>> {
+    if !config.enabled {
+        return Ok(None);
+    }
+    let mut schemes = Vec::new();
+    for (i, scheme) in config.schemes.iter().enumerate() {
+        let what = format!("passwords.schemes[{i}].secret_file");
+        let pepper = match (&scheme.secret, &scheme.secret_file) {
+            (Some(secret), _) => Some(secret.clone().into_bytes()),
+            // The pepper is used byte for byte, as MAS does: no trimming.
+            (None, Some(path)) => Some(read_file(path, &what)?),
+            (None, None) => None,
+        };
+        schemes.push(Scheme {
+            version: scheme.version,
+            algorithm: match scheme.algorithm {
+                HashAlgorithm::Argon2id => Algorithm::Argon2id,
+                HashAlgorithm::Bcrypt => Algorithm::Bcrypt,
+                HashAlgorithm::Pbkdf2 => Algorithm::Pbkdf2,
+            },
+            cost: scheme.cost,
+            pepper,
+            unicode_normalization: scheme.unicode_normalization,
+        });
+    }
+    Ok(Some(PasswordManager::new(
+        schemes,
+        config.minimum_complexity,
+        passwords::default_concurrency(),
+    )))
+}
+
+fn load_key(bytes: &[u8], has_password: bool, path: &str) -> Result<PrivateKey> {
+    if has_password {
+        bail!("{path}: encrypted private keys (with a password) are not supported yet; decrypt the key with `openssl pkey` and drop the password");
+    }
+    PrivateKey::from_bytes(bytes).with_context(|| path.to_owned())
+}
+
+/// The signing keys with their `kid`s. At least one RSA key is required:
+/// OpenID Connect makes RS256 mandatory for ID tokens.
+pub fn signing_keys(config: &SecretsConfig) -> Result<Vec<(String, PrivateKey)>> {
+    let mut keys = Vec::new();
+    for (i, entry) in config.keys.iter().enumerate() {
+        let path = format!("secrets.keys[{i}]");
+        let has_password = entry.password.is_some() || entry.password_file.is_some();
+        let key = match (&entry.key, &entry.key_file) {
+            (Some(pem), _) => load_key(pem.as_bytes(), has_password, &format!("{path}.key"))?,
+            (None, Some(file)) => load_key(
+                &read_file(file, &format!("{path}.key_file"))?,
+                has_password,
+                &format!("{path}.key_file"),
+            )?,
+            (None, None) => bail!("{path}: give key or key_file"),
+        };
+        let kid = entry.kid.clone().unwrap_or_else(|| key.thumbprint());
+        keys.push((kid, key));
+    }
+    if let Some(dir) = &config.keys_dir {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("secrets.keys_dir: cannot read {dir}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        for file in entries {
+            let shown = file.display().to_string();
+            let key = load_key(&read_file(&shown, "secrets.keys_dir")?, false, &shown)?;
+            keys.push((key.thumbprint(), key));
+        }
+    }
+    if !keys
+        .iter()
+        .any(|(_, key)| matches!(key, PrivateKey::Rsa(_)))
+    {
+        bail!("secrets.keys: at least one RSA key is needed (ID tokens are signed with RS256 by default); `mxauth config generate` makes one");
+    }
+    Ok(keys)
+}
+
+/// The 32-byte encryption key, from hex inline or a file holding either 64
+/// hex digits or 32 raw bytes.
+pub fn encryption_key(config: &SecretsConfig) -> Result<[u8; 32]> {
+    let bytes = match (&config.encryption, &config.encryption_file) {
+        (Some(hex_key), _) => hex_key.as_bytes().to_vec(),
+        (None, Some(path)) => read_file(path, "secrets.encryption_file")?,
+        (None, None) => bail!("secrets.encryption: missing: give encryption or encryption_file"),
+    };
+    if let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) {
+        if !raw.iter().all(u8::is_ascii_hexdigit) {
+            return Ok(raw);
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key)
+        .context("secrets.encryption: must be 64 hexadecimal digits (32 bytes)")?;
+    Ok(key)
+}
+
+pub fn matrix_secret(config: &MatrixConfig) -> Result<String> {
+    inline_or_file(&config.secret, &config.secret_file, "matrix.secret_file")?
+        .filter(|s| !s.is_empty())
+        .context("matrix.secret: missing: give secret or secret_file (the secret shared with the homeserver)")
+}
+
+/// Checks the schema-level rules, then resolves everything.
+pub fn resolve(config: &RootConfig) -> Result<Resolved> {
+    let issues = config.validate();
+    if let Some(first) = issues.first() {
+        let more = issues.len() - 1;
+        if more > 0 {
+            let rest: Vec<String> = issues[1..].iter().map(ToString::to_string).collect();
+            bail!(
+                "invalid configuration: {first} (and {more} more: {})",
+                rest.join("; ")
+            );
+        }
+        bail!("invalid configuration: {first}");
+    }
+    Ok(Resolved {
+        database: database_settings(&config.database)?,
+        passwords: password_manager(&config.passwords)?,
+        keys: signing_keys(&config.secrets)?,
+        encryption_key: encryption_key(&config.secrets)?,
+        matrix_secret: matrix_secret(&config.matrix)?,
+    })
+}

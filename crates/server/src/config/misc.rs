@@ -1,0 +1,320 @@
+//! The smaller sections: `policy`, `rate_limiting`, `telemetry`, `templates`,
+//! `experimental` and `oauth`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Issues;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasm_module: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_registration_entrypoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_entrypoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_grant_entrypoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat_login_entrypoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_entrypoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_entrypoint: Option<String>,
+    /// Free-form data for the policy (`admin_users`, `admin_clients`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+impl PolicyConfig {
+    pub(super) fn unbuilt(&self, issues: &mut Issues) {
+        let entrypoints = [
+            ("wasm_module", &self.wasm_module),
+            (
+                "client_registration_entrypoint",
+                &self.client_registration_entrypoint,
+            ),
+            ("register_entrypoint", &self.register_entrypoint),
+            (
+                "authorization_grant_entrypoint",
+                &self.authorization_grant_entrypoint,
+            ),
+            ("compat_login_entrypoint", &self.compat_login_entrypoint),
+            ("password_entrypoint", &self.password_entrypoint),
+            ("email_entrypoint", &self.email_entrypoint),
+        ];
+        for (key, value) in entrypoints {
+            if value.is_some() {
+                issues.unbuilt(format!("policy.{key}"), "OPA policy modules");
+            }
+        }
+        if self.data.is_some() {
+            issues.unbuilt("policy.data", "policy data");
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+const fn limit(burst: u32, per_second: f64) -> RateLimit {
+    RateLimit { burst, per_second }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountRecoveryLimits {
+    pub per_ip: RateLimit,
+    pub per_address: RateLimit,
+}
+
+impl Default for AccountRecoveryLimits {
+    fn default() -> Self {
+        Self {
+            per_ip: limit(3, 3.0 / 3600.0),
+            per_address: limit(3, 1.0 / 3600.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginLimits {
+    pub per_ip: RateLimit,
+    pub per_account: RateLimit,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            per_ip: limit(3, 3.0 / 60.0),
+            per_account: limit(1800, 0.5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailAuthenticationLimits {
+    pub per_ip: RateLimit,
+    pub per_address: RateLimit,
+    pub emails_per_session: RateLimit,
+    pub attempt_per_session: RateLimit,
+}
+
+impl Default for EmailAuthenticationLimits {
+    fn default() -> Self {
+        Self {
+            per_ip: limit(5, 1.0 / 60.0),
+            per_address: limit(3, 1.0 / 3600.0),
+            emails_per_session: limit(2, 1.0 / 300.0),
+            attempt_per_session: limit(10, 1.0 / 60.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitingConfig {
+    pub account_recovery: AccountRecoveryLimits,
+    pub login: LoginLimits,
+    pub registration: RateLimit,
+    pub email_authentication: EmailAuthenticationLimits,
+}
+
+impl Default for RateLimitingConfig {
+    fn default() -> Self {
+        Self {
+            account_recovery: AccountRecoveryLimits::default(),
+            login: LoginLimits::default(),
+            registration: limit(3, 3.0 / 3600.0),
+            email_authentication: EmailAuthenticationLimits::default(),
+        }
+    }
+}
+
+impl RateLimitingConfig {
+    pub(super) fn unbuilt(&self, issues: &mut Issues) {
+        if *self != Self::default() {
+            issues.unbuilt("rate_limiting", "rate limiting");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    pub tracing: TracingConfig,
+    pub metrics: MetricsConfig,
+    pub sentry: SentryConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingConfig {
+    /// `none`, `stdout` or `otlp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exporter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub propagators: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// `none`, `stdout`, `otlp` or `prometheus`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exporter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentryConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traces_sample_rate: Option<f64>,
+}
+
+impl TelemetryConfig {
+    pub(super) fn unbuilt(&self, issues: &mut Issues) {
+        let on = |e: &Option<String>| e.as_deref().is_some_and(|e| e != "none");
+        if on(&self.tracing.exporter) {
+            issues.unbuilt("telemetry.tracing.exporter", "trace export");
+        }
+        if on(&self.metrics.exporter) {
+            issues.unbuilt("telemetry.metrics.exporter", "metrics export");
+        }
+        if self.sentry.dsn.is_some() {
+            issues.unbuilt("telemetry.sentry.dsn", "Sentry reporting");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TemplatesConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assets_manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translations_path: Option<String>,
+}
+
+impl TemplatesConfig {
+    pub(super) fn unbuilt(&self, issues: &mut Issues) {
+        if self.path.is_some() || self.assets_manifest.is_some() || self.translations_path.is_some()
+        {
+            issues.unbuilt("templates", "custom templates");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExperimentalConfig {
+    /// Seconds an OAuth access token lives.
+    pub access_token_ttl: u64,
+    /// Seconds a refreshable compat access token lives.
+    pub compat_token_ttl: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactive_session_expiration: Option<InactiveSessionExpiration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_management_iframe_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_limit: Option<SessionLimit>,
+}
+
+impl Default for ExperimentalConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: 300,
+            compat_token_ttl: 300,
+            inactive_session_expiration: None,
+            plan_management_iframe_uri: None,
+            session_limit: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InactiveSessionExpiration {
+    pub ttl: u64,
+    #[serde(default = "yes")]
+    pub expire_compat_sessions: bool,
+    #[serde(default = "yes")]
+    pub expire_oauth_sessions: bool,
+    #[serde(default = "yes")]
+    pub expire_user_sessions: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_session_threshold: Option<u64>,
+    #[serde(default)]
+    pub dangerous_hard_limit_eviction: bool,
+}
+
+impl ExperimentalConfig {
+    pub(super) fn unbuilt(&self, issues: &mut Issues) {
+        if self.inactive_session_expiration.is_some() {
+            issues.unbuilt(
+                "experimental.inactive_session_expiration",
+                "expiry of idle sessions",
+            );
+        }
+        if self.plan_management_iframe_uri.is_some() {
+            issues.unbuilt(
+                "experimental.plan_management_iframe_uri",
+                "the plan management tab",
+            );
+        }
+        if self.session_limit.is_some() {
+            issues.unbuilt("experimental.session_limit", "session limits");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuthConfig {
+    pub device_code_grant_enabled: bool,
+    pub device_code_user_code_auto_fill_enabled: bool,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            device_code_grant_enabled: true,
+            device_code_user_code_auto_fill_enabled: false,
+        }
+    }
+}
