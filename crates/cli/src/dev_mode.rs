@@ -76,7 +76,15 @@ pub fn load(data_dir: &Path) -> Result<RootConfig> {
     config_loader::deserialize(document)
 }
 
-/// The banner printed when development mode starts.
+/// The one-line note other commands print in development mode.
+pub fn note(data_dir: &Path) {
+    eprintln!(
+        "(development mode: no configuration file found; using {}/)",
+        data_dir.display()
+    );
+}
+
+/// The banner printed when the server starts in development mode.
 pub fn announce(data_dir: &Path) {
     eprintln!(
         "mxauth is running in DEVELOPMENT MODE: no configuration file was found \

@@ -94,7 +94,7 @@ pub fn default_concurrency() -> usize {
 
 impl PasswordManager {
     pub fn new(mut schemes: Vec<Scheme>, minimum_complexity: u8, max_concurrent: usize) -> Self {
-        schemes.sort_by(|a, b| b.version.cmp(&a.version));
+        schemes.sort_by_key(|s| std::cmp::Reverse(s.version));
         Self {
             schemes: Arc::new(schemes),
             minimum_complexity,

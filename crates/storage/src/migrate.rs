@@ -143,17 +143,33 @@ pub async fn run(
     }
 }
 
-/// The migrations not applied yet, oldest first.
+/// The migrations not applied yet, oldest first. Reads only: a database
+/// that was never migrated has every migration pending.
 pub async fn pending(db: &Database) -> Result<Vec<&'static Migration>, StorageError> {
     let query = "SELECT version FROM mxauth_migrations";
     let versions: Vec<i64> = match db {
         Database::Postgres(pool) => {
-            sqlx::raw_sql(CREATE_TABLE).execute(pool).await?;
-            sqlx::query_scalar(query).fetch_all(pool).await?
+            let exists: bool =
+                sqlx::query_scalar("SELECT to_regclass('mxauth_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?;
+            if exists {
+                sqlx::query_scalar(query).fetch_all(pool).await?
+            } else {
+                Vec::new()
+            }
         }
         Database::Sqlite(pool) => {
-            sqlx::raw_sql(CREATE_TABLE).execute(pool).await?;
-            sqlx::query_scalar(query).fetch_all(pool).await?
+            let exists: bool = sqlx::query_scalar(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'mxauth_migrations'",
+            )
+            .fetch_one(pool)
+            .await?;
+            if exists {
+                sqlx::query_scalar(query).fetch_all(pool).await?
+            } else {
+                Vec::new()
+            }
         }
     };
     Ok(MIGRATIONS

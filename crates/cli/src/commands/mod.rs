@@ -26,6 +26,7 @@ pub struct Context {
 
 impl Context {
     pub fn load(args: &Args) -> Result<Self> {
+        let is_server = matches!(args.command, None | Some(Command::Server(_)));
         let source = config_loader::find_sources(&args.config, |k| std::env::var(k).ok());
         match source {
             ConfigSource::Files(files) => Ok(Self {
@@ -34,7 +35,11 @@ impl Context {
             }),
             ConfigSource::None => {
                 let dir = dev_mode::data_dir();
-                dev_mode::announce(&dir);
+                if is_server {
+                    dev_mode::announce(&dir);
+                } else {
+                    dev_mode::note(&dir);
+                }
                 Ok(Self {
                     config: dev_mode::load(&dir)?,
                     dev_mode: true,

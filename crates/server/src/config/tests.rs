@@ -1,1 +1,179 @@
-//! Config tests.
+//! Tests of the rules the schema alone cannot express, and of the list of
+//! keys that are accepted but not acted on yet.
+
+use super::*;
+
+const MINIMAL: &str = "
+secrets:
+  encryption: 0000000000000000000000000000000000000000000000000000000000000000
+  keys: [{key: x}]
+matrix: {secret: s}
+";
+
+fn parse(extra: &str) -> RootConfig {
+    let mut value: serde_yaml::Value = serde_yaml::from_str(MINIMAL).unwrap();
+    let extra: serde_yaml::Value = serde_yaml::from_str(extra).unwrap();
+    if let (serde_yaml::Value::Mapping(base), serde_yaml::Value::Mapping(extra)) =
+        (&mut value, extra)
+    {
+        for (k, v) in extra {
+            base.insert(k, v);
+        }
+    }
+    serde_yaml::from_value(value).unwrap()
+}
+
+fn errors(extra: &str) -> Vec<String> {
+    parse(extra)
+        .validate()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn paths(issues: Vec<ConfigIssue>) -> Vec<String> {
+    issues.into_iter().map(|i| i.path).collect()
+}
+
+#[test]
+fn minimal_config_is_valid() {
+    assert_eq!(errors("{}"), Vec::<String>::new());
+}
+
+#[test]
+fn secret_and_its_file_are_exclusive_and_required() {
+    let err = errors("matrix: {secret: a, secret_file: /b}");
+    assert_eq!(
+        err,
+        vec!["matrix.secret: give either secret or secret_file, not both"]
+    );
+    let err = errors("matrix: {homeserver: example.com}");
+    assert_eq!(
+        err,
+        vec!["matrix.secret: missing: give secret or secret_file"]
+    );
+}
+
+#[test]
+fn encryption_key_must_be_64_hex_digits() {
+    let err = errors("secrets: {encryption: nothex, keys: [{key: x}]}");
+    assert!(
+        err[0].starts_with("secrets.encryption: must be 64 hexadecimal digits"),
+        "{err:?}"
+    );
+    let err = errors("secrets: {encryption_file: /k}");
+    assert!(
+        err[0].starts_with("secrets.keys: at least one signing key"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn password_scheme_versions_are_unique_and_cost_is_bcrypt_only() {
+    let err = errors(
+        "passwords: {schemes: [{version: 1, algorithm: bcrypt, cost: 40}, {version: 1, algorithm: argon2id, cost: 3}]}",
+    );
+    assert_eq!(
+        err,
+        vec![
+            "passwords.schemes[0].cost: bcrypt cost must be between 4 and 31",
+            "passwords.schemes[1].version: version 1 appears twice; versions must be unique",
+            "passwords.schemes[1].cost: cost applies to bcrypt only",
+        ]
+    );
+}
+
+#[test]
+fn database_uri_excludes_separate_fields() {
+    let err = errors("database: {uri: 'postgresql://x', host: db}");
+    assert!(
+        err[0].starts_with("database.uri: give either uri or"),
+        "{err:?}"
+    );
+    let err = errors("database: {uri: 'mysql://x'}");
+    assert!(err[0].contains("must start with postgresql://"), "{err:?}");
+    let fields = parse("database: {host: db, username: mas}").database;
+    assert_eq!(fields.effective_uri(), None);
+}
+
+#[test]
+fn binds_take_exactly_one_shape() {
+    let err = errors(
+        "http: {listeners: [{resources: [], binds: [{address: '[::]:1', port: 2}, {host: a}, {}]}]}",
+    );
+    assert_eq!(
+        err,
+        vec![
+            "http.listeners[0].binds[0]: give exactly one of: address; host and port; socket (and mode); fd (and kind)",
+            "http.listeners[0].binds[1]: host needs a port, and mode needs a socket",
+            "http.listeners[0].binds[2]: give exactly one of: address; host and port; socket (and mode); fd (and kind)",
+        ]
+    );
+}
+
+#[test]
+fn static_clients_need_ulids_and_secrets_for_secret_methods() {
+    let err = errors("clients: [{client_id: nope, client_auth_method: client_secret_basic}]");
+    assert_eq!(err.len(), 2, "{err:?}");
+    assert!(err[0].starts_with("clients[0].client_id:"));
+    assert!(err[1].starts_with("clients[0].client_secret: this client_auth_method needs"));
+}
+
+#[test]
+fn upstream_enumerations_list_allowed_values() {
+    let err = errors(
+        "upstream_oauth2: {providers: [{id: 01H8PKNWKKRPCBW4YGH1RWV279, client_id: c, token_endpoint_auth_method: magic}]}",
+    );
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(err[0].starts_with(
+        "upstream_oauth2.providers[0].token_endpoint_auth_method: \"magic\" is not one of none,"
+    ));
+}
+
+#[test]
+fn unbuilt_features_are_named_only_when_used() {
+    let quiet = paths(parse("{}").unbuilt());
+    assert_eq!(
+        quiet,
+        vec![
+            "http.listeners[0].resources[0]",
+            "http.listeners[0].resources[1]",
+            "http.listeners[0].resources[2]",
+            "http.listeners[0].resources[3]",
+            "http.listeners[0].resources[4]",
+            "http.listeners[0].resources[5]",
+            "matrix"
+        ]
+    );
+    let loud = paths(parse(
+        "email: {transport: smtp}\ncaptcha: {service: hcaptcha}\naccount: {password_recovery_enabled: true}\ntelemetry: {metrics: {exporter: prometheus}}\nrate_limiting: {registration: {burst: 1, per_second: 1}}",
+    )
+    .unbuilt());
+    for path in [
+        "email.transport",
+        "captcha.service",
+        "account.password_recovery_enabled",
+        "telemetry.metrics.exporter",
+        "rate_limiting",
+    ] {
+        assert!(
+            loud.contains(&path.to_owned()),
+            "{path} missing from {loud:?}"
+        );
+    }
+}
+
+#[test]
+fn trusted_proxies_match_networks_even_with_host_bits_set() {
+    let net: IpNetwork = "127.0.0.1/8".parse().unwrap();
+    assert!(net.contains("127.9.9.9".parse().unwrap()));
+    assert!(!net.contains("128.0.0.1".parse().unwrap()));
+    assert!(net.contains("::ffff:127.0.0.2".parse().unwrap()));
+    let v6: IpNetwork = "fd00::/8".parse().unwrap();
+    assert!(v6.contains("fd12::1".parse().unwrap()));
+    assert!(!v6.contains("fe80::1".parse().unwrap()));
+    let any: IpNetwork = "0.0.0.0/0".parse().unwrap();
+    assert!(any.contains("8.8.8.8".parse().unwrap()));
+    assert!("10.0.0.0/33".parse::<IpNetwork>().is_err());
+    assert!("nonsense".parse::<IpNetwork>().is_err());
+}

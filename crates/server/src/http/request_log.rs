@@ -23,7 +23,8 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         ($level:ident) => {
             tracing::$level!(
                 target: "mxauth::request",
-                %method, %path, status, elapsed_ms = format_args!("{elapsed_ms:.1}"), %user_agent,
+                elapsed_ms = format_args!("{elapsed_ms:.1}"),
+                %user_agent,
                 "{method} {path} {status}"
             )
         };

@@ -2,6 +2,9 @@
 //! on a fresh PostgreSQL schema when `DATABASE_URL` is set. Under `CI=true` a
 //! missing `DATABASE_URL` fails the PostgreSQL half instead of skipping it.
 
+// Tests may panic on failure; that is how they fail.
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 
 mod jobs;

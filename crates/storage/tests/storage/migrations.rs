@@ -71,3 +71,28 @@ async fn a_migration_changed_after_release_is_refused(db: &Database) {
     assert!(err.contains("was changed after it was applied"), "{err}");
 }
 crate::both!(a_migration_changed_after_release_is_refused);
+
+#[tokio::test]
+async fn a_fresh_database_has_every_migration_pending_and_pending_writes_nothing() {
+    let path = std::env::temp_dir().join(format!("mxauth-fresh-{}.db", ulid::Ulid::new()));
+    let db = Database::connect(&mxauth_storage::DatabaseSettings::from_uri(format!(
+        "sqlite://{}",
+        path.display()
+    )))
+    .await
+    .unwrap();
+    assert_eq!(
+        migrate::pending(&db).await.unwrap().len(),
+        migrate::MIGRATIONS.len()
+    );
+    let Database::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(tables, 0);
+    db.close().await;
+    let _ = std::fs::remove_file(path);
+}

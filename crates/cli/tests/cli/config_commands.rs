@@ -1,0 +1,129 @@
+//! `config generate`, `config check`, `config dump` through the binary.
+
+use crate::support::*;
+
+#[test]
+fn generated_config_passes_check() {
+    let dir = temp_dir("generate");
+    let config = dir.join("c.yaml");
+    let generated = run(mxauth().args(["config", "generate", "-o"]).arg(&config));
+    assert_eq!(generated.code, 0, "{}", generated.stderr);
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("BEGIN RSA PRIVATE KEY") && text.contains("BEGIN EC PRIVATE KEY"));
+    let checked = run(mxauth()
+        .current_dir(&dir)
+        .args(["-c", "c.yaml", "config", "check"]));
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("Configuration is valid: 2 signing key(s)"),
+        "{}",
+        checked.stderr
+    );
+
+    // Two runs never share secrets.
+    let other = run(mxauth().args(["config", "generate"]));
+    assert!(!other
+        .stdout
+        .contains(text.lines().find(|l| l.contains("encryption")).unwrap()));
+}
+
+#[test]
+fn mas_generated_config_passes_with_warnings() {
+    let dir = temp_dir("mas-sample");
+    let files = write_config(&dir, "{}");
+    let checked = run(with_configs(&mut mxauth(), &files[..1]).args(["config", "check"]));
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("warning: http.listeners[0].resources[4]: the graphql resource is not built"),
+        "{}",
+        checked.stderr
+    );
+    assert!(
+        checked.stderr.contains("4 signing key(s)"),
+        "{}",
+        checked.stderr
+    );
+}
+
+#[test]
+fn unknown_key_fails_and_names_it() {
+    let dir = temp_dir("unknown-key");
+    let files = write_config(
+        &dir,
+        "http:\n  listeners:\n    - resources: []\n      binds:\n        - bind: '[::]:1'\n",
+    );
+    let checked = run(with_configs(&mut mxauth(), &files).args(["config", "check"]));
+    assert_ne!(checked.code, 0);
+    assert!(
+        checked
+            .stderr
+            .contains("http.listeners[0].binds[0].bind: unknown field `bind`"),
+        "{}",
+        checked.stderr
+    );
+    assert_eq!(
+        checked.stderr.lines().count(),
+        1,
+        "one line: {}",
+        checked.stderr
+    );
+}
+
+#[test]
+fn secrets_from_files_are_read() {
+    let dir = temp_dir("secret-files");
+    std::fs::write(dir.join("matrix-secret"), "from-a-file\n").unwrap();
+    let files = write_config(
+        &dir,
+        &format!(
+            "matrix:\n  secret_file: {}\n",
+            dir.join("matrix-secret").display()
+        ),
+    );
+    // The sample has `secret` inline too: both at once is an error.
+    let checked = run(with_configs(&mut mxauth(), &files).args(["config", "check"]));
+    assert_ne!(checked.code, 0);
+    assert!(
+        checked
+            .stderr
+            .contains("matrix.secret: give either secret or secret_file, not both"),
+        "{}",
+        checked.stderr
+    );
+
+    let mut sample: serde_yaml::Value = serde_yaml::from_str(SAMPLE).unwrap();
+    sample["matrix"].as_mapping_mut().unwrap().remove("secret");
+    std::fs::write(&files[0], serde_yaml::to_string(&sample).unwrap()).unwrap();
+    let checked = run(with_configs(&mut mxauth(), &files).args(["config", "check"]));
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert!(
+        checked.stderr.contains("shared secret of 11 characters"),
+        "{}",
+        checked.stderr
+    );
+
+    std::fs::remove_file(dir.join("matrix-secret")).unwrap();
+    let checked = run(with_configs(&mut mxauth(), &files).args(["config", "check"]));
+    assert_ne!(checked.code, 0);
+    assert!(
+        checked.stderr.contains("matrix.secret_file: cannot read"),
+        "{}",
+        checked.stderr
+    );
+}
+
+#[test]
+fn dump_prints_the_merged_config_with_defaults() {
+    let dir = temp_dir("dump");
+    let files = write_config(&dir, "passwords:\n  minimum_complexity: 1\n");
+    let dumped = run(with_configs(&mut mxauth(), &files).args(["config", "dump"]));
+    assert_eq!(dumped.code, 0, "{}", dumped.stderr);
+    let value: serde_yaml::Value = serde_yaml::from_str(&dumped.stdout).unwrap();
+    assert_eq!(value["passwords"]["minimum_complexity"], 1);
+    assert_eq!(value["experimental"]["access_token_ttl"], 300);
+    assert_eq!(value["matrix"]["homeserver"], "localhost:8008");
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of the `mxauth` binary: configuration commands, user
+//! management on SQLite and PostgreSQL, and the server (development mode,
+//! path prefix, shutdown).
+
+// Tests may panic on failure; that is how they fail.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod config_commands;
+mod manage;
+mod server;

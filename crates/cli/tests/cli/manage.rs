@@ -1,0 +1,275 @@
+//! `database migrate` and `manage …` on SQLite and PostgreSQL, checked in
+//! the database afterwards.
+
+use std::path::PathBuf;
+
+use crate::support::*;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Config files pointing at `db`, with the schema migrated.
+fn prepare(name: &str, db: &TestDatabase) -> Vec<PathBuf> {
+    let dir = temp_dir(name);
+    let files = write_config(
+        &dir,
+        &format!(
+            "database:\n  uri: \"{}\"\nmatrix:\n  homeserver: example.com\n",
+            db.uri()
+        ),
+    );
+    let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
+    assert_eq!(migrated.code, 0, "{}", migrated.stderr);
+    assert!(
+        migrated.stderr.contains("Applying migration 1/1"),
+        "{}",
+        migrated.stderr
+    );
+    files
+}
+
+fn manage(files: &[PathBuf], args: &[&str]) -> Run {
+    run(with_configs(&mut mxauth(), files).arg("manage").args(args))
+}
+
+async fn register_user(db: TestDatabase) {
+    let files = prepare("register", &db);
+    let created = manage(
+        &files,
+        &[
+            "register-user",
+            "alice",
+            "-p",
+            PASSWORD,
+            "-e",
+            "alice@example.com",
+            "-a",
+            "-d",
+            "Alice",
+            "-y",
+        ],
+    );
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    assert_eq!(created.stdout.trim(), "@alice:example.com");
+
+    let database = db.open().await;
+    let mut repo = database.begin().await.unwrap();
+    let alice = repo
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .expect("alice exists");
+    assert!(alice.can_request_admin);
+    let password = repo.active_user_password(&alice).await.unwrap().unwrap();
+    assert!(password
+        .hashed_password
+        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert_eq!(password.version, 1);
+    let emails = repo.list_user_emails(&alice).await.unwrap();
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0].email, "alice@example.com");
+    let jobs = repo.list_jobs("provision-user").await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(
+        jobs[0].payload.contains("\"set_display_name\":\"Alice\""),
+        "{}",
+        jobs[0].payload
+    );
+    repo.rollback().await.unwrap();
+
+    // A second alice fails with one clear line and changes nothing.
+    let again = manage(
+        &files,
+        &[
+            "register-user",
+            "alice",
+            "-p",
+            "another password entirely",
+            "-y",
+        ],
+    );
+    assert_ne!(again.code, 0);
+    assert_eq!(
+        again.stderr.trim(),
+        "error: a user named alice already exists; nothing was changed"
+    );
+    let mut repo = database.begin().await.unwrap();
+    assert_eq!(repo.count_users().await.unwrap(), 1);
+    assert_eq!(
+        repo.active_user_password(&alice).await.unwrap().unwrap(),
+        password
+    );
+    assert_eq!(repo.list_jobs("provision-user").await.unwrap().len(), 1);
+    repo.rollback().await.unwrap();
+    database.close().await;
+    db.drop_database().await;
+}
+
+async fn bad_input_changes_nothing(db: TestDatabase) {
+    let files = prepare("bad-input", &db);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["register-user", "Bob", "-p", PASSWORD, "-y"],
+            "usernames are lowercase",
+        ),
+        (
+            &["register-user", "1234", "-p", PASSWORD, "-y"],
+            "digits only",
+        ),
+        (
+            &["register-user", "bob", "-p", "password", "-y"],
+            "the password is too weak",
+        ),
+        (
+            &[
+                "register-user",
+                "bob",
+                "-p",
+                PASSWORD,
+                "-e",
+                "not-an-email",
+                "-y",
+            ],
+            "is not an email address",
+        ),
+    ];
+    for (args, expected) in cases {
+        let result = manage(&files, args);
+        assert_ne!(result.code, 0, "{args:?}");
+        assert!(
+            result.stderr.contains(expected),
+            "{args:?}: {}",
+            result.stderr
+        );
+    }
+    // Without --yes and without a terminal, a missing username is an error, not a hang.
+    let result = manage(&files, &["register-user"]);
+    assert_ne!(result.code, 0);
+    assert!(
+        result.stderr.contains("not a terminal"),
+        "{}",
+        result.stderr
+    );
+
+    let weak_allowed = manage(
+        &files,
+        &[
+            "register-user",
+            "bob",
+            "-p",
+            "password",
+            "--ignore-password-complexity",
+            "-y",
+        ],
+    );
+    assert_eq!(weak_allowed.code, 0, "{}", weak_allowed.stderr);
+    let database = db.open().await;
+    let mut repo = database.begin().await.unwrap();
+    assert_eq!(repo.count_users().await.unwrap(), 1);
+    repo.rollback().await.unwrap();
+    database.close().await;
+    db.drop_database().await;
+}
+
+async fn manage_commands(db: TestDatabase) {
+    let files = prepare("manage", &db);
+    assert_eq!(
+        manage(&files, &["register-user", "carol", "-p", PASSWORD, "-y"]).code,
+        0
+    );
+
+    assert_eq!(
+        manage(&files, &["promote-admin", "@carol:example.com"]).code,
+        0
+    );
+    let listed = manage(&files, &["list-admin-users"]);
+    assert_eq!(listed.stdout.trim(), "@carol:example.com");
+    assert_eq!(manage(&files, &["demote-admin", "carol"]).code, 0);
+    assert_eq!(manage(&files, &["list-admin-users"]).stdout.trim(), "");
+
+    let foreign = manage(&files, &["promote-admin", "@carol:elsewhere.org"]);
+    assert!(
+        foreign.stderr.contains("belongs to elsewhere.org"),
+        "{}",
+        foreign.stderr
+    );
+    let missing = manage(&files, &["lock-user", "nobody"]);
+    assert_eq!(
+        missing.stderr.trim(),
+        "error: there is no user named nobody"
+    );
+
+    assert_eq!(
+        manage(&files, &["lock-user", "carol", "--deactivate"]).code,
+        0
+    );
+    let database = db.open().await;
+    let mut repo = database.begin().await.unwrap();
+    let carol = repo.find_user_by_username("carol").await.unwrap().unwrap();
+    assert!(carol.locked_at.is_some() && carol.deactivated_at.is_some());
+    assert_eq!(repo.list_jobs("deactivate-user").await.unwrap().len(), 1);
+    repo.rollback().await.unwrap();
+
+    assert_eq!(
+        manage(&files, &["unlock-user", "carol", "--reactivate"]).code,
+        0
+    );
+    let mut repo = database.begin().await.unwrap();
+    let carol = repo.find_user_by_username("carol").await.unwrap().unwrap();
+    assert!(carol.is_valid());
+    let old = repo.active_user_password(&carol).await.unwrap().unwrap();
+    repo.rollback().await.unwrap();
+
+    assert_eq!(
+        manage(
+            &files,
+            &["set-password", "carol", "a whole new passphrase 2026"]
+        )
+        .code,
+        0
+    );
+    assert_ne!(manage(&files, &["set-password", "carol", "abc"]).code, 0);
+    assert_eq!(
+        manage(&files, &["add-email", "carol", "carol@example.com"]).code,
+        0
+    );
+    let twice = manage(&files, &["verify-email", "carol", "CAROL@example.com"]);
+    assert_eq!(twice.code, 0);
+    assert!(
+        twice.stderr.contains("already has the confirmed address"),
+        "{}",
+        twice.stderr
+    );
+
+    let mut repo = database.begin().await.unwrap();
+    let new = repo.active_user_password(&carol).await.unwrap().unwrap();
+    assert_ne!(new.hashed_password, old.hashed_password);
+    assert_eq!(repo.list_user_emails(&carol).await.unwrap().len(), 1);
+    repo.rollback().await.unwrap();
+    database.close().await;
+    db.drop_database().await;
+}
+
+/// Runs a test on SQLite and on PostgreSQL, as `name::sqlite` and `name::postgres`.
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            use crate::support::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(TestDatabase::sqlite(&temp_dir("sqlite"))).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = TestDatabase::postgres().await {
+                    super::$name(db).await;
+                }
+            }
+        }
+    };
+}
+
+both!(register_user);
+both!(bad_input_changes_nothing);
+both!(manage_commands);

@@ -1,0 +1,183 @@
+//! Helpers: running the binary, temporary configs and databases, raw HTTP.
+
+use std::{
+    io::{Read, Write},
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use mxauth_storage::{Database, DatabaseSettings};
+
+pub const SAMPLE: &str = include_str!("../fixtures/mas-config-sample.yaml");
+
+pub fn mxauth() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mxauth"));
+    command
+        .env_remove("MXAUTH_CONFIG")
+        .env_remove("MAS_CONFIG")
+        .env("RUST_LOG", "info");
+    command
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run mxauth");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// A fresh empty directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mxauth-cli-{name}-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes the MAS sample config with `extra` YAML appended (later keys of
+/// the same name are merged by passing a second file instead).
+pub fn write_config(dir: &Path, overrides: &str) -> Vec<PathBuf> {
+    let base = dir.join("base.yaml");
+    std::fs::write(&base, SAMPLE).unwrap();
+    let over = dir.join("override.yaml");
+    std::fs::write(&over, overrides).unwrap();
+    vec![base, over]
+}
+
+pub fn with_configs<'a>(command: &'a mut Command, files: &[PathBuf]) -> &'a mut Command {
+    for file in files {
+        command.arg("-c").arg(file);
+    }
+    command
+}
+
+/// A database URI for a test, and how to remove it afterwards.
+pub enum TestDatabase {
+    Sqlite(String),
+    Postgres {
+        uri: String,
+        admin: String,
+        name: String,
+    },
+}
+
+impl TestDatabase {
+    pub fn sqlite(dir: &Path) -> Self {
+        Self::Sqlite(format!("sqlite://{}", dir.join("mxauth.db").display()))
+    }
+
+    /// `None` outside CI when `DATABASE_URL` is unset.
+    pub async fn postgres() -> Option<Self> {
+        let admin = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but DATABASE_URL is not set")
+            }
+            _ => {
+                eprintln!("DATABASE_URL is not set: skipping the PostgreSQL half of this test");
+                return None;
+            }
+        };
+        let name = format!(
+            "mxauth_cli_{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let db = Database::connect(&DatabaseSettings::from_uri(admin.clone()))
+            .await
+            .unwrap();
+        if let Database::Postgres(pool) = &db {
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        db.close().await;
+        let mut uri = url::Url::parse(&admin).unwrap();
+        uri.set_path(&name);
+        Some(Self::Postgres {
+            uri: uri.to_string(),
+            admin,
+            name,
+        })
+    }
+
+    pub fn uri(&self) -> &str {
+        match self {
+            Self::Sqlite(uri) | Self::Postgres { uri, .. } => uri,
+        }
+    }
+
+    pub async fn open(&self) -> Database {
+        Database::connect(&DatabaseSettings::from_uri(self.uri()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn drop_database(self) {
+        if let Self::Postgres { admin, name, .. } = self {
+            let db = Database::connect(&DatabaseSettings::from_uri(admin))
+                .await
+                .unwrap();
+            if let Database::Postgres(pool) = &db {
+                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(pool)
+                    .await;
+            }
+            db.close().await;
+        }
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.1 GET; `None` when nothing listens.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    Some((status, body))
+}
+
+/// Polls until `GET path` answers, for at most 20 s.
+pub fn wait_for(port: u16, path: &str) -> (u16, String) {
+    for _ in 0..200 {
+        if let Some(answer) = http_get(port, path) {
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("nothing answered on port {port} within 20 s");
+}
+
+pub fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
