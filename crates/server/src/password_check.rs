@@ -1,0 +1,199 @@
+//! Checking a user's password against the database, the way every login
+//! path does it: read the active hash, verify it off the async threads (no
+//! transaction held while hashing), and if an older scheme verified, store
+//! the password re-hashed with the newest scheme.
+
+use mxauth_model::{Clock, User};
+use mxauth_storage::{new_ulid, Database, NewPassword, StorageError};
+use rand::RngCore;
+use thiserror::Error;
+
+use crate::passwords::{PasswordError, PasswordManager};
+
+/// The outcome of a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Valid,
+    /// Wrong password. Callers show the same message as for an unknown user.
+    Invalid,
+    /// The user has no password (they log in through an upstream provider).
+    NoPassword,
+}
+
+#[derive(Debug, Error)]
+pub enum PasswordCheckError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Password(PasswordError),
+}
+
+pub async fn check_user_password(
+    db: &Database,
+    passwords: &PasswordManager,
+    clock: &dyn Clock,
+    rng: &mut (dyn RngCore + Send),
+    user: &User,
+    password: String,
+) -> Result<PasswordCheck, PasswordCheckError> {
+    let mut repo = db.begin().await?;
+    let stored = repo.active_user_password(user).await?;
+    repo.rollback().await?;
+    let Some(stored) = stored else {
+        return Ok(PasswordCheck::NoPassword);
+    };
+    let upgrade = match passwords
+        .verify(stored.version, password, stored.hashed_password.clone())
+        .await
+    {
+        Ok(upgrade) => upgrade,
+        Err(PasswordError::Mismatch) => return Ok(PasswordCheck::Invalid),
+        Err(e) => return Err(PasswordCheckError::Password(e)),
+    };
+    if let Some((version, hash)) = upgrade {
+        let now = clock.now();
+        let mut repo = db.begin().await?;
+        repo.add_user_password(
+            user,
+            NewPassword {
+                id: new_ulid(now, rng),
+                hashed_password: &hash,
+                version,
+                upgraded_from: Some(&stored),
+            },
+            now,
+        )
+        .await?;
+        repo.commit().await?;
+        tracing::info!(user = %user.username, from = stored.version, to = version, "password hash upgraded");
+    }
+    Ok(PasswordCheck::Valid)
+}
+
+#[cfg(test)]
+mod tests {
+    use mxauth_model::MockClock;
+    use mxauth_storage::{migrate, DatabaseSettings};
+    use rand::{rngs::StdRng, SeedableRng};
+
+    use super::*;
+    use crate::passwords::{Algorithm, Scheme};
+
+    fn scheme(version: u16, algorithm: Algorithm) -> Scheme {
+        Scheme {
+            version,
+            algorithm,
+            cost: Some(4),
+            pepper: None,
+            unicode_normalization: algorithm == Algorithm::Bcrypt,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_older_hash_is_upgraded_on_success_only() {
+        let path = std::env::temp_dir().join(format!("mxauth-pwcheck-{}.db", ulid::Ulid::new()));
+        let db = Database::connect(&DatabaseSettings::from_uri(format!(
+            "sqlite://{}",
+            path.display()
+        )))
+        .await
+        .unwrap();
+        migrate::run(&db, |_| {}).await.unwrap();
+        let clock = MockClock::default();
+        let mut rng = StdRng::seed_from_u64(7);
+
+        // A user whose hash was made by the old (bcrypt, version 1) scheme.
+        let old_only = PasswordManager::new(vec![scheme(1, Algorithm::Bcrypt)], 0, 1);
+        let (version, hash) = old_only
+            .hash("hunter2 is my password".into())
+            .await
+            .unwrap();
+        let mut repo = db.begin().await.unwrap();
+        let user = repo
+            .add_user(new_ulid(clock.now(), &mut rng), "alice", clock.now())
+            .await
+            .unwrap();
+        let old = repo
+            .add_user_password(
+                &user,
+                NewPassword {
+                    id: new_ulid(clock.now(), &mut rng),
+                    hashed_password: &hash,
+                    version,
+                    upgraded_from: None,
+                },
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        repo.commit().await.unwrap();
+
+        let both = PasswordManager::new(
+            vec![scheme(1, Algorithm::Bcrypt), scheme(2, Algorithm::Argon2id)],
+            0,
+            1,
+        );
+        clock.advance(chrono::Duration::seconds(1));
+        let wrong = check_user_password(&db, &both, &clock, &mut rng, &user, "nope".into())
+            .await
+            .unwrap();
+        assert_eq!(wrong, PasswordCheck::Invalid);
+        let mut repo = db.begin().await.unwrap();
+        assert_eq!(
+            repo.active_user_password(&user).await.unwrap().unwrap(),
+            old
+        );
+        repo.rollback().await.unwrap();
+
+        let right = check_user_password(
+            &db,
+            &both,
+            &clock,
+            &mut rng,
+            &user,
+            "hunter2 is my password".into(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(right, PasswordCheck::Valid);
+        let mut repo = db.begin().await.unwrap();
+        let new = repo.active_user_password(&user).await.unwrap().unwrap();
+        repo.rollback().await.unwrap();
+        assert_eq!(new.version, 2);
+        assert_eq!(new.upgraded_from_id, Some(old.id));
+        assert!(new.hashed_password.starts_with("$argon2id$"));
+
+        // The next login verifies with the new hash and needs no upgrade.
+        clock.advance(chrono::Duration::seconds(1));
+        let again = check_user_password(
+            &db,
+            &both,
+            &clock,
+            &mut rng,
+            &user,
+            "hunter2 is my password".into(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(again, PasswordCheck::Valid);
+        let mut repo = db.begin().await.unwrap();
+        assert_eq!(
+            repo.active_user_password(&user).await.unwrap().unwrap(),
+            new
+        );
+        repo.rollback().await.unwrap();
+
+        let mut repo = db.begin().await.unwrap();
+        let nobody = repo
+            .add_user(new_ulid(clock.now(), &mut rng), "bob", clock.now())
+            .await
+            .unwrap();
+        repo.commit().await.unwrap();
+        let none = check_user_password(&db, &both, &clock, &mut rng, &nobody, "x".into())
+            .await
+            .unwrap();
+        assert_eq!(none, PasswordCheck::NoPassword);
+        db.close().await;
+        let _ = std::fs::remove_file(path);
+    }
+}
