@@ -11,8 +11,13 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::StorageError;
 
+mod browser_sessions;
 mod emails;
 mod jobs;
+mod oauth2_clients;
+mod oauth2_grants;
+mod oauth2_sessions;
+mod oauth2_tokens;
 pub use jobs::QueuedJob;
 pub use passwords::NewPassword;
 mod passwords;

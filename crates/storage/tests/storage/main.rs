@@ -9,4 +9,5 @@ mod harness;
 
 mod jobs;
 mod migrations;
+mod oauth2;
 mod users;

@@ -1,0 +1,202 @@
+//! `oauth2_clients`: static clients (synced from the config) and dynamic
+//! ones (RFC 7591). URI lists are stored as JSON text.
+
+use mxauth_model::oauth2::{Client, GrantTypes, UnknownAuthMethod};
+use ulid::Ulid;
+use uuid::Uuid;
+
+use super::{on_conn, Repository};
+use crate::{
+    types::{to_ulid, to_uuid, Timestamp},
+    StorageError,
+};
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    oauth2_client_id: Uuid,
+    encrypted_client_secret: Option<String>,
+    redirect_uris: String,
+    grant_type_authorization_code: bool,
+    grant_type_refresh_token: bool,
+    grant_type_client_credentials: bool,
+    grant_type_device_code: bool,
+    client_name: Option<String>,
+    logo_uri: Option<String>,
+    client_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+    id_token_signed_response_alg: Option<String>,
+    userinfo_signed_response_alg: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    token_endpoint_auth_signing_alg: Option<String>,
+    initiate_login_uri: Option<String>,
+    application_type: Option<String>,
+    contacts: Option<String>,
+    is_static: bool,
+    metadata_digest: Option<String>,
+    created_at: Timestamp,
+}
+
+const COLUMNS: &str = "oauth2_client_id, encrypted_client_secret, redirect_uris,
+    grant_type_authorization_code, grant_type_refresh_token, grant_type_client_credentials,
+    grant_type_device_code, client_name, logo_uri, client_uri, policy_uri, tos_uri, jwks,
+    jwks_uri, id_token_signed_response_alg, userinfo_signed_response_alg,
+    token_endpoint_auth_method, token_endpoint_auth_signing_alg, initiate_login_uri,
+    application_type, contacts, is_static, metadata_digest, created_at";
+
+fn json_list(text: Option<&str>) -> Result<Vec<String>, StorageError> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| StorageError::Malformed(format!("stored URI list: {e}"))),
+    }
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::Value::from(list.to_vec()).to_string()
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StorageError;
+
+    fn try_from(row: ClientRow) -> Result<Self, StorageError> {
+        let method = row.token_endpoint_auth_method.as_deref().unwrap_or("none");
+        Ok(Client {
+            id: to_ulid(row.oauth2_client_id),
+            encrypted_client_secret: row.encrypted_client_secret,
+            redirect_uris: json_list(Some(&row.redirect_uris))?,
+            grant_types: GrantTypes {
+                authorization_code: row.grant_type_authorization_code,
+                refresh_token: row.grant_type_refresh_token,
+                client_credentials: row.grant_type_client_credentials,
+                device_code: row.grant_type_device_code,
+            },
+            client_name: row.client_name,
+            logo_uri: row.logo_uri,
+            client_uri: row.client_uri,
+            policy_uri: row.policy_uri,
+            tos_uri: row.tos_uri,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
+            id_token_signed_response_alg: row.id_token_signed_response_alg,
+            userinfo_signed_response_alg: row.userinfo_signed_response_alg,
+            token_endpoint_auth_method: method
+                .parse()
+                .map_err(|e: UnknownAuthMethod| StorageError::Malformed(e.to_string()))?,
+            token_endpoint_auth_signing_alg: row.token_endpoint_auth_signing_alg,
+            initiate_login_uri: row.initiate_login_uri,
+            application_type: row.application_type,
+            contacts: json_list(row.contacts.as_deref())?,
+            is_static: row.is_static,
+            metadata_digest: row.metadata_digest,
+            created_at: row.created_at.0,
+        })
+    }
+}
+
+/// Binds every column of `client` in the order of [`COLUMNS`].
+macro_rules! bind_client {
+    ($query:expr, $client:expr) => {{
+        let c = $client;
+        $query
+            .bind(to_uuid(c.id))
+            .bind(c.encrypted_client_secret.as_deref())
+            .bind(to_json(&c.redirect_uris))
+            .bind(c.grant_types.authorization_code)
+            .bind(c.grant_types.refresh_token)
+            .bind(c.grant_types.client_credentials)
+            .bind(c.grant_types.device_code)
+            .bind(c.client_name.as_deref())
+            .bind(c.logo_uri.as_deref())
+            .bind(c.client_uri.as_deref())
+            .bind(c.policy_uri.as_deref())
+            .bind(c.tos_uri.as_deref())
+            .bind(c.jwks.as_deref())
+            .bind(c.jwks_uri.as_deref())
+            .bind(c.id_token_signed_response_alg.as_deref())
+            .bind(c.userinfo_signed_response_alg.as_deref())
+            .bind(c.token_endpoint_auth_method.as_str())
+            .bind(c.token_endpoint_auth_signing_alg.as_deref())
+            .bind(c.initiate_login_uri.as_deref())
+            .bind(c.application_type.as_deref())
+            .bind(to_json(&c.contacts))
+            .bind(c.is_static)
+            .bind(c.metadata_digest.as_deref())
+            .bind(Timestamp(c.created_at))
+    }};
+}
+
+const PLACEHOLDERS: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24";
+
+impl Repository {
+    /// Registers a new client. Same metadata digest as an existing client is
+    /// [`StorageError::Conflict`].
+    pub async fn add_client(&mut self, client: &Client) -> Result<(), StorageError> {
+        let sql = format!("INSERT INTO oauth2_clients ({COLUMNS}) VALUES ({PLACEHOLDERS})");
+        on_conn!(self, |conn| {
+            bind_client!(sqlx::query(&sql), client)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(StorageError::conflict_as("a client with the same metadata"))
+        })?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a static client (config sync). The creation time
+    /// of an existing client is kept.
+    pub async fn upsert_static_client(&mut self, client: &Client) -> Result<(), StorageError> {
+        let updates = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| *c != "oauth2_client_id" && *c != "created_at")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO oauth2_clients ({COLUMNS}) VALUES ({PLACEHOLDERS})
+             ON CONFLICT (oauth2_client_id) DO UPDATE SET {updates}"
+        );
+        on_conn!(self, |conn| {
+            bind_client!(sqlx::query(&sql), client)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn find_client(&mut self, id: Ulid) -> Result<Option<Client>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM oauth2_clients WHERE oauth2_client_id = $1");
+        let row: Option<ClientRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(to_uuid(id))
+                .fetch_optional(conn)
+                .await
+        })?;
+        row.map(Client::try_from).transpose()
+    }
+
+    pub async fn find_client_by_metadata_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<Client>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM oauth2_clients WHERE metadata_digest = $1");
+        let row: Option<ClientRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+        })?;
+        row.map(Client::try_from).transpose()
+    }
+
+    /// Every static client, oldest id first.
+    pub async fn list_static_clients(&mut self) -> Result<Vec<Client>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM oauth2_clients WHERE is_static = TRUE ORDER BY oauth2_client_id"
+        );
+        let rows: Vec<ClientRow> =
+            on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+}

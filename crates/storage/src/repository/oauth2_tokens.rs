@@ -1,0 +1,337 @@
+//! `oauth2_access_tokens` and `oauth2_refresh_tokens`, looked up by digest.
+//! The introspection lookup fetches token, session and user in one query:
+//! it is on Synapse's hot path.
+
+use chrono::{DateTime, Utc};
+use mxauth_model::{
+    oauth2::{AccessToken, RefreshToken, Session},
+    User,
+};
+use ulid::Ulid;
+use uuid::Uuid;
+
+use super::{on_conn, Repository};
+use crate::{
+    types::{to_ulid, to_uuid, Timestamp},
+    StorageError,
+};
+
+#[derive(sqlx::FromRow)]
+struct AccessRow {
+    oauth2_access_token_id: Uuid,
+    oauth2_session_id: Uuid,
+    created_at: Timestamp,
+    expires_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+    first_used_at: Option<Timestamp>,
+}
+
+impl From<AccessRow> for AccessToken {
+    fn from(r: AccessRow) -> Self {
+        AccessToken {
+            id: to_ulid(r.oauth2_access_token_id),
+            session_id: to_ulid(r.oauth2_session_id),
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.map(|t| t.0),
+            revoked_at: r.revoked_at.map(|t| t.0),
+            first_used_at: r.first_used_at.map(|t| t.0),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    oauth2_refresh_token_id: Uuid,
+    oauth2_session_id: Uuid,
+    oauth2_access_token_id: Option<Uuid>,
+    created_at: Timestamp,
+    consumed_at: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+    next_oauth2_refresh_token_id: Option<Uuid>,
+}
+
+impl From<RefreshRow> for RefreshToken {
+    fn from(r: RefreshRow) -> Self {
+        RefreshToken {
+            id: to_ulid(r.oauth2_refresh_token_id),
+            session_id: to_ulid(r.oauth2_session_id),
+            access_token_id: r.oauth2_access_token_id.map(to_ulid),
+            created_at: r.created_at.0,
+            consumed_at: r.consumed_at.map(|t| t.0),
+            revoked_at: r.revoked_at.map(|t| t.0),
+            next_refresh_token_id: r.next_oauth2_refresh_token_id.map(to_ulid),
+        }
+    }
+}
+
+/// One row of the introspection join.
+#[derive(sqlx::FromRow)]
+struct IntrospectionRow {
+    #[sqlx(flatten)]
+    token: AccessRow,
+    #[sqlx(flatten)]
+    session: super::oauth2_sessions::SessionRow,
+    u_user_id: Option<Uuid>,
+    u_username: Option<String>,
+    u_created_at: Option<Timestamp>,
+    u_locked_at: Option<Timestamp>,
+    u_deactivated_at: Option<Timestamp>,
+    u_can_request_admin: Option<bool>,
+    u_is_guest: Option<bool>,
+}
+
+const ACCESS_COLUMNS: &str = "t.oauth2_access_token_id, t.oauth2_session_id, t.created_at,
+    t.expires_at, t.revoked_at, t.first_used_at";
+
+impl Repository {
+    pub async fn add_access_token(
+        &mut self,
+        id: Ulid,
+        session_id: Ulid,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<AccessToken, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO oauth2_access_tokens
+                   (oauth2_access_token_id, oauth2_session_id, access_token_sha256, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(to_uuid(id))
+            .bind(to_uuid(session_id))
+            .bind(digest)
+            .bind(Timestamp(now))
+            .bind(expires_at.map(Timestamp))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(AccessToken {
+            id,
+            session_id,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            first_used_at: None,
+        })
+    }
+
+    pub async fn find_access_token(
+        &mut self,
+        id: Ulid,
+    ) -> Result<Option<AccessToken>, StorageError> {
+        let sql = format!("SELECT {ACCESS_COLUMNS} FROM oauth2_access_tokens t WHERE t.oauth2_access_token_id = $1");
+        let row: Option<AccessRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(to_uuid(id))
+                .fetch_optional(conn)
+                .await
+        })?;
+        Ok(row.map(AccessToken::from))
+    }
+
+    pub async fn find_access_token_by_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<AccessToken>, StorageError> {
+        let sql = format!(
+            "SELECT {ACCESS_COLUMNS} FROM oauth2_access_tokens t WHERE t.access_token_sha256 = $1"
+        );
+        let row: Option<AccessRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+        })?;
+        Ok(row.map(AccessToken::from))
+    }
+
+    /// The token with this digest, its session and the session's user, in
+    /// one round trip.
+    pub async fn lookup_access_token(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<(AccessToken, Session, Option<User>)>, StorageError> {
+        let sql = format!(
+            "SELECT {ACCESS_COLUMNS}, {sessions},
+                    u.user_id AS u_user_id, u.username AS u_username, u.created_at AS u_created_at,
+                    u.locked_at AS u_locked_at, u.deactivated_at AS u_deactivated_at,
+                    u.can_request_admin AS u_can_request_admin, u.is_guest AS u_is_guest
+             FROM oauth2_access_tokens t
+             JOIN oauth2_sessions s ON s.oauth2_session_id = t.oauth2_session_id
+             LEFT JOIN users u ON u.user_id = s.user_id
+             WHERE t.access_token_sha256 = $1",
+            sessions = super::oauth2_sessions::SESSION_COLUMNS.replace("s.oauth2_session_id,", "")
+        );
+        let row: Option<IntrospectionRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+        })?;
+        Ok(row.map(|r| {
+            let user = match (r.u_user_id, r.u_username, r.u_created_at) {
+                (Some(id), Some(username), Some(created_at)) => Some(User {
+                    id: to_ulid(id),
+                    username,
+                    created_at: created_at.0,
+                    locked_at: r.u_locked_at.map(|t| t.0),
+                    deactivated_at: r.u_deactivated_at.map(|t| t.0),
+                    can_request_admin: r.u_can_request_admin.unwrap_or(false),
+                    is_guest: r.u_is_guest.unwrap_or(false),
+                }),
+                _ => None,
+            };
+            (AccessToken::from(r.token), Session::from(r.session), user)
+        }))
+    }
+
+    /// Records the first use of an access token; later uses change nothing.
+    pub async fn mark_access_token_used(
+        &mut self,
+        id: Ulid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE oauth2_access_tokens SET first_used_at = $1
+                 WHERE oauth2_access_token_id = $2 AND first_used_at IS NULL",
+            )
+            .bind(Timestamp(now))
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn revoke_access_token(
+        &mut self,
+        id: Ulid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE oauth2_access_tokens SET revoked_at = $1
+                 WHERE oauth2_access_token_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(Timestamp(now))
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn add_refresh_token(
+        &mut self,
+        id: Ulid,
+        session_id: Ulid,
+        access_token_id: Ulid,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshToken, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO oauth2_refresh_tokens
+                   (oauth2_refresh_token_id, oauth2_session_id, oauth2_access_token_id,
+                    refresh_token_sha256, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(to_uuid(id))
+            .bind(to_uuid(session_id))
+            .bind(to_uuid(access_token_id))
+            .bind(digest)
+            .bind(Timestamp(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(RefreshToken {
+            id,
+            session_id,
+            access_token_id: Some(access_token_id),
+            created_at: now,
+            consumed_at: None,
+            revoked_at: None,
+            next_refresh_token_id: None,
+        })
+    }
+
+    pub async fn find_refresh_token(
+        &mut self,
+        id: Ulid,
+    ) -> Result<Option<RefreshToken>, StorageError> {
+        self.refresh_token_where("oauth2_refresh_token_id = $1", to_uuid(id))
+            .await
+    }
+
+    pub async fn find_refresh_token_by_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<RefreshToken>, StorageError> {
+        let sql = "SELECT oauth2_refresh_token_id, oauth2_session_id, oauth2_access_token_id,
+                created_at, consumed_at, revoked_at, next_oauth2_refresh_token_id
+             FROM oauth2_refresh_tokens WHERE refresh_token_sha256 = $1";
+        let row: Option<RefreshRow> = on_conn!(self, |conn| {
+            sqlx::query_as(sql).bind(digest).fetch_optional(conn).await
+        })?;
+        Ok(row.map(RefreshToken::from))
+    }
+
+    async fn refresh_token_where(
+        &mut self,
+        condition: &'static str,
+        id: Uuid,
+    ) -> Result<Option<RefreshToken>, StorageError> {
+        let sql = format!(
+            "SELECT oauth2_refresh_token_id, oauth2_session_id, oauth2_access_token_id,
+                created_at, consumed_at, revoked_at, next_oauth2_refresh_token_id
+             FROM oauth2_refresh_tokens WHERE {condition}"
+        );
+        let row: Option<RefreshRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
+        })?;
+        Ok(row.map(RefreshToken::from))
+    }
+
+    /// Rotation: marks the token consumed and links its successor. Atomic:
+    /// only one of two concurrent refreshes sees `true`.
+    pub async fn consume_refresh_token(
+        &mut self,
+        id: Ulid,
+        next_id: Ulid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let changed = on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE oauth2_refresh_tokens
+                 SET consumed_at = $1, next_oauth2_refresh_token_id = $2
+                 WHERE oauth2_refresh_token_id = $3 AND consumed_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(Timestamp(now))
+            .bind(to_uuid(next_id))
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
+    pub async fn revoke_refresh_token(
+        &mut self,
+        id: Ulid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE oauth2_refresh_tokens SET revoked_at = $1
+                 WHERE oauth2_refresh_token_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(Timestamp(now))
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+}
