@@ -2,7 +2,11 @@
 //! keys. The CLI crate reads files and hands this crate resolved settings.
 
 pub mod config;
+pub mod cookies;
+pub mod encrypter;
 pub mod http;
+pub mod jose;
 pub mod keys;
 pub mod password_check;
 pub mod passwords;
+pub mod templates;

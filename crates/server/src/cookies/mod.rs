@@ -1,0 +1,184 @@
+//! The browser cookie: one encrypted, authenticated cookie holding the
+//! browser session id and the CSRF token, scoped to the path of
+//! `public_base`, `HttpOnly`, `SameSite=Lax`, `Secure` on https.
+//!
+//! CSRF: every form carries the token from the cookie; a POST is accepted
+//! only when the form's token equals the cookie's (compared in constant
+//! time) and has not expired. An attacker's page can make the browser send
+//! the cookie but cannot read it, so cannot forge the form field.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use ulid::Ulid;
+
+use crate::encrypter::Encrypter;
+
+pub const COOKIE_NAME: &str = "mxauth-session";
+
+/// How long a CSRF token stays valid.
+const CSRF_LIFETIME_HOURS: i64 = 1;
+
+/// What the cookie holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CookieData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_session: Option<Ulid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<CsrfToken>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsrfToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How cookies are written for this deployment.
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    pub encrypter: Encrypter,
+    /// The path of `public_base`, e.g. `/auth/`.
+    pub path: String,
+    pub secure: bool,
+}
+
+impl CookieSettings {
+    /// Reads the cookie from a request; a missing, forged or stale cookie is
+    /// an empty one.
+    pub fn read(&self, headers: &HeaderMap) -> CookieData {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE_NAME)
+            .and_then(|(_, value)| self.encrypter.decrypt(value).ok())
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` header value for `data`.
+    pub fn header(&self, data: &CookieData) -> HeaderValue {
+        let json = serde_json::to_vec(data).unwrap_or_default();
+        let value = self.encrypter.encrypt(&json);
+        let secure = if self.secure { "; Secure" } else { "" };
+        let cookie = format!(
+            "{COOKIE_NAME}={value}; Path={}; HttpOnly; SameSite=Lax{secure}",
+            self.path
+        );
+        HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+impl CookieData {
+    /// The current CSRF token, making a new one if there is none or it
+    /// expired. Returns whether the cookie changed (and must be re-sent).
+    pub fn ensure_csrf(
+        &mut self,
+        now: DateTime<Utc>,
+        fresh: impl FnOnce() -> String,
+    ) -> (String, bool) {
+        match &self.csrf {
+            Some(csrf) if csrf.expires_at > now + Duration::minutes(5) => {
+                (csrf.token.clone(), false)
+            }
+            _ => {
+                let token = fresh();
+                self.csrf = Some(CsrfToken {
+                    token: token.clone(),
+                    expires_at: now + Duration::hours(CSRF_LIFETIME_HOURS),
+                });
+                (token, true)
+            }
+        }
+    }
+
+    /// Whether `submitted` is this cookie's unexpired CSRF token.
+    pub fn check_csrf(&self, submitted: &str, now: DateTime<Utc>) -> bool {
+        match &self.csrf {
+            Some(csrf) if csrf.expires_at > now => {
+                bool::from(csrf.token.as_bytes().ct_eq(submitted.as_bytes()))
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> CookieSettings {
+        CookieSettings {
+            encrypter: Encrypter::new(&[1; 32]),
+            path: "/auth/".into(),
+            secure: true,
+        }
+    }
+
+    fn request_with(value: &HeaderValue) -> HeaderMap {
+        let set = value.to_str().unwrap();
+        let pair = set.split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {pair}")).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn cookie_round_trips_and_carries_its_attributes() {
+        let s = settings();
+        let data = CookieData {
+            browser_session: Some(Ulid::nil()),
+            csrf: None,
+        };
+        let header = s.header(&data);
+        let text = header.to_str().unwrap();
+        assert!(
+            text.contains("Path=/auth/; HttpOnly; SameSite=Lax; Secure"),
+            "{text}"
+        );
+        assert_eq!(s.read(&request_with(&header)), data);
+    }
+
+    #[test]
+    fn a_forged_cookie_reads_as_empty() {
+        let s = settings();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("mxauth-session=forged"),
+        );
+        assert_eq!(s.read(&headers), CookieData::default());
+        let other = CookieSettings {
+            encrypter: Encrypter::new(&[2; 32]),
+            ..settings()
+        };
+        let header = other.header(&CookieData {
+            browser_session: Some(Ulid::nil()),
+            csrf: None,
+        });
+        assert_eq!(s.read(&request_with(&header)), CookieData::default());
+    }
+
+    #[test]
+    fn csrf_tokens_match_only_themselves_and_expire() {
+        let now = Utc::now();
+        let mut data = CookieData::default();
+        let (token, changed) = data.ensure_csrf(now, || "abc123".into());
+        assert!(changed);
+        assert!(data.check_csrf(&token, now));
+        assert!(!data.check_csrf("abc124", now));
+        assert!(!data.check_csrf("", now));
+        assert!(!data.check_csrf(&token, now + Duration::hours(2)));
+        // A token close to expiry is replaced.
+        let (_, changed) = data.ensure_csrf(now + Duration::minutes(58), || "new".into());
+        assert!(changed);
+        assert!(!CookieData::default().check_csrf("abc123", now));
+    }
+}
