@@ -59,6 +59,15 @@ pub enum ConfigCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write the static clients of the configuration into the database.
+    Sync {
+        /// Also delete static clients that are no longer in the configuration.
+        #[arg(long)]
+        prune: bool,
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print a new configuration with fresh secrets and keys.
     Generate {
         /// Write to this file instead of standard output.

@@ -20,10 +20,9 @@ pub struct Resolved {
     pub database: DatabaseSettings,
     pub passwords: Option<PasswordManager>,
     pub keys: Vec<(String, PrivateKey)>,
-    /// Checked now; first used by the encrypted cookies of the login pages.
-    #[allow(dead_code)]
     pub encryption_key: [u8; 32],
     pub matrix_secret: String,
+    pub client_secrets: Vec<Option<String>>,
 }
 
 fn read_file(path: &str, what: &str) -> Result<Vec<u8>> {
@@ -184,6 +183,23 @@ pub fn matrix_secret(config: &MatrixConfig) -> Result<String> {
         .context("matrix.secret: missing: give secret or secret_file (the secret shared with the homeserver)")
 }
 
+/// The secret of each static client, read from `client_secret_file` when
+/// given there.
+pub fn client_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
+    config
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            inline_or_file(
+                &c.client_secret,
+                &c.client_secret_file,
+                &format!("clients[{i}].client_secret_file"),
+            )
+        })
+        .collect()
+}
+
 /// Checks the schema-level rules, then resolves everything.
 pub fn resolve(config: &RootConfig) -> Result<Resolved> {
     let issues = config.validate();
@@ -204,5 +220,6 @@ pub fn resolve(config: &RootConfig) -> Result<Resolved> {
         keys: signing_keys(&config.secrets)?,
         encryption_key: encryption_key(&config.secrets)?,
         matrix_secret: matrix_secret(&config.matrix)?,
+        client_secrets: client_secrets(config)?,
     })
 }

@@ -13,3 +13,11 @@ pub use username::{validate_localpart, UsernameError};
 
 pub mod browser_session;
 pub mod oauth2;
+
+pub mod pkce;
+pub mod scope;
+pub mod tokens;
+
+pub use pkce::CodeChallengeMethod;
+pub use scope::{Scope, ScopeToken};
+pub use tokens::{token_digest, TokenFormatError, TokenType};

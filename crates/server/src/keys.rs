@@ -3,6 +3,7 @@
 //! RFC 7638 thumbprint (the default `kid`), and generating new ones.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rand::{CryptoRng, RngCore};
 use rsa::{
     pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey},
@@ -112,9 +113,13 @@ impl PrivateKey {
         }
         match self {
             Self::Rsa(key) => rsa_jwk(key.as_ref()),
-            Self::P256(key) => ec("P-256", key.public_key().to_sec1_bytes().as_ref()),
-            Self::P384(key) => ec("P-384", key.public_key().to_sec1_bytes().as_ref()),
-            Self::K256(key) => ec("secp256k1", key.public_key().to_sec1_bytes().as_ref()),
+            // Uncompressed points: `to_sec1_bytes` compresses secp256k1 keys.
+            Self::P256(key) => ec("P-256", key.public_key().to_encoded_point(false).as_bytes()),
+            Self::P384(key) => ec("P-384", key.public_key().to_encoded_point(false).as_bytes()),
+            Self::K256(key) => ec(
+                "secp256k1",
+                key.public_key().to_encoded_point(false).as_bytes(),
+            ),
         }
     }
 

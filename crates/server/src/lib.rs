@@ -4,9 +4,15 @@
 pub mod config;
 pub mod cookies;
 pub mod encrypter;
+pub mod handlers;
 pub mod http;
 pub mod jose;
 pub mod keys;
 pub mod password_check;
 pub mod passwords;
+pub mod sync;
 pub mod templates;
+pub mod urls;
+
+#[cfg(test)]
+pub(crate) mod test_support;

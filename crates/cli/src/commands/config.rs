@@ -16,7 +16,35 @@ pub fn run(ctx: &Context, command: &ConfigCommand) -> Result<ExitCode> {
             write_output(output.as_deref(), &yaml)
         }
         ConfigCommand::Generate { output } => generate(output.as_deref()),
+        ConfigCommand::Sync { .. } => {
+            unreachable!("config sync is async and dispatched separately")
+        }
     }
+}
+
+/// `config sync [--prune] [--dry-run]`.
+pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode> {
+    let resolved = resolve::resolve(&ctx.config)?;
+    let db = ctx.database().await?;
+    let encrypter = mxauth_server::encrypter::Encrypter::new(&resolved.encryption_key);
+    let report = super::state::sync(
+        &ctx.config,
+        &resolved.client_secrets,
+        &encrypter,
+        &db,
+        prune,
+        dry_run,
+    )
+    .await?;
+    let verb = if dry_run { "would be" } else { "were" };
+    eprintln!("{} static client(s) {verb} written.", report.upserted.len());
+    for id in &report.pruned {
+        eprintln!("Client {id} {verb} removed (no longer in the configuration).");
+    }
+    for id in &report.stale {
+        eprintln!("Client {id} is no longer in the configuration; --prune removes it.");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Validates and resolves everything (files, keys), then warns about each

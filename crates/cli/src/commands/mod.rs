@@ -5,6 +5,7 @@ mod config;
 mod database;
 mod manage;
 mod server;
+mod state;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     match command {
         CommandRef::Config(crate::args::ConfigCommand::Generate { output }) => {
             config::generate(output.as_deref())
+        }
+        CommandRef::Config(crate::args::ConfigCommand::Sync { prune, dry_run }) => {
+            config::sync(&Context::load(&args)?, *prune, *dry_run).await
         }
         CommandRef::Config(command) => config::run(&Context::load(&args)?, command),
         CommandRef::Database(command) => database::run(&Context::load(&args)?, command).await,

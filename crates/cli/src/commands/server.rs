@@ -2,17 +2,16 @@
 //! SIGINT, then let in-flight requests finish (at most 60 s, or until a
 //! second signal).
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::{bail, Result};
-use mxauth_model::SystemClock;
 use mxauth_server::http::{
-    bind_listeners, is_built, listener_router, resource_paths, serve_listeners, AppState,
+    bind_listeners, is_built, listener_router, resource_paths, serve_listeners,
 };
 use mxauth_storage::{migrate, Database};
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::{database, Context};
+use super::{database, state, Context};
 use crate::{args::ServerArgs, resolve};
 
 pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
@@ -34,10 +33,24 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         database::apply(&db).await?;
     }
 
-    let state = AppState {
-        db: db.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    if !args.no_sync {
+        let report = state::sync(
+            config,
+            &resolved.client_secrets,
+            &mxauth_server::encrypter::Encrypter::new(&resolved.encryption_key),
+            &db,
+            false,
+            false,
+        )
+        .await?;
+        if !report.upserted.is_empty() {
+            tracing::info!(
+                "synced {} static client(s) from the configuration",
+                report.upserted.len()
+            );
+        }
+    }
+    let state = state::build(config, resolved, db.clone())?;
     let listeners = &config.http.listeners;
     let bound = bind_listeners(listeners).await?;
     for socket in &bound {

@@ -4,28 +4,26 @@
 mod health;
 mod request_log;
 mod serve;
-
-use std::sync::Arc;
+mod state;
 
 use axum::Router;
-use mxauth_model::Clock;
-use mxauth_storage::Database;
 
-use crate::config::{ListenerConfig, ResourceName};
+use crate::{
+    config::{ListenerConfig, ResourceName},
+    handlers,
+    urls::paths,
+};
 
 pub use serve::{bind_listeners, serve_listeners, BoundListener, ServeError};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Database,
-    pub clock: Arc<dyn Clock>,
-}
+pub use state::{AppState, SiteConfig};
 
 /// Resources mxauth serves today; the others are accepted in the config
 /// and reported by `config check`.
 pub fn is_built(resource: ResourceName) -> bool {
-    matches!(resource, ResourceName::Health)
+    matches!(
+        resource,
+        ResourceName::Health | ResourceName::Discovery | ResourceName::Oauth | ResourceName::Human
+    )
 }
 
 /// The paths a resource serves, relative to the listener's prefix, for the
@@ -33,6 +31,9 @@ pub fn is_built(resource: ResourceName) -> bool {
 pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
     match resource {
         ResourceName::Health => &["/health"],
+        ResourceName::Discovery => &[paths::DISCOVERY],
+        ResourceName::Oauth => &[paths::JWKS, paths::TOKEN],
+        ResourceName::Human => &[paths::AUTHORIZE, paths::LOGIN],
         _ => &[],
     }
 }
@@ -41,9 +42,15 @@ pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
 pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
     let mut router = Router::new();
     for resource in &listener.resources {
-        if resource.name == ResourceName::Health {
-            router = router.merge(health::router());
-        }
+        router = match resource.name {
+            ResourceName::Health => router.merge(health::router()),
+            ResourceName::Discovery => router.merge(handlers::discovery::router()),
+            ResourceName::Oauth => router
+                .merge(handlers::discovery::keys_router())
+                .merge(handlers::oauth2::router()),
+            ResourceName::Human => router.merge(handlers::pages::router()),
+            _ => router,
+        };
     }
     let prefix = listener.normalized_prefix();
     let router = if prefix.is_empty() {

@@ -1,26 +1,13 @@
 //! In-process tests of the listener router against a real SQLite database.
 
 use axum::{body::Body, http::Request};
-use mxauth_model::MockClock;
-use mxauth_storage::{migrate, Database, DatabaseSettings};
 use tower::ServiceExt;
 
 use super::*;
 use crate::config::{BindConfig, ResourceConfig};
 
 async fn state() -> AppState {
-    let path = std::env::temp_dir().join(format!("mxauth-http-{}.db", ulid::Ulid::new()));
-    let db = Database::connect(&DatabaseSettings::from_uri(format!(
-        "sqlite://{}",
-        path.display()
-    )))
-    .await
-    .unwrap();
-    migrate::run(&db, |_| {}).await.unwrap();
-    AppState {
-        db,
-        clock: Arc::new(MockClock::default()),
-    }
+    crate::test_support::test_state().await.state
 }
 
 fn listener(prefix: Option<&str>) -> ListenerConfig {

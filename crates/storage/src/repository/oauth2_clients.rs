@@ -200,3 +200,29 @@ impl Repository {
         rows.into_iter().map(Client::try_from).collect()
     }
 }
+
+impl Repository {
+    /// Removes a static client that left the configuration, with its
+    /// sessions, tokens and grants.
+    pub async fn delete_static_client(&mut self, id: Ulid) -> Result<(), StorageError> {
+        const STATEMENTS: [&str; 5] = [
+            "DELETE FROM oauth2_refresh_tokens WHERE oauth2_session_id IN
+               (SELECT oauth2_session_id FROM oauth2_sessions WHERE oauth2_client_id = $1)",
+            "DELETE FROM oauth2_access_tokens WHERE oauth2_session_id IN
+               (SELECT oauth2_session_id FROM oauth2_sessions WHERE oauth2_client_id = $1)",
+            "DELETE FROM oauth2_authorization_grants WHERE oauth2_client_id = $1",
+            "DELETE FROM oauth2_sessions WHERE oauth2_client_id = $1",
+            "DELETE FROM oauth2_clients WHERE oauth2_client_id = $1 AND is_static = TRUE",
+        ];
+        for sql in STATEMENTS {
+            on_conn!(self, |conn| {
+                sqlx::query(sql)
+                    .bind(to_uuid(id))
+                    .execute(conn)
+                    .await
+                    .map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+}

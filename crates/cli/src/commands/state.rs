@@ -1,0 +1,90 @@
+//! Building the server's state from the configuration, and syncing the
+//! static clients into the database (shared by `server` and `config sync`).
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use chrono::Duration;
+use mxauth_model::{Clock, SystemClock};
+use mxauth_server::{
+    config::RootConfig,
+    cookies::CookieSettings,
+    encrypter::Encrypter,
+    http::{AppState, SiteConfig},
+    jose::Keystore,
+    sync::{sync_clients, StaticClient, SyncReport},
+    templates::Templates,
+    urls::UrlBuilder,
+};
+use mxauth_storage::Database;
+
+use crate::resolve::Resolved;
+
+/// `policy.data.admin_clients`, when given as a list of client ids.
+fn admin_clients(config: &RootConfig) -> Vec<String> {
+    config
+        .policy
+        .data
+        .as_ref()
+        .and_then(|d| d.get("admin_clients"))
+        .and_then(|v| v.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<AppState> {
+    let urls = UrlBuilder::new(&config.http.public_base, config.issuer());
+    let encrypter = Encrypter::new(&resolved.encryption_key);
+    let server_name = config.matrix.homeserver.clone();
+    let ttl = i64::try_from(config.experimental.access_token_ttl).unwrap_or(300);
+    Ok(AppState {
+        db,
+        clock: Arc::new(SystemClock),
+        site: Arc::new(SiteConfig {
+            service_name: config
+                .branding
+                .service_name
+                .clone()
+                .unwrap_or_else(|| server_name.clone()),
+            server_name,
+            access_token_ttl: Duration::seconds(ttl),
+            matrix_secret: resolved.matrix_secret,
+            admin_clients: admin_clients(config),
+        }),
+        cookies: Arc::new(CookieSettings {
+            encrypter: encrypter.clone(),
+            path: urls.base_path().to_owned(),
+            secure: urls.is_https(),
+        }),
+        urls: Arc::new(urls),
+        keystore: Arc::new(Keystore::new(resolved.keys)),
+        encrypter,
+        templates: Arc::new(Templates::new().context("compiling the page templates")?),
+        passwords: resolved.passwords,
+    })
+}
+
+/// Syncs `clients[]` into the database.
+pub async fn sync(
+    config: &RootConfig,
+    secrets: &[Option<String>],
+    encrypter: &Encrypter,
+    db: &Database,
+    prune: bool,
+    dry_run: bool,
+) -> Result<SyncReport> {
+    let clients: Vec<StaticClient<'_>> = config
+        .clients
+        .iter()
+        .zip(secrets)
+        .map(|(config, secret)| StaticClient {
+            config,
+            secret: secret.clone(),
+        })
+        .collect();
+    Ok(sync_clients(db, &clients, encrypter, SystemClock.now(), prune, dry_run).await?)
+}

@@ -1,0 +1,6 @@
+//! HTTP handlers, one file per endpoint, grouped by resource. Each resource
+//! has a `router()` that the listener merges when it serves the resource.
+
+pub mod discovery;
+pub mod oauth2;
+pub mod pages;

@@ -1,0 +1,74 @@
+//! Looking up an access token presented by a client or a resource server,
+//! and deciding whether it is active: not expired or revoked, its session
+//! not finished, its user (if any) neither locked nor deactivated.
+
+use axum::http::{header, HeaderMap};
+use chrono::{DateTime, Utc};
+use mxauth_model::{
+    oauth2::{AccessToken, Session},
+    token_digest, TokenType, User,
+};
+
+use crate::http::AppState;
+
+/// An active access token with its session and user.
+pub struct ActiveToken {
+    pub token: AccessToken,
+    pub session: Session,
+    pub user: Option<User>,
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 §2.1).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+pub fn is_active(
+    token: &AccessToken,
+    session: &Session,
+    user: Option<&User>,
+    now: DateTime<Utc>,
+) -> bool {
+    token.is_valid(now)
+        && session.is_active()
+        && user.is_none_or(User::is_valid)
+        && (session.user_id.is_none() || user.is_some())
+}
+
+/// Finds an active OAuth access token; records its first use.
+pub async fn active_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<ActiveToken>, mxauth_storage::StorageError> {
+    // The prefix and checksum reject garbage before any database work.
+    if TokenType::check(token) != Ok(TokenType::AccessToken) {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let mut repo = state.db.begin().await?;
+    let Some((token, session, user)) = repo.lookup_access_token(&token_digest(token)).await? else {
+        repo.rollback().await?;
+        return Ok(None);
+    };
+    if !is_active(&token, &session, user.as_ref(), now) {
+        repo.rollback().await?;
+        return Ok(None);
+    }
+    // Written once per token, not on every check: this is a hot path.
+    if token.first_used_at.is_none() {
+        repo.mark_access_token_used(token.id, now).await?;
+        repo.commit().await?;
+    } else {
+        repo.rollback().await?;
+    }
+    Ok(Some(ActiveToken {
+        token,
+        session,
+        user,
+    }))
+}

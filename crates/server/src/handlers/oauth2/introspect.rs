@@ -1,0 +1,153 @@
+//! `POST /oauth2/introspect` (RFC 7662). Callers: confidential clients, and
+//! the homeserver with `Authorization: Bearer <matrix.secret>` (compared in
+//! constant time). Anything not active is `{"active": false}` and nothing
+//! else, so the answer reveals nothing about unknown or dead tokens.
+
+use axum::{
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    Form,
+};
+use mxauth_model::{token_digest, Scope, TokenType};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::{
+    bearer::{active_access_token, bearer},
+    client_auth::{authenticate, form_params},
+    error::{no_store_json, OAuthError},
+};
+use crate::{http::AppState, urls::paths};
+
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    match handle(&state, &headers, pairs).await {
+        Ok(body) => no_store_json(body),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    pairs: Vec<(String, String)>,
+) -> Result<Value, OAuthError> {
+    let params = form_params(pairs)?;
+    if let Some(secret) = bearer(headers) {
+        let expected = state.site.matrix_secret.as_bytes();
+        if !bool::from(secret.as_bytes().ct_eq(expected)) {
+            return Err(OAuthError::access_denied(
+                "the bearer token is not the homeserver's shared secret",
+            ));
+        }
+    } else {
+        let client = authenticate(
+            state,
+            headers,
+            &params,
+            &state.urls.absolute(paths::INTROSPECT),
+        )
+        .await?;
+        if client.is_public() {
+            return Err(OAuthError::access_denied(
+                "public clients may not introspect tokens",
+            ));
+        }
+    }
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+    let with_device_id = headers
+        .get("x-mas-supports-device-id")
+        .is_some_and(|v| v.as_bytes() == b"1");
+
+    match TokenType::check(token) {
+        Ok(TokenType::AccessToken) => access_token(state, token, with_device_id).await,
+        Ok(TokenType::RefreshToken) => refresh_token(state, token).await,
+        // Compatibility tokens come with the legacy login layer.
+        _ => Ok(inactive()),
+    }
+}
+
+async fn access_token(
+    state: &AppState,
+    token: &str,
+    with_device_id: bool,
+) -> Result<Value, OAuthError> {
+    let Some(active) = active_access_token(state, token).await? else {
+        return Ok(inactive());
+    };
+    let now = state.clock.now();
+    let scope: Scope = active.session.scope.parse().unwrap_or_default();
+    let mut body = json!({
+        "active": true,
+        // MSC2967: both the stable and unstable Matrix scope names, so
+        // homeservers of either generation understand them.
+        "scope": scope.introspection_scope().to_string(),
+        "client_id": active.session.client_id.to_string(),
+        "token_type": "access_token",
+        "iat": active.token.created_at.timestamp(),
+        "nbf": active.token.created_at.timestamp(),
+    });
+    if let Some(exp) = active.token.expires_at {
+        body["exp"] = json!(exp.timestamp());
+        body["expires_in"] = json!((exp - now).num_seconds().max(0));
+    }
+    if let Some(user) = &active.user {
+        body["sub"] = json!(user.sub());
+        body["username"] = json!(user.username);
+    }
+    if with_device_id {
+        if let Ok(Some(device)) = scope.device_id() {
+            body["device_id"] = json!(device);
+        }
+    }
+    Ok(body)
+}
+
+async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthError> {
+    let mut repo = state.db.begin().await?;
+    let Some(refresh) = repo
+        .find_refresh_token_by_digest(&token_digest(token))
+        .await?
+    else {
+        return Ok(inactive());
+    };
+    let Some(session) = repo.find_oauth2_session(refresh.session_id).await? else {
+        return Ok(inactive());
+    };
+    let user = match session.user_id {
+        Some(id) => repo.find_user_by_id(id).await?,
+        None => None,
+    };
+    repo.rollback().await?;
+    let owner_ok = match session.user_id {
+        Some(_) => user.as_ref().is_some_and(mxauth_model::User::is_valid),
+        None => true,
+    };
+    let session_ok = session.is_active() && owner_ok;
+    if !refresh.is_valid() || !session_ok {
+        return Ok(inactive());
+    }
+    let scope: Scope = session.scope.parse().unwrap_or_default();
+    let mut body = json!({
+        "active": true,
+        "scope": scope.introspection_scope().to_string(),
+        "client_id": session.client_id.to_string(),
+        "token_type": "refresh_token",
+        "iat": refresh.created_at.timestamp(),
+    });
+    if let Some(user) = &user {
+        body["sub"] = json!(user.sub());
+        body["username"] = json!(user.username);
+    }
+    Ok(body)
+}

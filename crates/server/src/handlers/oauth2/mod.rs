@@ -1,0 +1,36 @@
+//! Resource `oauth`: the OAuth 2.0 / OpenID Connect API endpoints, and the
+//! pieces they share (error bodies, client authentication, redirects).
+
+pub mod authorize;
+pub mod bearer;
+pub mod client_auth;
+pub mod error;
+pub mod introspect;
+pub mod redirect;
+pub mod registration;
+pub mod revoke;
+pub mod token;
+pub mod userinfo;
+
+use axum::{
+    routing::{get, post},
+    Router,
+};
+
+use crate::{http::AppState, urls::paths};
+
+/// The API endpoints (resource `oauth`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::TOKEN, post(token::handler))
+        .route(paths::INTROSPECT, post(introspect::handler))
+        .route(paths::REVOKE, post(revoke::handler))
+        .route(
+            paths::USERINFO,
+            get(userinfo::handler).post(userinfo::handler),
+        )
+        .route(paths::REGISTRATION, post(registration::handler))
+}
+
+#[cfg(test)]
+mod tests;

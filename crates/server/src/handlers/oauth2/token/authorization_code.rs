@@ -1,0 +1,164 @@
+//! The `authorization_code` grant (RFC 6749 §4.1.3, RFC 7636 §4.6): a code
+//! is exchanged once, by the client it was issued to, with the right PKCE
+//! verifier, within 10 minutes. A code presented a second time fails and
+//! ends the session it created (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use mxauth_model::{
+    oauth2::{Client, GrantState, Session},
+    pkce::{self, CodeChallengeMethod},
+    token_digest, Scope,
+};
+use mxauth_storage::new_ulid;
+use rand::rngs::OsRng;
+
+use super::issue::{new_pair, sign_id_token, IdTokenInput, IssuedTokens};
+use crate::{handlers::oauth2::error::OAuthError, http::AppState};
+
+/// How long after consent a code can be exchanged.
+const CODE_LIFETIME_MINUTES: i64 = 10;
+
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    params: &HashMap<String, String>,
+) -> Result<IssuedTokens, OAuthError> {
+    if !client.grant_types.authorization_code {
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the authorization_code grant",
+        ));
+    }
+    let code = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    let now = state.clock.now();
+    let mut repo = state.db.begin().await?;
+    let grant = repo
+        .find_grant_by_code_digest(&token_digest(code))
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the code is invalid"))?;
+    if grant.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    match grant.state() {
+        GrantState::Fulfilled => {}
+        GrantState::Exchanged => {
+            // Replay: someone else may hold the tokens of the first exchange.
+            if let Some(session_id) = grant.session_id {
+                repo.finish_oauth2_session(session_id, now).await?;
+                repo.commit().await?;
+                tracing::warn!(grant = %grant.id, "authorization code replayed; its session was ended");
+            }
+            return Err(OAuthError::invalid_grant("the code was already used"));
+        }
+        GrantState::Pending | GrantState::Cancelled => {
+            return Err(OAuthError::invalid_grant("the code is invalid"))
+        }
+    }
+    if grant
+        .fulfilled_at
+        .is_some_and(|at| now - at > Duration::minutes(CODE_LIFETIME_MINUTES))
+    {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    // RFC 6749 §4.1.3: redirect_uri must be identical to the one of the
+    // authorization request.
+    if let Some(uri) = params.get("redirect_uri") {
+        if *uri != grant.redirect_uri {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+    }
+    match (&grant.code_challenge, params.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            let method = grant
+                .code_challenge_method
+                .as_deref()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(CodeChallengeMethod::S256);
+            pkce::check(method, challenge, verifier)
+                .map_err(|e| OAuthError::invalid_grant(format!("PKCE verification failed: {e}")))?;
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier was sent but the authorization request had no code_challenge",
+            ))
+        }
+        (None, None) => {}
+    }
+
+    let browser_session_id = grant
+        .browser_session_id
+        .ok_or_else(|| OAuthError::invalid_grant("the code is invalid"))?;
+    let browser_session = repo
+        .find_browser_session(browser_session_id)
+        .await?
+        .filter(|s| s.is_active())
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("the browser session that approved this code has ended")
+        })?;
+    let user = repo
+        .find_user_by_id(browser_session.user_id)
+        .await?
+        .filter(|u| u.is_valid())
+        .ok_or_else(|| OAuthError::invalid_grant("the user is locked or deactivated"))?;
+    let auth_time = repo.last_authentication_at(browser_session.id).await?;
+
+    let session = Session {
+        id: new_ulid(now, &mut OsRng),
+        client_id: client.id,
+        user_id: Some(user.id),
+        browser_session_id: Some(browser_session.id),
+        scope: grant.scope.clone(),
+        user_agent: None,
+        last_active_at: None,
+        last_active_ip: None,
+        human_name: None,
+        created_at: now,
+        finished_at: None,
+    };
+    repo.add_oauth2_session(&session).await?;
+    if !repo
+        .exchange_authorization_grant(grant.id, session.id, now)
+        .await?
+    {
+        // A concurrent exchange won the race.
+        return Err(OAuthError::invalid_grant("the code was already used"));
+    }
+    let pair = new_pair(
+        &mut repo,
+        state,
+        &session,
+        client.grant_types.refresh_token,
+        now,
+    )
+    .await?;
+    let scope: Scope = grant.scope.parse().unwrap_or_default();
+    let id_token = if scope.contains("openid") {
+        let input = IdTokenInput {
+            client,
+            user: &user,
+            nonce: grant.nonce.as_deref(),
+            auth_time,
+            access_token: &pair.access_token,
+            code: Some(code),
+        };
+        Some(sign_id_token(state, &input, now)?)
+    } else {
+        None
+    };
+    repo.commit().await?;
+    Ok(IssuedTokens {
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+        id_token,
+        expires_in: state.site.access_token_ttl.num_seconds(),
+        scope: grant.scope,
+    })
+}

@@ -1,0 +1,152 @@
+//! Creating the tokens of a grant: an access token (`mat_…`), a refresh
+//! token (`mar_…`) when the client may refresh, and an ID token when
+//! `openid` was granted. Only the digests are stored.
+
+use chrono::{DateTime, Duration, Utc};
+use mxauth_model::{
+    oauth2::{Client, Session},
+    token_digest, TokenType, User,
+};
+use mxauth_storage::{new_ulid, Repository};
+use rand::rngs::OsRng;
+use serde_json::{json, Value};
+
+use crate::{
+    handlers::oauth2::error::OAuthError,
+    http::AppState,
+    jose::{token_hash, JwsAlgorithm},
+};
+
+/// What the token endpoint returns (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+impl IssuedTokens {
+    pub fn to_json(&self) -> Value {
+        let mut body = json!({
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        });
+        if let Some(refresh) = &self.refresh_token {
+            body["refresh_token"] = json!(refresh);
+        }
+        if let Some(id_token) = &self.id_token {
+            body["id_token"] = json!(id_token);
+        }
+        body
+    }
+}
+
+/// The raw tokens and their database ids, after storing the digests.
+pub struct NewPair {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub refresh_token_id: Option<ulid::Ulid>,
+}
+
+/// Stores a new access token (and refresh token if `with_refresh`) for
+/// `session` inside `repo`.
+pub async fn new_pair(
+    repo: &mut Repository,
+    state: &AppState,
+    session: &Session,
+    with_refresh: bool,
+    now: DateTime<Utc>,
+) -> Result<NewPair, OAuthError> {
+    let access_token = TokenType::AccessToken.generate(&mut OsRng);
+    let expires_at = now + state.site.access_token_ttl;
+    let access = repo
+        .add_access_token(
+            new_ulid(now, &mut OsRng),
+            session.id,
+            &token_digest(&access_token),
+            now,
+            Some(expires_at),
+        )
+        .await?;
+    let (refresh_token, refresh_token_id) = if with_refresh {
+        let token = TokenType::RefreshToken.generate(&mut OsRng);
+        let refresh = repo
+            .add_refresh_token(
+                new_ulid(now, &mut OsRng),
+                session.id,
+                access.id,
+                &token_digest(&token),
+                now,
+            )
+            .await?;
+        (Some(token), Some(refresh.id))
+    } else {
+        (None, None)
+    };
+    Ok(NewPair {
+        access_token,
+        refresh_token,
+        refresh_token_id,
+    })
+}
+
+/// The claims of an ID token (OIDC Core §2, §3.1.3.6).
+pub struct IdTokenInput<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub nonce: Option<&'a str>,
+    pub auth_time: Option<DateTime<Utc>>,
+    pub access_token: &'a str,
+    pub code: Option<&'a str>,
+}
+
+pub fn id_token_claims(
+    state: &AppState,
+    alg: JwsAlgorithm,
+    input: &IdTokenInput<'_>,
+    now: DateTime<Utc>,
+) -> Result<Value, OAuthError> {
+    let mut claims = json!({
+        "iss": state.urls.issuer(),
+        "sub": input.user.sub(),
+        "aud": input.client.client_id(),
+        "iat": now.timestamp(),
+        "exp": (now + Duration::hours(1)).timestamp(),
+        "at_hash": token_hash(alg, input.access_token).map_err(|e| OAuthError::server_error(&e))?,
+    });
+    if let Some(nonce) = input.nonce {
+        claims["nonce"] = json!(nonce);
+    }
+    if let Some(auth_time) = input.auth_time {
+        claims["auth_time"] = json!(auth_time.timestamp());
+    }
+    if let Some(code) = input.code {
+        claims["c_hash"] = json!(token_hash(alg, code).map_err(|e| OAuthError::server_error(&e))?);
+    }
+    Ok(claims)
+}
+
+/// Signs an ID token with the client's `id_token_signed_response_alg`, or
+/// RS256 (OIDC Core §3.1.3.7).
+pub fn sign_id_token(
+    state: &AppState,
+    input: &IdTokenInput<'_>,
+    now: DateTime<Utc>,
+) -> Result<String, OAuthError> {
+    let alg = match &input.client.id_token_signed_response_alg {
+        Some(alg) => alg.parse().map_err(|_| {
+            OAuthError::invalid_request(format!(
+                "the client's id_token_signed_response_alg {alg} is not supported"
+            ))
+        })?,
+        None => JwsAlgorithm::Rs256,
+    };
+    let claims = id_token_claims(state, alg, input, now)?;
+    state
+        .keystore
+        .sign_jwt(alg, &claims)
+        .map_err(|e| OAuthError::server_error(&e))
+}

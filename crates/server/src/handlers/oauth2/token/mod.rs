@@ -1,0 +1,58 @@
+//! `POST /oauth2/token` (RFC 6749 §3.2): authenticates the client, then runs
+//! the grant. Answers carry `Cache-Control: no-store` (§5.1).
+
+mod authorization_code;
+mod client_credentials;
+mod issue;
+mod refresh;
+
+use axum::{
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    Form,
+};
+
+use super::{
+    client_auth::{authenticate, form_params},
+    error::OAuthError,
+};
+use crate::{http::AppState, urls::paths};
+
+pub use issue::{id_token_claims, IssuedTokens};
+
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    match handle(&state, &headers, pairs).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    pairs: Vec<(String, String)>,
+) -> Result<Response, OAuthError> {
+    let params = form_params(pairs)?;
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?
+        .clone();
+    let endpoint = state.urls.absolute(paths::TOKEN);
+    let client = authenticate(state, headers, &params, &endpoint).await?;
+    let tokens = match grant_type.as_str() {
+        "authorization_code" => authorization_code::exchange(state, &client, &params).await?,
+        "refresh_token" => refresh::exchange(state, &client, &params).await?,
+        "client_credentials" => client_credentials::exchange(state, &client, &params).await?,
+        other => {
+            return Err(OAuthError::unsupported_grant_type(format!(
+                "the grant type {other:?} is not supported"
+            )))
+        }
+    };
+    Ok(super::error::no_store_json(tokens.to_json()))
+}

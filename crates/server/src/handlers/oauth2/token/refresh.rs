@@ -1,0 +1,142 @@
+//! The `refresh_token` grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2):
+//! every refresh consumes the token and issues a new pair. Presenting a
+//! consumed token again is accepted once, when its successor's access token
+//! was never used (the client lost the previous response); otherwise it is a
+//! replay, and the whole session is ended.
+
+use std::collections::HashMap;
+
+use mxauth_model::{oauth2::Client, token_digest, Scope};
+use mxauth_storage::Repository;
+
+use super::issue::{new_pair, IssuedTokens};
+use crate::{handlers::oauth2::error::OAuthError, http::AppState};
+
+pub async fn exchange(
+    state: &AppState,
+    client: &Client,
+    params: &HashMap<String, String>,
+) -> Result<IssuedTokens, OAuthError> {
+    if !client.grant_types.refresh_token {
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the refresh_token grant",
+        ));
+    }
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    let now = state.clock.now();
+    let mut repo = state.db.begin().await?;
+    let refresh = repo
+        .find_refresh_token_by_digest(&token_digest(token))
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    let session = repo
+        .find_oauth2_session(refresh.session_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    if session.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if !session.is_active() {
+        return Err(OAuthError::invalid_grant(
+            "the session of this refresh token has ended",
+        ));
+    }
+    if let Some(user_id) = session.user_id {
+        let valid = repo
+            .find_user_by_id(user_id)
+            .await?
+            .is_some_and(|u| u.is_valid());
+        if !valid {
+            return Err(OAuthError::invalid_grant(
+                "the user is locked or deactivated",
+            ));
+        }
+    }
+    if refresh.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the refresh token was revoked"));
+    }
+    if let Some(requested) = params.get("scope").filter(|s| !s.is_empty()) {
+        let requested: Scope = requested
+            .parse()
+            .map_err(|e| OAuthError::invalid_scope(format!("the scope is invalid: {e}")))?;
+        let granted: Scope = session.scope.parse().unwrap_or_default();
+        if !requested.is_subset_of(&granted) {
+            return Err(OAuthError::invalid_scope(
+                "a refresh cannot widen the scope of the session",
+            ));
+        }
+    }
+
+    // Which token the new pair replaces: the presented one, or, for a lost
+    // response, its unused successor.
+    let replaced = if refresh.consumed_at.is_none() {
+        refresh.id
+    } else {
+        match lost_response_successor(&mut repo, &refresh).await? {
+            Some(successor) => successor,
+            None => {
+                repo.finish_oauth2_session(session.id, now).await?;
+                repo.commit().await?;
+                tracing::warn!(session = %session.id, "refresh token replayed; the session was ended");
+                return Err(OAuthError::invalid_grant(
+                    "the refresh token was already used",
+                ));
+            }
+        }
+    };
+    let pair = new_pair(&mut repo, state, &session, true, now).await?;
+    let new_refresh_id = pair
+        .refresh_token_id
+        .ok_or_else(|| OAuthError::server_error(&"no refresh token issued"))?;
+    if !repo
+        .consume_refresh_token(replaced, new_refresh_id, now)
+        .await?
+    {
+        // A concurrent refresh consumed it first.
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ));
+    }
+    repo.commit().await?;
+    Ok(IssuedTokens {
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token,
+        id_token: None,
+        expires_in: state.site.access_token_ttl.num_seconds(),
+        scope: session.scope,
+    })
+}
+
+/// The successor of a consumed token, when it can still be replaced: it is
+/// itself unused and its access token never reached a resource server. Its
+/// access token is revoked, since the client never received it.
+async fn lost_response_successor(
+    repo: &mut Repository,
+    consumed: &mxauth_model::oauth2::RefreshToken,
+) -> Result<Option<ulid::Ulid>, OAuthError> {
+    let Some(next_id) = consumed.next_refresh_token_id else {
+        return Ok(None);
+    };
+    let Some(next) = repo.find_refresh_token(next_id).await? else {
+        return Ok(None);
+    };
+    if !next.is_valid() {
+        return Ok(None);
+    }
+    let access = match next.access_token_id {
+        Some(id) => repo.find_access_token(id).await?,
+        None => None,
+    };
+    if access.as_ref().is_some_and(|a| a.first_used_at.is_some()) {
+        return Ok(None);
+    }
+    if let Some(access) = access {
+        repo.revoke_access_token(access.id, consumed.consumed_at.unwrap_or_default())
+            .await?;
+    }
+    Ok(Some(next.id))
+}

@@ -1,0 +1,45 @@
+//! `GET /account/`: the account page. For now it shows who is logged in;
+//! profile, emails, sessions and password management come with the account
+//! management issue.
+
+use axum::{
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+};
+use minijinja::context;
+
+use super::{cookie_with_csrf, current_user, internal_error, render};
+use crate::{http::AppState, urls::paths};
+
+pub async fn redirect_to_slash(State(state): State<AppState>) -> Response {
+    Redirect::to(&state.urls.relative(paths::ACCOUNT)).into_response()
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (cookie, csrf, set) = cookie_with_csrf(&state, &headers);
+    let user = match current_user(&state, &cookie).await {
+        Ok(user) => user,
+        Err(e) => return internal_error(&state, &e),
+    };
+    let Some((_, user)) = user else {
+        let next = state.urls.relative(paths::ACCOUNT);
+        let login = format!(
+            "{}?next={}",
+            state.urls.relative(paths::LOGIN),
+            urlencode(&next)
+        );
+        return Redirect::to(&login).into_response();
+    };
+    let ctx = context! {
+        service_name => state.site.service_name,
+        mxid => user.mxid(&state.site.server_name),
+        csrf,
+        logout_action => state.urls.relative(paths::LOGOUT),
+    };
+    render(&state, "account.html", ctx, set)
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

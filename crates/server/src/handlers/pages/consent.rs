@@ -1,0 +1,284 @@
+//! `GET|POST /consent/{grant_id}`: shows which application asks for what, in
+//! plain words, and on "Allow" issues the authorization code (RFC 6749
+//! §4.1.2). Consent is asked every time, as MAS does.
+
+use axum::{
+    extract::{Path, State},
+    http::HeaderMap,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use minijinja::context;
+use mxauth_model::{
+    oauth2::{AuthorizationGrant, Client, GrantState},
+    scope::ScopeToken,
+    token_digest,
+    tokens::generate_alphanumeric,
+    Scope, User,
+};
+use rand::rngs::OsRng;
+use serde::Deserialize;
+use ulid::Ulid;
+use url::Url;
+
+use super::{
+    account::urlencode, cookie_with_csrf, current_user, error_page, internal_error, render,
+};
+use crate::{
+    handlers::oauth2::redirect::{self, ResponseMode},
+    http::AppState,
+    urls::paths,
+};
+
+/// What a scope lets the application do, in words a person understands.
+pub fn describe(scope: &ScopeToken) -> String {
+    if let Some(device) = scope.device_id() {
+        return format!("Sign in as a device with the ID {device}");
+    }
+    match scope.as_str() {
+        "openid" => "Know who you are (your Matrix ID)".into(),
+        "email" => "See your email addresses".into(),
+        s if scope.is_api() || s.ends_with("client:api:*") => {
+            "Read and send messages, join rooms and act for you in Matrix".into()
+        }
+        "urn:synapse:admin:*" => "Administer the homeserver with the Synapse admin API".into(),
+        "urn:mas:admin" => "Administer this authentication service".into(),
+        "urn:mas:graphql:*" => "Manage your account".into(),
+        other => format!("Use the permission {other}"),
+    }
+}
+
+fn descriptions(scope: &Scope) -> Vec<String> {
+    let mut out: Vec<String> = scope.iter().map(describe).collect();
+    out.dedup();
+    out
+}
+
+struct Loaded {
+    grant: AuthorizationGrant,
+    client: Client,
+}
+
+async fn load(state: &AppState, grant_id: &str) -> Result<Result<Loaded, Response>, Response> {
+    let not_found = || {
+        error_page(
+            state,
+            404,
+            "Request not found",
+            "This sign-in request does not exist. Start again from the application.",
+        )
+    };
+    let Ok(id) = grant_id.parse::<Ulid>() else {
+        return Ok(Err(not_found()));
+    };
+    let loaded = async {
+        let mut repo = state.db.begin().await?;
+        let grant = repo.find_authorization_grant(id).await?;
+        let client = match &grant {
+            Some(g) => repo.find_client(g.client_id).await?,
+            None => None,
+        };
+        repo.rollback().await?;
+        Ok::<_, mxauth_storage::StorageError>(grant.zip(client))
+    }
+    .await
+    .map_err(|e| internal_error(state, &e))?;
+    let Some((grant, client)) = loaded else {
+        return Ok(Err(not_found()));
+    };
+    if grant.state() != GrantState::Pending {
+        return Ok(Err(error_page(
+            state,
+            400,
+            "Request already completed",
+            "This sign-in request was already used. Start again from the application.",
+        )));
+    }
+    Ok(Ok(Loaded { grant, client }))
+}
+
+fn login_redirect(state: &AppState, grant: &AuthorizationGrant, force: bool) -> Response {
+    let next = state.urls.consent(&grant.id.to_string());
+    let mut url = format!(
+        "{}?next={}",
+        state.urls.relative(paths::LOGIN),
+        urlencode(&next)
+    );
+    if let Some(hint) = &grant.login_hint {
+        url.push_str(&format!("&login_hint={}", urlencode(hint)));
+    }
+    if force {
+        url.push_str("&prompt=login");
+    }
+    Redirect::to(&url).into_response()
+}
+
+fn mode(grant: &AuthorizationGrant) -> ResponseMode {
+    ResponseMode::parse(&grant.response_mode).unwrap_or(ResponseMode::Query)
+}
+
+fn deny(state: &AppState, grant: &AuthorizationGrant, description: &str) -> Response {
+    redirect::error(
+        &state.templates,
+        &grant.redirect_uri,
+        mode(grant),
+        grant.state.as_deref(),
+        "access_denied",
+        description,
+    )
+}
+
+/// Admin scopes may only be requested by users allowed to (MAS's
+/// `can_request_admin`).
+fn admin_refused(scope: &Scope, user: &User) -> bool {
+    (scope.requests_synapse_admin() || scope.requests_mas_admin()) && !user.can_request_admin
+}
+
+async fn cancel(
+    state: &AppState,
+    grant: &AuthorizationGrant,
+) -> Result<(), mxauth_storage::StorageError> {
+    let mut repo = state.db.begin().await?;
+    repo.cancel_authorization_grant(grant.id, state.clock.now())
+        .await?;
+    repo.commit().await
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(grant_id): Path<String>,
+) -> Response {
+    let Loaded { grant, client } = match load(&state, &grant_id).await {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(page)) | Err(page) => return page,
+    };
+    let (cookie, csrf, set) = cookie_with_csrf(&state, &headers);
+    let (session, user) = match current_user(&state, &cookie).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return login_redirect(&state, &grant, false),
+        Err(e) => return internal_error(&state, &e),
+    };
+    // OIDC Core §3.1.2.1 prompt=login: authenticate again for this request.
+    if grant
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split(' ').any(|v| v == "login"))
+    {
+        let last = async {
+            let mut repo = state.db.begin().await?;
+            let last = repo.last_authentication_at(session.id).await?;
+            repo.rollback().await?;
+            Ok::<_, mxauth_storage::StorageError>(last)
+        }
+        .await;
+        match last {
+            Ok(Some(at)) if at >= grant.created_at => {}
+            Ok(_) => return login_redirect(&state, &grant, true),
+            Err(e) => return internal_error(&state, &e),
+        }
+    }
+    let scope: Scope = grant.scope.parse().unwrap_or_default();
+    if admin_refused(&scope, &user) {
+        if let Err(e) = cancel(&state, &grant).await {
+            return internal_error(&state, &e);
+        }
+        return deny(
+            &state,
+            &grant,
+            "this account may not request administrator rights",
+        );
+    }
+    let client_uri = client.client_uri.as_deref();
+    let ctx = context! {
+        service_name => state.site.service_name,
+        action => state.urls.consent(&grant.id.to_string()),
+        logout_action => state.urls.relative(paths::LOGOUT),
+        csrf,
+        client => context! {
+            name => client.client_name.clone().unwrap_or_else(|| client.client_id()),
+            uri => client_uri,
+            host => client_uri.and_then(|u| Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_owned)),
+            logo_uri => client.logo_uri,
+            policy_uri => client.policy_uri,
+            tos_uri => client.tos_uri,
+        },
+        scopes => descriptions(&scope),
+        mxid => user.mxid(&state.site.server_name),
+        username => user.username,
+        redirect_host => Url::parse(&grant.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)),
+    };
+    render(&state, "consent.html", ctx, set)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(grant_id): Path<String>,
+    Form(input): Form<ConsentForm>,
+) -> Response {
+    let now = state.clock.now();
+    let cookie = state.cookies.read(&headers);
+    if !cookie.check_csrf(&input.csrf, now) {
+        return error_page(
+            &state,
+            403,
+            "This form has expired",
+            "Go back, reload the page and try again (the form's CSRF token did not match).",
+        );
+    }
+    let Loaded { grant, .. } = match load(&state, &grant_id).await {
+        Ok(Ok(loaded)) => loaded,
+        Ok(Err(page)) | Err(page) => return page,
+    };
+    let (session, user) = match current_user(&state, &cookie).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return login_redirect(&state, &grant, false),
+        Err(e) => return internal_error(&state, &e),
+    };
+    let scope: Scope = grant.scope.parse().unwrap_or_default();
+    if input.decision != "allow" || admin_refused(&scope, &user) {
+        if let Err(e) = cancel(&state, &grant).await {
+            return internal_error(&state, &e);
+        }
+        return deny(&state, &grant, "the user did not allow access");
+    }
+    let code = generate_alphanumeric(&mut OsRng, 32);
+    let fulfilled = async {
+        let mut repo = state.db.begin().await?;
+        let ok = repo
+            .fulfill_authorization_grant(grant.id, session.id, &token_digest(&code), now)
+            .await?;
+        repo.commit().await?;
+        Ok::<_, mxauth_storage::StorageError>(ok)
+    }
+    .await;
+    match fulfilled {
+        Ok(true) => {}
+        Ok(false) => {
+            return error_page(
+                &state,
+                400,
+                "Request already completed",
+                "This sign-in request was already used.",
+            )
+        }
+        Err(e) => return internal_error(&state, &e),
+    }
+    let mut params = vec![("code", code)];
+    if let Some(client_state) = &grant.state {
+        params.push(("state", client_state.clone()));
+    }
+    // RFC 9207: name the issuer, so clients talking to several servers can
+    // tell which one answered.
+    params.push(("iss", state.urls.issuer().to_owned()));
+    redirect::respond(&state.templates, &grant.redirect_uri, mode(&grant), &params)
+}

@@ -1,0 +1,227 @@
+//! `GET|POST /login`: username (localpart or full Matrix ID) and password.
+//! A wrong password, an unknown user and a user without a password get the
+//! same message, so the form does not reveal who has an account.
+
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use minijinja::context;
+use mxauth_model::User;
+use mxauth_storage::new_ulid;
+use rand::rngs::OsRng;
+use serde::Deserialize;
+
+use super::{cookie_with_csrf, current_user, error_page, internal_error, render, safe_next};
+use crate::{
+    http::AppState,
+    password_check::{check_user_password, PasswordCheck},
+    urls::paths,
+};
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    login_hint: Option<String>,
+    /// `login` to ask for the password even with a valid session.
+    prompt: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+const BAD_CREDENTIALS: &str = "Invalid username or password.";
+
+fn form(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let (_, csrf, set) = cookie_with_csrf(state, headers);
+    let ctx = context! {
+        service_name => state.site.service_name,
+        action => state.urls.relative(paths::LOGIN),
+        csrf, next, username, error,
+    };
+    let mut response = render(state, "login.html", ctx, set);
+    if error.is_some() {
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    response
+}
+
+/// `mxid:@alice:example.com` (MSC2964 login hints) or a plain username.
+fn username_from_hint(hint: Option<&str>, server_name: &str) -> String {
+    let hint = hint.unwrap_or_default();
+    let mxid = hint.strip_prefix("mxid:").unwrap_or(hint);
+    localpart_of(mxid, server_name)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The localpart of `alice` or `@alice:example.com` (which must be ours).
+pub fn localpart_of<'a>(input: &'a str, server_name: &str) -> Option<&'a str> {
+    let input = input.trim();
+    match input.strip_prefix('@') {
+        Some(mxid) => match mxid.split_once(':') {
+            Some((localpart, server)) if server == server_name => Some(localpart),
+            _ => None,
+        },
+        None => Some(input),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = safe_next(&state, q.next.as_deref());
+    let cookie = state.cookies.read(&headers);
+    match current_user(&state, &cookie).await {
+        // Already logged in, and not asked to log in again: carry on.
+        Ok(Some(_)) if q.prompt.as_deref() != Some("login") => {
+            return Redirect::to(&next).into_response()
+        }
+        Ok(_) => {}
+        Err(e) => return internal_error(&state, &e),
+    }
+    let username = username_from_hint(q.login_hint.as_deref(), &state.site.server_name);
+    form(&state, &headers, &next, &username, None)
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<LoginForm>,
+) -> Response {
+    let now = state.clock.now();
+    let mut cookie = state.cookies.read(&headers);
+    if !cookie.check_csrf(&input.csrf, now) {
+        return error_page(
+            &state,
+            403,
+            "This form has expired",
+            "Go back, reload the page and try again (the form's CSRF token did not match).",
+        );
+    }
+    let next = safe_next(&state, input.next.as_deref());
+    let Some(passwords) = &state.passwords else {
+        return error_page(
+            &state,
+            403,
+            "Password login is disabled",
+            "This server does not accept passwords.",
+        );
+    };
+    let user = match find_user(&state, &input.username).await {
+        Ok(user) => user,
+        Err(e) => return internal_error(&state, &e),
+    };
+    let Some(user) = user else {
+        // Spend the same time as a real check, so response times do not
+        // tell which usernames exist.
+        let _ = passwords.hash(input.password).await;
+        return form(
+            &state,
+            &headers,
+            &next,
+            &input.username,
+            Some(BAD_CREDENTIALS),
+        );
+    };
+    let check = check_user_password(
+        &state.db,
+        passwords,
+        state.clock.as_ref(),
+        &mut OsRng,
+        &user,
+        input.password,
+    )
+    .await;
+    match check {
+        Ok(PasswordCheck::Valid) => {}
+        Ok(PasswordCheck::Invalid | PasswordCheck::NoPassword) => {
+            return form(
+                &state,
+                &headers,
+                &next,
+                &input.username,
+                Some(BAD_CREDENTIALS),
+            )
+        }
+        Err(e) => return internal_error(&state, &e),
+    }
+    if user.deactivated_at.is_some() {
+        return error_page(
+            &state,
+            403,
+            "Account deactivated",
+            "This account has been deactivated.",
+        );
+    }
+    if user.locked_at.is_some() {
+        return error_page(
+            &state,
+            403,
+            "Account locked",
+            "This account is locked. Contact the server's administrator.",
+        );
+    }
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let session = async {
+        let mut repo = state.db.begin().await?;
+        let session = repo
+            .add_browser_session(new_ulid(now, &mut OsRng), &user, user_agent, now)
+            .await?;
+        repo.add_authentication(new_ulid(now, &mut OsRng), &session, None, now)
+            .await?;
+        repo.commit().await?;
+        Ok::<_, mxauth_storage::StorageError>(session)
+    }
+    .await;
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => return internal_error(&state, &e),
+    };
+    tracing::info!(user = %user.username, "logged in");
+    cookie.browser_session = Some(session.id);
+    let mut response = Redirect::to(&next).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, state.cookies.header(&cookie));
+    response
+}
+
+async fn find_user(
+    state: &AppState,
+    input: &str,
+) -> Result<Option<User>, mxauth_storage::StorageError> {
+    let Some(localpart) = localpart_of(input, &state.site.server_name) else {
+        return Ok(None);
+    };
+    let mut repo = state.db.begin().await?;
+    let mut user = repo.find_user_by_username(localpart).await?;
+    if user.is_none() && localpart.chars().any(char::is_uppercase) {
+        // Localparts are lowercase; people type "Alice".
+        user = repo
+            .find_user_by_username(&localpart.to_lowercase())
+            .await?;
+    }
+    repo.rollback().await?;
+    Ok(user)
+}

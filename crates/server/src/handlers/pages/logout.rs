@@ -1,0 +1,54 @@
+//! `POST /logout`: ends the browser session (CSRF-protected, so another site
+//! cannot log people out).
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap},
+    response::Response,
+    Form,
+};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{error_page, internal_error, render};
+use crate::http::AppState;
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(input): Form<LogoutForm>,
+) -> Response {
+    let now = state.clock.now();
+    let mut cookie = state.cookies.read(&headers);
+    if !cookie.check_csrf(&input.csrf, now) {
+        return error_page(
+            &state,
+            403,
+            "This form has expired",
+            "Go back, reload the page and try again.",
+        );
+    }
+    if let Some(id) = cookie.browser_session.take() {
+        let result = async {
+            let mut repo = state.db.begin().await?;
+            repo.finish_browser_session(id, now).await?;
+            repo.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            return internal_error(&state, &e);
+        }
+    }
+    let ctx = context! { service_name => state.site.service_name };
+    let mut response = render(&state, "logged_out.html", ctx, None);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, state.cookies.header(&cookie));
+    response
+}

@@ -1,0 +1,136 @@
+//! Resource `human`: server-rendered pages (login, consent, logout) and
+//! what they share: rendering, the browser cookie, the logged-in user.
+//! Every page sets `X-Frame-Options: DENY` (clickjacking) and every form
+//! carries the CSRF token of the cookie.
+
+pub mod account;
+pub mod consent;
+pub mod login;
+pub mod logout;
+
+use axum::{
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use minijinja::context;
+use mxauth_model::{browser_session::BrowserSession, tokens::generate_alphanumeric, User};
+use rand::rngs::OsRng;
+use serde::Serialize;
+
+use crate::{cookies::CookieData, http::AppState, urls::paths};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            paths::AUTHORIZE,
+            get(crate::handlers::oauth2::authorize::handler),
+        )
+        .route(paths::LOGIN, get(login::show).post(login::submit))
+        .route(paths::LOGOUT, axum::routing::post(logout::submit))
+        .route(paths::CONSENT, get(consent::show).post(consent::submit))
+        .route(paths::ACCOUNT, get(account::show))
+        .route("/account", get(account::redirect_to_slash))
+}
+
+/// Renders a page with the common context, 200, no framing, no caching.
+pub fn render(
+    state: &AppState,
+    name: &'static str,
+    ctx: impl Serialize,
+    cookie: Option<HeaderValue>,
+) -> Response {
+    let html = match state.templates.render(name, ctx) {
+        Ok(html) => html,
+        Err(e) => return internal_error(state, &e),
+    };
+    let mut response = (StatusCode::OK, Html(html)).into_response();
+    secure_headers(response.headers_mut());
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+pub fn secure_headers(headers: &mut HeaderMap) {
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+}
+
+/// An HTML error page with `status`.
+pub fn error_page(state: &AppState, status: u16, title: &str, message: &str) -> Response {
+    let ctx = context! { service_name => state.site.service_name, title, message };
+    let mut response = render(state, "error.html", ctx, None);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    response
+}
+
+/// Logs an internal failure once, with its cause, and shows a page that
+/// says only that something failed on our side.
+pub fn internal_error(state: &AppState, cause: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %cause, "internal error while rendering a page");
+    let ctx = context! {
+        service_name => state.site.service_name,
+        title => "Something went wrong",
+        message => "The server could not complete this request. Please try again later.",
+    };
+    let html = state
+        .templates
+        .render("error.html", ctx)
+        .unwrap_or_default();
+    let mut response = (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response();
+    secure_headers(response.headers_mut());
+    response
+}
+
+/// The cookie of a request, with a CSRF token ensured; the `Set-Cookie`
+/// header is returned when the cookie changed.
+pub fn cookie_with_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> (CookieData, String, Option<HeaderValue>) {
+    let mut cookie = state.cookies.read(headers);
+    let (csrf, changed) =
+        cookie.ensure_csrf(state.clock.now(), || generate_alphanumeric(&mut OsRng, 32));
+    let set = changed.then(|| state.cookies.header(&cookie));
+    (cookie, csrf, set)
+}
+
+/// The logged-in person: an active browser session of a valid user.
+pub async fn current_user(
+    state: &AppState,
+    cookie: &CookieData,
+) -> Result<Option<(BrowserSession, User)>, mxauth_storage::StorageError> {
+    let Some(session_id) = cookie.browser_session else {
+        return Ok(None);
+    };
+    let mut repo = state.db.begin().await?;
+    let session = repo.find_browser_session(session_id).await?;
+    let result = match session.filter(BrowserSession::is_active) {
+        Some(session) => repo
+            .find_user_by_id(session.user_id)
+            .await?
+            .filter(User::is_valid)
+            .map(|user| (session, user)),
+        None => None,
+    };
+    repo.rollback().await?;
+    Ok(result)
+}
+
+/// Where to go after logging in: only a path on this site, never another
+/// origin (no open redirect).
+pub fn safe_next(state: &AppState, next: Option<&str>) -> String {
+    let base = state.urls.base_path();
+    match next {
+        Some(next) if next.starts_with(base) && !next.starts_with("//") && !next.contains('\\') => {
+            next.to_owned()
+        }
+        _ => state.urls.relative(paths::ACCOUNT),
+    }
+}

@@ -1,0 +1,43 @@
+//! The state every handler reaches: database, clock, keys, URLs, cookies,
+//! templates, passwords, and the few settings handlers read.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use mxauth_model::Clock;
+use mxauth_storage::Database;
+
+use crate::{
+    cookies::CookieSettings, encrypter::Encrypter, jose::Keystore, passwords::PasswordManager,
+    templates::Templates, urls::UrlBuilder,
+};
+
+/// Settings handlers need, taken from the configuration once.
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    /// `matrix.homeserver`: the part after `:` in Matrix IDs.
+    pub server_name: String,
+    /// Shown on pages: `branding.service_name`, else the server name.
+    pub service_name: String,
+    /// `experimental.access_token_ttl`.
+    pub access_token_ttl: Duration,
+    /// `matrix.secret`: the homeserver authenticates to introspection with it.
+    pub matrix_secret: String,
+    /// `policy.data.admin_clients`: clients that may get `urn:mas:admin`
+    /// with `client_credentials`.
+    pub admin_clients: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub clock: Arc<dyn Clock>,
+    pub site: Arc<SiteConfig>,
+    pub urls: Arc<UrlBuilder>,
+    pub keystore: Arc<Keystore>,
+    pub encrypter: Encrypter,
+    pub cookies: Arc<CookieSettings>,
+    pub templates: Arc<Templates>,
+    /// `None` when `passwords.enabled` is false.
+    pub passwords: Option<PasswordManager>,
+}

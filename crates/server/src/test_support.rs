@@ -1,0 +1,268 @@
+//! Shared fixtures for the in-process tests: a migrated SQLite database and
+//! an [`AppState`] with fixed keys, a mock clock and cheap password hashing.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use mxauth_model::MockClock;
+use mxauth_storage::{migrate, Database, DatabaseSettings};
+use url::Url;
+
+use crate::{
+    cookies::CookieSettings,
+    encrypter::Encrypter,
+    http::{AppState, SiteConfig},
+    jose::Keystore,
+    keys::PrivateKey,
+    passwords::{Algorithm, PasswordManager, Scheme},
+    templates::Templates,
+    urls::UrlBuilder,
+};
+
+/// The RSA and P-256 keys of MAS's sample configuration (test data).
+fn sample_keys() -> Vec<(String, PrivateKey)> {
+    let sample: serde_yaml::Value = serde_yaml::from_str(include_str!(
+        "../../cli/tests/fixtures/mas-config-sample.yaml"
+    ))
+    .unwrap();
+    sample["secrets"]["keys"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|k| {
+            let key = PrivateKey::from_pem(k["key"].as_str().unwrap()).unwrap();
+            (key.thumbprint(), key)
+        })
+        .collect()
+}
+
+pub async fn test_db() -> Database {
+    let path = std::env::temp_dir().join(format!("mxauth-server-test-{}.db", ulid::Ulid::new()));
+    let db = Database::connect(&DatabaseSettings::from_uri(format!(
+        "sqlite://{}",
+        path.display()
+    )))
+    .await
+    .unwrap();
+    migrate::run(&db, |_| {}).await.unwrap();
+    db
+}
+
+pub struct TestState {
+    pub state: AppState,
+    pub clock: MockClock,
+}
+
+/// A state served under `public_base`.
+pub async fn test_state_at(public_base: &str) -> TestState {
+    let clock = MockClock::default();
+    let base = Url::parse(public_base).unwrap();
+    let urls = UrlBuilder::new(&base, &base);
+    let encrypter = Encrypter::new(&[42; 32]);
+    let state = AppState {
+        db: test_db().await,
+        clock: Arc::new(clock.clone()),
+        site: Arc::new(SiteConfig {
+            server_name: "example.com".into(),
+            service_name: "example.com".into(),
+            access_token_ttl: Duration::seconds(300),
+            matrix_secret: "homeserver-shared-secret".into(),
+            admin_clients: Vec::new(),
+        }),
+        cookies: Arc::new(CookieSettings {
+            encrypter: encrypter.clone(),
+            path: urls.base_path().to_owned(),
+            secure: urls.is_https(),
+        }),
+        urls: Arc::new(urls),
+        keystore: Arc::new(Keystore::new(sample_keys())),
+        encrypter,
+        templates: Arc::new(Templates::new().unwrap()),
+        // bcrypt at cost 4 keeps the tests fast; the algorithm choice is
+        // tested in the passwords module.
+        passwords: Some(PasswordManager::new(
+            vec![Scheme {
+                version: 1,
+                algorithm: Algorithm::Bcrypt,
+                cost: Some(4),
+                pepper: None,
+                unicode_normalization: false,
+            }],
+            0,
+            2,
+        )),
+    };
+    TestState { state, clock }
+}
+
+pub async fn test_state() -> TestState {
+    test_state_at("https://auth.example.com/").await
+}
+
+/// The router of a listener serving every built resource under `prefix`.
+pub fn router_for(state: &AppState, prefix: &str) -> axum::Router {
+    use crate::config::{BindConfig, ListenerConfig, ResourceConfig, ResourceName};
+    let listener = ListenerConfig {
+        name: None,
+        resources: [
+            ResourceName::Health,
+            ResourceName::Discovery,
+            ResourceName::Oauth,
+            ResourceName::Human,
+            ResourceName::Compat,
+        ]
+        .into_iter()
+        .map(ResourceConfig::named)
+        .collect(),
+        prefix: Some(prefix.to_owned()).filter(|p| !p.is_empty()),
+        binds: vec![BindConfig::address("127.0.0.1:0")],
+        proxy_protocol: false,
+        tls: None,
+    };
+    crate::http::listener_router(&listener, state.clone())
+}
+
+/// A test HTTP response: status, headers and body.
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+pub async fn send(
+    router: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> TestResponse {
+    use tower::ServiceExt;
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+pub async fn get_json(router: &axum::Router, path: &str) -> (u16, serde_json::Value) {
+    let request = axum::http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = send(router, request).await;
+    (response.status, response.json())
+}
+
+/// A form POST with optional extra headers.
+pub async fn post_form(
+    router: &axum::Router,
+    path: &str,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut request =
+        axum::http::Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(router, request.body(axum::body::Body::from(body)).unwrap()).await
+}
+
+/// A browser for in-process tests: keeps mxauth's cookie between requests.
+#[derive(Default)]
+pub struct Browser {
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn remember(&mut self, response: &TestResponse) {
+        for value in response.headers.get_all("set-cookie") {
+            if let Some(pair) = value.to_str().ok().and_then(|v| v.split(';').next()) {
+                self.cookie = Some(pair.to_owned());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, router: &axum::Router, path: &str) -> TestResponse {
+        let mut request = axum::http::Request::get(path);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = send(router, request.body(axum::body::Body::empty()).unwrap()).await;
+        self.remember(&response);
+        response
+    }
+
+    pub async fn post(
+        &mut self,
+        router: &axum::Router,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> TestResponse {
+        let cookie = self.cookie.clone().unwrap_or_default();
+        let response = post_form(router, path, form, &[("cookie", &cookie)]).await;
+        self.remember(&response);
+        response
+    }
+}
+
+/// The value of the hidden `csrf` field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("a csrf field");
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Creates a user with a password (hashed with the state's cheap scheme).
+pub async fn add_user(state: &AppState, username: &str, password: &str) -> mxauth_model::User {
+    use mxauth_storage::{new_ulid, NewPassword};
+    let now = state.clock.now();
+    let (version, hash) = state
+        .passwords
+        .as_ref()
+        .unwrap()
+        .hash(password.into())
+        .await
+        .unwrap();
+    let mut repo = state.db.begin().await.unwrap();
+    let user = repo
+        .add_user(new_ulid(now, &mut rand::rngs::OsRng), username, now)
+        .await
+        .unwrap();
+    repo.add_user_password(
+        &user,
+        NewPassword {
+            id: new_ulid(now, &mut rand::rngs::OsRng),
+            hashed_password: &hash,
+            version,
+            upgraded_from: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    repo.commit().await.unwrap();
+    user
+}

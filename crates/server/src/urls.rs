@@ -1,0 +1,105 @@
+//! Every URL mxauth hands out, derived from `http.public_base` (whose path is
+//! the prefix, e.g. `https://matrix.example.com/auth/`) and `http.issuer`.
+//! Routes use the same relative paths, so links and routes cannot drift.
+
+use url::Url;
+
+/// Relative paths of the endpoints, as routed under a listener's prefix.
+pub mod paths {
+    pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+    pub const WEBFINGER: &str = "/.well-known/webfinger";
+    pub const JWKS: &str = "/oauth2/keys.json";
+    pub const AUTHORIZE: &str = "/authorize";
+    pub const TOKEN: &str = "/oauth2/token";
+    pub const INTROSPECT: &str = "/oauth2/introspect";
+    pub const REVOKE: &str = "/oauth2/revoke";
+    pub const USERINFO: &str = "/oauth2/userinfo";
+    pub const REGISTRATION: &str = "/oauth2/registration";
+    pub const DEVICE: &str = "/oauth2/device";
+    pub const LOGIN: &str = "/login";
+    pub const LOGOUT: &str = "/logout";
+    pub const CONSENT: &str = "/consent/{grant_id}";
+    pub const ACCOUNT: &str = "/account/";
+    pub const GRAPHQL: &str = "/graphql";
+}
+
+#[derive(Debug, Clone)]
+pub struct UrlBuilder {
+    base: Url,
+    issuer: String,
+}
+
+impl UrlBuilder {
+    /// `public_base` gets a trailing slash if it lacks one, so relative
+    /// joins keep its path.
+    pub fn new(public_base: &Url, issuer: &Url) -> Self {
+        let mut base = public_base.clone();
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Self {
+            base,
+            issuer: issuer.as_str().to_owned(),
+        }
+    }
+
+    /// The issuer exactly as configured: OIDC Discovery §4.3 compares it
+    /// character for character with the `iss` of tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The absolute URL of a relative path like `/oauth2/token`.
+    pub fn absolute(&self, path: &str) -> String {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map(String::from)
+            .unwrap_or_else(|_| format!("{}{}", self.base, path.trim_start_matches('/')))
+    }
+
+    /// The path part, prefix included, for links on our own pages and for
+    /// the cookie path.
+    pub fn relative(&self, path: &str) -> String {
+        format!("{}{}", self.base.path(), path.trim_start_matches('/'))
+    }
+
+    pub fn base_path(&self) -> &str {
+        self.base.path()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.base.scheme() == "https"
+    }
+
+    pub fn consent(&self, grant_id: &str) -> String {
+        self.relative(&paths::CONSENT.replace("{grant_id}", grant_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_the_public_base_path() {
+        let base = Url::parse("https://matrix.example.com/auth").unwrap();
+        let urls = UrlBuilder::new(&base, &base);
+        assert_eq!(
+            urls.absolute(paths::TOKEN),
+            "https://matrix.example.com/auth/oauth2/token"
+        );
+        assert_eq!(urls.relative(paths::LOGIN), "/auth/login");
+        assert_eq!(urls.consent("01ABC"), "/auth/consent/01ABC");
+        assert_eq!(urls.base_path(), "/auth/");
+        assert_eq!(urls.issuer(), "https://matrix.example.com/auth");
+        assert!(urls.is_https());
+        let root = Url::parse("http://localhost:8080/").unwrap();
+        let urls = UrlBuilder::new(&root, &root);
+        assert_eq!(
+            urls.absolute(paths::JWKS),
+            "http://localhost:8080/oauth2/keys.json"
+        );
+        assert_eq!(urls.relative(paths::AUTHORIZE), "/authorize");
+    }
+}
