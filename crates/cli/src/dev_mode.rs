@@ -34,6 +34,9 @@ http:
   listeners:
     - name: web
       resources:
+        - name: discovery
+        - name: human
+        - name: oauth
         - name: health
       binds:
         - address: "{listen}"

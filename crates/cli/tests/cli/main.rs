@@ -9,4 +9,5 @@ mod support;
 
 mod config_commands;
 mod manage;
+mod oidc;
 mod server;

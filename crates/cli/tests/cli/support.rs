@@ -181,3 +181,54 @@ pub fn sigterm(child: &std::process::Child) {
         .unwrap();
     assert!(status.success());
 }
+
+/// A running `mxauth server`, stopped with SIGTERM when dropped.
+pub struct RunningServer {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl RunningServer {
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Config files for a server on a free port serving every built resource,
+/// with `db` as its database and `extra` YAML merged last.
+pub fn server_config(name: &str, db: &TestDatabase, extra: &str) -> (Vec<PathBuf>, u16) {
+    let dir = temp_dir(name);
+    let port = free_port();
+    let mut files = write_config(
+        &dir,
+        &format!(
+            "http:\n  public_base: \"http://127.0.0.1:{port}/\"\n  issuer: \"http://127.0.0.1:{port}/\"\n  listeners:\n    - name: web\n      resources: [{{name: discovery}}, {{name: human}}, {{name: oauth}}, {{name: health}}]\n      binds: [{{address: \"127.0.0.1:{port}\"}}]\ndatabase:\n  uri: \"{}\"\nmatrix:\n  homeserver: example.com\npasswords:\n  minimum_complexity: 0\n",
+            db.uri()
+        ),
+    );
+    let extra_file = dir.join("extra.yaml");
+    std::fs::write(&extra_file, if extra.is_empty() { "{}" } else { extra }).unwrap();
+    files.push(extra_file);
+    (files, port)
+}
+
+/// Starts the server and waits until `/health` answers.
+pub fn start_server(files: Vec<PathBuf>, port: u16) -> RunningServer {
+    let child = with_configs(&mut mxauth(), &files)
+        .arg("server")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = RunningServer { child, port };
+    assert_eq!(wait_for(port, "/health").0, 200);
+    server
+}
