@@ -7,7 +7,9 @@
 
 mod support;
 
+mod browser;
 mod config_commands;
 mod manage;
 mod oidc;
 mod server;
+mod webdriver;
