@@ -1,6 +1,7 @@
 //! mxauth's server: configuration schema, HTTP router, passwords, signing
 //! keys. The CLI crate reads files and hands this crate resolved settings.
 
+pub mod client_ip;
 pub mod config;
 pub mod cookies;
 pub mod encrypter;
@@ -10,6 +11,7 @@ pub mod jose;
 pub mod keys;
 pub mod password_check;
 pub mod passwords;
+pub mod rate_limit;
 pub mod sync;
 pub mod templates;
 pub mod urls;

@@ -69,6 +69,15 @@ pub async fn test_state_at(public_base: &str) -> TestState {
             access_token_ttl: Duration::seconds(300),
             matrix_secret: "homeserver-shared-secret".into(),
             admin_clients: Vec::new(),
+            trusted_proxies: vec!["127.0.0.1/8".parse().unwrap()],
+            login_per_ip: crate::config::RateLimit {
+                burst: 20,
+                per_second: 1.0,
+            },
+            login_per_account: crate::config::RateLimit {
+                burst: 10,
+                per_second: 0.5,
+            },
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),
@@ -92,6 +101,7 @@ pub async fn test_state_at(public_base: &str) -> TestState {
             0,
             2,
         )),
+        limiter: Arc::default(),
     };
     TestState { state, clock }
 }

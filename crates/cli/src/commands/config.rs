@@ -38,8 +38,9 @@ pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode>
     .await?;
     let verb = if dry_run { "would be" } else { "were" };
     eprintln!("{} static client(s) {verb} written.", report.upserted.len());
+    let one = if dry_run { "would be" } else { "was" };
     for id in &report.pruned {
-        eprintln!("Client {id} {verb} removed (no longer in the configuration).");
+        eprintln!("Client {id} {one} removed (no longer in the configuration).");
     }
     for id in &report.stale {
         eprintln!("Client {id} is no longer in the configuration; --prune removes it.");
@@ -51,7 +52,7 @@ pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode>
 /// key mxauth accepts but does not act on yet.
 fn check(ctx: &Context) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
-    for issue in ctx.config.unbuilt() {
+    for issue in ctx.config.advice().into_iter().chain(ctx.config.unbuilt()) {
         eprintln!("warning: {issue}");
     }
     let passwords = match &resolved.passwords {

@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     let config = &ctx.config;
     let resolved = resolve::resolve(config)?;
     if !ctx.dev_mode {
-        for issue in config.unbuilt() {
+        for issue in config.advice().into_iter().chain(config.unbuilt()) {
             tracing::warn!("{issue}");
         }
     }

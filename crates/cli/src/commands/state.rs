@@ -54,6 +54,9 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             access_token_ttl: Duration::seconds(ttl),
             matrix_secret: resolved.matrix_secret,
             admin_clients: admin_clients(config),
+            trusted_proxies: config.http.trusted_proxies.clone(),
+            login_per_ip: config.rate_limiting.login.per_ip,
+            login_per_account: config.rate_limiting.login.per_account,
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),
@@ -65,6 +68,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         encrypter,
         templates: Arc::new(Templates::new().context("compiling the page templates")?),
         passwords: resolved.passwords,
+        limiter: Arc::default(),
     })
 }
 

@@ -12,4 +12,5 @@ mod config_commands;
 mod manage;
 mod oidc;
 mod server;
+mod sync;
 mod webdriver;

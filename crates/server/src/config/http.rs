@@ -327,10 +327,45 @@ impl HttpConfig {
         }
     }
 
+    /// Settings that work but are probably a mistake.
+    pub(super) fn advice(&self, issues: &mut Issues) {
+        let unroutable = |url: &Url| matches!(url.host_str(), Some("[::]" | "0.0.0.0"));
+        if unroutable(&self.public_base) {
+            issues.push(
+                "http.public_base",
+                format!("{} is a listening address, not one clients can reach: set it to the public URL, e.g. https://auth.example.com/", self.public_base),
+            );
+        }
+        if let Some(issuer) = &self.issuer {
+            if unroutable(issuer) {
+                issues.push("http.issuer", format!("{issuer} is not reachable by clients: set it to the public URL (or remove it to use public_base)"));
+            } else if issuer.host_str() != self.public_base.host_str() {
+                issues.push("http.issuer", "differs from public_base's host; make sure clients can fetch <issuer>/.well-known/openid-configuration");
+            }
+        }
+        let local = matches!(
+            self.public_base.host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]")
+        );
+        if self.public_base.scheme() != "https" && !local && !unroutable(&self.public_base) {
+            issues.push(
+                "http.public_base",
+                "is not https: Matrix clients (Element X) refuse plain http",
+            );
+        }
+    }
+
     pub(super) fn unbuilt(&self, issues: &mut Issues) {
         for (i, listener) in self.listeners.iter().enumerate() {
             for (j, resource) in listener.resources.iter().enumerate() {
-                if resource.name != ResourceName::Health {
+                let built = matches!(
+                    resource.name,
+                    ResourceName::Health
+                        | ResourceName::Discovery
+                        | ResourceName::Human
+                        | ResourceName::Oauth
+                );
+                if !built {
                     issues.unbuilt(
                         format!("http.listeners[{i}].resources[{j}]"),
                         &format!("the {:?} resource", resource.name).to_lowercase(),

@@ -27,7 +27,7 @@ pub use http::{
 };
 pub use matrix::{HomeserverKind, MatrixConfig};
 pub use misc::{
-    ExperimentalConfig, OAuthConfig, PolicyConfig, RateLimitingConfig, TelemetryConfig,
+    ExperimentalConfig, OAuthConfig, PolicyConfig, RateLimit, RateLimitingConfig, TelemetryConfig,
     TemplatesConfig,
 };
 pub use passwords::{HashAlgorithm, PasswordSchemeConfig, PasswordsConfig};
@@ -133,9 +133,6 @@ impl RootConfig {
         self.database.unbuilt(&mut issues);
         self.email.unbuilt(&mut issues);
         self.matrix.unbuilt(&mut issues);
-        if !self.clients.is_empty() {
-            issues.unbuilt("clients", "the OAuth 2.0 provider");
-        }
         if !self.upstream_oauth2.providers.is_empty() {
             issues.unbuilt("upstream_oauth2.providers", "login with upstream providers");
         }
@@ -147,6 +144,13 @@ impl RootConfig {
         self.telemetry.unbuilt(&mut issues);
         self.templates.unbuilt(&mut issues);
         self.experimental.unbuilt(&mut issues);
+        issues.0
+    }
+
+    /// Settings that are valid but probably wrong, with what to do instead.
+    pub fn advice(&self) -> Vec<ConfigIssue> {
+        let mut issues = Issues::default();
+        self.http.advice(&mut issues);
         issues.0
     }
 

@@ -133,12 +133,10 @@ fn upstream_enumerations_list_allowed_values() {
 #[test]
 fn unbuilt_features_are_named_only_when_used() {
     let quiet = paths(parse("{}").unbuilt());
+    // compat, graphql and assets of MAS's default listener are not built yet.
     assert_eq!(
         quiet,
         vec![
-            "http.listeners[0].resources[0]",
-            "http.listeners[0].resources[1]",
-            "http.listeners[0].resources[2]",
             "http.listeners[0].resources[3]",
             "http.listeners[0].resources[4]",
             "http.listeners[0].resources[5]",
@@ -154,7 +152,7 @@ fn unbuilt_features_are_named_only_when_used() {
         "captcha.service",
         "account.password_recovery_enabled",
         "telemetry.metrics.exporter",
-        "rate_limiting",
+        "rate_limiting.registration",
     ] {
         assert!(
             loud.contains(&path.to_owned()),
@@ -176,4 +174,26 @@ fn trusted_proxies_match_networks_even_with_host_bits_set() {
     assert!(any.contains("8.8.8.8".parse().unwrap()));
     assert!("10.0.0.0/33".parse::<IpNetwork>().is_err());
     assert!("nonsense".parse::<IpNetwork>().is_err());
+}
+
+#[test]
+fn unreachable_or_plain_http_public_urls_get_advice() {
+    let advice = parse("{}").advice();
+    assert_eq!(advice.len(), 1, "{advice:?}");
+    assert!(
+        advice[0].message.contains("listening address"),
+        "{advice:?}"
+    );
+    let advice = parse("http: {public_base: 'http://auth.example.com/'}").advice();
+    assert!(advice[0].message.contains("not https"), "{advice:?}");
+    assert!(parse("http: {public_base: 'https://auth.example.com/'}")
+        .advice()
+        .is_empty());
+    assert!(parse("http: {public_base: 'http://localhost:8080/'}")
+        .advice()
+        .is_empty());
+    let advice =
+        parse("http: {public_base: 'https://a.example.com/', issuer: 'http://[::]:8080/'}")
+            .advice();
+    assert_eq!(advice[0].path, "http.issuer");
 }

@@ -8,8 +8,14 @@ use mxauth_model::Clock;
 use mxauth_storage::Database;
 
 use crate::{
-    cookies::CookieSettings, encrypter::Encrypter, jose::Keystore, passwords::PasswordManager,
-    templates::Templates, urls::UrlBuilder,
+    config::{IpNetwork, RateLimit},
+    cookies::CookieSettings,
+    encrypter::Encrypter,
+    jose::Keystore,
+    passwords::PasswordManager,
+    rate_limit::Limiter,
+    templates::Templates,
+    urls::UrlBuilder,
 };
 
 /// Settings handlers need, taken from the configuration once.
@@ -26,6 +32,11 @@ pub struct SiteConfig {
     /// `policy.data.admin_clients`: clients that may get `urn:mas:admin`
     /// with `client_credentials`.
     pub admin_clients: Vec<String>,
+    /// `http.trusted_proxies`: whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNetwork>,
+    /// `rate_limiting.login`: password checks per client IP and per account.
+    pub login_per_ip: RateLimit,
+    pub login_per_account: RateLimit,
 }
 
 #[derive(Clone)]
@@ -40,4 +51,5 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// `None` when `passwords.enabled` is false.
     pub passwords: Option<PasswordManager>,
+    pub limiter: Arc<Limiter>,
 }

@@ -16,8 +16,10 @@ use serde::Deserialize;
 
 use super::{cookie_with_csrf, current_user, error_page, internal_error, render, safe_next};
 use crate::{
+    client_ip::ClientIp,
     http::AppState,
     password_check::{check_user_password, PasswordCheck},
+    rate_limit::RetryAfter,
     urls::paths,
 };
 
@@ -104,6 +106,7 @@ pub async fn show(
 
 pub async fn submit(
     State(state): State<AppState>,
+    ip: ClientIp,
     headers: HeaderMap,
     Form(input): Form<LoginForm>,
 ) -> Response {
@@ -116,6 +119,30 @@ pub async fn submit(
             "This form has expired",
             "Go back, reload the page and try again (the form's CSRF token did not match).",
         );
+    }
+    // Every password check is rate limited, per client IP and per account.
+    let account = localpart_of(&input.username, &state.site.server_name)
+        .unwrap_or(&input.username)
+        .to_lowercase();
+    let limited = state
+        .limiter
+        .check(
+            &format!("login-ip:{}", ip.key()),
+            state.site.login_per_ip,
+            now,
+        )
+        .and_then(|()| {
+            let key = format!("login-account:{account}");
+            state.limiter.check(&key, state.site.login_per_account, now)
+        });
+    if let Err(RetryAfter(wait)) = limited {
+        let seconds = wait.num_seconds().max(1);
+        let message = format!("Too many sign-in attempts. Try again in {seconds} seconds.");
+        let mut response = error_page(&state, 429, "Too many attempts", &message);
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
     }
     let next = safe_next(&state, input.next.as_deref());
     let Some(passwords) = &state.passwords else {

@@ -3,6 +3,7 @@
 //! userinfo, introspection, refresh rotation, revocation, and the failures
 //! of each step.
 
+mod client_auth;
 mod flow;
 mod negative;
 

@@ -408,3 +408,46 @@ async fn admin_scopes_need_a_user_allowed_to_request_them() {
         response.header("location")
     );
 }
+
+#[tokio::test]
+async fn password_checks_are_rate_limited_per_account() {
+    let (_t, router, _) = setup().await;
+    let mut browser = Browser::default();
+    // The test state allows a burst of 10 checks per account.
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let page = browser.get(&router, "/login").await;
+        let response = browser
+            .post(
+                &router,
+                "/login",
+                &[
+                    ("csrf", &csrf_of(&page.body)),
+                    ("username", "@alice:example.com"),
+                    ("password", "guess"),
+                ],
+            )
+            .await;
+        statuses.push(response.status);
+        if response.status == 429 {
+            assert!(response.header("retry-after").is_some());
+            assert!(response.body.contains("Too many sign-in attempts"));
+        }
+    }
+    assert_eq!(statuses[..10], [401; 10]);
+    assert_eq!(statuses[10], 429);
+    // Even the right password waits now: the limit is on checks, not failures.
+    let page = browser.get(&router, "/login").await;
+    let response = browser
+        .post(
+            &router,
+            "/login",
+            &[
+                ("csrf", &csrf_of(&page.body)),
+                ("username", "alice"),
+                ("password", "wonderland"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, 429);
+}

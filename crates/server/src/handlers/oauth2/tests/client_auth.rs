@@ -1,0 +1,255 @@
+//! JWT client authentication (RFC 7523), per-client ID token algorithms,
+//! admin clients, and the path prefix.
+
+use mxauth_model::Clock;
+use serde_json::json;
+
+use super::*;
+use crate::{
+    jose::{sign_jwt_hmac, verify_jws, JwsAlgorithm, Keystore, VerificationKey},
+    keys::{generate_p256_pem, PrivateKey},
+    test_support::{add_user, router_for, test_state, test_state_at, Browser},
+};
+
+fn assertion_claims(client_id: &str, aud: &str, exp: i64) -> serde_json::Value {
+    json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": exp, "jti": "j1"})
+}
+
+const CC: [(&str, &str); 1] = [("grant_type", "client_credentials")];
+
+fn with_assertion(jwt: &str) -> Vec<(&str, &str)> {
+    let mut form = CC.to_vec();
+    form.push((
+        "client_assertion_type",
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    ));
+    form.push(("client_assertion", jwt));
+    form
+}
+
+#[tokio::test]
+async fn client_secret_jwt_assertions_authenticate() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    let client = register(
+        &router,
+        json!({"client_uri": "https://app.example.com/", "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_jwt"}),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap();
+    let secret = client["client_secret"].as_str().unwrap();
+    let exp = t.clock.now().timestamp() + 60;
+    let good = sign_jwt_hmac(
+        JwsAlgorithm::Hs256,
+        secret.as_bytes(),
+        &assertion_claims(id, "https://auth.example.com/oauth2/token", exp),
+    )
+    .unwrap();
+    let response = token(&router, &with_assertion(&good)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+
+    let wrong_key = sign_jwt_hmac(
+        JwsAlgorithm::Hs256,
+        b"not the secret",
+        &assertion_claims(id, "https://auth.example.com/oauth2/token", exp),
+    )
+    .unwrap();
+    assert_eq!(
+        token(&router, &with_assertion(&wrong_key)).await.status,
+        401
+    );
+    let wrong_aud = sign_jwt_hmac(
+        JwsAlgorithm::Hs256,
+        secret.as_bytes(),
+        &assertion_claims(id, "https://elsewhere/token", exp),
+    )
+    .unwrap();
+    let response = token(&router, &with_assertion(&wrong_aud)).await;
+    assert!(
+        response.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("aud"),
+        "{}",
+        response.body
+    );
+    let expired = sign_jwt_hmac(
+        JwsAlgorithm::Hs256,
+        secret.as_bytes(),
+        &assertion_claims(id, "https://auth.example.com/", exp - 120),
+    )
+    .unwrap();
+    let response = token(&router, &with_assertion(&expired)).await;
+    assert_eq!(
+        response.json()["error_description"],
+        "the client assertion has expired"
+    );
+    // The secret itself is not accepted from a client registered for JWTs.
+    let mut form = CC.to_vec();
+    form.extend([("client_id", id), ("client_secret", secret)]);
+    assert_eq!(token(&router, &form).await.status, 401);
+}
+
+#[tokio::test]
+async fn private_key_jwt_assertions_authenticate_with_registered_keys() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    let key = PrivateKey::from_pem(&generate_p256_pem(&mut rand::rngs::OsRng).unwrap()).unwrap();
+    let client_keys = Keystore::new(vec![("client-key".into(), key)]);
+    let client = register(
+        &router,
+        json!({"client_uri": "https://app.example.com/", "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "private_key_jwt", "jwks": client_keys.public_jwks()}),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap();
+    assert!(client.get("client_secret").is_none());
+    let exp = t.clock.now().timestamp() + 60;
+    let jwt = client_keys
+        .sign_jwt(
+            JwsAlgorithm::Es256,
+            &assertion_claims(id, "https://auth.example.com/", exp),
+        )
+        .unwrap();
+    let response = token(&router, &with_assertion(&jwt)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+
+    let other = Keystore::new(vec![(
+        "client-key".into(),
+        PrivateKey::from_pem(&generate_p256_pem(&mut rand::rngs::OsRng).unwrap()).unwrap(),
+    )]);
+    let forged = other
+        .sign_jwt(
+            JwsAlgorithm::Es256,
+            &assertion_claims(id, "https://auth.example.com/", exp),
+        )
+        .unwrap();
+    let response = token(&router, &with_assertion(&forged)).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(response.json()["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn id_tokens_use_the_client_algorithm() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    let client = register(&router, json!({"client_uri": "https://app.example.com/", "application_type": "native",
+        "token_endpoint_auth_method": "none", "redirect_uris": [REDIRECT], "id_token_signed_response_alg": "ES256"})).await;
+    let id = client["client_id"].as_str().unwrap();
+    let code = authorize_and_consent(&router, &mut Browser::default(), id, "openid").await;
+    let tokens = token(
+        &router,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", id),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+    .json();
+    let jwks = t.state.keystore.public_jwks();
+    let (header, _) = verify_jws(
+        tokens["id_token"].as_str().unwrap(),
+        VerificationKey::Jwks(&jwks),
+    )
+    .unwrap();
+    assert_eq!(header.alg, JwsAlgorithm::Es256);
+}
+
+#[tokio::test]
+async fn admin_clients_get_the_mas_admin_scope() {
+    let mut t = test_state().await;
+    let router = router_for(&t.state, "");
+    let client = register(
+        &router,
+        json!({"client_uri": "https://app.example.com/", "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post"}),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let mut site = (*t.state.site).clone();
+    site.admin_clients = vec![id.clone()];
+    t.state.site = std::sync::Arc::new(site);
+    let router = router_for(&t.state, "");
+    let response = token(
+        &router,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "urn:mas:admin"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.json()["scope"], "urn:mas:admin");
+    let answer = introspect(&router, response.json()["access_token"].as_str().unwrap()).await;
+    assert_eq!(answer["active"], true);
+    assert!(
+        answer.get("username").is_none(),
+        "a client acting for itself has no user"
+    );
+    let api = token(
+        &router,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "urn:matrix:client:api:*"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(api.json()["error"], "invalid_scope");
+}
+
+#[tokio::test]
+async fn the_flow_works_under_a_path_prefix() {
+    let t = test_state_at("https://matrix.example.com/auth/").await;
+    let router = router_for(&t.state, "/auth");
+    add_user(&t.state, "alice", "wonderland").await;
+    let request = axum::http::Request::post("/auth/oauth2/registration")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"client_uri": "https://app.example.com/", "application_type": "native",
+            "token_endpoint_auth_method": "none", "redirect_uris": [REDIRECT]})
+            .to_string(),
+        ))
+        .unwrap();
+    let client = crate::test_support::send(&router, request).await.json();
+    let id = client["client_id"].as_str().unwrap();
+    let mut browser = Browser::default();
+    let consent = location(
+        &browser
+            .get(&router, &format!("/auth{}", authorize_path(id, "openid")))
+            .await,
+    );
+    assert!(consent.starts_with("/auth/consent/"), "{consent}");
+    let login = location(&browser.get(&router, &consent).await);
+    assert!(
+        login.starts_with("/auth/login?next=%2Fauth%2Fconsent%2F"),
+        "{login}"
+    );
+    let page = browser.get(&router, &login).await;
+    // minijinja escapes "/" as &#x2f; in attributes, which browsers decode.
+    assert!(page
+        .body
+        .replace("&#x2f;", "/")
+        .contains("action=\"/auth/login\""));
+    let cookie = page.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("Path=/auth/") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    // A login hint fills in the username.
+    let hinted = browser
+        .get(
+            &router,
+            &format!("{login}&login_hint=mxid:@alice:example.com&prompt=login"),
+        )
+        .await;
+    assert!(hinted.body.contains("value=\"alice\""), "{}", hinted.body);
+}
