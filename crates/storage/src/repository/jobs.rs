@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{on_conn, Repository, Tx};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -23,6 +23,7 @@ pub struct QueuedJob {
     pub status: String,
     pub attempt: i64,
     pub scheduled_at: DateTime<Utc>,
+    pub last_error: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -33,6 +34,7 @@ struct JobRow {
     status: String,
     attempt: i64,
     scheduled_at: Timestamp,
+    last_error: Option<String>,
 }
 
 impl From<JobRow> for QueuedJob {
@@ -44,6 +46,7 @@ impl From<JobRow> for QueuedJob {
             status: row.status,
             attempt: row.attempt,
             scheduled_at: row.scheduled_at.0,
+            last_error: row.last_error,
         }
     }
 }
@@ -78,14 +81,135 @@ impl Repository {
             status: "available".into(),
             attempt: 0,
             scheduled_at: now,
+            last_error: None,
         })
+    }
+
+    /// Takes up to `limit` due jobs for `worker`: they become `running` and
+    /// their attempt count goes up. Two workers never take the same job:
+    /// PostgreSQL skips rows another transaction holds (`FOR UPDATE SKIP
+    /// LOCKED`); SQLite has one writer at a time (`BEGIN IMMEDIATE`).
+    pub async fn claim_jobs(
+        &mut self,
+        worker: &str,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<QueuedJob>, StorageError> {
+        const RETURNING: &str =
+            "RETURNING queue_job_id, queue_name, payload, status, attempt, scheduled_at, last_error";
+        let rows: Vec<JobRow> = match &mut self.tx {
+            // Dialect difference: row locks exist only on PostgreSQL.
+            Tx::Postgres(tx) => {
+                let sql = format!(
+                    "UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2,
+                            attempt = attempt + 1
+                     WHERE queue_job_id IN (
+                         SELECT queue_job_id FROM queue_jobs
+                         WHERE status = 'available' AND scheduled_at <= $1
+                         ORDER BY scheduled_at, queue_job_id LIMIT $3
+                         FOR UPDATE SKIP LOCKED)
+                     {RETURNING}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(Timestamp(now))
+                    .bind(worker)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            Tx::Sqlite(tx) => {
+                let sql = format!(
+                    "UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2,
+                            attempt = attempt + 1
+                     WHERE queue_job_id IN (
+                         SELECT queue_job_id FROM queue_jobs
+                         WHERE status = 'available' AND scheduled_at <= $1
+                         ORDER BY scheduled_at, queue_job_id LIMIT $3)
+                     {RETURNING}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(Timestamp(now))
+                    .bind(worker)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        let mut jobs: Vec<QueuedJob> = rows.into_iter().map(QueuedJob::from).collect();
+        jobs.sort_by_key(|j| (j.scheduled_at, j.id));
+        Ok(jobs)
+    }
+
+    /// The job ran to completion.
+    pub async fn complete_job(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE queue_jobs SET status = 'completed', completed_at = $1
+                 WHERE queue_job_id = $2",
+            )
+            .bind(Timestamp(now))
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The job failed: it becomes available again at `retry_at`, or, with
+    /// `None`, fails for good.
+    pub async fn fail_job(
+        &mut self,
+        id: Ulid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        on_conn!(self, |conn| {
+            match retry_at {
+                Some(at) => sqlx::query(
+                    "UPDATE queue_jobs SET status = 'available', scheduled_at = $1, last_error = $2,
+                            started_at = NULL, started_by = NULL
+                     WHERE queue_job_id = $3",
+                )
+                .bind(Timestamp(at))
+                .bind(error)
+                .bind(to_uuid(id)),
+                None => sqlx::query(
+                    "UPDATE queue_jobs SET status = 'failed', failed_at = $1, last_error = $2
+                     WHERE queue_job_id = $3",
+                )
+                .bind(Timestamp(now))
+                .bind(error)
+                .bind(to_uuid(id)),
+            }
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Jobs left `running` since before `cutoff` belong to a worker that
+    /// died: make them available again (at-least-once delivery).
+    pub async fn requeue_stale_jobs(&mut self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE queue_jobs SET status = 'available', started_at = NULL, started_by = NULL
+                 WHERE status = 'running' AND started_at < $1",
+            )
+            .bind(Timestamp(cutoff))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?)
     }
 
     /// Jobs of one queue, oldest first.
     pub async fn list_jobs(&mut self, queue_name: &str) -> Result<Vec<QueuedJob>, StorageError> {
         let rows: Vec<JobRow> = on_conn!(self, |conn| {
             sqlx::query_as(
-                "SELECT queue_job_id, queue_name, payload, status, attempt, scheduled_at
+                "SELECT queue_job_id, queue_name, payload, status, attempt, scheduled_at, last_error
                  FROM queue_jobs WHERE queue_name = $1 ORDER BY queue_job_id",
             )
             .bind(queue_name)
