@@ -34,6 +34,8 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Manage(ManageCommand),
+    /// Run only the job worker (provisioning on the homeserver, device sync).
+    Worker,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -142,4 +144,6 @@ pub enum ManageCommand {
     DemoteAdmin { username: String },
     /// List the users allowed to request admin rights.
     ListAdminUsers,
+    /// Queue a provisioning job for every user (re-creates them on the homeserver).
+    ProvisionAllUsers,
 }

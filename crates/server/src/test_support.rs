@@ -52,11 +52,13 @@ pub async fn test_db() -> Database {
 pub struct TestState {
     pub state: AppState,
     pub clock: MockClock,
+    pub homeserver: Arc<crate::homeserver::FakeHomeserver>,
 }
 
 /// A state served under `public_base`.
 pub async fn test_state_at(public_base: &str) -> TestState {
     let clock = MockClock::default();
+    let homeserver = Arc::new(crate::homeserver::FakeHomeserver::new("example.com"));
     let base = Url::parse(public_base).unwrap();
     let urls = UrlBuilder::new(&base, &base);
     let encrypter = Encrypter::new(&[42; 32]);
@@ -102,8 +104,13 @@ pub async fn test_state_at(public_base: &str) -> TestState {
             2,
         )),
         limiter: Arc::default(),
+        homeserver: homeserver.clone(),
     };
-    TestState { state, clock }
+    TestState {
+        state,
+        clock,
+        homeserver,
+    }
 }
 
 pub async fn test_state() -> TestState {
@@ -275,4 +282,36 @@ pub async fn add_user(state: &AppState, username: &str, password: &str) -> mxaut
     .unwrap();
     repo.commit().await.unwrap();
     user
+}
+
+/// A public client with one loopback redirect URI, for storage-level tests.
+pub fn public_client(now: chrono::DateTime<chrono::Utc>) -> mxauth_model::oauth2::Client {
+    use mxauth_model::oauth2::{Client, ClientAuthMethod, GrantTypes};
+    Client {
+        id: mxauth_storage::new_ulid(now, &mut rand::rngs::OsRng),
+        encrypted_client_secret: None,
+        redirect_uris: vec!["http://127.0.0.1/callback".into()],
+        grant_types: GrantTypes {
+            authorization_code: true,
+            refresh_token: true,
+            ..GrantTypes::default()
+        },
+        client_name: Some("Test".into()),
+        logo_uri: None,
+        client_uri: Some("https://app.example.com/".into()),
+        policy_uri: None,
+        tos_uri: None,
+        jwks: None,
+        jwks_uri: None,
+        id_token_signed_response_alg: None,
+        userinfo_signed_response_alg: None,
+        token_endpoint_auth_method: ClientAuthMethod::None,
+        token_endpoint_auth_signing_alg: None,
+        initiate_login_uri: None,
+        application_type: Some("native".into()),
+        contacts: Vec::new(),
+        is_static: false,
+        metadata_digest: None,
+        created_at: now,
+    }
 }

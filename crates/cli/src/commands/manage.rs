@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
-use mxauth_server::passwords::PasswordManager;
+use mxauth_server::{jobs, passwords::PasswordManager};
 use mxauth_storage::{new_ulid, Database, NewPassword, Repository};
 use rand::rngs::OsRng;
 use serde_json::json;
@@ -51,6 +51,7 @@ pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
         } => unlock(&tools, username, *reactivate).await,
         ManageCommand::PromoteAdmin { username } => set_admin(&tools, username, true).await,
         ManageCommand::DemoteAdmin { username } => set_admin(&tools, username, false).await,
+        ManageCommand::ProvisionAllUsers => provision_all(&tools).await,
         ManageCommand::ListAdminUsers => {
             let mut repo = db.begin().await?;
             let admins = repo.list_admin_users().await?;
@@ -105,14 +106,7 @@ pub async fn queue(
     queue_name: &str,
     payload: serde_json::Value,
 ) -> Result<()> {
-    let now = clock.now();
-    repo.enqueue_job(
-        new_ulid(now, &mut OsRng),
-        queue_name,
-        &payload.to_string(),
-        now,
-    )
-    .await?;
+    jobs::enqueue(repo, clock, queue_name, payload).await?;
     Ok(())
 }
 
@@ -141,7 +135,7 @@ async fn add_email(
     queue(
         &mut repo,
         tools.clock,
-        "provision-user",
+        jobs::queues::PROVISION_USER,
         json!({ "user_id": user.id }),
     )
     .await?;
@@ -221,7 +215,7 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
     queue(
         &mut repo,
         tools.clock,
-        "provision-user",
+        jobs::queues::PROVISION_USER,
         json!({ "user_id": user.id }),
     )
     .await?;
@@ -230,7 +224,7 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
         queue(
             &mut repo,
             tools.clock,
-            "deactivate-user",
+            jobs::queues::DEACTIVATE_USER,
             json!({ "user_id": user.id, "hs_erase": false }),
         )
         .await?;
@@ -254,7 +248,7 @@ async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<E
         queue(
             &mut repo,
             tools.clock,
-            "reactivate-user",
+            jobs::queues::REACTIVATE_USER,
             json!({ "user_id": user.id }),
         )
         .await?;
@@ -262,7 +256,7 @@ async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<E
     queue(
         &mut repo,
         tools.clock,
-        "provision-user",
+        jobs::queues::PROVISION_USER,
         json!({ "user_id": user.id }),
     )
     .await?;
@@ -286,6 +280,36 @@ async fn set_admin(tools: &Tools<'_>, username: &str, admin: bool) -> Result<Exi
     } else {
         eprintln!("{} may no longer request admin rights.", user.username);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Queues a provisioning job for every user, a page at a time.
+async fn provision_all(tools: &Tools<'_>) -> Result<ExitCode> {
+    let mut after = None;
+    let mut count = 0;
+    loop {
+        let mut repo = tools.db.begin().await?;
+        let page = repo.list_users(after, 500).await?;
+        let Some(last) = page.last() else {
+            repo.rollback().await?;
+            break;
+        };
+        after = Some(last.id);
+        for user in &page {
+            queue(
+                &mut repo,
+                tools.clock,
+                jobs::queues::PROVISION_USER,
+                json!({ "user_id": user.id }),
+            )
+            .await?;
+        }
+        repo.commit().await?;
+        count += page.len();
+    }
+    eprintln!(
+        "Queued provisioning of {count} user(s); the worker delivers them to the homeserver."
+    );
     Ok(ExitCode::SUCCESS)
 }
 

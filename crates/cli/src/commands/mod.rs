@@ -27,7 +27,10 @@ pub struct Context {
 
 impl Context {
     pub fn load(args: &Args) -> Result<Self> {
-        let is_server = matches!(args.command, None | Some(Command::Server(_)));
+        let is_server = matches!(
+            args.command,
+            None | Some(Command::Server(_) | Command::Worker)
+        );
         let source = config_loader::find_sources(&args.config, |k| std::env::var(k).ok());
         match source {
             ConfigSource::Files(files) => Ok(Self {
@@ -80,6 +83,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         CommandRef::Database(command) => database::run(&Context::load(&args)?, command).await,
         CommandRef::Manage(command) => manage::run(&Context::load(&args)?, command).await,
         CommandRef::Server(server_args) => server::run(&Context::load(&args)?, server_args).await,
+        CommandRef::Worker => server::worker(&Context::load(&args)?).await,
     }
 }
 
@@ -89,6 +93,7 @@ enum CommandRef<'a> {
     Config(&'a crate::args::ConfigCommand),
     Database(&'a crate::args::DatabaseCommand),
     Manage(&'a crate::args::ManageCommand),
+    Worker,
 }
 
 impl<'a> From<&'a Command> for CommandRef<'a> {
@@ -98,6 +103,7 @@ impl<'a> From<&'a Command> for CommandRef<'a> {
             Command::Config(c) => Self::Config(c),
             Command::Database(c) => Self::Database(c),
             Command::Manage(c) => Self::Manage(c),
+            Command::Worker => Self::Worker,
         }
     }
 }

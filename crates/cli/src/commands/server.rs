@@ -5,8 +5,9 @@
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::{bail, Result};
-use mxauth_server::http::{
-    bind_listeners, is_built, listener_router, resource_paths, serve_listeners,
+use mxauth_server::{
+    http::{bind_listeners, is_built, listener_router, resource_paths, serve_listeners},
+    jobs::{run_worker, JobContext},
 };
 use mxauth_storage::{migrate, Database};
 use tokio::signal::unix::{signal, SignalKind};
@@ -51,6 +52,15 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         }
     }
     let state = state::build(config, resolved, db.clone())?;
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = (!args.no_worker).then(|| {
+        let ctx = JobContext {
+            db: db.clone(),
+            homeserver: state.homeserver.clone(),
+            clock: state.clock.clone(),
+        };
+        tokio::spawn(run_worker(ctx, worker_name(), worker_stopped))
+    });
     let listeners = &config.http.listeners;
     let bound = bind_listeners(listeners).await?;
     for socket in &bound {
@@ -90,8 +100,38 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         started.elapsed().as_millis()
     );
     serve_listeners(bound, routers, stopped).await?;
+    let _ = stop_worker.send(true);
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     db.close().await;
     tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A name for this worker in the job table: host and process.
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}-{}", host.trim(), std::process::id())
+}
+
+/// `mxauth worker`: the job worker alone, until SIGTERM or SIGINT.
+pub async fn worker(ctx: &Context) -> Result<ExitCode> {
+    let resolved = resolve::resolve(&ctx.config)?;
+    let db = ctx.database().await?;
+    let homeserver = state::homeserver(&ctx.config, &resolved.matrix_secret)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let job_context = JobContext {
+        db: db.clone(),
+        homeserver,
+        clock: std::sync::Arc::new(mxauth_model::SystemClock),
+    };
+    let worker = tokio::spawn(run_worker(job_context, worker_name(), stopped));
+    wait_for_signal().await;
+    tracing::info!("stopping the worker after the jobs in hand");
+    let _ = stop.send(true);
+    let _ = worker.await;
+    db.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

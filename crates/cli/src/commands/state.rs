@@ -7,9 +7,10 @@ use anyhow::{Context as _, Result};
 use chrono::Duration;
 use mxauth_model::{Clock, SystemClock};
 use mxauth_server::{
-    config::RootConfig,
+    config::{HomeserverKind, RootConfig},
     cookies::CookieSettings,
     encrypter::Encrypter,
+    homeserver::{Homeserver, SynapseConnection},
     http::{AppState, SiteConfig},
     jose::Keystore,
     sync::{sync_clients, StaticClient, SyncReport},
@@ -19,6 +20,25 @@ use mxauth_server::{
 use mxauth_storage::Database;
 
 use crate::resolve::Resolved;
+
+/// The homeserver connection of `matrix`.
+pub fn homeserver(config: &RootConfig, secret: &str) -> Result<Arc<dyn Homeserver>> {
+    let read_only = match config.matrix.kind {
+        HomeserverKind::Synapse | HomeserverKind::SynapseModern => false,
+        HomeserverKind::SynapseReadOnly => true,
+        HomeserverKind::SynapseLegacy => anyhow::bail!(
+            "matrix.kind: synapse_legacy (Synapse's admin API) is not supported; use `synapse` with Synapse 1.136 or newer"
+        ),
+    };
+    let connection = SynapseConnection::new(
+        config.matrix.endpoint.clone(),
+        secret.to_owned(),
+        config.matrix.homeserver.clone(),
+        read_only,
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(Arc::new(connection))
+}
 
 /// `policy.data.admin_clients`, when given as a list of client ids.
 fn admin_clients(config: &RootConfig) -> Vec<String> {
@@ -41,6 +61,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
     let encrypter = Encrypter::new(&resolved.encryption_key);
     let server_name = config.matrix.homeserver.clone();
     let ttl = i64::try_from(config.experimental.access_token_ttl).unwrap_or(300);
+    let homeserver = homeserver(config, &resolved.matrix_secret)?;
     Ok(AppState {
         db,
         clock: Arc::new(SystemClock),
@@ -69,6 +90,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         templates: Arc::new(Templates::new().context("compiling the page templates")?),
         passwords: resolved.passwords,
         limiter: Arc::default(),
+        homeserver,
     })
 }
 

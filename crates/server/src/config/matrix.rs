@@ -59,7 +59,6 @@ impl MatrixConfig {
     }
 
     pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        issues.unbuilt("matrix", "provisioning users and devices on the homeserver");
         if self.kind == HomeserverKind::SynapseLegacy {
             issues.unbuilt(
                 "matrix.kind",

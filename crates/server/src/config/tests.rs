@@ -140,7 +140,6 @@ fn unbuilt_features_are_named_only_when_used() {
             "http.listeners[0].resources[3]",
             "http.listeners[0].resources[4]",
             "http.listeners[0].resources[5]",
-            "matrix"
         ]
     );
     let loud = paths(parse(

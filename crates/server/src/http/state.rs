@@ -11,6 +11,7 @@ use crate::{
     config::{IpNetwork, RateLimit},
     cookies::CookieSettings,
     encrypter::Encrypter,
+    homeserver::Homeserver,
     jose::Keystore,
     passwords::PasswordManager,
     rate_limit::Limiter,
@@ -52,4 +53,6 @@ pub struct AppState {
     /// `None` when `passwords.enabled` is false.
     pub passwords: Option<PasswordManager>,
     pub limiter: Arc<Limiter>,
+    /// The homeserver this server provisions users and devices on.
+    pub homeserver: Arc<dyn Homeserver>,
 }

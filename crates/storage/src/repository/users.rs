@@ -189,3 +189,50 @@ impl Repository {
         Ok(())
     }
 }
+
+impl Repository {
+    /// Every user, oldest first, a page at a time (`after` the last id seen).
+    pub async fn list_users(
+        &mut self,
+        after: Option<Ulid>,
+        limit: i64,
+    ) -> Result<Vec<User>, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2");
+        let after = to_uuid(after.unwrap_or(Ulid::nil()));
+        let rows: Vec<UserRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(conn)
+                .await
+        })?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The scopes of the user's active OAuth sessions and the device ids of
+    /// their active compatibility sessions: everything that has a device.
+    pub async fn active_session_devices(
+        &mut self,
+        user_id: Ulid,
+    ) -> Result<(Vec<String>, Vec<String>), StorageError> {
+        let scopes: Vec<String> = on_conn!(self, |conn| {
+            sqlx::query_scalar(
+                "SELECT scope_list FROM oauth2_sessions WHERE user_id = $1 AND finished_at IS NULL",
+            )
+            .bind(to_uuid(user_id))
+            .fetch_all(conn)
+            .await
+        })?;
+        let devices: Vec<String> = on_conn!(self, |conn| {
+            sqlx::query_scalar(
+                "SELECT device_id FROM compat_sessions
+                 WHERE user_id = $1 AND finished_at IS NULL AND device_id IS NOT NULL",
+            )
+            .bind(to_uuid(user_id))
+            .fetch_all(conn)
+            .await
+        })?;
+        Ok((scopes, devices))
+    }
+}

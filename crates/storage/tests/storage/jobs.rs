@@ -44,19 +44,30 @@ crate::both!(jobs_are_queued_in_order);
 async fn claimed_jobs_run_once_and_failures_retry(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
-    let a = repo.enqueue_job(new_ulid(now(), &mut rng), "provision-user", "{}", now()).await.unwrap();
+    let a = repo
+        .enqueue_job(new_ulid(now(), &mut rng), "provision-user", "{}", now())
+        .await
+        .unwrap();
     let later = now() + Duration::minutes(10);
-    let b = repo.enqueue_job(new_ulid(later, &mut rng), "provision-user", "{}", later).await.unwrap();
+    let b = repo
+        .enqueue_job(new_ulid(later, &mut rng), "provision-user", "{}", later)
+        .await
+        .unwrap();
     repo.commit().await.unwrap();
 
     // Only due jobs are claimed, and a claimed job is not claimed again.
     let mut repo = db.begin().await.unwrap();
     let claimed = repo.claim_jobs("w1", 10, now()).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a.id]);
-    assert_eq!((claimed[0].status.as_str(), claimed[0].attempt), ("running", 1));
+    assert_eq!(
+        (claimed[0].status.as_str(), claimed[0].attempt),
+        ("running", 1)
+    );
     assert!(repo.claim_jobs("w2", 10, now()).await.unwrap().is_empty());
     let retry_at = now() + Duration::seconds(5);
-    repo.fail_job(a.id, "homeserver down", Some(retry_at), now()).await.unwrap();
+    repo.fail_job(a.id, "homeserver down", Some(retry_at), now())
+        .await
+        .unwrap();
     repo.commit().await.unwrap();
 
     let mut repo = db.begin().await.unwrap();
@@ -67,21 +78,40 @@ async fn claimed_jobs_run_once_and_failures_retry(db: &Database) {
     assert_eq!(again[0].last_error.as_deref(), Some("homeserver down"));
     repo.complete_job(a.id, retry_at).await.unwrap();
     let both_due = repo.claim_jobs("w1", 10, later).await.unwrap();
-    assert_eq!(both_due.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b.id]);
-    repo.fail_job(b.id, "bad payload", None, later).await.unwrap();
+    assert_eq!(
+        both_due.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![b.id]
+    );
+    repo.fail_job(b.id, "bad payload", None, later)
+        .await
+        .unwrap();
     let jobs = repo.list_jobs("provision-user").await.unwrap();
-    assert_eq!(jobs.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(), vec!["completed", "failed"]);
+    assert_eq!(
+        jobs.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(),
+        vec!["completed", "failed"]
+    );
 }
 crate::both!(claimed_jobs_run_once_and_failures_retry);
 
 async fn stale_running_jobs_are_requeued(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
-    let job = repo.enqueue_job(new_ulid(now(), &mut rng), "sync-devices", "{}", now()).await.unwrap();
+    let job = repo
+        .enqueue_job(new_ulid(now(), &mut rng), "sync-devices", "{}", now())
+        .await
+        .unwrap();
     repo.claim_jobs("dead-worker", 1, now()).await.unwrap();
     assert_eq!(repo.requeue_stale_jobs(now()).await.unwrap(), 0);
-    assert_eq!(repo.requeue_stale_jobs(now() + Duration::minutes(1)).await.unwrap(), 1);
-    let claimed = repo.claim_jobs("w", 1, now() + Duration::minutes(1)).await.unwrap();
+    assert_eq!(
+        repo.requeue_stale_jobs(now() + Duration::minutes(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let claimed = repo
+        .claim_jobs("w", 1, now() + Duration::minutes(1))
+        .await
+        .unwrap();
     assert_eq!(claimed[0].id, job.id);
 }
 crate::both!(stale_running_jobs_are_requeued);
@@ -89,11 +119,15 @@ crate::both!(stale_running_jobs_are_requeued);
 /// Two PostgreSQL transactions claiming at once split the jobs between them.
 #[tokio::test]
 async fn concurrent_workers_on_postgres_never_share_a_job() {
-    let Some(t) = crate::harness::TestDb::postgres().await else { return };
+    let Some(t) = crate::harness::TestDb::postgres().await else {
+        return;
+    };
     let mut rng = rng();
     let mut repo = t.db.begin().await.unwrap();
     for _ in 0..20 {
-        repo.enqueue_job(new_ulid(now(), &mut rng), "provision-user", "{}", now()).await.unwrap();
+        repo.enqueue_job(new_ulid(now(), &mut rng), "provision-user", "{}", now())
+            .await
+            .unwrap();
     }
     repo.commit().await.unwrap();
     let mut first = t.db.begin().await.unwrap();

@@ -114,7 +114,13 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     if let Some(name) = display_name {
         payload["set_display_name"] = json!(name);
     }
-    queue(&mut repo, tools.clock, "provision-user", payload).await?;
+    queue(
+        &mut repo,
+        tools.clock,
+        mxauth_server::jobs::queues::PROVISION_USER,
+        payload,
+    )
+    .await?;
     repo.commit().await?;
     println!("{}", user.mxid(tools.server_name));
     eprintln!("User {} created.", user.username);

@@ -9,6 +9,7 @@ pub mod introspect;
 pub mod redirect;
 pub mod registration;
 pub mod revoke;
+pub mod session_end;
 pub mod token;
 pub mod userinfo;
 

@@ -38,7 +38,6 @@ async fn handle(
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     let digest = token_digest(token);
-    let now = state.clock.now();
     let mut repo = state.db.begin().await?;
     let session_id = match TokenType::check(token) {
         Ok(TokenType::AccessToken) => repo
@@ -62,7 +61,7 @@ async fn handle(
             "the token was issued to another client",
         ));
     }
-    repo.finish_oauth2_session(session.id, now).await?;
+    super::session_end::end_session(&mut repo, state, &session).await?;
     repo.commit().await?;
     Ok(())
 }

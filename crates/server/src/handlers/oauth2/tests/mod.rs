@@ -4,6 +4,7 @@
 //! of each step.
 
 mod client_auth;
+mod devices;
 mod flow;
 mod negative;
 

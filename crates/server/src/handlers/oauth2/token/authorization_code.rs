@@ -48,8 +48,12 @@ pub async fn exchange(
         GrantState::Fulfilled => {}
         GrantState::Exchanged => {
             // Replay: someone else may hold the tokens of the first exchange.
-            if let Some(session_id) = grant.session_id {
-                repo.finish_oauth2_session(session_id, now).await?;
+            if let Some(session) = match grant.session_id {
+                Some(id) => repo.find_oauth2_session(id).await?,
+                None => None,
+            } {
+                crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session)
+                    .await?;
                 repo.commit().await?;
                 tracing::warn!(grant = %grant.id, "authorization code replayed; its session was ended");
             }
@@ -140,6 +144,13 @@ pub async fn exchange(
     )
     .await?;
     let scope: Scope = grant.scope.parse().unwrap_or_default();
+    // The device must exist on the homeserver before the client uses the
+    // token (Synapse refuses tokens of unknown devices). Done before the
+    // commit: if the homeserver is down, nothing is created and the same
+    // code can be tried again.
+    if let Ok(Some(device)) = scope.device_id() {
+        super::devices::ensure_device(state, &user, device).await?;
+    }
     let id_token = if scope.contains("openid") {
         let input = IdTokenInput {
             client,

@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub mod devices;
 mod issue;
 mod refresh;
 

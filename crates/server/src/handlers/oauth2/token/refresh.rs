@@ -79,7 +79,8 @@ pub async fn exchange(
         match lost_response_successor(&mut repo, &refresh).await? {
             Some(successor) => successor,
             None => {
-                repo.finish_oauth2_session(session.id, now).await?;
+                crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session)
+                    .await?;
                 repo.commit().await?;
                 tracing::warn!(session = %session.id, "refresh token replayed; the session was ended");
                 return Err(OAuthError::invalid_grant(

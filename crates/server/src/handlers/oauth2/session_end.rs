@@ -1,0 +1,29 @@
+//! Ending an OAuth session: its tokens are revoked, and a job makes the
+//! homeserver forget its device (the device list is synced from the
+//! sessions that remain).
+
+use mxauth_model::oauth2::Session;
+use mxauth_storage::{Repository, StorageError};
+use serde_json::json;
+
+use crate::{http::AppState, jobs};
+
+pub async fn end_session(
+    repo: &mut Repository,
+    state: &AppState,
+    session: &Session,
+) -> Result<(), StorageError> {
+    let now = state.clock.now();
+    if repo.finish_oauth2_session(session.id, now).await? {
+        if let Some(user_id) = session.user_id {
+            jobs::enqueue(
+                repo,
+                state.clock.as_ref(),
+                jobs::queues::SYNC_DEVICES,
+                json!({ "user_id": user_id }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

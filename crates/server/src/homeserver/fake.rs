@@ -1,0 +1,161 @@
+//! An in-process homeserver for tests: remembers users and devices, and can
+//! be switched off to test what happens when the homeserver is down.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex,
+    },
+};
+
+use super::{Homeserver, HomeserverError, HsFuture, ProvisionRequest};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeUser {
+    pub display_name: Option<String>,
+    pub emails: Vec<String>,
+    pub locked: bool,
+    pub deactivated: bool,
+    pub devices: BTreeSet<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeHomeserver {
+    server_name: String,
+    users: Mutex<BTreeMap<String, FakeUser>>,
+    down: AtomicBool,
+}
+
+impl FakeHomeserver {
+    pub fn new(server_name: &str) -> Self {
+        Self {
+            server_name: server_name.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn user(&self, localpart: &str) -> Option<FakeUser> {
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(localpart)
+            .cloned()
+    }
+
+    fn with_user<T>(
+        &self,
+        call: &'static str,
+        localpart: &str,
+        f: impl FnOnce(&mut FakeUser) -> T,
+    ) -> Result<T, HomeserverError> {
+        self.check_up(call)?;
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        match users.get_mut(localpart) {
+            Some(user) => Ok(f(user)),
+            // Synapse answers 404 M_NOT_FOUND for an unknown user.
+            None => Err(HomeserverError::Refused {
+                call,
+                status: 404,
+                errcode: Some("M_NOT_FOUND".into()),
+                message: "User not found".into(),
+            }),
+        }
+    }
+
+    fn check_up(&self, call: &'static str) -> Result<(), HomeserverError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(HomeserverError::Unreachable {
+                call,
+                reason: "connection refused (fake homeserver is down)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Homeserver for FakeHomeserver {
+    fn server_name(&self) -> &str {
+        &self.server_name
+    }
+
+    fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool> {
+        Box::pin(async move {
+            self.check_up("provision_user")?;
+            let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+            let created = !users.contains_key(&request.localpart);
+            let user = users.entry(request.localpart.clone()).or_default();
+            if let Some(name) = &request.display_name {
+                user.display_name = name.clone();
+            }
+            if let Some(emails) = &request.emails {
+                user.emails = emails.clone();
+            }
+            user.locked = request.locked;
+            Ok(created)
+        })
+    }
+
+    fn is_localpart_available<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, bool> {
+        Box::pin(async move {
+            self.check_up("is_localpart_available")?;
+            Ok(!self
+                .users
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(localpart))
+        })
+    }
+
+    fn upsert_device<'a>(
+        &'a self,
+        localpart: &'a str,
+        device_id: &'a str,
+        _: Option<&'a str>,
+    ) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("upsert_device", localpart, |u| {
+                u.devices.insert(device_id.to_owned());
+            })
+        })
+    }
+
+    fn delete_device<'a>(&'a self, localpart: &'a str, device_id: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("delete_device", localpart, |u| {
+                u.devices.remove(device_id);
+            })
+        })
+    }
+
+    fn sync_devices<'a>(&'a self, localpart: &'a str, devices: &'a [String]) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("sync_devices", localpart, |u| {
+                u.devices = devices.iter().cloned().collect()
+            })
+        })
+    }
+
+    fn delete_user<'a>(&'a self, localpart: &'a str, _erase: bool) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("delete_user", localpart, |u| {
+                u.deactivated = true;
+                u.devices.clear();
+            })
+        })
+    }
+
+    fn reactivate_user<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(
+            async move { self.with_user("reactivate_user", localpart, |u| u.deactivated = false) },
+        )
+    }
+
+    fn allow_cross_signing_reset<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move { self.with_user("allow_cross_signing_reset", localpart, |_| ()) })
+    }
+}

@@ -1,0 +1,89 @@
+//! The homeserver connection: what mxauth asks the homeserver to do
+//! (create and update users, create and delete devices). One trait, with the
+//! Synapse implementation (its `/_synapse/mas/*` API, Synapse ≥ 1.136) and an
+//! in-process fake for tests.
+
+mod fake;
+mod synapse;
+
+use std::{future::Future, pin::Pin};
+
+pub use fake::FakeHomeserver;
+pub use synapse::SynapseConnection;
+use thiserror::Error;
+
+/// A boxed future, so the trait can be used as `dyn Homeserver`.
+pub type HsFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, HomeserverError>> + Send + 'a>>;
+
+/// Create or update a user on the homeserver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    pub localpart: String,
+    /// `Some(Some(name))` sets, `Some(None)` clears, `None` leaves it.
+    pub display_name: Option<Option<String>>,
+    /// The user's email addresses, replacing the homeserver's list.
+    pub emails: Option<Vec<String>>,
+    pub locked: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum HomeserverError {
+    #[error("{call}: cannot reach the homeserver: {reason}")]
+    Unreachable { call: &'static str, reason: String },
+    #[error("{call}: the homeserver answered {status}{}: {message}", errcode.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Refused {
+        call: &'static str,
+        status: u16,
+        errcode: Option<String>,
+        message: String,
+    },
+    #[error("{call}: this homeserver connection is read-only (matrix.kind: synapse_read_only)")]
+    ReadOnly { call: &'static str },
+}
+
+impl HomeserverError {
+    /// Worth retrying later (the homeserver is down or overloaded), as
+    /// opposed to a request it will refuse again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } => true,
+            Self::Refused { status, .. } => *status >= 500 || *status == 429,
+            Self::ReadOnly { .. } => false,
+        }
+    }
+}
+
+/// What mxauth needs from a homeserver.
+pub trait Homeserver: Send + Sync {
+    /// The server name: the part after `:` in user IDs.
+    fn server_name(&self) -> &str;
+
+    /// Creates or updates a user. Returns whether it was created.
+    fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool>;
+
+    /// Whether the localpart is free to register.
+    fn is_localpart_available<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, bool>;
+
+    /// Creates a device if missing (and sets its name).
+    fn upsert_device<'a>(
+        &'a self,
+        localpart: &'a str,
+        device_id: &'a str,
+        display_name: Option<&'a str>,
+    ) -> HsFuture<'a, ()>;
+
+    fn delete_device<'a>(&'a self, localpart: &'a str, device_id: &'a str) -> HsFuture<'a, ()>;
+
+    /// Makes the user's devices exactly `devices`: missing ones are created,
+    /// others deleted.
+    fn sync_devices<'a>(&'a self, localpart: &'a str, devices: &'a [String]) -> HsFuture<'a, ()>;
+
+    /// Deactivates the user (and erases their data when `erase`).
+    fn delete_user<'a>(&'a self, localpart: &'a str, erase: bool) -> HsFuture<'a, ()>;
+
+    fn reactivate_user<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()>;
+
+    /// Lets the user replace their cross-signing keys without interactive
+    /// authentication for a while.
+    fn allow_cross_signing_reset<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()>;
+}

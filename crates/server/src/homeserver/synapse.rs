@@ -1,0 +1,261 @@
+//! Synapse's `/_synapse/mas/*` API (modern mode), authenticated with the
+//! shared secret. Request and answer shapes are those observed on Synapse
+//! 1.163.2 (see the project's synapse-contract notes). Every call has a
+//! timeout, and errors name the call and Synapse's `errcode`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::{Homeserver, HomeserverError, HsFuture, ProvisionRequest};
+
+pub struct SynapseConnection {
+    http: reqwest::Client,
+    endpoint: Url,
+    secret: String,
+    server_name: String,
+    /// `matrix.kind: synapse_read_only`: reads only, writes are refused.
+    read_only: bool,
+}
+
+impl std::fmt::Debug for SynapseConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SynapseConnection")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("server_name", &self.server_name)
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+impl SynapseConnection {
+    pub fn new(
+        endpoint: Url,
+        secret: String,
+        server_name: String,
+        read_only: bool,
+    ) -> Result<Self, String> {
+        if endpoint.scheme() != "http" {
+            return Err(format!(
+                "matrix.endpoint {endpoint}: only http:// is supported for now (TLS to the homeserver is not built); point it at Synapse's internal listener"
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!("mxauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            http,
+            endpoint,
+            secret,
+            server_name,
+            read_only,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        let base = self.endpoint.as_str().trim_end_matches('/');
+        format!("{base}/_synapse/mas/{path}")
+    }
+
+    /// Sends one call and returns its status and JSON body.
+    async fn call(
+        &self,
+        call: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), HomeserverError> {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.secret);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| HomeserverError::Unreachable {
+                call,
+                reason: e.to_string(),
+            })?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| HomeserverError::Unreachable {
+                call,
+                reason: e.to_string(),
+            })?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok((status, body));
+        }
+        Err(HomeserverError::Refused {
+            call,
+            status: status.as_u16(),
+            errcode: body
+                .get("errcode")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            message: body
+                .get("error")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| text.chars().take(200).collect()),
+        })
+    }
+
+    fn write_guard(&self, call: &'static str) -> Result<(), HomeserverError> {
+        if self.read_only {
+            Err(HomeserverError::ReadOnly { call })
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn post(
+        &self,
+        call: &'static str,
+        path: &str,
+        body: Value,
+    ) -> Result<StatusCode, HomeserverError> {
+        self.write_guard(call)?;
+        Ok(self.call(call, Method::POST, path, Some(body)).await?.0)
+    }
+}
+
+fn query(localpart: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("localpart", localpart)
+        .finish()
+}
+
+impl Homeserver for SynapseConnection {
+    fn server_name(&self) -> &str {
+        &self.server_name
+    }
+
+    fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool> {
+        Box::pin(async move {
+            let mut body = json!({ "localpart": request.localpart, "locked": request.locked });
+            match &request.display_name {
+                Some(Some(name)) => body["set_displayname"] = json!(name),
+                Some(None) => body["unset_displayname"] = json!(true),
+                None => {}
+            }
+            match &request.emails {
+                Some(emails) if !emails.is_empty() => body["set_emails"] = json!(emails),
+                Some(_) => body["unset_emails"] = json!(true),
+                None => {}
+            }
+            // 201 when created, 200 when it existed.
+            let status = self.post("provision_user", "provision_user", body).await?;
+            Ok(status == StatusCode::CREATED)
+        })
+    }
+
+    fn is_localpart_available<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, bool> {
+        Box::pin(async move {
+            // Synapse only accepts ASCII localparts.
+            if !localpart.is_ascii() {
+                return Ok(false);
+            }
+            let path = format!("is_localpart_available?{}", query(localpart));
+            match self
+                .call("is_localpart_available", Method::GET, &path, None)
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(HomeserverError::Refused {
+                    errcode: Some(code),
+                    ..
+                }) if matches!(
+                    code.as_str(),
+                    "M_USER_IN_USE" | "M_INVALID_USERNAME" | "M_EXCLUSIVE"
+                ) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn upsert_device<'a>(
+        &'a self,
+        localpart: &'a str,
+        device_id: &'a str,
+        display_name: Option<&'a str>,
+    ) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let mut body = json!({ "localpart": localpart, "device_id": device_id });
+            if let Some(name) = display_name {
+                body["display_name"] = json!(name);
+            }
+            self.post("upsert_device", "upsert_device", body)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn delete_device<'a>(&'a self, localpart: &'a str, device_id: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({ "localpart": localpart, "device_id": device_id });
+            self.post("delete_device", "delete_device", body)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn sync_devices<'a>(&'a self, localpart: &'a str, devices: &'a [String]) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({ "localpart": localpart, "devices": devices });
+            self.post("sync_devices", "sync_devices", body)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn delete_user<'a>(&'a self, localpart: &'a str, erase: bool) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({ "localpart": localpart, "erase": erase });
+            self.post("delete_user", "delete_user", body)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn reactivate_user<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.post(
+                "reactivate_user",
+                "reactivate_user",
+                json!({ "localpart": localpart }),
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn allow_cross_signing_reset<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({ "localpart": localpart });
+            self.post(
+                "allow_cross_signing_reset",
+                "allow_cross_signing_reset",
+                body,
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+}

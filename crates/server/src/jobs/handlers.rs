@@ -1,0 +1,99 @@
+//! What each queue does. Every handler is idempotent: running it twice has
+//! the effect of running it once, which at-least-once delivery needs.
+
+use std::collections::BTreeSet;
+
+use mxauth_model::{Scope, User};
+use serde::Deserialize;
+use ulid::Ulid;
+
+use super::{queues, JobContext};
+use crate::homeserver::{HomeserverError, ProvisionRequest};
+use mxauth_storage::QueuedJob;
+
+#[derive(Debug)]
+pub enum JobError {
+    /// Try again later.
+    Retry(String),
+    /// Will never work (bad payload, unknown queue, unknown user).
+    Permanent(String),
+}
+
+/// Every homeserver failure is retried, transient or not: a refused
+/// request may succeed once another job (a provisioning) has run, and the
+/// attempts are bounded.
+impl From<HomeserverError> for JobError {
+    fn from(e: HomeserverError) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+impl From<mxauth_storage::StorageError> for JobError {
+    fn from(e: mxauth_storage::StorageError) -> Self {
+        JobError::Retry(format!("database: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct UserPayload {
+    user_id: Ulid,
+    #[serde(default)]
+    set_display_name: Option<String>,
+    #[serde(default)]
+    hs_erase: bool,
+}
+
+pub async fn run(ctx: &JobContext, job: &QueuedJob) -> Result<(), JobError> {
+    let payload: UserPayload = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Permanent(format!("malformed payload: {e}")))?;
+    let user = load_user(ctx, payload.user_id).await?;
+    let hs = ctx.homeserver.as_ref();
+    match job.queue_name.as_str() {
+        queues::PROVISION_USER => {
+            let mut repo = ctx.db.begin().await?;
+            let emails = repo.list_user_emails(&user).await?;
+            repo.rollback().await?;
+            let request = ProvisionRequest {
+                localpart: user.username.clone(),
+                display_name: payload.set_display_name.map(Some),
+                emails: Some(emails.into_iter().map(|e| e.email).collect()),
+                locked: user.locked_at.is_some(),
+            };
+            let created = hs.provision_user(&request).await?;
+            tracing::info!(user = %user.username, created, "user provisioned on the homeserver");
+            Ok(())
+        }
+        queues::SYNC_DEVICES => {
+            let devices = active_devices(ctx, &user).await?;
+            hs.sync_devices(&user.username, &devices).await?;
+            Ok(())
+        }
+        queues::DEACTIVATE_USER => Ok(hs.delete_user(&user.username, payload.hs_erase).await?),
+        queues::REACTIVATE_USER => Ok(hs.reactivate_user(&user.username).await?),
+        other => Err(JobError::Permanent(format!("unknown queue {other:?}"))),
+    }
+}
+
+async fn load_user(ctx: &JobContext, id: Ulid) -> Result<User, JobError> {
+    let mut repo = ctx.db.begin().await?;
+    let user = repo.find_user_by_id(id).await?;
+    repo.rollback().await?;
+    user.ok_or_else(|| JobError::Permanent(format!("user {id} does not exist")))
+}
+
+/// Every device the user should have on the homeserver: those of active
+/// OAuth sessions (from their device scope) and active compat sessions.
+pub async fn active_devices(ctx: &JobContext, user: &User) -> Result<Vec<String>, JobError> {
+    let mut repo = ctx.db.begin().await?;
+    let (scopes, compat) = repo.active_session_devices(user.id).await?;
+    repo.rollback().await?;
+    let mut devices: BTreeSet<String> = compat.into_iter().collect();
+    for scope in scopes {
+        if let Ok(scope) = scope.parse::<Scope>() {
+            if let Ok(Some(device)) = scope.device_id() {
+                devices.insert(device.to_owned());
+            }
+        }
+    }
+    Ok(devices.into_iter().collect())
+}

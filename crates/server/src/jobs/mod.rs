@@ -1,0 +1,124 @@
+//! The job worker: runs what requests queued (provisioning users on the
+//! homeserver, syncing devices…). Jobs live in the database, so they survive
+//! restarts and several workers share them (see `claim_jobs`). Delivery is
+//! at least once: a job whose worker died is requeued; handlers are
+//! idempotent. Failures retry with exponential backoff (5 s, 10 s, 20 s…,
+//! at most an hour apart) up to 10 attempts.
+
+mod handlers;
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use chrono::Duration;
+use mxauth_model::Clock;
+use mxauth_storage::{new_ulid, Database, QueuedJob, Repository, StorageError};
+use rand::rngs::OsRng;
+use serde_json::Value;
+
+use crate::homeserver::Homeserver;
+
+pub use handlers::JobError;
+
+/// Queue names, as MAS names them.
+pub mod queues {
+    pub const PROVISION_USER: &str = "provision-user";
+    pub const SYNC_DEVICES: &str = "sync-devices";
+    pub const DEACTIVATE_USER: &str = "deactivate-user";
+    pub const REACTIVATE_USER: &str = "reactivate-user";
+}
+
+pub const MAX_ATTEMPTS: i64 = 10;
+/// A job running longer than this is presumed lost with its worker.
+const STALE_AFTER_MINUTES: i64 = 5;
+const BATCH: i64 = 10;
+
+/// What jobs need.
+#[derive(Clone)]
+pub struct JobContext {
+    pub db: Database,
+    pub homeserver: Arc<dyn Homeserver>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Queues a job inside the caller's transaction, so it exists exactly when
+/// the change that needs it is committed.
+pub async fn enqueue(
+    repo: &mut Repository,
+    clock: &dyn Clock,
+    queue: &str,
+    payload: Value,
+) -> Result<QueuedJob, StorageError> {
+    let now = clock.now();
+    repo.enqueue_job(new_ulid(now, &mut OsRng), queue, &payload.to_string(), now)
+        .await
+}
+
+/// The delay before attempt `attempt + 1`.
+pub fn backoff(attempt: i64) -> Duration {
+    let exponent = u32::try_from((attempt - 1).clamp(0, 20)).unwrap_or(20);
+    let seconds = 5i64.saturating_mul(2i64.saturating_pow(exponent));
+    Duration::seconds(seconds.min(3600))
+}
+
+/// Claims and runs one batch of due jobs; returns how many ran.
+pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageError> {
+    let now = ctx.clock.now();
+    let mut repo = ctx.db.begin().await?;
+    repo.requeue_stale_jobs(now - Duration::minutes(STALE_AFTER_MINUTES))
+        .await?;
+    let jobs = repo.claim_jobs(worker, BATCH, now).await?;
+    repo.commit().await?;
+    for job in &jobs {
+        let outcome =
+            tokio::time::timeout(StdDuration::from_secs(60), handlers::run(ctx, job)).await;
+        let result =
+            outcome.unwrap_or_else(|_| Err(JobError::Retry("timed out after 60 s".into())));
+        let now = ctx.clock.now();
+        let mut repo = ctx.db.begin().await?;
+        match result {
+            Ok(()) => repo.complete_job(job.id, now).await?,
+            Err(JobError::Retry(reason)) if job.attempt < MAX_ATTEMPTS => {
+                let at = now + backoff(job.attempt);
+                tracing::warn!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, retry_at = %at, "job failed, will retry: {reason}");
+                repo.fail_job(job.id, &reason, Some(at), now).await?;
+            }
+            Err(JobError::Retry(reason) | JobError::Permanent(reason)) => {
+                tracing::error!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, "job failed for good: {reason}");
+                repo.fail_job(job.id, &reason, None, now).await?;
+            }
+        }
+        repo.commit().await?;
+    }
+    Ok(jobs.len())
+}
+
+/// Runs jobs until `shutdown` turns true, polling every second when idle.
+pub async fn run_worker(
+    ctx: JobContext,
+    worker: String,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    tracing::info!(worker = %worker, "job worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let ran = match run_batch(&ctx, &worker).await {
+            Ok(ran) => ran,
+            Err(e) => {
+                tracing::error!(error = %e, "job worker: database error");
+                0
+            }
+        };
+        if ran == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+    tracing::info!(worker = %worker, "job worker stopped");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! The worker against a real SQLite database and the fake homeserver.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use mxauth_model::MockClock;
+use serde_json::json;
+
+use super::*;
+use crate::{homeserver::FakeHomeserver, test_support::test_db};
+
+async fn setup() -> (JobContext, Arc<FakeHomeserver>, MockClock) {
+    let clock = MockClock::default();
+    let hs = Arc::new(FakeHomeserver::new("example.com"));
+    let ctx = JobContext {
+        db: test_db().await,
+        homeserver: hs.clone(),
+        clock: Arc::new(clock.clone()),
+    };
+    (ctx, hs, clock)
+}
+
+async fn user_with_job(
+    ctx: &JobContext,
+    queue: &str,
+    extra: serde_json::Value,
+) -> mxauth_model::User {
+    let now = ctx.clock.now();
+    let mut repo = ctx.db.begin().await.unwrap();
+    let user = repo
+        .add_user(new_ulid(now, &mut OsRng), "alice", now)
+        .await
+        .unwrap();
+    repo.add_user_email(new_ulid(now, &mut OsRng), &user, "alice@example.com", now)
+        .await
+        .unwrap();
+    let mut payload = json!({ "user_id": user.id });
+    for (k, v) in extra.as_object().unwrap() {
+        payload[k] = v.clone();
+    }
+    enqueue(&mut repo, ctx.clock.as_ref(), queue, payload)
+        .await
+        .unwrap();
+    repo.commit().await.unwrap();
+    user
+}
+
+async fn statuses(ctx: &JobContext, queue: &str) -> Vec<(String, i64)> {
+    let mut repo = ctx.db.begin().await.unwrap();
+    let jobs = repo.list_jobs(queue).await.unwrap();
+    jobs.into_iter().map(|j| (j.status, j.attempt)).collect()
+}
+
+#[tokio::test]
+async fn provisioning_reaches_the_homeserver() {
+    let (ctx, hs, _) = setup().await;
+    user_with_job(
+        &ctx,
+        queues::PROVISION_USER,
+        json!({"set_display_name": "Alice"}),
+    )
+    .await;
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
+    let alice = hs.user("alice").expect("provisioned");
+    assert_eq!(alice.display_name.as_deref(), Some("Alice"));
+    assert_eq!(alice.emails, vec!["alice@example.com"]);
+    assert_eq!(
+        statuses(&ctx, queues::PROVISION_USER).await,
+        vec![("completed".into(), 1)]
+    );
+    assert_eq!(
+        run_batch(&ctx, "w").await.unwrap(),
+        0,
+        "a completed job does not run again"
+    );
+}
+
+#[tokio::test]
+async fn a_job_waits_for_the_homeserver_with_backoff() {
+    let (ctx, hs, clock) = setup().await;
+    hs.set_down(true);
+    user_with_job(&ctx, queues::PROVISION_USER, json!({})).await;
+    run_batch(&ctx, "w").await.unwrap();
+    assert_eq!(
+        statuses(&ctx, queues::PROVISION_USER).await,
+        vec![("available".into(), 1)]
+    );
+    assert!(hs.user("alice").is_none());
+    // Not due yet: nothing runs.
+    clock.advance(Duration::seconds(4));
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 0);
+    hs.set_down(false);
+    clock.advance(Duration::seconds(1));
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
+    assert!(hs.user("alice").is_some());
+    assert_eq!(
+        statuses(&ctx, queues::PROVISION_USER).await,
+        vec![("completed".into(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn attempts_are_bounded() {
+    let (ctx, hs, clock) = setup().await;
+    hs.set_down(true);
+    user_with_job(&ctx, queues::REACTIVATE_USER, json!({})).await;
+    for _ in 0..MAX_ATTEMPTS {
+        run_batch(&ctx, "w").await.unwrap();
+        clock.advance(Duration::hours(2));
+    }
+    assert_eq!(
+        statuses(&ctx, queues::REACTIVATE_USER).await,
+        vec![("failed".into(), MAX_ATTEMPTS)]
+    );
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
+    let (ctx, hs, _) = setup().await;
+    let user = user_with_job(&ctx, queues::PROVISION_USER, json!({})).await;
+    run_batch(&ctx, "w").await.unwrap();
+    hs.upsert_device("alice", "STALEDEVICE", None)
+        .await
+        .unwrap();
+    // One active OAuth session with a device, one finished.
+    let now = ctx.clock.now();
+    let mut repo = ctx.db.begin().await.unwrap();
+    let client = crate::test_support::public_client(now);
+    repo.add_client(&client).await.unwrap();
+    for (device, finished) in [("LIVEDEVICE", false), ("GONEDEVICE", true)] {
+        let session = mxauth_model::oauth2::Session {
+            id: new_ulid(now, &mut OsRng),
+            client_id: client.id,
+            user_id: Some(user.id),
+            browser_session_id: None,
+            scope: format!("urn:matrix:client:api:* urn:matrix:client:device:{device}"),
+            user_agent: None,
+            last_active_at: None,
+            last_active_ip: None,
+            human_name: None,
+            created_at: now,
+            finished_at: None,
+        };
+        repo.add_oauth2_session(&session).await.unwrap();
+        if finished {
+            repo.finish_oauth2_session(session.id, now).await.unwrap();
+        }
+    }
+    enqueue(
+        &mut repo,
+        ctx.clock.as_ref(),
+        queues::SYNC_DEVICES,
+        json!({"user_id": user.id}),
+    )
+    .await
+    .unwrap();
+    repo.commit().await.unwrap();
+    run_batch(&ctx, "w").await.unwrap();
+    let devices: Vec<String> = hs.user("alice").unwrap().devices.into_iter().collect();
+    assert_eq!(devices, vec!["LIVEDEVICE"]);
+}
+
+#[tokio::test]
+async fn bad_jobs_fail_for_good_at_once() {
+    let (ctx, _, _) = setup().await;
+    let mut repo = ctx.db.begin().await.unwrap();
+    enqueue(
+        &mut repo,
+        ctx.clock.as_ref(),
+        "no-such-queue",
+        json!({"user_id": ulid::Ulid::nil()}),
+    )
+    .await
+    .unwrap();
+    enqueue(
+        &mut repo,
+        ctx.clock.as_ref(),
+        queues::PROVISION_USER,
+        json!({"nope": 1}),
+    )
+    .await
+    .unwrap();
+    repo.commit().await.unwrap();
+    run_batch(&ctx, "w").await.unwrap();
+    assert_eq!(
+        statuses(&ctx, "no-such-queue").await,
+        vec![("failed".into(), 1)]
+    );
+    assert_eq!(
+        statuses(&ctx, queues::PROVISION_USER).await,
+        vec![("failed".into(), 1)]
+    );
+}
+
+#[test]
+fn backoff_doubles_up_to_an_hour() {
+    assert_eq!(backoff(1), Duration::seconds(5));
+    assert_eq!(backoff(2), Duration::seconds(10));
+    assert_eq!(backoff(4), Duration::seconds(40));
+    assert_eq!(backoff(20), Duration::seconds(3600));
+}
