@@ -21,3 +21,4 @@ pub mod tokens;
 pub use pkce::CodeChallengeMethod;
 pub use scope::{Scope, ScopeToken};
 pub use tokens::{token_digest, TokenFormatError, TokenType};
+pub mod compat;

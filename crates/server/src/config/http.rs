@@ -364,6 +364,7 @@ impl HttpConfig {
                         | ResourceName::Discovery
                         | ResourceName::Human
                         | ResourceName::Oauth
+                        | ResourceName::Compat
                 );
                 if !built {
                     issues.unbuilt(

@@ -22,7 +22,11 @@ pub use state::{AppState, SiteConfig};
 pub fn is_built(resource: ResourceName) -> bool {
     matches!(
         resource,
-        ResourceName::Health | ResourceName::Discovery | ResourceName::Oauth | ResourceName::Human
+        ResourceName::Health
+            | ResourceName::Discovery
+            | ResourceName::Oauth
+            | ResourceName::Human
+            | ResourceName::Compat
     )
 }
 
@@ -34,6 +38,7 @@ pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
         ResourceName::Discovery => &[paths::DISCOVERY],
         ResourceName::Oauth => &[paths::JWKS, paths::TOKEN],
         ResourceName::Human => &[paths::AUTHORIZE, paths::LOGIN],
+        ResourceName::Compat => &["/_matrix/client/v3/login"],
         _ => &[],
     }
 }
@@ -49,6 +54,7 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
                 .merge(handlers::discovery::keys_router())
                 .merge(handlers::oauth2::router()),
             ResourceName::Human => router.merge(handlers::pages::router()),
+            ResourceName::Compat => router.merge(handlers::compat::router()),
             _ => router,
         };
     }

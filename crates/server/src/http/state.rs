@@ -38,6 +38,10 @@ pub struct SiteConfig {
     /// `rate_limiting.login`: password checks per client IP and per account.
     pub login_per_ip: RateLimit,
     pub login_per_account: RateLimit,
+    /// `experimental.compat_token_ttl`: life of refreshable compat tokens.
+    pub compat_token_ttl: Duration,
+    /// `passwords.enabled`.
+    pub password_login: bool,
 }
 
 #[derive(Clone)]

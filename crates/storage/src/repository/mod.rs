@@ -12,6 +12,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use crate::StorageError;
 
 mod browser_sessions;
+mod compat;
 mod emails;
 mod jobs;
 mod oauth2_clients;

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod compat;
 mod jobs;
 mod migrations;
 mod oauth2;

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
-use mxauth_model::{token_digest, Scope, TokenType};
+use mxauth_model::{scope::device_scope, token_digest, Scope, TokenType};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
@@ -72,7 +72,7 @@ async fn handle(
     match TokenType::check(token) {
         Ok(TokenType::AccessToken) => access_token(state, token, with_device_id).await,
         Ok(TokenType::RefreshToken) => refresh_token(state, token).await,
-        // Compatibility tokens come with the legacy login layer.
+        Ok(TokenType::CompatAccessToken) => compat_access_token(state, token, with_device_id).await,
         _ => Ok(inactive()),
     }
 }
@@ -148,6 +148,64 @@ async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthErro
     if let Some(user) = &user {
         body["sub"] = json!(user.sub());
         body["username"] = json!(user.username);
+    }
+    Ok(body)
+}
+
+/// A token from the legacy `/login`: both Matrix API scopes, the device as
+/// `device_id` (for callers that send `X-MAS-Supports-Device-Id: 1`) or as
+/// a device scope, `urn:synapse:admin:*` for admin sessions, and an expiry
+/// only for tokens that expire.
+async fn compat_access_token(
+    state: &AppState,
+    token: &str,
+    with_device_id: bool,
+) -> Result<Value, OAuthError> {
+    let now = state.clock.now();
+    let mut repo = state.db.begin().await?;
+    let found = repo
+        .lookup_compat_access_token(&token_digest(token))
+        .await?;
+    repo.rollback().await?;
+    let Some((token, session, user)) = found else {
+        return Ok(inactive());
+    };
+    if !token.is_valid(now) || !session.is_active() || !user.is_valid() {
+        return Ok(inactive());
+    }
+    let mut scope = vec![
+        "urn:matrix:client:api:*".to_owned(),
+        "urn:matrix:org.matrix.msc2967.client:api:*".to_owned(),
+    ];
+    if let (Some(device), false) = (&session.device_id, with_device_id) {
+        // Without the header the device must fit in a scope token.
+        let (Ok(stable), Ok(unstable)) = (device_scope(device, true), device_scope(device, false))
+        else {
+            return Ok(inactive());
+        };
+        scope.push(stable.to_string());
+        scope.push(unstable.to_string());
+    }
+    if session.is_synapse_admin {
+        scope.push("urn:synapse:admin:*".to_owned());
+    }
+    let mut body = json!({
+        "active": true,
+        "scope": scope.join(" "),
+        "client_id": "legacy",
+        "username": user.username,
+        "sub": user.sub(),
+        "token_type": "access_token",
+        "iat": token.created_at.timestamp(),
+    });
+    if let Some(exp) = token.expires_at {
+        body["exp"] = json!(exp.timestamp());
+        body["expires_in"] = json!((exp - now).num_seconds().max(0));
+    }
+    if with_device_id {
+        if let Some(device) = &session.device_id {
+            body["device_id"] = json!(device);
+        }
     }
     Ok(body)
 }

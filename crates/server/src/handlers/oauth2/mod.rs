@@ -34,4 +34,4 @@ pub fn router() -> Router<AppState> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,265 @@
+//! `GET|POST /_matrix/client/{v}/login` (C-S API "Login"), with
+//! `m.login.password`. The user may be a localpart or a full Matrix ID, in
+//! `identifier` (`m.id.user`) or the deprecated top-level `user`. A login
+//! with a `device_id` the user already has ends the earlier session on that
+//! device but keeps the device, and its end-to-end keys, on the homeserver:
+//! bots and bridges log in again with the same device across restarts.
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use mxauth_model::{compat::CompatSession, tokens::generate_device_id, User};
+use mxauth_storage::new_ulid;
+use rand::rngs::OsRng;
+use serde_json::{json, Value};
+
+use super::{tokens, MatrixError};
+use crate::{
+    client_ip::ClientIp,
+    handlers::pages::login::localpart_of,
+    homeserver,
+    http::AppState,
+    password_check::{check_user_password, PasswordCheck},
+    rate_limit::RetryAfter,
+};
+
+/// The login types offered (C-S API `GET /login`).
+pub async fn flows(State(state): State<AppState>) -> Json<Value> {
+    let mut flows = Vec::new();
+    if state.site.password_login {
+        flows.push(json!({ "type": "m.login.password" }));
+    }
+    Json(json!({ "flows": flows }))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match handle(&state, ip, &headers, &body).await {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn string(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The user named by the request: top-level `user` wins, as in Synapse.
+fn requested_user(body: &Value) -> Result<String, MatrixError> {
+    if let Some(user) = string(body, "user") {
+        return Ok(user);
+    }
+    let Some(identifier) = body.get("identifier") else {
+        return Err(MatrixError::bad_json("identifier is missing"));
+    };
+    match identifier.get("type").and_then(Value::as_str) {
+        Some("m.id.user") => string(identifier, "user")
+            .ok_or_else(|| MatrixError::bad_json("identifier.user is missing")),
+        Some(other) => Err(MatrixError::new(
+            StatusCode::BAD_REQUEST,
+            "M_UNKNOWN",
+            format!("identifier type {other} is not supported; use m.id.user"),
+        )),
+        None => Err(MatrixError::bad_json("identifier.type is missing")),
+    }
+}
+
+/// A device id the homeserver accepts: 1 to 255 printable ASCII characters.
+fn valid_device_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.chars().all(|c| c.is_ascii_graphic())
+}
+
+async fn handle(
+    state: &AppState,
+    ip: ClientIp,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, MatrixError> {
+    let body: Value = serde_json::from_slice(body).map_err(|e| {
+        MatrixError::new(
+            StatusCode::BAD_REQUEST,
+            "M_NOT_JSON",
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    match body.get("type").and_then(Value::as_str) {
+        Some("m.login.password") if state.site.password_login => {}
+        Some("m.login.password") => {
+            return Err(MatrixError::forbidden(
+                "password login is disabled on this server",
+            ))
+        }
+        Some(other) => {
+            return Err(MatrixError::new(
+                StatusCode::BAD_REQUEST,
+                "M_UNKNOWN",
+                format!("login type {other} is not supported"),
+            ))
+        }
+        None => return Err(MatrixError::bad_json("type is missing")),
+    }
+    let requested = requested_user(&body)?;
+    let password =
+        string(&body, "password").ok_or_else(|| MatrixError::bad_json("password is missing"))?;
+    let server_name = &state.site.server_name;
+    let localpart = localpart_of(&requested, server_name)
+        .ok_or_else(|| {
+            MatrixError::forbidden(format!("{requested} is not a user of {server_name}"))
+        })?
+        .to_lowercase();
+    let device_id = match string(&body, "device_id") {
+        Some(id) if valid_device_id(&id) => id,
+        Some(_) => {
+            return Err(MatrixError::new(
+                StatusCode::BAD_REQUEST,
+                "M_INVALID_PARAM",
+                "device_id must be 1 to 255 printable ASCII characters",
+            ))
+        }
+        None => generate_device_id(&mut OsRng),
+    };
+    let display_name = string(&body, "initial_device_display_name");
+    let with_refresh = body
+        .get("refresh_token")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+
+    let now = state.clock.now();
+    let limited = state
+        .limiter
+        .check(
+            &format!("login-ip:{}", ip.key()),
+            state.site.login_per_ip,
+            now,
+        )
+        .and_then(|()| {
+            state.limiter.check(
+                &format!("login-account:{localpart}"),
+                state.site.login_per_account,
+                now,
+            )
+        });
+    if let Err(RetryAfter(wait)) = limited {
+        let mut e = MatrixError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "M_LIMIT_EXCEEDED",
+            "Too many login attempts",
+        );
+        e.retry_after_ms = Some(wait.num_milliseconds());
+        return Err(e);
+    }
+
+    let user = authenticate(state, &localpart, password).await?;
+    if user.deactivated_at.is_some() {
+        return Err(MatrixError::new(
+            StatusCode::FORBIDDEN,
+            "M_USER_DEACTIVATED",
+            "This account has been deactivated",
+        ));
+    }
+    if user.locked_at.is_some() {
+        return Err(MatrixError::new(
+            StatusCode::UNAUTHORIZED,
+            "M_USER_LOCKED",
+            "This account has been locked",
+        ));
+    }
+
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut repo = state.db.begin().await?;
+    // Replacing a device ends its earlier sessions, but not the device.
+    for old in repo.active_compat_sessions(&user, Some(&device_id)).await? {
+        repo.finish_compat_session(old.id, now).await?;
+    }
+    let session = CompatSession {
+        id: new_ulid(now, &mut OsRng),
+        user_id: user.id,
+        device_id: Some(device_id.clone()),
+        browser_session_id: None,
+        is_synapse_admin: false,
+        user_agent,
+        human_name: display_name.clone(),
+        created_at: now,
+        finished_at: None,
+    };
+    repo.add_compat_session(&session).await?;
+    let pair = tokens::issue(&mut repo, state, session.id, with_refresh).await?;
+    // The device must exist before the client uses the token; if the
+    // homeserver is down, nothing is committed.
+    if let Err(e) = homeserver::ensure_device(
+        state.homeserver.as_ref(),
+        &user,
+        &device_id,
+        display_name.as_deref(),
+    )
+    .await
+    {
+        tracing::error!(error = %e, user = %user.username, "compat login: creating the device");
+        return Err(MatrixError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "M_UNKNOWN",
+            "The homeserver could not be reached to create the device; try again",
+        ));
+    }
+    repo.commit().await?;
+    tracing::info!(user = %user.username, device = %device_id, "compat login");
+
+    let mut answer = json!({
+        "user_id": user.mxid(server_name),
+        "access_token": pair.access_token,
+        "device_id": device_id,
+        "home_server": server_name,
+    });
+    if let Some(refresh) = pair.refresh_token {
+        answer["refresh_token"] = json!(refresh);
+    }
+    if let Some(ms) = pair.expires_in_ms {
+        answer["expires_in_ms"] = json!(ms);
+    }
+    Ok(answer)
+}
+
+/// The user, if the password is right; the same error otherwise, whether the
+/// user exists or not (and the same time spent).
+async fn authenticate(
+    state: &AppState,
+    localpart: &str,
+    password: String,
+) -> Result<User, MatrixError> {
+    let bad = || MatrixError::forbidden("Invalid username or password");
+    let passwords = state
+        .passwords
+        .as_ref()
+        .ok_or_else(|| MatrixError::forbidden("password login is disabled on this server"))?;
+    let mut repo = state.db.begin().await?;
+    let user = repo.find_user_by_username(localpart).await?;
+    repo.rollback().await?;
+    let Some(user) = user else {
+        let _ = passwords.hash(password).await;
+        return Err(bad());
+    };
+    match check_user_password(
+        &state.db,
+        passwords,
+        state.clock.as_ref(),
+        &mut OsRng,
+        &user,
+        password,
+    )
+    .await
+    {
+        Ok(PasswordCheck::Valid) => Ok(user),
+        Ok(_) => Err(bad()),
+        Err(e) => Err(MatrixError::internal(&e)),
+    }
+}

@@ -1,0 +1,66 @@
+//! Resource `compat`: the legacy Matrix login API (`/_matrix/client/{v}/login`,
+//! `/logout`, `/logout/all`, `/refresh`) for clients, bots and bridges that
+//! do not speak OAuth. The reverse proxy routes these paths of the
+//! homeserver's domain here. Errors are Matrix JSON (`errcode`, `error`),
+//! and every answer allows cross-origin use (browser clients).
+
+mod error;
+pub mod login;
+mod logout;
+mod refresh;
+mod tokens;
+
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+
+pub use error::MatrixError;
+
+use crate::http::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/_matrix/client/{version}/login",
+            get(login::flows).post(login::login),
+        )
+        .route("/_matrix/client/{version}/logout", post(logout::logout))
+        .route(
+            "/_matrix/client/{version}/logout/all",
+            post(logout::logout_all),
+        )
+        .route("/_matrix/client/{version}/refresh", post(refresh::refresh))
+        .layer(axum::middleware::from_fn(cors))
+}
+
+/// CORS as the Matrix spec asks of homeservers (C-S API "Web Browser
+/// Clients"): any origin; preflights answered here.
+async fn cors(request: Request, next: Next) -> Response {
+    let mut response = if request.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("X-Requested-With, Content-Type, Authorization"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests;

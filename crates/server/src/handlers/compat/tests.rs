@@ -1,0 +1,341 @@
+//! The legacy login API through the router, with the fake homeserver.
+
+use std::sync::Arc;
+
+use mxauth_model::Clock;
+
+use serde_json::{json, Value};
+
+use crate::{
+    handlers::oauth2::tests::introspect,
+    jobs::{run_batch, JobContext},
+    test_support::{add_user, router_for, send, test_state, TestResponse, TestState},
+};
+
+async fn post_json(
+    router: &axum::Router,
+    path: &str,
+    body: Value,
+    token: Option<&str>,
+) -> TestResponse {
+    let mut request = axum::http::Request::post(path).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    send(
+        router,
+        request
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+fn password_login(user: Value, device: Option<&str>, refresh: bool) -> Value {
+    let mut body =
+        json!({"type": "m.login.password", "password": "wonderland", "refresh_token": refresh});
+    match user {
+        Value::String(u) => body["identifier"] = json!({"type": "m.id.user", "user": u}),
+        other => body["user"] = other,
+    }
+    if let Some(device) = device {
+        body["device_id"] = json!(device);
+    }
+    body
+}
+
+async fn run_jobs(t: &TestState) {
+    let ctx = JobContext {
+        db: t.state.db.clone(),
+        homeserver: t.homeserver.clone(),
+        clock: Arc::new(t.clock.clone()),
+    };
+    while run_batch(&ctx, "test").await.unwrap() > 0 {}
+}
+
+#[tokio::test]
+async fn login_flows_and_password_login() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    let flows = crate::test_support::get_json(&router, "/_matrix/client/v3/login").await;
+    assert_eq!(flows.1, json!({"flows": [{"type": "m.login.password"}]}));
+
+    // Localpart, full Matrix ID, and the deprecated top-level `user` all work.
+    for user in [
+        json!("alice"),
+        json!("@alice:example.com"),
+        json!({"legacy": true}),
+    ] {
+        let body = match user {
+            Value::Object(_) => {
+                let mut b = password_login(json!(null), None, false);
+                b.as_object_mut().unwrap().remove("identifier");
+                b["user"] = json!("alice");
+                b
+            }
+            u => password_login(u, None, false),
+        };
+        let response = post_json(&router, "/_matrix/client/r0/login", body, None).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        assert_eq!(
+            response.header("access-control-allow-origin").as_deref(),
+            Some("*")
+        );
+        let answer = response.json();
+        assert_eq!(answer["user_id"], "@alice:example.com");
+        assert!(answer["access_token"].as_str().unwrap().starts_with("mct_"));
+        assert!(answer.get("refresh_token").is_none() && answer.get("expires_in_ms").is_none());
+        let device = answer["device_id"].as_str().unwrap();
+        assert!(
+            t.homeserver.user("alice").unwrap().devices.contains(device),
+            "device created before the answer"
+        );
+        let seen = introspect(&router, answer["access_token"].as_str().unwrap()).await;
+        assert_eq!(seen["active"], true);
+        assert_eq!(seen["client_id"], "legacy");
+        assert_eq!(seen["device_id"], device);
+        assert!(
+            seen.get("expires_in").is_none(),
+            "non-refreshable compat tokens never expire"
+        );
+        assert_eq!(
+            seen["scope"],
+            "urn:matrix:client:api:* urn:matrix:org.matrix.msc2967.client:api:*"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_errors_are_matrix_errors() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    let mut wrong = password_login(json!("alice"), None, false);
+    wrong["password"] = json!("nope");
+    let cases = [
+        (wrong, 403, "M_FORBIDDEN"),
+        (
+            password_login(json!("nobody"), None, false),
+            403,
+            "M_FORBIDDEN",
+        ),
+        (
+            password_login(json!("@alice:elsewhere.org"), None, false),
+            403,
+            "M_FORBIDDEN",
+        ),
+        (
+            json!({"type": "m.login.password", "password": "x"}),
+            400,
+            "M_BAD_JSON",
+        ),
+        (json!({"type": "m.login.dummy"}), 400, "M_UNKNOWN"),
+        (
+            json!({"type": "m.login.password", "identifier": {"type": "m.id.thirdparty", "medium": "email"}, "password": "x"}),
+            400,
+            "M_UNKNOWN",
+        ),
+    ];
+    for (body, status, errcode) in cases {
+        let response = post_json(&router, "/_matrix/client/v3/login", body.clone(), None).await;
+        assert_eq!(
+            (
+                response.status,
+                response.json()["errcode"].as_str().unwrap()
+            ),
+            (status, errcode),
+            "{body}"
+        );
+    }
+    let garbage = send(
+        &router,
+        axum::http::Request::post("/_matrix/client/v3/login")
+            .body(axum::body::Body::from("{not json"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(garbage.json()["errcode"], "M_NOT_JSON");
+
+    let mut repo = t.state.db.begin().await.unwrap();
+    let alice = repo.find_user_by_username("alice").await.unwrap().unwrap();
+    repo.lock_user(alice, t.clock.now()).await.unwrap();
+    repo.commit().await.unwrap();
+    let locked = post_json(
+        &router,
+        "/_matrix/client/v3/login",
+        password_login(json!("alice"), None, false),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (locked.status, locked.json()["errcode"].clone()),
+        (401, json!("M_USER_LOCKED"))
+    );
+}
+
+#[tokio::test]
+async fn a_bot_logging_in_again_keeps_its_device() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "bot", "wonderland").await;
+    let login = || password_login(json!("bot"), Some("BOTDEVICE"), false);
+    let first = post_json(&router, "/_matrix/client/v3/login", login(), None)
+        .await
+        .json();
+    let second = post_json(&router, "/_matrix/client/v3/login", login(), None)
+        .await
+        .json();
+    assert_eq!(second["device_id"], "BOTDEVICE");
+    // The first session ended, its token is dead; the device stays, even
+    // after the worker syncs devices.
+    assert_eq!(
+        introspect(&router, first["access_token"].as_str().unwrap()).await,
+        json!({"active": false})
+    );
+    run_jobs(&t).await;
+    let other = post_json(
+        &router,
+        "/_matrix/client/v3/logout",
+        json!({}),
+        Some(second["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    assert!(
+        t.homeserver
+            .user("bot")
+            .unwrap()
+            .devices
+            .contains("BOTDEVICE"),
+        "sync runs only when a session ends"
+    );
+    run_jobs(&t).await;
+    assert!(
+        !t.homeserver
+            .user("bot")
+            .unwrap()
+            .devices
+            .contains("BOTDEVICE"),
+        "logout removes the device"
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_logout_all_ends_every_compat_session() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    let answer = post_json(
+        &router,
+        "/_matrix/client/v3/login",
+        password_login(json!("alice"), None, true),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(answer["expires_in_ms"], 300_000);
+    let access = answer["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&router, access).await["expires_in"], 300);
+    let refresh = answer["refresh_token"].as_str().unwrap();
+    let rotated = post_json(
+        &router,
+        "/_matrix/client/v3/refresh",
+        json!({"refresh_token": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let rotated = rotated.json();
+    assert_eq!(
+        introspect(&router, access).await["active"],
+        false,
+        "the old access token stops working"
+    );
+    assert_eq!(
+        introspect(&router, rotated["access_token"].as_str().unwrap()).await["active"],
+        true
+    );
+    let again = post_json(
+        &router,
+        "/_matrix/client/v3/refresh",
+        json!({"refresh_token": refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (again.status, again.json()["errcode"].clone()),
+        (401, json!("M_UNKNOWN_TOKEN"))
+    );
+
+    let other = post_json(
+        &router,
+        "/_matrix/client/v3/login",
+        password_login(json!("alice"), None, false),
+        None,
+    )
+    .await
+    .json();
+    let all = post_json(
+        &router,
+        "/_matrix/client/v3/logout/all",
+        json!({}),
+        Some(rotated["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(all.status, 200);
+    assert_eq!(
+        introspect(&router, other["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    let missing = post_json(&router, "/_matrix/client/v3/logout", json!({}), None).await;
+    assert_eq!(missing.json()["errcode"], "M_MISSING_TOKEN");
+    let bogus = post_json(
+        &router,
+        "/_matrix/client/v3/logout",
+        json!({}),
+        Some("mct_bogus"),
+    )
+    .await;
+    assert_eq!(bogus.json()["errcode"], "M_UNKNOWN_TOKEN");
+}
+
+#[tokio::test]
+async fn a_homeserver_outage_creates_nothing() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    t.homeserver.set_down(true);
+    let response = post_json(
+        &router,
+        "/_matrix/client/v3/login",
+        password_login(json!("alice"), Some("DEV"), false),
+        None,
+    )
+    .await;
+    assert_eq!(response.status, 503);
+    let mut repo = t.state.db.begin().await.unwrap();
+    let alice = repo.find_user_by_username("alice").await.unwrap().unwrap();
+    assert!(repo
+        .active_compat_sessions(&alice, None)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn compat_password_checks_are_rate_limited() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    let mut wrong = password_login(json!("alice"), None, false);
+    wrong["password"] = json!("guess");
+    let mut last = None;
+    for _ in 0..11 {
+        last = Some(post_json(&router, "/_matrix/client/v3/login", wrong.clone(), None).await);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, 429);
+    assert_eq!(last.json()["errcode"], "M_LIMIT_EXCEEDED");
+    assert!(last.json()["retry_after_ms"].as_i64().unwrap() > 0);
+}
