@@ -133,11 +133,10 @@ fn upstream_enumerations_list_allowed_values() {
 #[test]
 fn unbuilt_features_are_named_only_when_used() {
     let quiet = paths(parse("{}").unbuilt());
-    // compat, graphql and assets of MAS's default listener are not built yet.
+    // graphql and assets of MAS's default listener are not built.
     assert_eq!(
         quiet,
         vec![
-            "http.listeners[0].resources[3]",
             "http.listeners[0].resources[4]",
             "http.listeners[0].resources[5]",
         ]
