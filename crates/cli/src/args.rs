@@ -36,6 +36,8 @@ pub enum Command {
     Manage(ManageCommand),
     /// Run only the job worker (provisioning on the homeserver, device sync).
     Worker,
+    /// Check that mxauth, the homeserver and the reverse proxy fit together.
+    Doctor,
 }
 
 #[derive(Debug, Default, clap::Args)]

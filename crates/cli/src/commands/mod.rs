@@ -3,6 +3,7 @@
 
 mod config;
 mod database;
+mod doctor;
 mod manage;
 mod server;
 mod state;
@@ -84,6 +85,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         CommandRef::Manage(command) => manage::run(&Context::load(&args)?, command).await,
         CommandRef::Server(server_args) => server::run(&Context::load(&args)?, server_args).await,
         CommandRef::Worker => server::worker(&Context::load(&args)?).await,
+        CommandRef::Doctor => doctor::run(&Context::load(&args)?).await,
     }
 }
 
@@ -94,6 +96,7 @@ enum CommandRef<'a> {
     Database(&'a crate::args::DatabaseCommand),
     Manage(&'a crate::args::ManageCommand),
     Worker,
+    Doctor,
 }
 
 impl<'a> From<&'a Command> for CommandRef<'a> {
@@ -104,6 +107,7 @@ impl<'a> From<&'a Command> for CommandRef<'a> {
             Command::Database(c) => Self::Database(c),
             Command::Manage(c) => Self::Manage(c),
             Command::Worker => Self::Worker,
+            Command::Doctor => Self::Doctor,
         }
     }
 }

@@ -12,5 +12,6 @@ mod config_commands;
 mod manage;
 mod oidc;
 mod server;
+mod synapse;
 mod sync;
 mod webdriver;

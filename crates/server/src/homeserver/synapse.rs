@@ -39,9 +39,9 @@ impl SynapseConnection {
         server_name: String,
         read_only: bool,
     ) -> Result<Self, String> {
-        if endpoint.scheme() != "http" {
+        if !matches!(endpoint.scheme(), "http" | "https") {
             return Err(format!(
-                "matrix.endpoint {endpoint}: only http:// is supported for now (TLS to the homeserver is not built); point it at Synapse's internal listener"
+                "matrix.endpoint {endpoint}: must be an http:// or https:// URL"
             ));
         }
         let http = reqwest::Client::builder()

@@ -1,0 +1,609 @@
+//! mxauth with a real Synapse (from PyPI, pinned in tests/peers) delegating
+//! authentication to it, behind a small reverse proxy that routes the legacy
+//! login API to mxauth as a deployment's proxy would. Checks provisioning,
+//! compat login, OAuth login with a device, whoami and messages through
+//! Synapse, logout propagation, the bot that keeps its device keys, a
+//! provisioning job that waits for Synapse, and `mxauth doctor`.
+
+use std::{path::PathBuf, process::Child, time::Duration};
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const SECRET: &str = "tEOnqFpkKHf98TU4O5yPm9qWJTk1kv2X"; // the sample config's matrix.secret
+
+fn venv() -> Option<PathBuf> {
+    let path = std::env::var_os("MXAUTH_SYNAPSE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/mxauth-peers/synapse-venv")
+        });
+    if path.join("bin/python").exists() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but no Synapse virtualenv at {}: .ci/run creates it",
+            path.display()
+        );
+    }
+    eprintln!(
+        "no Synapse virtualenv at {}: skipping (tests/peers/setup_synapse.sh venv makes one)",
+        path.display()
+    );
+    None
+}
+
+struct Synapse {
+    venv: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Synapse {
+    fn configure(venv: PathBuf, port: u16, mxauth_port: u16, public_port: u16) -> Self {
+        let dir = temp_dir("synapse");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/setup_synapse.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .args(["mas", dir.to_str().unwrap(), &port.to_string()])
+            .env("VENV", &venv)
+            .env("PEERS", dir.join("peers"))
+            .env("MAS_SECRET", SECRET)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "setup_synapse.sh failed");
+        let path = dir.join("homeserver.yaml");
+        let config = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(
+                "endpoint: http://127.0.0.1:8080/",
+                &format!("endpoint: http://127.0.0.1:{mxauth_port}/"),
+            )
+            .replace(
+                "server_name: localhost",
+                &format!("server_name: 127.0.0.1:{public_port}"),
+            )
+            .replace(
+                &format!("public_baseurl: http://127.0.0.1:{port}/"),
+                &format!("public_baseurl: http://127.0.0.1:{public_port}/"),
+            );
+        std::fs::write(&path, config).unwrap();
+        Synapse {
+            venv,
+            dir,
+            port,
+            child: None,
+        }
+    }
+
+    async fn start(&mut self) {
+        let log = std::fs::File::create(self.dir.join("stdout.log")).unwrap();
+        let child = std::process::Command::new(self.venv.join("bin/python"))
+            .args(["-m", "synapse.app.homeserver", "-c", "homeserver.yaml"])
+            .current_dir(&self.dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let url = format!("http://127.0.0.1:{}/_matrix/client/versions", self.port);
+        for _ in 0..120 {
+            if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!(
+            "Synapse did not start; see {}",
+            self.dir.join("homeserver.log").display()
+        );
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The reverse proxy of the homeserver's public domain: the legacy login
+/// API to mxauth, everything else to Synapse.
+async fn start_proxy(port: u16, synapse: u16, mxauth: u16) {
+    use axum::{body::Body, extract::Request, response::Response};
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let http = http.clone();
+        async move {
+            let path = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            let segments: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
+            let compat = segments.len() >= 5
+                && segments[1] == "_matrix"
+                && segments[2] == "client"
+                && matches!(segments[4], "login" | "logout" | "refresh");
+            let upstream = if compat { mxauth } else { synapse };
+            let method = request.method().clone();
+            let headers = request.headers().clone();
+            let body = axum::body::to_bytes(request.into_body(), 1 << 24)
+                .await
+                .unwrap_or_default();
+            let mut forwarded = http
+                .request(method, format!("http://127.0.0.1:{upstream}{path}"))
+                .body(body);
+            let hop_by_hop = |name: &str| {
+                matches!(
+                    name,
+                    "host" | "content-length" | "transfer-encoding" | "connection" | "keep-alive"
+                )
+            };
+            for (name, value) in &headers {
+                if !hop_by_hop(name.as_str()) {
+                    forwarded = forwarded.header(name, value);
+                }
+            }
+            match forwarded.send().await {
+                Ok(answer) => {
+                    let mut response = Response::builder().status(answer.status().as_u16());
+                    for (name, value) in answer.headers() {
+                        if !hop_by_hop(name.as_str()) {
+                            response = response.header(name, value);
+                        }
+                    }
+                    response
+                        .body(Body::from(answer.bytes().await.unwrap_or_default()))
+                        .unwrap()
+                }
+                Err(_) => Response::builder().status(502).body(Body::empty()).unwrap(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = match method {
+        "GET" => http.get(url),
+        "PUT" => http.put(url),
+        _ => http.post(url),
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Polls `check` for up to `seconds`.
+async fn eventually(seconds: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..seconds * 4 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
+}
+
+// Several threads: the proxy must keep answering while the test waits on a
+// `mxauth doctor` child process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synapse_delegates_to_mxauth() {
+    let Some(venv) = venv() else { return };
+    let (synapse_port, proxy_port) = (free_port(), free_port());
+    let dir = temp_dir("synapse-mxauth");
+    let db = TestDatabase::sqlite(&dir);
+    let server_name = format!("127.0.0.1:{proxy_port}");
+    let extra = format!(
+        "matrix:\n  homeserver: \"{server_name}\"\n  endpoint: \"http://127.0.0.1:{synapse_port}/\"\n  secret: {SECRET}\n"
+    );
+    let (files, mxauth_port) = server_config("synapse", &db, &extra);
+    // The compat resource too, for the proxy.
+    let compat = std::fs::read_to_string(&files[1])
+        .unwrap()
+        .replace("{name: health}]", "{name: health}, {name: compat}]");
+    std::fs::write(&files[1], compat).unwrap();
+    assert_eq!(
+        run(with_configs(&mut mxauth(), &files).args(["database", "migrate"])).code,
+        0
+    );
+    let mut synapse = Synapse::configure(venv, synapse_port, mxauth_port, proxy_port);
+    let _mxauth = start_server(files.clone(), mxauth_port);
+    synapse.start().await;
+    start_proxy(proxy_port, synapse_port, mxauth_port).await;
+    let public = format!("http://127.0.0.1:{proxy_port}");
+    let http = reqwest::Client::new();
+
+    // A registered user is provisioned in Synapse by the worker.
+    let created = run(with_configs(&mut mxauth(), &files).args([
+        "manage",
+        "register-user",
+        "alice",
+        "-p",
+        "correct horse battery staple",
+        "-y",
+    ]));
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let query = format!("http://127.0.0.1:{synapse_port}/_synapse/mas/query_user?localpart=alice");
+    assert!(
+        eventually(20, async || call(&http, "GET", &query, Some(SECRET), None)
+            .await
+            .0
+            == 200)
+        .await,
+        "alice was not provisioned"
+    );
+
+    // Compat login through the public URL; the token works at Synapse.
+    let login = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "alice"},
+                       "password": "correct horse battery staple", "device_id": "BOTDEVICE"});
+    let (status, answer) = call(
+        &http,
+        "POST",
+        &format!("{public}/_matrix/client/v3/login"),
+        None,
+        Some(login.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let token = answer["access_token"].as_str().unwrap().to_owned();
+    let user_id = format!("@alice:{server_name}");
+    let (status, me) = call(
+        &http,
+        "GET",
+        &format!("{public}/_matrix/client/v3/account/whoami"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, me["user_id"].as_str(), me["device_id"].as_str()),
+        (200, Some(user_id.as_str()), Some("BOTDEVICE")),
+        "{me}"
+    );
+    let (status, room) = call(
+        &http,
+        "POST",
+        &format!("{public}/_matrix/client/v3/createRoom"),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["room_id"].as_str().unwrap();
+    let (status, sent) = call(
+        &http,
+        "PUT",
+        &format!("{public}/_matrix/client/v3/rooms/{room_id}/send/m.room.message/txn1"),
+        Some(&token),
+        Some(json!({"msgtype": "m.text", "body": "hello from mxauth"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+
+    // The bot uploads keys, logs in again with the same device, and its keys
+    // are still there, also after a device sync ran.
+    let keys = json!({"device_keys": {"user_id": user_id, "device_id": "BOTDEVICE", "algorithms": ["m.olm.v1.curve25519-aes-sha2"],
+        "keys": {"curve25519:BOTDEVICE": "Y3VydmUyNTUxOWtleQ", "ed25519:BOTDEVICE": "ZWQyNTUxOWtleQ"}, "signatures": {}}});
+    let (status, _) = call(
+        &http,
+        "POST",
+        &format!("{public}/_matrix/client/v3/keys/upload"),
+        Some(&token),
+        Some(keys),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, again) = call(
+        &http,
+        "POST",
+        &format!("{public}/_matrix/client/v3/login"),
+        None,
+        Some(login),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let token2 = again["access_token"].as_str().unwrap().to_owned();
+    let keys_query = |token: String| {
+        let http = http.clone();
+        let url = format!("{public}/_matrix/client/v3/keys/query");
+        let body = json!({"device_keys": {user_id.clone(): []}});
+        async move { call(&http, "POST", &url, Some(&token), Some(body)).await }
+    };
+    let (_, found) = keys_query(token2.clone()).await;
+    assert!(
+        found["device_keys"][&user_id]["BOTDEVICE"].is_object(),
+        "keys gone after re-login: {found}"
+    );
+
+    // OAuth login with a device scope; revoking it syncs devices, which
+    // must keep the bot's device.
+    let oauth_token = oauth_login(
+        &http,
+        mxauth_port,
+        "urn:matrix:client:api:* urn:matrix:client:device:OAUTHDEV01",
+    )
+    .await;
+    let (status, me) = call(
+        &http,
+        "GET",
+        &format!("{public}/_matrix/client/v3/account/whoami"),
+        Some(&oauth_token.0),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, me["device_id"].as_str()),
+        (200, Some("OAUTHDEV01")),
+        "{me}"
+    );
+    let revoked = http
+        .post(format!("http://127.0.0.1:{mxauth_port}/oauth2/revoke"))
+        .form(&[
+            ("token", oauth_token.1.as_str()),
+            ("client_id", oauth_token.2.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let whoami_oauth = format!("{public}/_matrix/client/v3/account/whoami");
+    assert!(
+        eventually(20, async || call(
+            &http,
+            "GET",
+            &whoami_oauth,
+            Some(&oauth_token.0),
+            None
+        )
+        .await
+        .0 == 401)
+        .await,
+        "the revoked OAuth session still works at Synapse"
+    );
+    let (_, found) = keys_query(token2.clone()).await;
+    assert!(
+        found["device_keys"][&user_id]["BOTDEVICE"].is_object(),
+        "a device sync deleted the bot's device: {found}"
+    );
+
+    // Logout: the device goes, and Synapse refuses the token.
+    let (status, _) = call(
+        &http,
+        "POST",
+        &format!("{public}/_matrix/client/v3/logout"),
+        Some(&token2),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let whoami = format!("{public}/_matrix/client/v3/account/whoami");
+    assert!(
+        eventually(20, async || call(
+            &http,
+            "GET",
+            &whoami,
+            Some(&token2),
+            None
+        )
+        .await
+        .0 == 401)
+        .await,
+        "Synapse still accepts the logged-out token"
+    );
+
+    // doctor: all green; with a wrong secret, the line that says so.
+    let doctor = run(with_configs(&mut mxauth(), &files).arg("doctor"));
+    assert!(
+        doctor.stdout.contains("✅ Homeserver is reachable"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains("accepts the shared secret"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("is reachable and is handled by mxauth"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("correctly rejected an invalid token"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(doctor.stdout.contains("well-known at"), "{}", doctor.stdout);
+    // The only failure allowed here: the test issuer is plain http.
+    assert_eq!(doctor.stdout.matches("❌").count(), 1, "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("❌ The issuer"), "{}", doctor.stdout);
+    let wrong = files[2].clone();
+    let mut extra_wrong = std::fs::read_to_string(&wrong).unwrap();
+    extra_wrong = extra_wrong.replace(SECRET, "not-the-secret");
+    let wrong_file = dir.join("wrong-secret.yaml");
+    std::fs::write(&wrong_file, extra_wrong).unwrap();
+    let mut wrong_files = files.clone();
+    wrong_files.push(wrong_file);
+    let doctor = run(with_configs(&mut mxauth(), &wrong_files).arg("doctor"));
+    assert_ne!(doctor.code, 0);
+    assert!(
+        doctor
+            .stdout
+            .contains("❌ The homeserver's auth service API")
+            && doctor.stdout.contains("refused the shared secret"),
+        "{}",
+        doctor.stdout
+    );
+
+    // Synapse down: a registration waits in the queue and completes later.
+    synapse.stop();
+    let created = run(with_configs(&mut mxauth(), &files).args([
+        "manage",
+        "register-user",
+        "bob",
+        "-p",
+        "correct horse battery staple",
+        "-y",
+    ]));
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    synapse.start().await;
+    let query = format!("http://127.0.0.1:{synapse_port}/_synapse/mas/query_user?localpart=bob");
+    assert!(
+        eventually(60, async || call(&http, "GET", &query, Some(SECRET), None)
+            .await
+            .0
+            == 200)
+        .await,
+        "bob's provisioning did not complete after Synapse came back"
+    );
+}
+
+/// Authorization code flow over HTTP against mxauth; returns (access token,
+/// refresh token, client id).
+async fn oauth_login(
+    http: &reqwest::Client,
+    mxauth_port: u16,
+    scope: &str,
+) -> (String, String, String) {
+    let base = format!("http://127.0.0.1:{mxauth_port}");
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (_, client) = call(http, "POST", &format!("{base}/oauth2/registration"), None, Some(json!({
+        "client_uri": "https://app.example.com/", "application_type": "native", "token_endpoint_auth_method": "none",
+        "redirect_uris": ["http://127.0.0.1/callback"], "grant_types": ["authorization_code", "refresh_token"]})))
+    .await;
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let authorize = format!(
+        "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        url::form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>()
+    );
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let csrf_of = |html: &str| {
+        let marker = "name=\"csrf\" value=\"";
+        let start = html.find(marker).unwrap() + marker.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    };
+    let consent = location(&no_redirect.get(&authorize).send().await.unwrap());
+    let login_page = no_redirect
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login_page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_of(&login_page.text().await.unwrap());
+    let logged_in = no_redirect
+        .post(format!("{base}/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "alice"),
+            ("password", "correct horse battery staple"),
+            ("next", consent.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = logged_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = no_redirect
+        .get(format!("{base}{consent}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let back = no_redirect
+        .post(format!("{base}{consent}"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&page).as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    let back = url::Url::parse(&location(&back)).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: Value = http
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", client_id.as_str()),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null);
+    (
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+        client_id,
+    )
+}
