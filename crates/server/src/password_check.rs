@@ -36,7 +36,7 @@ pub async fn check_user_password(
     user: &User,
     password: String,
 ) -> Result<PasswordCheck, PasswordCheckError> {
-    let mut repo = db.begin().await?;
+    let mut repo = db.read().await?;
     let stored = repo.active_user_password(user).await?;
     repo.rollback().await?;
     let Some(stored) = stored else {

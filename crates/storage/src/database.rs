@@ -113,6 +113,16 @@ impl Database {
         })
     }
 
+    /// A handle for reads outside any transaction: each statement sees the
+    /// latest committed data. For lookups on hot paths; anything that writes
+    /// more than one row uses [`Database::begin`].
+    pub async fn read(&self) -> Result<Repository, StorageError> {
+        Ok(match self {
+            Database::Sqlite(pool) => Repository::sqlite_conn(pool.acquire().await?),
+            Database::Postgres(pool) => Repository::postgres_conn(pool.acquire().await?),
+        })
+    }
+
     /// Runs a trivial query: the health check.
     pub async fn ping(&self) -> Result<(), StorageError> {
         let _ = match self {

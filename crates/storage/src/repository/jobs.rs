@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository, Tx};
+use super::{on_conn, Repository};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -97,44 +97,30 @@ impl Repository {
     ) -> Result<Vec<QueuedJob>, StorageError> {
         const RETURNING: &str =
             "RETURNING queue_job_id, queue_name, payload, status, attempt, scheduled_at, last_error";
-        let rows: Vec<JobRow> = match &mut self.tx {
-            // Dialect difference: row locks exist only on PostgreSQL.
-            Tx::Postgres(tx) => {
-                let sql = format!(
-                    "UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2,
-                            attempt = attempt + 1
-                     WHERE queue_job_id IN (
-                         SELECT queue_job_id FROM queue_jobs
-                         WHERE status = 'available' AND scheduled_at <= $1
-                         ORDER BY scheduled_at, queue_job_id LIMIT $3
-                         FOR UPDATE SKIP LOCKED)
-                     {RETURNING}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(Timestamp(now))
-                    .bind(worker)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?
-            }
-            Tx::Sqlite(tx) => {
-                let sql = format!(
-                    "UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2,
-                            attempt = attempt + 1
-                     WHERE queue_job_id IN (
-                         SELECT queue_job_id FROM queue_jobs
-                         WHERE status = 'available' AND scheduled_at <= $1
-                         ORDER BY scheduled_at, queue_job_id LIMIT $3)
-                     {RETURNING}"
-                );
-                sqlx::query_as(&sql)
-                    .bind(Timestamp(now))
-                    .bind(worker)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?
-            }
+        // Dialect difference: row locks exist only on PostgreSQL.
+        let lock = if self.is_postgres() {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
         };
+        let sql = format!(
+            "UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2,
+                    attempt = attempt + 1
+             WHERE queue_job_id IN (
+                 SELECT queue_job_id FROM queue_jobs
+                 WHERE status = 'available' AND scheduled_at <= $1
+                 ORDER BY scheduled_at, queue_job_id LIMIT $3
+                 {lock})
+             {RETURNING}"
+        );
+        let rows: Vec<JobRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(Timestamp(now))
+                .bind(worker)
+                .bind(limit)
+                .fetch_all(conn)
+                .await
+        })?;
         let mut jobs: Vec<QueuedJob> = rows.into_iter().map(QueuedJob::from).collect();
         jobs.sort_by_key(|j| (j.scheduled_at, j.id));
         Ok(jobs)

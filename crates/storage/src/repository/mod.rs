@@ -7,7 +7,7 @@
 //! transaction belongs to. Methods are grouped by table in the files beside
 //! this one.
 
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{pool::PoolConnection, Postgres, Sqlite, Transaction};
 
 use crate::StorageError;
 
@@ -27,6 +27,11 @@ mod users;
 pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+    /// No transaction: each statement commits on its own. For read-only
+    /// lookups on hot paths, where BEGIN and ROLLBACK would double the
+    /// round trips and SQLite's `BEGIN IMMEDIATE` would serialise readers.
+    SqliteConn(PoolConnection<Sqlite>),
+    PostgresConn(PoolConnection<Postgres>),
 }
 
 /// One open transaction.
@@ -48,6 +53,14 @@ macro_rules! on_conn {
                 let $conn = &mut **tx;
                 $body
             }
+            $crate::repository::Tx::SqliteConn(c) => {
+                let $conn = &mut **c;
+                $body
+            }
+            $crate::repository::Tx::PostgresConn(c) => {
+                let $conn = &mut **c;
+                $body
+            }
         }
     };
 }
@@ -64,18 +77,38 @@ impl Repository {
         }
     }
 
+    pub(crate) fn sqlite_conn(conn: PoolConnection<Sqlite>) -> Self {
+        Self {
+            tx: Tx::SqliteConn(conn),
+        }
+    }
+
+    pub(crate) fn postgres_conn(conn: PoolConnection<Postgres>) -> Self {
+        Self {
+            tx: Tx::PostgresConn(conn),
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.tx, Tx::Postgres(_) | Tx::PostgresConn(_))
+    }
+
+    /// Commits the transaction (nothing to do for a read handle).
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
+            Tx::SqliteConn(_) | Tx::PostgresConn(_) => {}
         }
         Ok(())
     }
 
+    /// Rolls the transaction back (nothing to do for a read handle).
     pub async fn rollback(self) -> Result<(), StorageError> {
         match self.tx {
             Tx::Sqlite(tx) => tx.rollback().await?,
             Tx::Postgres(tx) => tx.rollback().await?,
+            Tx::SqliteConn(_) | Tx::PostgresConn(_) => {}
         }
         Ok(())
     }

@@ -191,3 +191,17 @@ async fn emails_are_per_user_and_case_insensitive(db: &Database) {
     assert!(matches!(err, StorageError::Conflict(_)), "{err}");
 }
 crate::both!(emails_are_per_user_and_case_insensitive);
+
+async fn read_handles_see_committed_data_without_a_transaction(db: &Database) {
+    let mut rng = rng();
+    let mut writer = db.begin().await.unwrap();
+    let id = new_ulid(now(), &mut rng);
+    writer.add_user(id, "reader", now()).await.unwrap();
+    // Not committed yet: a read handle does not see it.
+    let mut reader = db.read().await.unwrap();
+    assert_eq!(reader.find_user_by_id(id).await.unwrap(), None);
+    writer.commit().await.unwrap();
+    assert!(reader.find_user_by_id(id).await.unwrap().is_some());
+    reader.rollback().await.unwrap();
+}
+crate::both!(read_handles_see_committed_data_without_a_transaction);

@@ -241,7 +241,7 @@ async fn authenticate(
         .passwords
         .as_ref()
         .ok_or_else(|| MatrixError::forbidden("password login is disabled on this server"))?;
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let user = repo.find_user_by_username(localpart).await?;
     repo.rollback().await?;
     let Some(user) = user else {

@@ -31,7 +31,7 @@ pub async fn authenticated(
             "Only tokens from /login can be used here",
         ));
     }
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let found = repo
         .lookup_compat_access_token(&token_digest(token))
         .await?;

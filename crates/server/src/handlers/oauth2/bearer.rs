@@ -50,21 +50,23 @@ pub async fn active_access_token(
         return Ok(None);
     }
     let now = state.clock.now();
-    let mut repo = state.db.begin().await?;
-    let Some((token, session, user)) = repo.lookup_access_token(&token_digest(token)).await? else {
-        repo.rollback().await?;
+    let found = state
+        .db
+        .read()
+        .await?
+        .lookup_access_token(&token_digest(token))
+        .await?;
+    let Some((token, session, user)) = found else {
         return Ok(None);
     };
     if !is_active(&token, &session, user.as_ref(), now) {
-        repo.rollback().await?;
         return Ok(None);
     }
     // Written once per token, not on every check: this is a hot path.
     if token.first_used_at.is_none() {
+        let mut repo = state.db.begin().await?;
         repo.mark_access_token_used(token.id, now).await?;
         repo.commit().await?;
-    } else {
-        repo.rollback().await?;
     }
     Ok(Some(ActiveToken {
         token,

@@ -154,7 +154,7 @@ pub async fn authenticate(
     let Ok(id) = client_id.parse::<Ulid>() else {
         return Err(failed(used_basic));
     };
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let client = repo.find_client(id).await?;
     repo.rollback().await?;
     let Some(client) = client else {

@@ -114,7 +114,7 @@ async fn access_token(
 }
 
 async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthError> {
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let Some(refresh) = repo
         .find_refresh_token_by_digest(&token_digest(token))
         .await?
@@ -162,7 +162,7 @@ async fn compat_access_token(
     with_device_id: bool,
 ) -> Result<Value, OAuthError> {
     let now = state.clock.now();
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let found = repo
         .lookup_compat_access_token(&token_digest(token))
         .await?;

@@ -109,7 +109,7 @@ pub async fn current_user(
     let Some(session_id) = cookie.browser_session else {
         return Ok(None);
     };
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let session = repo.find_browser_session(session_id).await?;
     let result = match session.filter(BrowserSession::is_active) {
         Some(session) => repo
