@@ -9,7 +9,7 @@ use std::{
     },
 };
 
-use super::{Homeserver, HomeserverError, HsFuture, ProvisionRequest};
+use super::{Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FakeUser {
@@ -81,6 +81,62 @@ impl FakeHomeserver {
 impl Homeserver for FakeHomeserver {
     fn server_name(&self) -> &str {
         &self.server_name
+    }
+
+    fn query_user<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, Option<HomeserverUser>> {
+        Box::pin(async move {
+            self.check_up("query_user")?;
+            Ok(self.user(localpart).map(|u| HomeserverUser {
+                user_id: format!("@{localpart}:{}", self.server_name),
+                display_name: u.display_name,
+                avatar_url: None,
+                is_suspended: false,
+                is_deactivated: u.deactivated,
+            }))
+        })
+    }
+
+    fn set_display_name<'a>(
+        &'a self,
+        localpart: &'a str,
+        display_name: &'a str,
+    ) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("set_displayname", localpart, |u| {
+                u.display_name = Some(display_name.to_owned())
+            })
+        })
+    }
+
+    fn unset_display_name<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("unset_displayname", localpart, |u| u.display_name = None)
+        })
+    }
+
+    fn update_device_display_name<'a>(
+        &'a self,
+        localpart: &'a str,
+        device_id: &'a str,
+        _name: &'a str,
+    ) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.with_user("update_device_display_name", localpart, |u| {
+                u.devices.contains(device_id)
+            })
+            .and_then(|known| {
+                if known {
+                    Ok(())
+                } else {
+                    Err(HomeserverError::Refused {
+                        call: "update_device_display_name",
+                        status: 404,
+                        errcode: Some("M_NOT_FOUND".into()),
+                        message: "Device not found".into(),
+                    })
+                }
+            })
+        })
     }
 
     fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool> {

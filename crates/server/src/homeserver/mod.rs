@@ -53,10 +53,38 @@ impl HomeserverError {
     }
 }
 
+/// What the homeserver knows of a user (`query_user`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HomeserverUser {
+    pub user_id: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub is_suspended: bool,
+    pub is_deactivated: bool,
+}
+
 /// What mxauth needs from a homeserver.
 pub trait Homeserver: Send + Sync {
     /// The server name: the part after `:` in user IDs.
     fn server_name(&self) -> &str;
+
+    /// The user as the homeserver sees it; `None` when unknown.
+    fn query_user<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, Option<HomeserverUser>>;
+
+    fn set_display_name<'a>(
+        &'a self,
+        localpart: &'a str,
+        display_name: &'a str,
+    ) -> HsFuture<'a, ()>;
+
+    fn unset_display_name<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()>;
+
+    fn update_device_display_name<'a>(
+        &'a self,
+        localpart: &'a str,
+        device_id: &'a str,
+        display_name: &'a str,
+    ) -> HsFuture<'a, ()>;
 
     /// Creates or updates a user. Returns whether it was created.
     fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool>;

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{Homeserver, HomeserverError, HsFuture, ProvisionRequest};
+use super::{Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest};
 
 pub struct SynapseConnection {
     http: reqwest::Client,
@@ -142,6 +142,66 @@ fn query(localpart: &str) -> String {
 impl Homeserver for SynapseConnection {
     fn server_name(&self) -> &str {
         &self.server_name
+    }
+
+    fn query_user<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, Option<HomeserverUser>> {
+        Box::pin(async move {
+            let path = format!("query_user?{}", query(localpart));
+            match self.call("query_user", Method::GET, &path, None).await {
+                Ok((_, body)) => Ok(Some(HomeserverUser {
+                    user_id: body["user_id"].as_str().unwrap_or_default().to_owned(),
+                    display_name: body["display_name"].as_str().map(str::to_owned),
+                    avatar_url: body["avatar_url"].as_str().map(str::to_owned),
+                    is_suspended: body["is_suspended"].as_bool().unwrap_or(false),
+                    is_deactivated: body["is_deactivated"].as_bool().unwrap_or(false),
+                })),
+                Err(HomeserverError::Refused { status: 404, .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn set_display_name<'a>(
+        &'a self,
+        localpart: &'a str,
+        display_name: &'a str,
+    ) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({ "localpart": localpart, "displayname": display_name });
+            self.post("set_displayname", "set_displayname", body)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn unset_display_name<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            self.post(
+                "unset_displayname",
+                "unset_displayname",
+                json!({ "localpart": localpart }),
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn update_device_display_name<'a>(
+        &'a self,
+        localpart: &'a str,
+        device_id: &'a str,
+        display_name: &'a str,
+    ) -> HsFuture<'a, ()> {
+        Box::pin(async move {
+            let body = json!({ "localpart": localpart, "device_id": device_id, "display_name": display_name });
+            self.post(
+                "update_device_display_name",
+                "update_device_display_name",
+                body,
+            )
+            .await
+            .map(|_| ())
+        })
     }
 
     fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool> {
