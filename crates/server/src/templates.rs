@@ -40,6 +40,14 @@ const PAGES: &[(&str, &str)] = &[
         "logged_out.html",
         include_str!("../../../templates/pages/logged_out.html"),
     ),
+    (
+        "account.html",
+        include_str!("../../../templates/pages/account.html"),
+    ),
+    (
+        "compat_sso.html",
+        include_str!("../../../templates/pages/compat_sso.html"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -119,6 +127,28 @@ mod tests {
         assert!(t
             .render("logged_out.html", context! { service_name => "x" })
             .is_ok());
-        assert_eq!(Templates::names().count(), 6);
+        let account = t
+            .render("account.html", context! { service_name => "x", mxid => "@a:x", csrf => "c", logout_action => "/logout" })
+            .unwrap();
+        assert!(account.contains("@a:x"));
+        let sso = t
+            .render("compat_sso.html", context! { service_name => "x", action => "/c", csrf => "c", host => "app.example.com", mxid => "@a:x" })
+            .unwrap();
+        assert!(sso.contains("app.example.com"));
+    }
+
+    /// Every file in templates/pages is compiled in, so a page added to
+    /// the directory cannot be forgotten here.
+    #[test]
+    fn every_template_file_is_registered() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/pages");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut names: Vec<String> = Templates::names().map(str::to_owned).collect();
+        names.sort();
+        assert_eq!(files, names);
     }
 }

@@ -10,5 +10,5 @@ mod types;
 
 pub use database::{Backend, Database, DatabaseSettings, SslMode};
 pub use error::StorageError;
-pub use repository::{NewPassword, QueuedJob, Repository};
+pub use repository::{CompatSsoLogin, NewPassword, QueuedJob, Repository};
 pub use types::new_ulid;

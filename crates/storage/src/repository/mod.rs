@@ -13,6 +13,8 @@ use crate::StorageError;
 
 mod browser_sessions;
 mod compat;
+mod compat_sso;
+pub use compat_sso::CompatSsoLogin;
 mod emails;
 mod jobs;
 mod oauth2_clients;

@@ -106,3 +106,66 @@ async fn compat_sessions_tokens_and_lookup(db: &Database) {
     );
 }
 crate::both!(compat_sessions_tokens_and_lookup);
+
+async fn sso_logins_are_fulfilled_and_exchanged_once(db: &Database) {
+    let mut rng = rng();
+    let mut repo = db.begin().await.unwrap();
+    let alice = repo
+        .add_user(new_ulid(now(), &mut rng), "alice", now())
+        .await
+        .unwrap();
+    let browser = repo
+        .add_browser_session(new_ulid(now(), &mut rng), &alice, None, now())
+        .await
+        .unwrap();
+    let login = repo
+        .add_compat_sso_login(
+            new_ulid(now(), &mut rng),
+            "https://app.example.com/",
+            "placeholder",
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.find_compat_sso_login(login.id).await.unwrap(),
+        Some(login.clone())
+    );
+    assert!(repo
+        .fulfill_compat_sso_login(login.id, browser.id, "token-digest", now())
+        .await
+        .unwrap());
+    assert!(!repo
+        .fulfill_compat_sso_login(login.id, browser.id, "other", now())
+        .await
+        .unwrap());
+    let found = repo
+        .find_compat_sso_login_by_token_digest("token-digest")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.browser_session_id, Some(browser.id));
+    let session = CompatSession {
+        id: new_ulid(now(), &mut rng),
+        user_id: alice.id,
+        device_id: None,
+        browser_session_id: Some(browser.id),
+        is_synapse_admin: false,
+        user_agent: None,
+        human_name: None,
+        created_at: now(),
+        finished_at: None,
+    };
+    repo.add_compat_session(&session).await.unwrap();
+    assert!(repo
+        .exchange_compat_sso_login(login.id, session.id, now())
+        .await
+        .unwrap());
+    assert!(!repo
+        .exchange_compat_sso_login(login.id, session.id, now())
+        .await
+        .unwrap());
+    let done = repo.find_compat_sso_login(login.id).await.unwrap().unwrap();
+    assert_eq!(done.compat_session_id, Some(session.id));
+}
+crate::both!(sso_logins_are_fulfilled_and_exchanged_once);

@@ -32,6 +32,15 @@ pub async fn flows(State(state): State<AppState>) -> Json<Value> {
     if state.site.password_login {
         flows.push(json!({ "type": "m.login.password" }));
     }
+    // MSC3824: clients that speak OAuth should use it; the SSO redirect
+    // leads to mxauth's own login page.
+    flows.push(json!({
+        "type": "m.login.sso",
+        "identity_providers": [],
+        "oauth_aware_preferred": true,
+        "org.matrix.msc3824.delegated_oidc_compatibility": true,
+    }));
+    flows.push(json!({ "type": "m.login.token" }));
     Json(json!({ "flows": flows }))
 }
 
@@ -89,12 +98,38 @@ async fn handle(
             format!("the body is not JSON: {e}"),
         )
     })?;
+    let device_id = match string(&body, "device_id") {
+        Some(id) if valid_device_id(&id) => id,
+        Some(_) => {
+            return Err(MatrixError::new(
+                StatusCode::BAD_REQUEST,
+                "M_INVALID_PARAM",
+                "device_id must be 1 to 255 printable ASCII characters",
+            ))
+        }
+        None => generate_device_id(&mut OsRng),
+    };
+    let new_session = NewSession {
+        device_id,
+        display_name: string(&body, "initial_device_display_name"),
+        with_refresh: body
+            .get("refresh_token")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
     match body.get("type").and_then(Value::as_str) {
         Some("m.login.password") if state.site.password_login => {}
         Some("m.login.password") => {
             return Err(MatrixError::forbidden(
                 "password login is disabled on this server",
             ))
+        }
+        Some("m.login.token") => {
+            return super::sso::exchange_login_token(state, &body, new_session).await
         }
         Some(other) => {
             return Err(MatrixError::new(
@@ -114,22 +149,6 @@ async fn handle(
             MatrixError::forbidden(format!("{requested} is not a user of {server_name}"))
         })?
         .to_lowercase();
-    let device_id = match string(&body, "device_id") {
-        Some(id) if valid_device_id(&id) => id,
-        Some(_) => {
-            return Err(MatrixError::new(
-                StatusCode::BAD_REQUEST,
-                "M_INVALID_PARAM",
-                "device_id must be 1 to 255 printable ASCII characters",
-            ))
-        }
-        None => generate_device_id(&mut OsRng),
-    };
-    let display_name = string(&body, "initial_device_display_name");
-    let with_refresh = body
-        .get("refresh_token")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
 
     let now = state.clock.now();
     let limited = state
@@ -155,8 +174,24 @@ async fn handle(
         e.retry_after_ms = Some(wait.num_milliseconds());
         return Err(e);
     }
-
     let user = authenticate(state, &localpart, password).await?;
+    check_account(&user)?;
+    finish_login(state, &user, new_session, LoginOrigin::Password).await
+}
+
+/// How the person proved who they are.
+pub enum LoginOrigin {
+    Password,
+    /// The SSO redirect flow: its login is marked used in the same
+    /// transaction that creates the session, so a token works once.
+    Sso {
+        login_id: ulid::Ulid,
+        browser_session_id: ulid::Ulid,
+    },
+}
+
+/// Locked and deactivated accounts cannot log in.
+pub fn check_account(user: &User) -> Result<(), MatrixError> {
     if user.deactivated_at.is_some() {
         return Err(MatrixError::new(
             StatusCode::FORBIDDEN,
@@ -171,39 +206,73 @@ async fn handle(
             "This account has been locked",
         ));
     }
+    Ok(())
+}
 
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+/// What a login asks for its new session.
+pub struct NewSession {
+    pub device_id: String,
+    pub display_name: Option<String>,
+    pub with_refresh: bool,
+    pub user_agent: Option<String>,
+}
+
+/// Creates the compat session of a login that proved who `user` is: ends
+/// earlier sessions on the same device (keeping the device), issues the
+/// tokens, and creates the device on the homeserver before answering.
+pub async fn finish_login(
+    state: &AppState,
+    user: &User,
+    new: NewSession,
+    origin: LoginOrigin,
+) -> Result<Value, MatrixError> {
+    let browser_session_id = match origin {
+        LoginOrigin::Password => None,
+        LoginOrigin::Sso {
+            browser_session_id, ..
+        } => Some(browser_session_id),
+    };
+    let now = state.clock.now();
+    let server_name = &state.site.server_name;
     let mut repo = state.db.begin().await?;
     // Replacing a device ends its earlier sessions, but not the device.
-    for old in repo.active_compat_sessions(&user, Some(&device_id)).await? {
+    for old in repo
+        .active_compat_sessions(user, Some(&new.device_id))
+        .await?
+    {
         repo.finish_compat_session(old.id, now).await?;
     }
     let session = CompatSession {
         id: new_ulid(now, &mut OsRng),
         user_id: user.id,
-        device_id: Some(device_id.clone()),
-        browser_session_id: None,
+        device_id: Some(new.device_id.clone()),
+        browser_session_id,
         is_synapse_admin: false,
-        user_agent,
-        human_name: display_name.clone(),
+        user_agent: new.user_agent,
+        human_name: new.display_name.clone(),
         created_at: now,
         finished_at: None,
     };
     repo.add_compat_session(&session).await?;
-    let pair = tokens::issue(&mut repo, state, session.id, with_refresh).await?;
+    if let LoginOrigin::Sso { login_id, .. } = origin {
+        if !repo
+            .exchange_compat_sso_login(login_id, session.id, now)
+            .await?
+        {
+            return Err(MatrixError::forbidden("This login token was already used"));
+        }
+    }
+    let pair = tokens::issue(&mut repo, state, session.id, new.with_refresh).await?;
     // The device must exist before the client uses the token; if the
     // homeserver is down, nothing is committed.
-    if let Err(e) = homeserver::ensure_device(
+    let created = homeserver::ensure_device(
         state.homeserver.as_ref(),
-        &user,
-        &device_id,
-        display_name.as_deref(),
+        user,
+        &new.device_id,
+        new.display_name.as_deref(),
     )
-    .await
-    {
+    .await;
+    if let Err(e) = created {
         tracing::error!(error = %e, user = %user.username, "compat login: creating the device");
         return Err(MatrixError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -212,12 +281,12 @@ async fn handle(
         ));
     }
     repo.commit().await?;
-    tracing::info!(user = %user.username, device = %device_id, "compat login");
+    tracing::info!(user = %user.username, device = %new.device_id, "compat login");
 
     let mut answer = json!({
         "user_id": user.mxid(server_name),
         "access_token": pair.access_token,
-        "device_id": device_id,
+        "device_id": new.device_id,
         "home_server": server_name,
     });
     if let Some(refresh) = pair.refresh_token {

@@ -8,6 +8,7 @@ mod error;
 pub mod login;
 mod logout;
 mod refresh;
+pub mod sso;
 mod tokens;
 
 use axum::{
@@ -28,6 +29,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/_matrix/client/{version}/login",
             get(login::flows).post(login::login),
+        )
+        .route(
+            "/_matrix/client/{version}/login/sso/redirect",
+            get(sso::redirect),
+        )
+        .route(
+            "/_matrix/client/{version}/login/sso/redirect/{idp}",
+            get(sso::redirect),
         )
         .route("/_matrix/client/{version}/logout", post(logout::logout))
         .route(

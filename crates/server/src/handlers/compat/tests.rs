@@ -59,7 +59,17 @@ async fn login_flows_and_password_login() {
     let router = router_for(&t.state, "");
     add_user(&t.state, "alice", "wonderland").await;
     let flows = crate::test_support::get_json(&router, "/_matrix/client/v3/login").await;
-    assert_eq!(flows.1, json!({"flows": [{"type": "m.login.password"}]}));
+    let types: Vec<&str> = flows.1["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["m.login.password", "m.login.sso", "m.login.token"]
+    );
+    assert_eq!(flows.1["flows"][1]["oauth_aware_preferred"], true);
 
     // Localpart, full Matrix ID, and the deprecated top-level `user` all work.
     for user in [
@@ -338,4 +348,122 @@ async fn compat_password_checks_are_rate_limited() {
     assert_eq!(last.status, 429);
     assert_eq!(last.json()["errcode"], "M_LIMIT_EXCEEDED");
     assert!(last.json()["retry_after_ms"].as_i64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn sso_redirect_confirmation_and_login_token() {
+    use crate::test_support::{csrf_of, Browser};
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    add_user(&t.state, "alice", "wonderland").await;
+    let mut browser = Browser::default();
+    let start = "/_matrix/client/v3/login/sso/redirect/oidc-ignored?redirectUrl=https%3A%2F%2Fclient.example.com%2Fdone%3Fx%3D1";
+    let complete = browser
+        .get(&router, start)
+        .await
+        .header("location")
+        .unwrap();
+    assert!(complete.starts_with("/complete-compat-sso/"), "{complete}");
+    let login = browser
+        .get(&router, &complete)
+        .await
+        .header("location")
+        .unwrap();
+    assert!(login.starts_with("/login?next="), "{login}");
+    let page = browser.get(&router, &login).await;
+    browser
+        .post(
+            &router,
+            "/login",
+            &[
+                ("csrf", &csrf_of(&page.body)),
+                ("username", "alice"),
+                ("password", "wonderland"),
+                ("next", &complete),
+            ],
+        )
+        .await;
+    // The account page knows who is logged in.
+    let account = browser.get(&router, "/account/").await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    assert!(account.body.contains("@alice:example.com"));
+
+    let page = browser.get(&router, &complete).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("client.example.com"));
+    let back = browser
+        .post(
+            &router,
+            &complete,
+            &[("csrf", &csrf_of(&page.body)), ("decision", "allow")],
+        )
+        .await;
+    let back = url::Url::parse(&back.header("location").unwrap()).unwrap();
+    assert_eq!(back.host_str(), Some("client.example.com"));
+    let token = back
+        .query_pairs()
+        .find(|(k, _)| k == "loginToken")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        back.query_pairs().any(|(k, v)| k == "x" && v == "1"),
+        "the client's own query is kept"
+    );
+
+    let exchange = json!({"type": "m.login.token", "token": token, "device_id": "SSODEVICE"});
+    let answer = post_json(&router, "/_matrix/client/v3/login", exchange.clone(), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["user_id"], "@alice:example.com");
+    assert!(t
+        .homeserver
+        .user("alice")
+        .unwrap()
+        .devices
+        .contains("SSODEVICE"));
+    let replay = post_json(&router, "/_matrix/client/v3/login", exchange, None).await;
+    assert_eq!(
+        (replay.status, replay.json()["errcode"].clone()),
+        (403, json!("M_FORBIDDEN"))
+    );
+    // A used confirmation page cannot be used again.
+    assert_eq!(browser.get(&router, &complete).await.status, 404);
+
+    // A token not exchanged within 30 seconds is refused.
+    let complete = browser
+        .get(&router, start)
+        .await
+        .header("location")
+        .unwrap();
+    let page = browser.get(&router, &complete).await;
+    let back = browser
+        .post(
+            &router,
+            &complete,
+            &[("csrf", &csrf_of(&page.body)), ("decision", "allow")],
+        )
+        .await;
+    let back = url::Url::parse(&back.header("location").unwrap()).unwrap();
+    let token = back
+        .query_pairs()
+        .find(|(k, _)| k == "loginToken")
+        .unwrap()
+        .1
+        .into_owned();
+    t.clock.advance(chrono::Duration::seconds(31));
+    let late = post_json(
+        &router,
+        "/_matrix/client/v3/login",
+        json!({"type": "m.login.token", "token": token}),
+        None,
+    )
+    .await;
+    assert_eq!(late.status, 403);
+
+    let bad = browser.get(&router, "/_matrix/client/v3/login/sso/redirect?redirectUrl=https%3A%2F%2Fu%3Ap%40evil.example.com%2F").await;
+    assert_eq!(bad.status, 400);
+    let missing = browser
+        .get(&router, "/_matrix/client/v3/login/sso/redirect")
+        .await;
+    assert_eq!(missing.status, 400);
 }

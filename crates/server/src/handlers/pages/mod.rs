@@ -4,6 +4,7 @@
 //! carries the CSRF token of the cookie.
 
 pub mod account;
+pub mod compat_sso;
 pub mod consent;
 pub mod login;
 pub mod logout;
@@ -32,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
         .route(paths::ACCOUNT, get(account::show))
         .route("/account", get(account::redirect_to_slash))
+        .route(
+            "/complete-compat-sso/{id}",
+            get(compat_sso::show).post(compat_sso::submit),
+        )
 }
 
 /// Renders a page with the common context, 200, no framing, no caching.

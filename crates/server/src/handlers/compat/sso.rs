@@ -1,0 +1,142 @@
+//! The legacy SSO login (C-S API "Client login via SSO"):
+//! `GET /_matrix/client/{v}/login/sso/redirect?redirectUrl=…` sends the
+//! browser to mxauth's confirmation page (`/complete-compat-sso/{id}`, after
+//! logging in), which sends it back to the client with a `loginToken`; the
+//! client exchanges that token once, within 30 seconds, with
+//! `m.login.token`. The identity provider in the path is ignored: mxauth is
+//! the only one.
+
+use axum::{
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::Duration;
+use mxauth_model::{token_digest, tokens::generate_alphanumeric};
+use mxauth_storage::new_ulid;
+use rand::rngs::OsRng;
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::{
+    login::{check_account, finish_login, LoginOrigin, NewSession},
+    MatrixError,
+};
+use crate::{handlers::pages, http::AppState};
+
+/// How long a confirmed login token can be exchanged.
+const TOKEN_LIFETIME_SECONDS: i64 = 30;
+
+#[derive(Deserialize)]
+pub struct RedirectQuery {
+    #[serde(rename = "redirectUrl")]
+    redirect_url: Option<String>,
+}
+
+/// Only absolute URLs without credentials; http(s) ones need a host.
+fn acceptable_redirect(url: &str) -> Option<Url> {
+    let parsed = Url::parse(url).ok()?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return None;
+    }
+    if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    Some(parsed)
+}
+
+pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQuery>) -> Response {
+    let Some(target) = q.redirect_url.as_deref().and_then(acceptable_redirect) else {
+        return pages::error_page(
+            &state,
+            400,
+            "Invalid request",
+            "The application sent a missing or invalid redirectUrl.",
+        );
+    };
+    let now = state.clock.now();
+    let placeholder = token_digest(&generate_alphanumeric(&mut OsRng, 32));
+    let result = async {
+        let mut repo = state.db.begin().await?;
+        let login = repo
+            .add_compat_sso_login(
+                new_ulid(now, &mut OsRng),
+                target.as_str(),
+                &placeholder,
+                now,
+            )
+            .await?;
+        repo.commit().await?;
+        Ok::<_, mxauth_storage::StorageError>(login)
+    }
+    .await;
+    match result {
+        Ok(login) => Redirect::to(
+            &state
+                .urls
+                .relative(&format!("/complete-compat-sso/{}", login.id)),
+        )
+        .into_response(),
+        Err(e) => pages::internal_error(&state, &e),
+    }
+}
+
+/// `m.login.token`: the login token from the confirmation page, once.
+pub async fn exchange_login_token(
+    state: &AppState,
+    body: &Value,
+    new: NewSession,
+) -> Result<Value, MatrixError> {
+    let token = body
+        .get("token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| MatrixError::bad_json("token is missing"))?;
+    let invalid = || MatrixError::forbidden("Invalid login token");
+    let now = state.clock.now();
+    let mut repo = state.db.read().await?;
+    let login = repo
+        .find_compat_sso_login_by_token_digest(&token_digest(token))
+        .await?
+        .ok_or_else(invalid)?;
+    let fresh = login
+        .fulfilled_at
+        .is_some_and(|at| now - at <= Duration::seconds(TOKEN_LIFETIME_SECONDS));
+    if login.exchanged_at.is_some() || !fresh {
+        return Err(invalid());
+    }
+    let browser_session_id = login.browser_session_id.ok_or_else(invalid)?;
+    let session = repo
+        .find_browser_session(browser_session_id)
+        .await?
+        .filter(|s| s.is_active())
+        .ok_or_else(invalid)?;
+    let user = repo
+        .find_user_by_id(session.user_id)
+        .await?
+        .ok_or_else(invalid)?;
+    check_account(&user)?;
+    finish_login(
+        state,
+        &user,
+        new,
+        LoginOrigin::Sso {
+            login_id: login.id,
+            browser_session_id,
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_redirect;
+
+    #[test]
+    fn redirect_urls_need_a_host_and_no_credentials() {
+        assert!(acceptable_redirect("https://app.example.com/done").is_some());
+        assert!(acceptable_redirect("io.element.app:/sso").is_some());
+        assert!(acceptable_redirect("https://user:pw@evil.example.com/").is_none());
+        assert!(acceptable_redirect("not a url").is_none());
+        assert!(acceptable_redirect("/relative").is_none());
+    }
+}
