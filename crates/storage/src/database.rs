@@ -1,6 +1,6 @@
 //! Connecting to SQLite or PostgreSQL, and opening transactions.
 
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
@@ -83,9 +83,16 @@ impl DatabaseSettings {
 /// A pool of connections to one database.
 #[derive(Debug, Clone)]
 pub enum Database {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, SqliteWriteLock),
     Postgres(PgPool),
 }
+
+/// SQLite has one writer at a time. Writers of this process queue here, in
+/// order, instead of in SQLite's busy handler, which sleeps and retries and
+/// turns a burst of writes into long tail latencies. (Other processes, such
+/// as the CLI, still meet the busy timeout.)
+#[derive(Debug, Clone, Default)]
+pub struct SqliteWriteLock(Arc<tokio::sync::Mutex<()>>);
 
 impl Database {
     /// Opens a pool. SQLite files are created when missing.
@@ -98,7 +105,7 @@ impl Database {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Sqlite(..) => Backend::Sqlite,
             Database::Postgres(_) => Backend::Postgres,
         }
     }
@@ -108,7 +115,10 @@ impl Database {
     /// one failing with `SQLITE_BUSY` when it upgrades a read lock.
     pub async fn begin(&self) -> Result<Repository, StorageError> {
         Ok(match self {
-            Database::Sqlite(pool) => Repository::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Database::Sqlite(pool, lock) => {
+                let guard = lock.0.clone().lock_owned().await;
+                Repository::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard)
+            }
             Database::Postgres(pool) => Repository::postgres(pool.begin().await?),
         })
     }
@@ -118,7 +128,7 @@ impl Database {
     /// more than one row uses [`Database::begin`].
     pub async fn read(&self) -> Result<Repository, StorageError> {
         Ok(match self {
-            Database::Sqlite(pool) => Repository::sqlite_conn(pool.acquire().await?),
+            Database::Sqlite(pool, _) => Repository::sqlite_conn(pool.acquire().await?),
             Database::Postgres(pool) => Repository::postgres_conn(pool.acquire().await?),
         })
     }
@@ -126,7 +136,9 @@ impl Database {
     /// Runs a trivial query: the health check.
     pub async fn ping(&self) -> Result<(), StorageError> {
         let _ = match self {
-            Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+            Database::Sqlite(pool, _) => {
+                sqlx::query("SELECT 1").execute(pool).await?.rows_affected()
+            }
             Database::Postgres(pool) => {
                 sqlx::query("SELECT 1").execute(pool).await?.rows_affected()
             }
@@ -136,7 +148,7 @@ impl Database {
 
     pub async fn close(&self) {
         match self {
-            Database::Sqlite(pool) => pool.close().await,
+            Database::Sqlite(pool, _) => pool.close().await,
             Database::Postgres(pool) => pool.close().await,
         }
     }
@@ -160,7 +172,7 @@ async fn connect_sqlite(settings: &DatabaseSettings) -> Result<Database, Storage
         .connect_with(options)
         .await
         .map_err(|e| StorageError::Connect(format!("SQLite database {uri:?}: {e}")))?;
-    Ok(Database::Sqlite(pool))
+    Ok(Database::Sqlite(pool, SqliteWriteLock::default()))
 }
 
 fn postgres_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, StorageError> {

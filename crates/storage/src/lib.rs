@@ -8,7 +8,7 @@ pub mod migrate;
 mod repository;
 mod types;
 
-pub use database::{Backend, Database, DatabaseSettings, SslMode};
+pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode};
 pub use error::StorageError;
 pub use repository::{CompatSsoLogin, NewPassword, QueuedJob, Repository};
 pub use types::new_ulid;

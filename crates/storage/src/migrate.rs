@@ -136,7 +136,7 @@ pub async fn run(
                 .await?;
             result
         }
-        Database::Sqlite(pool) => {
+        Database::Sqlite(pool, _) => {
             let mut conn = pool.acquire().await?;
             migrate_on!(&mut *conn, sqlite)
         }
@@ -159,7 +159,7 @@ pub async fn pending(db: &Database) -> Result<Vec<&'static Migration>, StorageEr
                 Vec::new()
             }
         }
-        Database::Sqlite(pool) => {
+        Database::Sqlite(pool, _) => {
             let exists: bool = sqlx::query_scalar(
                 "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'mxauth_migrations'",
             )

@@ -39,6 +39,9 @@ pub(crate) enum Tx {
 /// One open transaction.
 pub struct Repository {
     pub(crate) tx: Tx,
+    /// SQLite writers hold the process's write lock until the end of the
+    /// transaction (see `SqliteWriteLock`).
+    _write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// Runs `$body` with `$conn` bound to the transaction's connection, once per
@@ -69,25 +72,34 @@ macro_rules! on_conn {
 pub(crate) use on_conn;
 
 impl Repository {
-    pub(crate) fn sqlite(tx: Transaction<'static, Sqlite>) -> Self {
-        Self { tx: Tx::Sqlite(tx) }
+    pub(crate) fn sqlite(
+        tx: Transaction<'static, Sqlite>,
+        guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Self {
+        Self {
+            tx: Tx::Sqlite(tx),
+            _write_guard: Some(guard),
+        }
     }
 
     pub(crate) fn postgres(tx: Transaction<'static, Postgres>) -> Self {
         Self {
             tx: Tx::Postgres(tx),
+            _write_guard: None,
         }
     }
 
     pub(crate) fn sqlite_conn(conn: PoolConnection<Sqlite>) -> Self {
         Self {
             tx: Tx::SqliteConn(conn),
+            _write_guard: None,
         }
     }
 
     pub(crate) fn postgres_conn(conn: PoolConnection<Postgres>) -> Self {
         Self {
             tx: Tx::PostgresConn(conn),
+            _write_guard: None,
         }
     }
 

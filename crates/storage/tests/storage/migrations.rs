@@ -21,7 +21,7 @@ async fn columns(db: &Database) -> BTreeSet<(String, String, bool)> {
         .into_iter()
         .map(|r| (r.get("t"), r.get("c"), r.get("n")))
         .collect::<Vec<_>>(),
-        Database::Sqlite(pool) => sqlx::query(
+        Database::Sqlite(pool, _) => sqlx::query(
             "SELECT m.name AS t, p.name AS c, (p.\"notnull\" = 0 AND p.pk = 0) AS n
              FROM sqlite_master m JOIN pragma_table_info(m.name) p
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
@@ -64,7 +64,7 @@ async fn a_migration_changed_after_release_is_refused(db: &Database) {
     let sql = "UPDATE mxauth_migrations SET checksum = 'tampered' WHERE version = 1";
     match db {
         Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Database::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .unwrap();
     let err = migrate::run(db, |_| {}).await.unwrap_err().to_string();
@@ -85,7 +85,7 @@ async fn a_fresh_database_has_every_migration_pending_and_pending_writes_nothing
         migrate::pending(&db).await.unwrap().len(),
         migrate::MIGRATIONS.len()
     );
-    let Database::Sqlite(pool) = &db else {
+    let Database::Sqlite(pool, _) = &db else {
         unreachable!()
     };
     let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")

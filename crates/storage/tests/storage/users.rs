@@ -205,3 +205,32 @@ async fn read_handles_see_committed_data_without_a_transaction(db: &Database) {
     reader.rollback().await.unwrap();
 }
 crate::both!(read_handles_see_committed_data_without_a_transaction);
+
+/// SQLite writers of one process queue on the write lock, in order.
+#[tokio::test]
+async fn sqlite_writers_wait_for_each_other_in_process() {
+    let t = crate::harness::TestDb::sqlite().await;
+    let first = t.db.begin().await.unwrap();
+    let db = t.db.clone();
+    let second = tokio::spawn(async move {
+        let mut repo = db.begin().await.unwrap();
+        repo.count_users().await.unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !second.is_finished(),
+        "the second writer must wait for the first"
+    );
+    first.commit().await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), second)
+            .await
+            .unwrap()
+            .unwrap(),
+        0
+    );
+    // Readers never wait.
+    let _writer = t.db.begin().await.unwrap();
+    let mut reader = t.db.read().await.unwrap();
+    assert_eq!(reader.count_users().await.unwrap(), 0);
+}
