@@ -183,19 +183,62 @@ pub async fn authenticate(
             Ok(client)
         }
         (ClientAuthMethod::PrivateKeyJwt, Presented::Assertion(jwt)) => {
-            let Some(jwks) = client.jwks.as_deref() else {
-                return Err(OAuthError::invalid_client(
-                    "this client registered a jwks_uri; fetching keys from a jwks_uri is not built in mxauth yet, register the keys inline with jwks",
-                ));
-            };
-            let jwks: serde_json::Value = serde_json::from_str(jwks).map_err(|_| {
-                OAuthError::invalid_client("the client's registered jwks is not valid JSON")
-            })?;
+            let jwks = client_jwks(&client).await?;
             check_assertion(state, &client, jwt, VerificationKey::Jwks(&jwks), endpoint)?;
             Ok(client)
         }
         _ => Err(wrong(&client, &presented, used_basic)),
     }
+}
+
+/// The client's public keys: registered inline, or fetched from its
+/// `jwks_uri` (https, on the client's own host, checked at registration),
+/// with a timeout and a size limit.
+async fn client_jwks(client: &Client) -> Result<serde_json::Value, OAuthError> {
+    let invalid = |why: String| OAuthError::invalid_client(why);
+    if let Some(inline) = client.jwks.as_deref() {
+        return serde_json::from_str(inline)
+            .map_err(|_| invalid("the client's registered jwks is not valid JSON".into()));
+    }
+    let uri = client
+        .jwks_uri
+        .as_deref()
+        .ok_or_else(|| invalid("the client registered neither jwks nor jwks_uri".into()))?;
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let http = HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default()
+    });
+    let response = http
+        .get(uri)
+        .send()
+        .await
+        .map_err(|e| invalid(format!("cannot fetch the client's jwks_uri: {e}")))?;
+    if !response.status().is_success() {
+        return Err(invalid(format!(
+            "the client's jwks_uri answered {}",
+            response.status()
+        )));
+    }
+    if response.content_length().is_some_and(|len| len > 1 << 20) {
+        return Err(invalid(
+            "the client's jwks_uri document is larger than 1 MiB".into(),
+        ));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| invalid(format!("cannot read the client's jwks_uri: {e}")))?;
+    if body.len() > 1 << 20 {
+        return Err(invalid(
+            "the client's jwks_uri document is larger than 1 MiB".into(),
+        ));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|_| invalid("the client's jwks_uri is not a JSON JWK Set".into()))
 }
 
 fn client_secret(state: &AppState, client: &Client) -> Option<String> {

@@ -85,24 +85,10 @@ fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-/// A host that is only a top-level domain, or a well-known shared hosting
-/// suffix, identifies no one: refuse it as a client's host.
+/// A host that is itself a public suffix (`co.uk`, `github.io`, per the
+/// Public Suffix List) identifies no one: anyone can register below it.
 fn is_public_suffix(host: &str) -> bool {
-    const SHARED: [&str; 12] = [
-        "co.uk",
-        "com.au",
-        "co.jp",
-        "github.io",
-        "gitlab.io",
-        "herokuapp.com",
-        "netlify.app",
-        "vercel.app",
-        "pages.dev",
-        "appspot.com",
-        "blogspot.com",
-        "azurewebsites.net",
-    ];
-    !host.contains('.') || SHARED.contains(&host)
+    psl::domain(host.as_bytes()).is_none()
 }
 
 fn check_redirect_uri(uri: &str, native: bool, client_host: &str) -> Result<(), OAuthError> {
@@ -381,8 +367,16 @@ mod tests {
         assert_eq!(e.description, "client_uri: is required");
         let e = meta(json!({"client_uri": "http://a.example.com"})).unwrap_err();
         assert_eq!(e.description, "client_uri: must use https");
-        let e = meta(json!({"client_uri": "https://github.io"})).unwrap_err();
-        assert!(e.description.contains("public suffix"), "{}", e.description);
+        for suffix in ["https://github.io", "https://co.uk", "https://com"] {
+            let e = meta(json!({"client_uri": suffix})).unwrap_err();
+            assert!(
+                e.description.contains("public suffix"),
+                "{suffix}: {}",
+                e.description
+            );
+        }
+        // Below a public suffix is fine.
+        assert!(meta(json!({"client_uri": "https://someone.github.io", "redirect_uris": ["https://someone.github.io/cb"]})).is_ok());
     }
 
     #[test]

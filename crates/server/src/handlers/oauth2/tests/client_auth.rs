@@ -253,3 +253,74 @@ async fn the_flow_works_under_a_path_prefix() {
         .await;
     assert!(hinted.body.contains("value=\"alice\""), "{}", hinted.body);
 }
+
+/// Serves `body` as JSON to every request on a local port.
+async fn serve_json(body: String) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let response = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn private_key_jwt_keys_can_come_from_a_jwks_uri() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    let key = PrivateKey::from_pem(&generate_p256_pem(&mut rand::rngs::OsRng).unwrap()).unwrap();
+    let client_keys = Keystore::new(vec![("k1".into(), key)]);
+    let port = serve_json(client_keys.public_jwks().to_string()).await;
+    let now = t.clock.now();
+    let mut client = crate::test_support::public_client(now);
+    client.token_endpoint_auth_method = mxauth_model::oauth2::ClientAuthMethod::PrivateKeyJwt;
+    client.grant_types.client_credentials = true;
+    client.jwks_uri = Some(format!("http://127.0.0.1:{port}/jwks.json"));
+    let mut repo = t.state.db.begin().await.unwrap();
+    repo.add_client(&client).await.unwrap();
+    repo.commit().await.unwrap();
+    let id = client.client_id();
+    let jwt = client_keys
+        .sign_jwt(
+            JwsAlgorithm::Es256,
+            &assertion_claims(&id, "https://auth.example.com/", now.timestamp() + 60),
+        )
+        .unwrap();
+    let response = token(&router, &with_assertion(&jwt)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+
+    // A jwks_uri that does not answer is a clear invalid_client.
+    let mut dead = crate::test_support::public_client(now);
+    dead.token_endpoint_auth_method = mxauth_model::oauth2::ClientAuthMethod::PrivateKeyJwt;
+    dead.grant_types.client_credentials = true;
+    dead.jwks_uri = Some("http://127.0.0.1:9/jwks.json".into());
+    let mut repo = t.state.db.begin().await.unwrap();
+    repo.add_client(&dead).await.unwrap();
+    repo.commit().await.unwrap();
+    let jwt = client_keys
+        .sign_jwt(
+            JwsAlgorithm::Es256,
+            &assertion_claims(
+                &dead.client_id(),
+                "https://auth.example.com/",
+                now.timestamp() + 60,
+            ),
+        )
+        .unwrap();
+    let response = token(&router, &with_assertion(&jwt)).await;
+    assert_eq!(response.status, 401);
+    assert!(
+        response.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("jwks_uri"),
+        "{}",
+        response.body
+    );
+}
