@@ -68,6 +68,25 @@ pub fn database_settings(config: &DatabaseConfig) -> Result<DatabaseSettings> {
         PgSslMode::VerifyCa => SslMode::VerifyCa,
         PgSslMode::VerifyFull => SslMode::VerifyFull,
     });
+    let pem =
+        |inline: &Option<String>, file: &Option<String>, what: &str| -> Result<Option<Vec<u8>>> {
+            match (inline, file) {
+                (Some(value), _) => Ok(Some(value.clone().into_bytes())),
+                (None, Some(path)) => Ok(Some(read_file(path, what)?)),
+                (None, None) => Ok(None),
+            }
+        };
+    settings.ssl_ca = pem(&config.ssl_ca, &config.ssl_ca_file, "database.ssl_ca_file")?;
+    settings.ssl_certificate = pem(
+        &config.ssl_certificate,
+        &config.ssl_certificate_file,
+        "database.ssl_certificate_file",
+    )?;
+    settings.ssl_key = pem(
+        &config.ssl_key,
+        &config.ssl_key_file,
+        "database.ssl_key_file",
+    )?;
     settings.max_connections = config.max_connections;
     settings.min_connections = config.min_connections;
     settings.connect_timeout = Duration::from_secs(config.connect_timeout);

@@ -41,6 +41,10 @@ pub struct DatabaseSettings {
     pub password: Option<String>,
     pub database: Option<String>,
     pub ssl_mode: Option<SslMode>,
+    /// PEM documents: the CA to trust, and a client certificate and key.
+    pub ssl_ca: Option<Vec<u8>>,
+    pub ssl_certificate: Option<Vec<u8>>,
+    pub ssl_key: Option<Vec<u8>>,
     pub max_connections: u32,
     pub min_connections: u32,
     pub connect_timeout: Duration,
@@ -63,6 +67,9 @@ impl DatabaseSettings {
             password: None,
             database: None,
             ssl_mode: None,
+            ssl_ca: None,
+            ssl_certificate: None,
+            ssl_key: None,
             max_connections: 10,
             min_connections: 0,
             connect_timeout: Duration::from_secs(30),
@@ -208,6 +215,15 @@ fn postgres_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, Sto
             SslMode::VerifyCa => PgSslMode::VerifyCa,
             SslMode::VerifyFull => PgSslMode::VerifyFull,
         });
+    }
+    if let Some(ca) = &settings.ssl_ca {
+        options = options.ssl_root_cert_from_pem(ca.clone());
+    }
+    if let Some(cert) = &settings.ssl_certificate {
+        options = options.ssl_client_cert_from_pem(cert);
+    }
+    if let Some(key) = &settings.ssl_key {
+        options = options.ssl_client_key_from_pem(key);
     }
     if let Some(schema) = &settings.search_path {
         options = options.options([("search_path", schema.as_str())]);

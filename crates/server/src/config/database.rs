@@ -160,31 +160,4 @@ impl DatabaseConfig {
             issues.push("database.max_connections", "must be at least 1");
         }
     }
-
-    pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        if matches!(
-            self.ssl_mode,
-            Some(PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull)
-        ) {
-            issues.unbuilt("database.ssl_mode", "TLS to PostgreSQL");
-        }
-        for (key, set) in [
-            (
-                "ssl_ca",
-                self.ssl_ca.is_some() || self.ssl_ca_file.is_some(),
-            ),
-            (
-                "ssl_certificate",
-                self.ssl_certificate.is_some() || self.ssl_certificate_file.is_some(),
-            ),
-            (
-                "ssl_key",
-                self.ssl_key.is_some() || self.ssl_key_file.is_some(),
-            ),
-        ] {
-            if set {
-                issues.unbuilt(format!("database.{key}"), "TLS to PostgreSQL");
-            }
-        }
-    }
 }

@@ -130,7 +130,6 @@ impl RootConfig {
     pub fn unbuilt(&self) -> Vec<ConfigIssue> {
         let mut issues = Issues::default();
         self.http.unbuilt(&mut issues);
-        self.database.unbuilt(&mut issues);
         self.email.unbuilt(&mut issues);
         self.matrix.unbuilt(&mut issues);
         if !self.upstream_oauth2.providers.is_empty() {

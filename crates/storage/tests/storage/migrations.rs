@@ -96,3 +96,34 @@ async fn a_fresh_database_has_every_migration_pending_and_pending_writes_nothing
     db.close().await;
     let _ = std::fs::remove_file(path);
 }
+
+/// TLS to PostgreSQL: `require` encrypts; `verify-full` refuses a server
+/// certificate no trusted CA signed (Debian's snakeoil certificate).
+#[tokio::test]
+async fn postgres_over_tls() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        return;
+    };
+    let mut settings = mxauth_storage::DatabaseSettings::from_uri(url.clone());
+    settings.ssl_mode = Some(mxauth_storage::SslMode::Require);
+    settings.max_connections = 1;
+    let db = Database::connect(&settings).await.expect("TLS connection");
+    let Database::Postgres(pool) = &db else {
+        unreachable!()
+    };
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(ssl, "the connection is encrypted");
+    db.close().await;
+
+    let mut strict = mxauth_storage::DatabaseSettings::from_uri(url);
+    strict.ssl_mode = Some(mxauth_storage::SslMode::VerifyFull);
+    strict.connect_timeout = std::time::Duration::from_secs(5);
+    let err = Database::connect(&strict).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("cannot connect to the database: PostgreSQL at"),
+        "{err}"
+    );
+}
