@@ -37,6 +37,7 @@ http:
         - name: discovery
         - name: human
         - name: oauth
+        - name: compat
         - name: health
       binds:
         - address: "{listen}"

@@ -105,3 +105,33 @@ fn a_port_in_use_is_a_clear_error() {
         result.stderr
     );
 }
+
+#[test]
+fn the_worker_runs_until_sigterm() {
+    let dir = temp_dir("worker");
+    let files = write_config(
+        &dir,
+        &format!(
+            "database:\n  uri: \"sqlite://{}\"\n",
+            dir.join("db.sqlite").display()
+        ),
+    );
+    assert_eq!(
+        run(with_configs(&mut mxauth(), &files).args(["database", "migrate"])).code,
+        0
+    );
+    let worker = with_configs(&mut mxauth(), &files)
+        .arg("worker")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    sigterm(&worker);
+    let output = worker.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    assert!(
+        log.contains("job worker started") && log.contains("job worker stopped"),
+        "{log}"
+    );
+}
