@@ -9,7 +9,8 @@ use crate::{
 };
 
 pub const USAGE: &str = "\
-mxauth-bench: load benchmark for mxauth (discovery, introspection, refresh)
+mxauth-bench: load benchmark for mxauth (discovery, introspection, refresh,
+compat login)
 
 usage: mxauth-bench [options]
 
@@ -18,12 +19,14 @@ usage: mxauth-bench [options]
                        $DATABASE_URL (a fresh database is created and dropped)
                        and is skipped when it is unset
   --connections N      concurrent keep-alive connections [default: 32]
+  --login-connections N  connections of compat-login [default: 8]
+  --burst N            simultaneous logins of login-burst [default: 200]
   --seconds S          measured seconds per scenario [default: 20]
   --warmup S           unrecorded seconds before each scenario [default: 2]
   --timeout S          per-request timeout, counted as an error [default: 10]
-  --scenarios LIST     comma-separated, from discovery,health,introspection,refresh
-                       [default: discovery,introspection,refresh]; they always run
-                       in that order
+  --scenarios LIST     comma-separated, from discovery, health, introspection,
+                       compat-introspection, refresh, compat-login, login-burst
+                       [default: all but health]; they always run in that order
   --results DIR        where the JSON summary goes [default: bench/results]
   --rust-log FILTER    RUST_LOG for the server [default: the server's own, info]
   --keep               keep the run directory (configs, SQLite file, server log)
@@ -34,6 +37,8 @@ pub struct Args {
     pub mxauth: PathBuf,
     pub databases: Vec<DbKind>,
     pub connections: usize,
+    pub login_connections: usize,
+    pub burst: usize,
     pub seconds: u64,
     pub warmup: u64,
     pub timeout: u64,
@@ -49,6 +54,8 @@ pub fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>> {
         mxauth: default_mxauth(),
         databases: vec![DbKind::Sqlite, DbKind::Postgres],
         connections: 32,
+        login_connections: 8,
+        burst: 200,
         seconds: 20,
         warmup: 2,
         timeout: 10,
@@ -83,6 +90,8 @@ pub fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>> {
                 }
             }
             "--connections" => args.connections = number(&name, &value()?)?,
+            "--login-connections" => args.login_connections = number(&name, &value()?)?,
+            "--burst" => args.burst = number(&name, &value()?)?,
             "--seconds" => args.seconds = number(&name, &value()?)?,
             "--warmup" => args.warmup = number(&name, &value()?)?,
             "--timeout" => args.timeout = number(&name, &value()?)?,
@@ -92,8 +101,11 @@ pub fn parse(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>> {
             other => return crate::fail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
-    if args.connections == 0 || args.seconds == 0 || args.timeout == 0 {
-        return crate::fail!("--connections, --seconds and --timeout must be at least 1");
+    let counts = [args.connections, args.login_connections, args.burst];
+    if counts.contains(&0) || args.seconds == 0 || args.timeout == 0 {
+        return crate::fail!(
+            "--connections, --login-connections, --burst, --seconds and --timeout must be at least 1"
+        );
     }
     if !args.mxauth.is_file() {
         return crate::fail!(
@@ -115,7 +127,8 @@ fn scenarios(list: &str) -> Result<Vec<Scenario>> {
     let mut chosen = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let scenario = Scenario::parse(name).with_context(|| {
-            format!("unknown scenario {name:?}; known: discovery, health, introspection, refresh")
+            let known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown scenario {name:?}; known: {}", known.join(", "))
         })?;
         chosen.push(scenario);
     }

@@ -162,7 +162,9 @@ impl Conn {
         }
     }
 
-    async fn exchange(&mut self, request: &[u8]) -> Result<Response, HttpError> {
+    /// Opens the connection now unless it is open (a burst connects
+    /// first, then sends all at once).
+    pub async fn connect(&mut self) -> Result<(), HttpError> {
         if self.stream.is_none() {
             let stream = TcpStream::connect(self.addr)
                 .await
@@ -171,6 +173,11 @@ impl Conn {
             self.stream = Some(stream);
             self.buf.clear();
         }
+        Ok(())
+    }
+
+    async fn exchange(&mut self, request: &[u8]) -> Result<Response, HttpError> {
+        self.connect().await?;
         let stream = self
             .stream
             .as_mut()

@@ -21,6 +21,17 @@ pub trait Job: Send + 'static {
     fn check(&mut self, response: &Response) -> Result<(), String>;
 }
 
+/// Scenarios pick their job at run time.
+impl<J: Job + ?Sized> Job for Box<J> {
+    fn request(&mut self) -> &[u8] {
+        (**self).request()
+    }
+
+    fn check(&mut self, response: &Response) -> Result<(), String> {
+        (**self).check(response)
+    }
+}
+
 /// When recording starts and when workers stop sending.
 #[derive(Clone, Copy)]
 pub struct Window {
@@ -59,57 +70,85 @@ pub struct WorkerResult {
     last_done: Instant,
 }
 
+/// Why an answer did not count: a kind for the error table and an example.
+pub type Failure = (String, String);
+
+impl WorkerResult {
+    /// The outcome of a single request (a burst).
+    pub fn single(started: Instant, done: Instant, failure: Option<Failure>) -> Self {
+        let mut result = Self {
+            latencies_us: Vec::with_capacity(1),
+            errors: Errors::default(),
+            last_done: done,
+        };
+        result.record(started, done, failure);
+        result
+    }
+
+    fn record(&mut self, started: Instant, done: Instant, failure: Option<Failure>) {
+        self.last_done = done;
+        match failure {
+            None => {
+                let us = done.duration_since(started).as_micros();
+                self.latencies_us
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+            }
+            Some((kind, example)) => self.errors.add(&kind, || example),
+        }
+    }
+}
+
+/// Sends one request of `job` on `conn`: when the exchange ended, and why
+/// it failed if it did.
+pub async fn exchange<J: Job>(
+    conn: &mut Conn,
+    job: &mut J,
+    timeout: Duration,
+) -> (Instant, Option<Failure>) {
+    let outcome = tokio::time::timeout(timeout, conn.send(job.request())).await;
+    let done = Instant::now();
+    let failure = match outcome {
+        Err(_) => {
+            conn.reset();
+            Some((
+                "timeout".to_owned(),
+                "no answer within the timeout".to_owned(),
+            ))
+        }
+        Ok(Err(e)) => Some((e.kind().to_owned(), e.to_string())),
+        Ok(Ok(response)) => job
+            .check(&response)
+            .err()
+            .map(|kind| (kind, describe(&response))),
+    };
+    (done, failure)
+}
+
 /// Sends requests from `job` on one connection until `window.stop_at`.
 pub async fn worker<J: Job>(addr: SocketAddr, mut job: J, window: Window) -> WorkerResult {
     let mut conn = Conn::new(addr);
-    let mut latencies_us = Vec::with_capacity(64 * 1024);
-    let mut errors = Errors::default();
-    let mut last_done = window.record_from;
+    let mut result = WorkerResult {
+        latencies_us: Vec::with_capacity(64 * 1024),
+        errors: Errors::default(),
+        last_done: window.record_from,
+    };
     loop {
         let started = Instant::now();
         if started >= window.stop_at {
             break;
         }
-        let record = started >= window.record_from;
-        let outcome = tokio::time::timeout(window.timeout, conn.send(job.request())).await;
-        let done = Instant::now();
-        let failure = match outcome {
-            Err(_) => {
-                conn.reset();
-                Some((
-                    "timeout".to_owned(),
-                    "no answer within the timeout".to_owned(),
-                ))
-            }
-            Ok(Err(e)) => Some((e.kind().to_owned(), e.to_string())),
-            Ok(Ok(response)) => job
-                .check(&response)
-                .err()
-                .map(|kind| (kind, describe(&response))),
-        };
-        if !record {
+        let (done, failure) = exchange(&mut conn, &mut job, window.timeout).await;
+        if started < window.record_from {
             continue;
         }
-        last_done = done;
-        match failure {
-            None => {
-                let us = done.duration_since(started).as_micros();
-                latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
-            }
-            Some((kind, example)) => {
-                errors.add(&kind, || example);
-                // Do not spin on a refused connection.
-                if kind == "connect" {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
+        // Do not spin on a refused connection.
+        let refused = failure.as_ref().is_some_and(|(kind, _)| kind == "connect");
+        result.record(started, done, failure);
+        if refused {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    WorkerResult {
-        latencies_us,
-        errors,
-        last_done,
-    }
+    result
 }
 
 fn describe(response: &Response) -> String {

@@ -1,19 +1,27 @@
-//! `mxauth-bench`: starts `mxauth server` on SQLite and/or PostgreSQL, sets
-//! up a client and sessions over HTTP, and loads discovery, introspection
-//! and refresh with N keep-alive connections; prints a table per database
-//! and writes a JSON summary. See bench/README.md.
+//! `mxauth-bench`: starts `mxauth server` on SQLite and/or PostgreSQL (with
+//! a stub homeserver), sets up a client and sessions over HTTP, and loads
+//! discovery, introspection, refresh and the legacy login API with N
+//! keep-alive connections; prints a table per database and writes a JSON
+//! summary. See bench/README.md.
 
 mod args;
+mod burst;
+mod compat;
 mod database;
 mod error;
 mod form;
+mod homeserver;
 mod http;
+mod jobs;
 mod load;
 mod procfs;
 mod report;
+mod sampling;
 mod scenarios;
 mod server;
 mod setup;
+mod summary;
+mod targets;
 
 use std::{
     path::{Path, PathBuf},
@@ -24,6 +32,7 @@ use std::{
 use args::Args;
 use database::{BenchDatabase, DbKind};
 use error::{Context, Result};
+use homeserver::StubHomeserver;
 use procfs::memory;
 use report::RunReport;
 use scenarios::Plan;
@@ -83,7 +92,7 @@ async fn run_all(args: &Args) -> ExitCode {
         }
     }
     if !reports.is_empty() {
-        match report::write_json(&reports, args, started) {
+        match summary::write_json(&reports, args, started) {
             Ok(path) => println!("JSON summary: {}", path.display()),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -117,7 +126,7 @@ impl Drop for RunDir {
 /// One database: `None` when it is skipped. The run directory is kept
 /// when asked, and when something failed (it holds the server log).
 async fn run_database(kind: DbKind, args: &Args, started: SystemTime) -> Result<Option<RunReport>> {
-    let stamp = report::timestamp(started).replace(':', "-");
+    let stamp = summary::timestamp(started).replace(':', "-");
     let mut dir = RunDir {
         path: std::env::temp_dir().join(format!(
             "mxauth-bench-{stamp}-{}-{kind}",
@@ -157,8 +166,9 @@ async fn run_on(mut database: BenchDatabase, args: &Args, dir: &Path) -> Result<
     let kind = database.kind;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     eprintln!("[{kind}] preparing: database migrate, register-user");
+    let homeserver = StubHomeserver::start()?;
     let port = server::free_port()?;
-    let configs = server::write_config(dir, port, &database.uri)?;
+    let configs = server::write_config(dir, port, &database.uri, &homeserver.url())?;
     server::prepare(&args.mxauth, &configs)?;
 
     let load_before = procfs::load_average();
@@ -187,18 +197,29 @@ async fn run_on(mut database: BenchDatabase, args: &Args, dir: &Path) -> Result<
         addr: server.addr,
         pid: server.pid(),
         connections: args.connections,
+        login_connections: args.login_connections,
+        burst: args.burst,
         warmup: Duration::from_secs(args.warmup),
         duration: Duration::from_secs(args.seconds),
         timeout: Duration::from_secs(args.timeout),
     };
     let mut results = Vec::new();
     for &scenario in &args.scenarios {
-        eprintln!(
-            "[{kind}] {}: {} s warm-up + {} s",
-            scenario.name(),
-            args.warmup,
-            args.seconds
-        );
+        if scenario == scenarios::Scenario::LoginBurst {
+            eprintln!(
+                "[{kind}] {}: {} logins at once",
+                scenario.name(),
+                args.burst
+            );
+        } else {
+            eprintln!(
+                "[{kind}] {}: {} connections, {} s warm-up + {} s",
+                scenario.name(),
+                plan.connections_for(scenario),
+                args.warmup,
+                args.seconds
+            );
+        }
         let result = scenarios::run(scenario, &plan, &setup)
             .await
             .with_context(|| format!("scenario {}", scenario.name()))?;
@@ -215,6 +236,7 @@ async fn run_on(mut database: BenchDatabase, args: &Args, dir: &Path) -> Result<
     drop(server);
     database.drop_now();
     Ok(RunReport {
+        homeserver_calls: homeserver.calls(),
         database: kind,
         load_before,
         startup,

@@ -1,32 +1,34 @@
-//! The scenarios: what each connection sends, how answers are checked, and
-//! one run of a scenario with the server's memory sampled alongside.
+//! The scenarios and one run of a scenario, with the server's memory and
+//! CPU measured alongside:
 //!
 //! - `discovery`: `GET /.well-known/openid-configuration`, no database (the
 //!   ceiling of this machine, server and client together);
 //! - `health`: `GET /health`, one `SELECT`;
 //! - `introspection`: `POST /oauth2/introspect` as the homeserver, one
 //!   access token per connection, every answer must be `"active":true`;
+//! - `compat-introspection`: the same with a compat access token (`mct_…`)
+//!   per connection, from one password login each before the clock starts;
 //! - `refresh`: `POST /oauth2/token` with `grant_type=refresh_token`, each
-//!   connection rotating its own refresh token.
+//!   connection rotating its own refresh token;
+//! - `compat-login`: `POST /_matrix/client/v3/login` with a password, over
+//!   and over (argon2id on the server);
+//! - `login-burst`: that login sent once by many connections at the same
+//!   moment (`burst.rs`).
 
 use std::{
     net::SocketAddr,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
-
 use crate::{
+    burst,
+    compat::{login_job, login_tokens},
     error::{Context, Result},
-    http::{request, Response},
-    load::{summarize, worker, Job, Measured, Window},
-    procfs::{cpu_delta, cpu_time, cpu_times_named, memory, system_busy, Memory},
-    server::MATRIX_SECRET,
-    setup::{introspect_body, refresh_body, Setup},
+    jobs::{Fixed, Refresh},
+    load::{summarize, worker, Job, Measured, Window, WorkerResult},
+    procfs::{memory, Memory},
+    sampling::{cpu_window, CpuUse, RssSampler},
+    setup::Setup,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,24 +36,41 @@ pub enum Scenario {
     Discovery,
     Health,
     Introspection,
+    CompatIntrospection,
     Refresh,
+    CompatLogin,
+    LoginBurst,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    /// Every scenario, in the order they run.
+    pub const ALL: [Scenario; 7] = [
         Self::Discovery,
         Self::Health,
         Self::Introspection,
+        Self::CompatIntrospection,
         Self::Refresh,
+        Self::CompatLogin,
+        Self::LoginBurst,
     ];
-    pub const DEFAULT: [Scenario; 3] = [Self::Discovery, Self::Introspection, Self::Refresh];
+    pub const DEFAULT: [Scenario; 6] = [
+        Self::Discovery,
+        Self::Introspection,
+        Self::CompatIntrospection,
+        Self::Refresh,
+        Self::CompatLogin,
+        Self::LoginBurst,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Discovery => "discovery",
             Self::Health => "health",
             Self::Introspection => "introspection",
+            Self::CompatIntrospection => "compat-introspection",
             Self::Refresh => "refresh",
+            Self::CompatLogin => "compat-login",
+            Self::LoginBurst => "login-burst",
         }
     }
 
@@ -60,224 +79,134 @@ impl Scenario {
     }
 }
 
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// The same request every time, answered 200, optionally containing a
-/// marker.
-struct Fixed {
-    bytes: Vec<u8>,
-    must_contain: Option<&'static [u8]>,
-}
-
-impl Job for Fixed {
-    fn request(&mut self) -> &[u8] {
-        &self.bytes
-    }
-
-    fn check(&mut self, response: &Response) -> Result<(), String> {
-        if response.status != 200 {
-            return Err(format!("status {}", response.status));
-        }
-        match self.must_contain {
-            Some(marker) if !response.body.windows(marker.len()).any(|w| w == marker) => {
-                Err("unexpected body".to_owned())
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// A refresh-token chain: each answer's refresh token is the next one sent.
-struct Refresh {
-    host: String,
-    client_id: String,
-    bytes: Vec<u8>,
-}
-
-impl Refresh {
-    fn new(host: String, client_id: String, token: &str) -> Self {
-        let mut job = Self {
-            host,
-            client_id,
-            bytes: Vec::new(),
-        };
-        job.set_token(token);
-        job
-    }
-
-    fn set_token(&mut self, token: &str) {
-        let body = refresh_body(&self.client_id, token);
-        self.bytes = request(
-            "POST",
-            "/oauth2/token",
-            &self.host,
-            &[("Accept", "application/json")],
-            Some((FORM, body.as_bytes())),
-        );
-    }
-}
-
-impl Job for Refresh {
-    fn request(&mut self) -> &[u8] {
-        &self.bytes
-    }
-
-    fn check(&mut self, response: &Response) -> Result<(), String> {
-        if response.status != 200 {
-            return Err(format!("status {}", response.status));
-        }
-        let answer: Value =
-            serde_json::from_slice(&response.body).map_err(|_| "body is not JSON".to_owned())?;
-        let next = answer["refresh_token"]
-            .as_str()
-            .ok_or_else(|| "no refresh_token in the answer".to_owned())?;
-        self.set_token(next);
-        Ok(())
-    }
-}
-
 /// A scenario's numbers and the server's memory meanwhile.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
     pub scenario: Scenario,
+    pub connections: usize,
     pub measured: Measured,
+    /// `VmRSS` and `VmHWM` when the scenario started (for a burst: just
+    /// before it).
+    pub before: Memory,
     /// Highest `VmRSS` sampled during the run (every 50 ms).
     pub rss_max_kb: u64,
     /// `VmRSS` and `VmHWM` at the end of the run.
     pub after: Memory,
-    /// CPU time of the server and of this load generator over the recorded
-    /// window.
+    /// CPU time over the recorded window (a burst: from its start to its
+    /// last answer).
     pub cpu: Option<CpuUse>,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct CpuUse {
-    pub server: Duration,
-    pub client: Duration,
-    /// The PostgreSQL server's processes (zero on SQLite, unless another
-    /// client keeps them busy).
-    pub database: Duration,
-    /// Every other process on the machine: other work competing for the
-    /// same cores makes a run noisy.
-    pub others: Duration,
-    pub wall: Duration,
+impl ScenarioResult {
+    /// The server's peak RSS during the scenario, in KiB: `VmHWM` when it
+    /// rose meanwhile (then it is exact), else the highest sampled `VmRSS`.
+    pub fn peak_kb(&self) -> u64 {
+        if self.after.hwm_kb > self.before.hwm_kb {
+            self.after.hwm_kb
+        } else {
+            self.rss_max_kb
+        }
+    }
 }
 
 pub struct Plan {
     pub addr: SocketAddr,
     pub pid: u32,
     pub connections: usize,
+    /// Connections of `compat-login`.
+    pub login_connections: usize,
+    /// Simultaneous logins of `login-burst`.
+    pub burst: usize,
     pub warmup: Duration,
     pub duration: Duration,
     pub timeout: Duration,
 }
 
+/// A request that waits for a queue of argon2 hashes gets at least this
+/// long (the logins before `compat-introspection`, the burst).
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Plan {
+    pub fn connections_for(&self, scenario: Scenario) -> usize {
+        match scenario {
+            Scenario::CompatLogin => self.login_connections,
+            Scenario::LoginBurst => self.burst,
+            _ => self.connections,
+        }
+    }
+}
+
 /// Runs one scenario. `setup` must hold a session per connection. Refresh
 /// moves each session's token chain on (and may end its older access
-/// tokens), so it runs once and last: the arguments keep that order.
+/// tokens), so it runs once and after introspection: the arguments keep
+/// that order.
 pub async fn run(scenario: Scenario, plan: &Plan, setup: &Setup) -> Result<ScenarioResult> {
+    if scenario == Scenario::LoginBurst {
+        return burst::run(plan).await;
+    }
     let host = plan.addr.to_string();
+    let connections = plan.connections_for(scenario);
+    let compat_tokens = if scenario == Scenario::CompatIntrospection {
+        login_tokens(plan.addr, connections, plan.timeout.max(LOGIN_TIMEOUT))
+            .await
+            .context("one compat login per connection")?
+    } else {
+        Vec::new()
+    };
+    let before = memory(plan.pid)?;
     let start = Instant::now();
     let window = Window {
         record_from: start + plan.warmup,
         stop_at: start + plan.warmup + plan.duration,
         timeout: plan.timeout,
     };
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = tokio::spawn(sample_rss(plan.pid, sampling.clone()));
+    let sampler = RssSampler::start(plan.pid);
     let cpu = tokio::spawn(cpu_window(plan.pid, window.record_from, window.stop_at));
 
-    let mut handles = Vec::with_capacity(plan.connections);
-    for i in 0..plan.connections {
-        let handle = match scenario {
-            Scenario::Discovery | Scenario::Health => {
-                let path = match scenario {
-                    Scenario::Health => "/health",
-                    _ => "/.well-known/openid-configuration",
-                };
-                let job = Fixed {
-                    bytes: request("GET", path, &host, &[("Accept", "application/json")], None),
-                    must_contain: None,
-                };
-                tokio::spawn(worker(plan.addr, job, window))
-            }
+    let spawn = |job: Box<dyn Job>| tokio::spawn(worker(plan.addr, job, window));
+    let mut handles = Vec::with_capacity(connections);
+    for i in 0..connections {
+        let job: Box<dyn Job> = match scenario {
+            Scenario::Discovery => Box::new(Fixed::get(&host, "/.well-known/openid-configuration")),
+            Scenario::Health => Box::new(Fixed::get(&host, "/health")),
             Scenario::Introspection => {
                 let tokens = setup.sessions.get(i).context("a session per connection")?;
-                let body = introspect_body(&tokens.access);
-                let authorization = format!("Bearer {MATRIX_SECRET}");
-                let job = Fixed {
-                    bytes: request(
-                        "POST",
-                        "/oauth2/introspect",
-                        &host,
-                        &[
-                            ("Authorization", &authorization),
-                            ("X-MAS-Supports-Device-Id", "1"),
-                            ("Accept", "application/json"),
-                        ],
-                        Some((FORM, body.as_bytes())),
-                    ),
-                    must_contain: Some(b"\"active\":true"),
-                };
-                tokio::spawn(worker(plan.addr, job, window))
+                Box::new(Fixed::introspection(&host, &tokens.access))
+            }
+            Scenario::CompatIntrospection => {
+                let token = compat_tokens
+                    .get(i)
+                    .context("a compat token per connection")?;
+                Box::new(Fixed::introspection(&host, token))
             }
             Scenario::Refresh => {
                 let tokens = setup.sessions.get(i).context("a session per connection")?;
-                let job = Refresh::new(host.clone(), setup.client_id.clone(), &tokens.refresh);
-                tokio::spawn(worker(plan.addr, job, window))
+                Box::new(Refresh::new(
+                    host.clone(),
+                    setup.client_id.clone(),
+                    &tokens.refresh,
+                ))
             }
+            Scenario::CompatLogin => Box::new(login_job(&host)),
+            Scenario::LoginBurst => return crate::fail!("login-burst is not a looped scenario"),
         };
-        handles.push(handle);
+        handles.push(spawn(job));
     }
-    let mut results = Vec::with_capacity(handles.len());
+    let mut results: Vec<WorkerResult> = Vec::with_capacity(handles.len());
     for handle in handles {
         results.push(handle.await.context("a load worker panicked")?);
     }
     let measured = summarize(results, window.record_from);
-    sampling.store(false, Ordering::Relaxed);
-    let rss_max_kb = sampler.await.context("the memory sampler panicked")?;
+    let rss_max_kb = sampler.stop().await?;
     let after = memory(plan.pid)?;
     let cpu = cpu.await.context("the CPU sampler panicked")?;
     Ok(ScenarioResult {
         scenario,
+        connections,
         measured,
+        before,
         rss_max_kb: rss_max_kb.max(after.rss_kb),
         after,
         cpu,
     })
-}
-
-/// CPU time used by the server, by us, by PostgreSQL and by everything else between
-/// `from` and `to`.
-async fn cpu_window(pid: u32, from: Instant, to: Instant) -> Option<CpuUse> {
-    tokio::time::sleep_until(from.into()).await;
-    let server = cpu_time(Some(pid)).ok()?;
-    let client = cpu_time(None).ok()?;
-    let busy = system_busy().ok()?;
-    let database = cpu_times_named("postgres");
-    let start = Instant::now();
-    tokio::time::sleep_until(to.into()).await;
-    let server = cpu_time(Some(pid)).ok()?.saturating_sub(server);
-    let client = cpu_time(None).ok()?.saturating_sub(client);
-    let busy = system_busy().ok()?.saturating_sub(busy);
-    let database = cpu_delta(&database, &cpu_times_named("postgres"));
-    Some(CpuUse {
-        server,
-        client,
-        database,
-        others: busy.saturating_sub(server + client + database),
-        wall: start.elapsed(),
-    })
-}
-
-/// The highest `VmRSS` seen while `running` holds.
-async fn sample_rss(pid: u32, running: Arc<AtomicBool>) -> u64 {
-    let mut max = 0;
-    while running.load(Ordering::Relaxed) {
-        if let Ok(m) = memory(pid) {
-            max = max.max(m.rss_kb);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    max
 }

@@ -30,8 +30,15 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Writes `base.yaml` (the sample) and `override.yaml` into `dir`.
-pub fn write_config(dir: &Path, port: u16, database_uri: &str) -> Result<Vec<PathBuf>> {
+/// Writes `base.yaml` (the sample) and `override.yaml` into `dir`; the
+/// homeserver API is at `homeserver_url` (the stub), login rate limits are
+/// out of the way of the load.
+pub fn write_config(
+    dir: &Path,
+    port: u16,
+    database_uri: &str,
+    homeserver_url: &str,
+) -> Result<Vec<PathBuf>> {
     let base = dir.join("base.yaml");
     std::fs::write(&base, SAMPLE).with_context(|| format!("writing {}", base.display()))?;
     let over = dir.join("override.yaml");
@@ -41,13 +48,18 @@ pub fn write_config(dir: &Path, port: u16, database_uri: &str) -> Result<Vec<Pat
   issuer: \"http://127.0.0.1:{port}/\"
   listeners:
     - name: web
-      resources: [{{name: discovery}}, {{name: human}}, {{name: oauth}}, {{name: health}}]
+      resources: [{{name: discovery}}, {{name: human}}, {{name: oauth}}, {{name: compat}}, {{name: health}}]
       binds: [{{address: \"127.0.0.1:{port}\"}}]
 database:
   uri: \"{database_uri}\"
 matrix:
   homeserver: example.com
   secret: \"{MATRIX_SECRET}\"
+  endpoint: \"{homeserver_url}\"
+rate_limiting:
+  login:
+    per_ip: {{burst: 1000000, per_second: 1000000}}
+    per_account: {{burst: 1000000, per_second: 1000000}}
 passwords:
   minimum_complexity: 0
 experimental:

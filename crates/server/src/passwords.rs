@@ -15,9 +15,8 @@ use std::sync::{
     Arc,
 };
 
-use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use thiserror::Error;
 use tokio::sync::Semaphore;
@@ -85,6 +84,8 @@ pub struct PasswordManager {
     /// and for the test that checks the bound).
     in_flight: Arc<AtomicUsize>,
     peak_in_flight: Arc<AtomicUsize>,
+    /// argon2 working memory, one buffer per permit, reused for every hash.
+    buffers: Arc<std::sync::Mutex<Vec<Vec<argon2::Block>>>>,
 }
 
 /// How many hashes may run at once by default: one per core.
@@ -101,6 +102,7 @@ impl PasswordManager {
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
             in_flight: Arc::default(),
             peak_in_flight: Arc::default(),
+            buffers: Arc::default(),
         }
     }
 
@@ -129,7 +131,7 @@ impl PasswordManager {
             .ok_or(PasswordError::NoScheme)?;
         let version = scheme.version;
         let hash = self
-            .run_bounded(move || hash_with(&scheme, &password))
+            .run_bounded(move |blocks| hash_with(&scheme, &password, blocks))
             .await?;
         Ok((version, hash))
     }
@@ -154,19 +156,24 @@ impl PasswordManager {
             .first()
             .cloned()
             .ok_or(PasswordError::NoScheme)?;
-        self.run_bounded(move || {
-            verify_with(&scheme, &password, &stored_hash)?;
+        self.run_bounded(move |blocks| {
+            verify_with(&scheme, &password, &stored_hash, blocks)?;
             if scheme.version == newest.version {
                 return Ok(None);
             }
-            Ok(Some((newest.version, hash_with(&newest, &password)?)))
+            Ok(Some((
+                newest.version,
+                hash_with(&newest, &password, blocks)?,
+            )))
         })
         .await
     }
 
+    /// Runs `work` on the blocking pool once a permit is free, lending it
+    /// one of the reusable argon2 buffers (there is one per permit).
     async fn run_bounded<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+        work: impl FnOnce(&mut Vec<argon2::Block>) -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
         let _permit = self
             .permits
@@ -175,10 +182,20 @@ impl PasswordManager {
             .map_err(|e| PasswordError::Hashing(e.to_string()))?;
         let in_flight = self.in_flight.clone();
         let peak = self.peak_in_flight.clone();
+        let buffers = self.buffers.clone();
         tokio::task::spawn_blocking(move || {
             let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             peak.fetch_max(now, Ordering::SeqCst);
-            let result = work();
+            let mut blocks = buffers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop()
+                .unwrap_or_default();
+            let result = work(&mut blocks);
+            buffers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(blocks);
             in_flight.fetch_sub(1, Ordering::SeqCst);
             result
         })
@@ -207,34 +224,16 @@ fn prepared(scheme: &Scheme, password: &str, append_pepper: bool) -> Vec<u8> {
     bytes
 }
 
-fn argon2(scheme: &Scheme) -> Result<Argon2<'_>, PasswordError> {
-    let params = argon2::Params::default();
-    match &scheme.pepper {
-        Some(pepper) => Argon2::new_with_secret(
-            pepper,
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            params,
-        )
-        .map_err(|e| PasswordError::Hashing(e.to_string())),
-        None => Ok(Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            params,
-        )),
-    }
-}
-
-fn hash_with(scheme: &Scheme, password: &str) -> Result<String, PasswordError> {
+fn hash_with(
+    scheme: &Scheme,
+    password: &str,
+    blocks: &mut Vec<argon2::Block>,
+) -> Result<String, PasswordError> {
     let failed = |e: &dyn std::fmt::Display| PasswordError::Hashing(e.to_string());
     match scheme.algorithm {
         Algorithm::Argon2id => {
-            let salt = SaltString::generate(&mut OsRng);
             let bytes = prepared(scheme, password, false);
-            let hash = argon2(scheme)?
-                .hash_password(&bytes, &salt)
-                .map_err(|e| failed(&e))?;
-            Ok(hash.to_string())
+            argon2_reuse::hash(&bytes, scheme.pepper.as_deref(), blocks)
         }
         Algorithm::Bcrypt => {
             let bytes = prepared(scheme, password, true);
@@ -253,15 +252,16 @@ fn hash_with(scheme: &Scheme, password: &str) -> Result<String, PasswordError> {
     }
 }
 
-fn verify_with(scheme: &Scheme, password: &str, stored: &str) -> Result<(), PasswordError> {
+fn verify_with(
+    scheme: &Scheme,
+    password: &str,
+    stored: &str,
+    blocks: &mut Vec<argon2::Block>,
+) -> Result<(), PasswordError> {
     match scheme.algorithm {
         Algorithm::Argon2id => {
-            let parsed =
-                PasswordHash::new(stored).map_err(|e| PasswordError::Malformed(e.to_string()))?;
             let bytes = prepared(scheme, password, false);
-            argon2(scheme)?
-                .verify_password(&bytes, &parsed)
-                .map_err(|_| PasswordError::Mismatch)
+            argon2_reuse::verify(&bytes, stored, scheme.pepper.as_deref(), blocks)
         }
         Algorithm::Bcrypt => {
             let bytes = prepared(scheme, password, true);
@@ -281,6 +281,8 @@ fn verify_with(scheme: &Scheme, password: &str, stored: &str) -> Result<(), Pass
         }
     }
 }
+
+mod argon2_reuse;
 
 #[cfg(test)]
 mod tests;

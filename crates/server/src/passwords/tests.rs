@@ -178,3 +178,32 @@ async fn concurrency_is_bounded() {
     }
     assert_eq!(manager.peak_concurrency(), 2);
 }
+
+/// Our reused-memory argon2id agrees with the argon2 crate's own hasher,
+/// both ways, so MAS's stored hashes keep verifying.
+#[test]
+fn reused_memory_argon2_matches_the_standard_implementation() {
+    use argon2::{password_hash::rand_core::OsRng, Argon2, PasswordHasher, PasswordVerifier};
+    let mut blocks = Vec::new();
+    let standard = Argon2::default()
+        .hash_password(
+            b"pw",
+            &argon2::password_hash::SaltString::generate(&mut OsRng),
+        )
+        .unwrap()
+        .to_string();
+    assert!(argon2_reuse::verify(b"pw", &standard, None, &mut blocks).is_ok());
+    assert!(matches!(
+        argon2_reuse::verify(b"px", &standard, None, &mut blocks),
+        Err(PasswordError::Mismatch)
+    ));
+    let ours = argon2_reuse::hash(b"pw", None, &mut blocks).unwrap();
+    let parsed = argon2::PasswordHash::new(&ours).unwrap();
+    assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+    // The buffer was sized once and kept: 19456 blocks of 1 KiB.
+    assert_eq!(blocks.len(), 19456);
+    // Peppered hashes need the same pepper.
+    let peppered = argon2_reuse::hash(b"pw", Some(b"pepper"), &mut blocks).unwrap();
+    assert!(argon2_reuse::verify(b"pw", &peppered, Some(b"pepper"), &mut blocks).is_ok());
+    assert!(argon2_reuse::verify(b"pw", &peppered, None, &mut blocks).is_err());
+}

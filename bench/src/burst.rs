@@ -1,0 +1,67 @@
+//! `login-burst`: N connections are opened first; then each sends one
+//! password login at the same moment. Measured: the wall time until the
+//! last answer, every login's latency, and the server's memory just before,
+//! sampled during, and after the burst (argon2id takes 19 MiB per hash; the
+//! server bounds how many run at once).
+
+use std::{sync::Arc, time::Instant};
+
+use tokio::sync::Barrier;
+
+use crate::{
+    compat::login_job,
+    error::{Context, Result},
+    http::Conn,
+    load::{exchange, summarize, WorkerResult},
+    procfs::memory,
+    sampling::{CpuMark, RssSampler},
+    scenarios::{Plan, Scenario, ScenarioResult, LOGIN_TIMEOUT},
+};
+
+pub async fn run(plan: &Plan) -> Result<ScenarioResult> {
+    let count = plan.burst;
+    let timeout = plan.timeout.max(LOGIN_TIMEOUT);
+    let host = plan.addr.to_string();
+    // Everyone connected, then everyone sends.
+    let connected = Arc::new(Barrier::new(count + 1));
+    let go = Arc::new(Barrier::new(count + 1));
+    let mut handles = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (connected, go) = (connected.clone(), go.clone());
+        let mut job = login_job(&host);
+        let addr = plan.addr;
+        handles.push(tokio::spawn(async move {
+            let mut conn = Conn::new(addr);
+            // A failed connect is tried again by the send, and counted there.
+            let _ = tokio::time::timeout(timeout, conn.connect()).await;
+            connected.wait().await;
+            go.wait().await;
+            let started = Instant::now();
+            let (done, failure) = exchange(&mut conn, &mut job, timeout).await;
+            WorkerResult::single(started, done, failure)
+        }));
+    }
+    connected.wait().await;
+
+    let before = memory(plan.pid)?;
+    let sampler = RssSampler::start(plan.pid);
+    let cpu = CpuMark::take(plan.pid);
+    let released = Instant::now();
+    go.wait().await;
+    let mut results = Vec::with_capacity(count);
+    for handle in handles {
+        results.push(handle.await.context("a burst connection panicked")?);
+    }
+    let cpu = cpu.and_then(|mark| mark.since(plan.pid));
+    let after = memory(plan.pid)?;
+    let rss_max_kb = sampler.stop().await?;
+    Ok(ScenarioResult {
+        scenario: Scenario::LoginBurst,
+        connections: count,
+        measured: summarize(results, released),
+        before,
+        rss_max_kb: rss_max_kb.max(after.rss_kb),
+        after,
+        cpu,
+    })
+}

@@ -1,0 +1,106 @@
+//! What is measured beside the requests: CPU time of the server, of this
+//! load generator, of PostgreSQL and of everything else between two marks,
+//! and the server's highest `VmRSS` sampled every 50 ms.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use crate::{
+    error::{Context, Result},
+    procfs::{cpu_delta, cpu_time, cpu_times_named, memory, system_busy},
+};
+
+#[derive(Debug, Clone, Copy)]
+pub struct CpuUse {
+    pub server: Duration,
+    /// This process: the load workers and the stub homeserver.
+    pub client: Duration,
+    /// The PostgreSQL server's processes (zero on SQLite, unless another
+    /// client keeps them busy).
+    pub database: Duration,
+    /// Every other process on the machine: other work competing for the
+    /// same cores makes a run noisy.
+    pub others: Duration,
+    pub wall: Duration,
+}
+
+/// CPU counters at one moment.
+pub struct CpuMark {
+    server: Duration,
+    client: Duration,
+    busy: Duration,
+    database: HashMap<u32, Duration>,
+    at: Instant,
+}
+
+impl CpuMark {
+    pub fn take(pid: u32) -> Option<Self> {
+        Some(Self {
+            server: cpu_time(Some(pid)).ok()?,
+            client: cpu_time(None).ok()?,
+            busy: system_busy().ok()?,
+            database: cpu_times_named("postgres"),
+            at: Instant::now(),
+        })
+    }
+
+    /// CPU used from this mark until now.
+    pub fn since(&self, pid: u32) -> Option<CpuUse> {
+        let server = cpu_time(Some(pid)).ok()?.saturating_sub(self.server);
+        let client = cpu_time(None).ok()?.saturating_sub(self.client);
+        let busy = system_busy().ok()?.saturating_sub(self.busy);
+        let database = cpu_delta(&self.database, &cpu_times_named("postgres"));
+        Some(CpuUse {
+            server,
+            client,
+            database,
+            others: busy.saturating_sub(server + client + database),
+            wall: self.at.elapsed(),
+        })
+    }
+}
+
+/// CPU use between `from` and `to`.
+pub async fn cpu_window(pid: u32, from: Instant, to: Instant) -> Option<CpuUse> {
+    tokio::time::sleep_until(from.into()).await;
+    let mark = CpuMark::take(pid)?;
+    tokio::time::sleep_until(to.into()).await;
+    mark.since(pid)
+}
+
+/// Samples the server's `VmRSS` until stopped.
+pub struct RssSampler {
+    running: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    pub fn start(pid: u32) -> Self {
+        let running = Arc::new(AtomicBool::new(true));
+        let task = tokio::spawn(sample_rss(pid, running.clone()));
+        Self { running, task }
+    }
+
+    /// The highest `VmRSS` seen, in KiB.
+    pub async fn stop(self) -> Result<u64> {
+        self.running.store(false, Ordering::Relaxed);
+        self.task.await.context("the memory sampler panicked")
+    }
+}
+
+async fn sample_rss(pid: u32, running: Arc<AtomicBool>) -> u64 {
+    let mut max = 0;
+    while running.load(Ordering::Relaxed) {
+        if let Ok(m) = memory(pid) {
+            max = max.max(m.rss_kb);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    max
+}
