@@ -94,17 +94,13 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "UPDATE user_sessions SET finished_at = $1
+        self.exec_at(
+            "UPDATE user_sessions SET finished_at = $1
                  WHERE user_session_id = $2 AND finished_at IS NULL",
-            )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            now,
+            id,
+        )
+        .await?;
         Ok(())
     }
 

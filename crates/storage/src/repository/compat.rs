@@ -138,17 +138,14 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let changed = on_conn!(self, |conn| {
-            sqlx::query(
+        let changed = self
+            .exec_at(
                 "UPDATE compat_sessions SET finished_at = $1
                  WHERE compat_session_id = $2 AND finished_at IS NULL",
+                now,
+                id,
             )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .await?;
         Ok(changed == 1)
     }
 
@@ -286,17 +283,14 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let changed = on_conn!(self, |conn| {
-            sqlx::query(
+        let changed = self
+            .exec_at(
                 "UPDATE compat_refresh_tokens SET consumed_at = $1
                  WHERE compat_refresh_token_id = $2 AND consumed_at IS NULL",
+                now,
+                id,
             )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .await?;
         Ok(changed == 1)
     }
 
@@ -306,16 +300,12 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "UPDATE compat_access_tokens SET expires_at = $1 WHERE compat_access_token_id = $2",
-            )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        self.exec_at(
+            "UPDATE compat_access_tokens SET expires_at = $1 WHERE compat_access_token_id = $2",
+            now,
+            id,
+        )
+        .await?;
         Ok(())
     }
 }

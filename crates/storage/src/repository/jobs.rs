@@ -128,17 +128,13 @@ impl Repository {
 
     /// The job ran to completion.
     pub async fn complete_job(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "UPDATE queue_jobs SET status = 'completed', completed_at = $1
+        self.exec_at(
+            "UPDATE queue_jobs SET status = 'completed', completed_at = $1
                  WHERE queue_job_id = $2",
-            )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            now,
+            id,
+        )
+        .await?;
         Ok(())
     }
 

@@ -103,6 +103,25 @@ impl Repository {
         }
     }
 
+    /// Runs `sql` binding `$1` to `now` and `$2` to `id`, the shape of every
+    /// state change here ("finish this session", "revoke this token"…), and
+    /// returns how many rows changed.
+    pub(crate) async fn exec_at(
+        &mut self,
+        sql: &'static str,
+        now: chrono::DateTime<chrono::Utc>,
+        id: ulid::Ulid,
+    ) -> Result<u64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query(sql)
+                .bind(crate::types::Timestamp(now))
+                .bind(crate::types::to_uuid(id))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?)
+    }
+
     pub(crate) fn is_postgres(&self) -> bool {
         matches!(self.tx, Tx::Postgres(_) | Tx::PostgresConn(_))
     }

@@ -192,18 +192,15 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let changed = on_conn!(self, |conn| {
-            sqlx::query(
+        let changed = self
+            .exec_at(
                 "UPDATE oauth2_authorization_grants SET cancelled_at = $1
                  WHERE oauth2_authorization_grant_id = $2
                    AND cancelled_at IS NULL AND exchanged_at IS NULL",
+                now,
+                id,
             )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .await?;
         Ok(changed == 1)
     }
 }

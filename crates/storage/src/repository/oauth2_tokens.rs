@@ -187,17 +187,13 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "UPDATE oauth2_access_tokens SET first_used_at = $1
+        self.exec_at(
+            "UPDATE oauth2_access_tokens SET first_used_at = $1
                  WHERE oauth2_access_token_id = $2 AND first_used_at IS NULL",
-            )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            now,
+            id,
+        )
+        .await?;
         Ok(())
     }
 
@@ -206,17 +202,13 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "UPDATE oauth2_access_tokens SET revoked_at = $1
+        self.exec_at(
+            "UPDATE oauth2_access_tokens SET revoked_at = $1
                  WHERE oauth2_access_token_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            now,
+            id,
+        )
+        .await?;
         Ok(())
     }
 
@@ -321,17 +313,13 @@ impl Repository {
         id: Ulid,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "UPDATE oauth2_refresh_tokens SET revoked_at = $1
+        self.exec_at(
+            "UPDATE oauth2_refresh_tokens SET revoked_at = $1
                  WHERE oauth2_refresh_token_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(Timestamp(now))
-            .bind(to_uuid(id))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            now,
+            id,
+        )
+        .await?;
         Ok(())
     }
 }
