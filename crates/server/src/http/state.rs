@@ -8,13 +8,14 @@ use mxauth_model::Clock;
 use mxauth_storage::Database;
 
 use crate::{
+    client_ip::ClientIp,
     config::{IpNetwork, RateLimit},
     cookies::CookieSettings,
     encrypter::Encrypter,
     homeserver::Homeserver,
     jose::Keystore,
     passwords::PasswordManager,
-    rate_limit::Limiter,
+    rate_limit::{Limiter, RetryAfter},
     templates::Templates,
     urls::UrlBuilder,
 };
@@ -42,6 +43,26 @@ pub struct SiteConfig {
     pub compat_token_ttl: Duration,
     /// `passwords.enabled`.
     pub password_login: bool,
+}
+
+impl AppState {
+    /// Takes one password check from the budgets of the client IP and of
+    /// the account (`rate_limiting.login`). Every path that checks a
+    /// password calls this first.
+    pub fn check_password_rate(&self, ip: &ClientIp, account: &str) -> Result<(), RetryAfter> {
+        let now = self.clock.now();
+        let account = account.to_lowercase();
+        self.limiter
+            .check(
+                &format!("login-ip:{}", ip.key()),
+                self.site.login_per_ip,
+                now,
+            )
+            .and_then(|()| {
+                let key = format!("login-account:{account}");
+                self.limiter.check(&key, self.site.login_per_account, now)
+            })
+    }
 }
 
 #[derive(Clone)]

@@ -150,22 +150,7 @@ async fn handle(
         })?
         .to_lowercase();
 
-    let now = state.clock.now();
-    let limited = state
-        .limiter
-        .check(
-            &format!("login-ip:{}", ip.key()),
-            state.site.login_per_ip,
-            now,
-        )
-        .and_then(|()| {
-            state.limiter.check(
-                &format!("login-account:{localpart}"),
-                state.site.login_per_account,
-                now,
-            )
-        });
-    if let Err(RetryAfter(wait)) = limited {
+    if let Err(RetryAfter(wait)) = state.check_password_rate(&ip, &localpart) {
         let mut e = MatrixError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "M_LIMIT_EXCEEDED",

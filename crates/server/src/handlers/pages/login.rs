@@ -121,21 +121,8 @@ pub async fn submit(
         );
     }
     // Every password check is rate limited, per client IP and per account.
-    let account = localpart_of(&input.username, &state.site.server_name)
-        .unwrap_or(&input.username)
-        .to_lowercase();
-    let limited = state
-        .limiter
-        .check(
-            &format!("login-ip:{}", ip.key()),
-            state.site.login_per_ip,
-            now,
-        )
-        .and_then(|()| {
-            let key = format!("login-account:{account}");
-            state.limiter.check(&key, state.site.login_per_account, now)
-        });
-    if let Err(RetryAfter(wait)) = limited {
+    let account = localpart_of(&input.username, &state.site.server_name).unwrap_or(&input.username);
+    if let Err(RetryAfter(wait)) = state.check_password_rate(&ip, account) {
         let seconds = wait.num_seconds().max(1);
         let message = format!("Too many sign-in attempts. Try again in {seconds} seconds.");
         let mut response = error_page(&state, 429, "Too many attempts", &message);
