@@ -81,7 +81,6 @@ pub async fn test_state_at(public_base: &str) -> TestState {
                 per_second: 0.5,
             },
             compat_token_ttl: Duration::seconds(300),
-            password_login: true,
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),

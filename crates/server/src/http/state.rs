@@ -41,8 +41,6 @@ pub struct SiteConfig {
     pub login_per_account: RateLimit,
     /// `experimental.compat_token_ttl`: life of refreshable compat tokens.
     pub compat_token_ttl: Duration,
-    /// `passwords.enabled`.
-    pub password_login: bool,
 }
 
 impl AppState {

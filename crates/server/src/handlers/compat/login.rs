@@ -29,7 +29,7 @@ use crate::{
 /// The login types offered (C-S API `GET /login`).
 pub async fn flows(State(state): State<AppState>) -> Json<Value> {
     let mut flows = Vec::new();
-    if state.site.password_login {
+    if state.passwords.is_some() {
         flows.push(json!({ "type": "m.login.password" }));
     }
     // MSC3824: clients that speak OAuth should use it; the SSO redirect
@@ -122,7 +122,7 @@ async fn handle(
             .map(str::to_owned),
     };
     match body.get("type").and_then(Value::as_str) {
-        Some("m.login.password") if state.site.password_login => {}
+        Some("m.login.password") if state.passwords.is_some() => {}
         Some("m.login.password") => {
             return Err(MatrixError::forbidden(
                 "password login is disabled on this server",

@@ -460,6 +460,23 @@ async fn sso_redirect_confirmation_and_login_token() {
     .await;
     assert_eq!(late.status, 403);
 
+    // Cancelling says so, and issues no token.
+    let complete = browser
+        .get(&router, start)
+        .await
+        .header("location")
+        .unwrap();
+    let page = browser.get(&router, &complete).await;
+    let cancelled = browser
+        .post(
+            &router,
+            &complete,
+            &[("csrf", &csrf_of(&page.body)), ("decision", "deny")],
+        )
+        .await;
+    assert_eq!(cancelled.status, 200);
+    assert!(cancelled.body.contains("Sign-in cancelled") && cancelled.header("location").is_none());
+
     let bad = browser.get(&router, "/_matrix/client/v3/login/sso/redirect?redirectUrl=https%3A%2F%2Fu%3Ap%40evil.example.com%2F").await;
     assert_eq!(bad.status, 400);
     let missing = browser

@@ -132,11 +132,12 @@ pub async fn submit(
         );
     };
     if input.decision != "allow" {
-        return crate::handlers::pages::render(
+        // Nothing was granted; the request stays unconfirmed and expires.
+        return error_page(
             &state,
-            "logged_out.html",
-            context! { service_name => state.site.service_name },
-            None,
+            200,
+            "Sign-in cancelled",
+            "Nothing was shared with the application. You can close this page.",
         );
     }
     let (session, _) = match current_user(&state, &cookie).await {
