@@ -106,6 +106,7 @@ pub async fn test_state_at(public_base: &str) -> TestState {
         )),
         limiter: Arc::default(),
         homeserver: homeserver.clone(),
+        documents: Arc::default(),
     };
     TestState {
         state,

@@ -94,6 +94,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         passwords: resolved.passwords,
         limiter: Arc::default(),
         homeserver,
+        documents: Arc::default(),
     })
 }
 

@@ -4,11 +4,12 @@
 //! resource `oauth` in MAS but public key material either way).
 
 use axum::{
+    body::Bytes,
     extract::{Query, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Router,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -101,24 +102,28 @@ pub fn metadata(state: &AppState) -> Value {
 }
 
 /// Public, cacheable, readable from any origin (browsers running OIDC
-/// clients fetch it cross-origin).
-fn public_json(value: Value) -> Response {
+/// clients fetch it cross-origin). The body is serialised once per process.
+fn public_json(cell: &std::sync::OnceLock<Bytes>, build: impl FnOnce() -> Value) -> Response {
+    let body = cell
+        .get_or_init(|| Bytes::from(build().to_string()))
+        .clone();
     (
         [
+            (header::CONTENT_TYPE, "application/json"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        Json(value),
+        body,
     )
         .into_response()
 }
 
 async fn openid_configuration(State(state): State<AppState>) -> Response {
-    public_json(metadata(&state))
+    public_json(&state.documents.discovery, || metadata(&state))
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
-    public_json(state.keystore.public_jwks())
+    public_json(&state.documents.jwks, || state.keystore.public_jwks())
 }
 
 #[derive(Deserialize)]

@@ -15,7 +15,7 @@ use crate::{
 };
 
 pub use serve::{bind_listeners, serve_listeners, BoundListener, ServeError};
-pub use state::{AppState, SiteConfig};
+pub use state::{AppState, SiteConfig, StaticDocuments};
 
 /// Resources mxauth serves today; the others are accepted in the config
 /// and reported by `config check`.

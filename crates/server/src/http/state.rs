@@ -78,4 +78,14 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// The homeserver this server provisions users and devices on.
     pub homeserver: Arc<dyn Homeserver>,
+    /// Documents that never change while the process runs, serialised once.
+    pub documents: Arc<StaticDocuments>,
+}
+
+/// The discovery document and the key set: built on first use, then served
+/// as stored bytes.
+#[derive(Debug, Default)]
+pub struct StaticDocuments {
+    pub discovery: std::sync::OnceLock<axum::body::Bytes>,
+    pub jwks: std::sync::OnceLock<axum::body::Bytes>,
 }
