@@ -50,7 +50,7 @@ pub async fn run(ctx: &JobContext, job: &QueuedJob) -> Result<(), JobError> {
     let hs = ctx.homeserver.as_ref();
     match job.queue_name.as_str() {
         queues::PROVISION_USER => {
-            let mut repo = ctx.db.begin().await?;
+            let mut repo = ctx.db.read().await?;
             let emails = repo.list_user_emails(&user).await?;
             repo.rollback().await?;
             let request = ProvisionRequest {
@@ -75,7 +75,7 @@ pub async fn run(ctx: &JobContext, job: &QueuedJob) -> Result<(), JobError> {
 }
 
 async fn load_user(ctx: &JobContext, id: Ulid) -> Result<User, JobError> {
-    let mut repo = ctx.db.begin().await?;
+    let mut repo = ctx.db.read().await?;
     let user = repo.find_user_by_id(id).await?;
     repo.rollback().await?;
     user.ok_or_else(|| JobError::Permanent(format!("user {id} does not exist")))
@@ -84,7 +84,7 @@ async fn load_user(ctx: &JobContext, id: Ulid) -> Result<User, JobError> {
 /// Every device the user should have on the homeserver: those of active
 /// OAuth sessions (from their device scope) and active compat sessions.
 pub async fn active_devices(ctx: &JobContext, user: &User) -> Result<Vec<String>, JobError> {
-    let mut repo = ctx.db.begin().await?;
+    let mut repo = ctx.db.read().await?;
     let (scopes, compat) = repo.active_session_devices(user.id).await?;
     repo.rollback().await?;
     let mut devices: BTreeSet<String> = compat.into_iter().collect();

@@ -227,7 +227,7 @@ async fn load_client(
     id: Ulid,
 ) -> Result<Option<mxauth_model::oauth2::Client>, Response> {
     let result = async {
-        let mut repo = state.db.begin().await?;
+        let mut repo = state.db.read().await?;
         let client = repo.find_client(id).await?;
         repo.rollback().await?;
         Ok::<_, mxauth_storage::StorageError>(client)

@@ -285,7 +285,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
         Ok(()) => client,
         Err(StorageError::Conflict(_)) => {
             repo.rollback().await?;
-            let mut repo = state.db.begin().await?;
+            let mut repo = state.db.read().await?;
             let existing = repo
                 .find_client_by_metadata_digest(digest.as_deref().unwrap_or_default())
                 .await?

@@ -61,7 +61,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
     };
     let claims = json!({ "sub": user.sub(), "username": user.username });
     let client = async {
-        let mut repo = state.db.begin().await?;
+        let mut repo = state.db.read().await?;
         let client = repo.find_client(active.session.client_id).await?;
         repo.rollback().await?;
         Ok::<_, mxauth_storage::StorageError>(client)

@@ -72,7 +72,7 @@ async fn load(state: &AppState, grant_id: &str) -> Result<Result<Loaded, Respons
         return Ok(Err(not_found()));
     };
     let loaded = async {
-        let mut repo = state.db.begin().await?;
+        let mut repo = state.db.read().await?;
         let grant = repo.find_authorization_grant(id).await?;
         let client = match &grant {
             Some(g) => repo.find_client(g.client_id).await?,
@@ -166,7 +166,7 @@ pub async fn show(
         .is_some_and(|p| p.split(' ').any(|v| v == "login"))
     {
         let last = async {
-            let mut repo = state.db.begin().await?;
+            let mut repo = state.db.read().await?;
             let last = repo.last_authentication_at(session.id).await?;
             repo.rollback().await?;
             Ok::<_, mxauth_storage::StorageError>(last)

@@ -228,7 +228,7 @@ async fn find_user(
     let Some(localpart) = localpart_of(input, &state.site.server_name) else {
         return Ok(None);
     };
-    let mut repo = state.db.begin().await?;
+    let mut repo = state.db.read().await?;
     let mut user = repo.find_user_by_username(localpart).await?;
     if user.is_none() && localpart.chars().any(char::is_uppercase) {
         // Localparts are lowercase; people type "Alice".
