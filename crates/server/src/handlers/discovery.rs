@@ -49,8 +49,8 @@ pub const ACCOUNT_ACTIONS: [&str; 9] = [
     "org.matrix.account_deactivate",
 ];
 
-/// The metadata document. Built per request: it is small, and the key
-/// set can only change with a restart anyway.
+/// The metadata document (built once per process: it depends only on the
+/// configuration and the keys).
 pub fn metadata(state: &AppState) -> Value {
     let urls = &state.urls;
     let signing: Vec<&str> = state
