@@ -38,6 +38,49 @@ pub enum Command {
     Worker,
     /// Check that mxauth, the homeserver and the reverse proxy fit together.
     Doctor,
+    /// Import users, passwords, emails and sessions from a Synapse database.
+    Syn2mas(Syn2masArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Syn2masArgs {
+    /// Synapse's homeserver.yaml; repeat to merge several, as Synapse does.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub synapse_config: Vec<PathBuf>,
+    /// Synapse's database, instead of the one in its config
+    /// (postgresql://… or the path of its SQLite file).
+    #[arg(long, global = true, value_name = "URI")]
+    pub synapse_database_uri: Option<String>,
+    /// Import users linked to SSO providers missing from Synapse's config,
+    /// without the link.
+    #[arg(long, global = true)]
+    pub ignore_missing_auth_providers: bool,
+    /// Map a Synapse SSO provider to an mxauth upstream provider, e.g.
+    /// oidc-keycloak:01HFVBY12TMNTYTBV8W921M5FA; repeatable.
+    #[arg(
+        long,
+        global = true,
+        alias = "upstreamProviderMapping",
+        value_name = "SYNAPSE_IDP_ID:PROVIDER_ULID"
+    )]
+    pub upstream_provider_mapping: Vec<String>,
+    /// Go ahead despite warnings.
+    #[arg(long, global = true)]
+    pub accept_warnings: bool,
+    #[command(subcommand)]
+    pub command: Syn2masCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Syn2masCommand {
+    /// Run every check and write nothing (exit 10: errors, 11: warnings).
+    Check,
+    /// Check, then import.
+    Migrate {
+        /// Do the whole import in a transaction that is rolled back.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Default, clap::Args)]

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use mxauth_server::{
     config::{
-        DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordsConfig, PgSslMode, RootConfig,
+        DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordSchemeConfig, PasswordsConfig, PgSslMode,
+        RootConfig,
         SecretsConfig,
     },
     keys::PrivateKey,
@@ -95,6 +96,17 @@ pub fn database_settings(config: &DatabaseConfig) -> Result<DatabaseSettings> {
     Ok(settings)
 }
 
+/// The pepper (`secret` or `secret_file`) of `passwords.schemes[i]`.
+pub fn scheme_pepper(i: usize, scheme: &PasswordSchemeConfig) -> Result<Option<Vec<u8>>> {
+    let what = format!("passwords.schemes[{i}].secret_file");
+    Ok(match (&scheme.secret, &scheme.secret_file) {
+        (Some(secret), _) => Some(secret.clone().into_bytes()),
+        // The pepper is used byte for byte, as MAS does: no trimming.
+        (None, Some(path)) => Some(read_file(path, &what)?),
+        (None, None) => None,
+    })
+}
+
 /// `None` when `passwords.enabled` is false.
 pub fn password_manager(config: &PasswordsConfig) -> Result<Option<PasswordManager>> {
     if !config.enabled {
@@ -102,13 +114,7 @@ pub fn password_manager(config: &PasswordsConfig) -> Result<Option<PasswordManag
     }
     let mut schemes = Vec::new();
     for (i, scheme) in config.schemes.iter().enumerate() {
-        let what = format!("passwords.schemes[{i}].secret_file");
-        let pepper = match (&scheme.secret, &scheme.secret_file) {
-            (Some(secret), _) => Some(secret.clone().into_bytes()),
-            // The pepper is used byte for byte, as MAS does: no trimming.
-            (None, Some(path)) => Some(read_file(path, &what)?),
-            (None, None) => None,
-        };
+        let pepper = scheme_pepper(i, scheme)?;
         schemes.push(Scheme {
             version: scheme.version,
             algorithm: match scheme.algorithm {

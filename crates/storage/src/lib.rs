@@ -10,5 +10,8 @@ mod types;
 
 pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode};
 pub use error::StorageError;
-pub use repository::{CompatSsoLogin, NewPassword, QueuedJob, Repository};
+pub use repository::{
+    CompatSsoLogin, ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
+    ImportUser, NewPassword, QueuedJob, Repository,
+};
 pub use types::new_ulid;

@@ -33,7 +33,10 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "init", "0001_init.sql")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "init", "0001_init.sql"),
+    migration!(2, "syn2mas", "0002_syn2mas.sql"),
+];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).
 const LOCK_KEY: i64 = 0x6d78_6175_7468;

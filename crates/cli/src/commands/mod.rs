@@ -7,6 +7,7 @@ mod doctor;
 mod manage;
 mod server;
 mod state;
+mod syn2mas;
 
 use std::process::ExitCode;
 
@@ -86,6 +87,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         CommandRef::Server(server_args) => server::run(&Context::load(&args)?, server_args).await,
         CommandRef::Worker => server::worker(&Context::load(&args)?).await,
         CommandRef::Doctor => doctor::run(&Context::load(&args)?).await,
+        CommandRef::Syn2mas(command) => syn2mas::run(&Context::load(&args)?, command).await,
     }
 }
 
@@ -97,6 +99,7 @@ enum CommandRef<'a> {
     Manage(&'a crate::args::ManageCommand),
     Worker,
     Doctor,
+    Syn2mas(&'a crate::args::Syn2masArgs),
 }
 
 impl<'a> From<&'a Command> for CommandRef<'a> {
@@ -108,6 +111,7 @@ impl<'a> From<&'a Command> for CommandRef<'a> {
             Command::Manage(c) => Self::Manage(c),
             Command::Worker => Self::Worker,
             Command::Doctor => Self::Doctor,
+            Command::Syn2mas(a) => Self::Syn2mas(a),
         }
     }
 }

@@ -10,6 +10,7 @@ mod support;
 mod browser;
 mod config_commands;
 mod manage;
+mod matrix_sdk;
 mod oidc;
 mod server;
 mod synapse;

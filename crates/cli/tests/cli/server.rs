@@ -135,3 +135,75 @@ fn the_worker_runs_until_sigterm() {
         "{log}"
     );
 }
+
+/// `http.listeners[].tls` serves HTTPS with the configured certificate;
+/// a broken TLS section stops the start with a message naming the key.
+#[tokio::test]
+async fn serves_https_with_the_configured_certificate() {
+    let dir = temp_dir("tls");
+    let (cert, key) = self_signed_certificate(&dir);
+    let port = free_port();
+    let listener = |tls: &str| {
+        format!(
+            "http:\n  listeners:\n    - name: web\n      resources: [{{name: health}}, {{name: discovery}}]\n      binds: [{{address: \"127.0.0.1:{port}\"}}]\n      tls: {tls}\ndatabase:\n  uri: \"sqlite://{}\"\n",
+            dir.join("db.sqlite").display()
+        )
+    };
+    let files = write_config(
+        &dir,
+        &listener(&format!(
+            "{{certificate_file: \"{}\", key_file: \"{}\"}}",
+            cert.display(),
+            key.display()
+        )),
+    );
+    let server = with_configs(&mut mxauth(), &files)
+        .arg("server")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}/health");
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(response) = trusting.get(&url).send().await {
+            answer = Some((response.status().as_u16(), response.text().await.unwrap()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, Some((200, "ok".to_owned())));
+    // A client that does not trust the certificate is refused, and plain
+    // HTTP on the TLS port gets no HTTP answer.
+    assert!(reqwest::get(&url).await.is_err());
+    assert!(http_get(port, "/health").is_none_or(|(status, _)| status == 0));
+    // The server keeps serving after those failed handshakes.
+    assert_eq!(trusting.get(&url).send().await.unwrap().status(), 200);
+    sigterm(&server);
+    let output = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains(&format!("serving https://127.0.0.1:{port}/health")),
+        "{log}"
+    );
+
+    // A missing key is named, and nothing starts.
+    let files = write_config(
+        &dir,
+        &listener(&format!("{{certificate_file: \"{}\"}}", cert.display())),
+    );
+    let failed = run(with_configs(&mut mxauth(), &files).arg("server"));
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed
+            .stderr
+            .contains("http.listeners[0].tls.key (or http.listeners[0].tls.key_file) is required"),
+        "{}",
+        failed.stderr
+    );
+}

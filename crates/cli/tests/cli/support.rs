@@ -232,3 +232,89 @@ pub fn start_server(files: Vec<PathBuf>, port: u16) -> RunningServer {
     assert_eq!(wait_for(port, "/health").0, 200);
     server
 }
+
+/// A self-signed certificate for `127.0.0.1` and `localhost` made with the
+/// `openssl` command: `(certificate.pem, key.pem)`.
+pub fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the openssl command");
+    assert!(status.success(), "openssl could not make a certificate");
+    (cert, key)
+}
+
+/// Follows the pages a person would see after a client sends them to
+/// `authorize_url`: consent → login → consent → allow, with `http` not
+/// following redirects. Returns the redirect back to the client and the
+/// consent page's HTML.
+pub async fn log_in_and_allow(
+    http: &reqwest::Client,
+    authorize_url: &str,
+    username: &str,
+    password: &str,
+) -> (url::Url, String) {
+    let base = url::Url::parse(authorize_url).unwrap();
+    let location = |r: &reqwest::Response| {
+        assert_eq!(r.status(), 303, "expected a redirect from {}", r.url());
+        base.join(r.headers()["location"].to_str().unwrap())
+            .unwrap()
+    };
+    let cookie_of = |r: &reqwest::Response| {
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_owned()
+    };
+    let csrf_of = |html: &str| {
+        let marker = "name=\"csrf\" value=\"";
+        let start = html.find(marker).unwrap() + marker.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    };
+
+    let consent = location(&http.get(authorize_url).send().await.unwrap());
+    let login = location(&http.get(consent.clone()).send().await.unwrap());
+    assert!(login.path().ends_with("/login"), "{login}");
+    let r = http.get(login.clone()).send().await.unwrap();
+    let cookie = cookie_of(&r);
+    let csrf = csrf_of(&r.text().await.unwrap());
+    let r = http
+        .post(login)
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+            ("next", consent.path()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "login failed");
+    let cookie = cookie_of(&r);
+    let r = http
+        .get(consent.clone())
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let r = http
+        .post(consent)
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&page).as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    (back, page)
+}

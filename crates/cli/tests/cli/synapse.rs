@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-const SECRET: &str = "tEOnqFpkKHf98TU4O5yPm9qWJTk1kv2X"; // the sample config's matrix.secret
+pub const SECRET: &str = "tEOnqFpkKHf98TU4O5yPm9qWJTk1kv2X"; // the sample config's matrix.secret
 
-fn venv() -> Option<PathBuf> {
+pub fn venv() -> Option<PathBuf> {
     let path = std::env::var_os("MXAUTH_SYNAPSE_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -36,7 +36,7 @@ fn venv() -> Option<PathBuf> {
     None
 }
 
-struct Synapse {
+pub struct Synapse {
     venv: PathBuf,
     dir: PathBuf,
     port: u16,
@@ -44,7 +44,7 @@ struct Synapse {
 }
 
 impl Synapse {
-    fn configure(venv: PathBuf, port: u16, mxauth_port: u16, public_port: u16) -> Self {
+    pub fn configure(venv: PathBuf, port: u16, mxauth_port: u16, public_port: u16) -> Self {
         let dir = temp_dir("synapse");
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/setup_synapse.sh");
@@ -82,7 +82,7 @@ impl Synapse {
         }
     }
 
-    async fn start(&mut self) {
+    pub async fn start(&mut self) {
         let log = std::fs::File::create(self.dir.join("stdout.log")).unwrap();
         let child = std::process::Command::new(self.venv.join("bin/python"))
             .args(["-m", "synapse.app.homeserver", "-c", "homeserver.yaml"])
@@ -123,7 +123,7 @@ impl Drop for Synapse {
 
 /// The reverse proxy of the homeserver's public domain: the legacy login
 /// API to mxauth, everything else to Synapse.
-async fn start_proxy(port: u16, synapse: u16, mxauth: u16) {
+pub async fn start_proxy(port: u16, synapse: u16, mxauth: u16) {
     use axum::{body::Body, extract::Request, response::Response};
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -184,7 +184,7 @@ async fn start_proxy(port: u16, synapse: u16, mxauth: u16) {
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
 
-async fn call(
+pub async fn call(
     http: &reqwest::Client,
     method: &str,
     url: &str,
@@ -211,7 +211,7 @@ async fn call(
 }
 
 /// Polls `check` for up to `seconds`.
-async fn eventually(seconds: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
+pub async fn eventually(seconds: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
     for _ in 0..seconds * 4 {
         if check().await {
             return true;

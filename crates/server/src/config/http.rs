@@ -387,12 +387,6 @@ impl HttpConfig {
                     "the PROXY protocol",
                 );
             }
-            if listener.tls.is_some() {
-                issues.unbuilt(
-                    format!("http.listeners[{i}].tls"),
-                    "TLS on listeners (terminate TLS in the reverse proxy)",
-                );
-            }
         }
     }
 }

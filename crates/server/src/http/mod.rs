@@ -5,6 +5,7 @@ mod health;
 mod request_log;
 mod serve;
 mod state;
+mod tls;
 
 use axum::Router;
 

@@ -1,11 +1,14 @@
 //! Binding the configured listeners and serving them until shutdown.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
-use axum::Router;
+use axum::{extract::ConnectInfo, Extension, Router};
 use thiserror::Error;
 use tokio::net::{TcpListener, UnixListener};
 
+use tokio_rustls::rustls;
+
+use super::tls::{self, TlsListener};
 use crate::config::{BindConfig, ListenerConfig};
 
 #[derive(Debug, Error)]
@@ -33,6 +36,11 @@ pub enum BoundListener {
         address: SocketAddr,
         index: usize,
     },
+    Tls {
+        listener: TlsListener,
+        address: SocketAddr,
+        index: usize,
+    },
     Unix {
         listener: UnixListener,
         path: PathBuf,
@@ -44,20 +52,22 @@ impl BoundListener {
     /// Which entry of `http.listeners` this socket belongs to.
     pub fn listener_index(&self) -> usize {
         match self {
-            Self::Tcp { index, .. } | Self::Unix { index, .. } => *index,
+            Self::Tcp { index, .. } | Self::Tls { index, .. } | Self::Unix { index, .. } => {
+                *index
+            }
         }
     }
 
-    /// `http://127.0.0.1:8080` or `unix:/path`, for the start-up banner.
+    /// `http://127.0.0.1:8080`, `https://…` or `unix:/path`, for the
+    /// start-up banner.
     pub fn display_base(&self) -> String {
+        let host_port = |address: &SocketAddr| match address.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]:{}", address.port()),
+            ip => format!("{ip}:{}", address.port()),
+        };
         match self {
-            Self::Tcp { address, .. } => {
-                let host = match address.ip() {
-                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                    ip => ip.to_string(),
-                };
-                format!("http://{host}:{}", address.port())
-            }
+            Self::Tcp { address, .. } => format!("http://{}", host_port(address)),
+            Self::Tls { address, .. } => format!("https://{}", host_port(address)),
             Self::Unix { path, .. } => format!("unix:{}", path.display()),
         }
     }
@@ -66,6 +76,7 @@ impl BoundListener {
 async fn bind_tcp(
     index: usize,
     addresses: Vec<SocketAddr>,
+    tls: Option<&Arc<rustls::ServerConfig>>,
     out: &mut Vec<BoundListener>,
 ) -> Result<(), ServeError> {
     for address in addresses {
@@ -76,10 +87,17 @@ async fn bind_tcp(
                 source,
             })?;
         let address = listener.local_addr().unwrap_or(address);
-        out.push(BoundListener::Tcp {
-            listener,
-            address,
-            index,
+        out.push(match tls {
+            Some(config) => BoundListener::Tls {
+                listener: TlsListener::new(listener, config.clone()),
+                address,
+                index,
+            },
+            None => BoundListener::Tcp {
+                listener,
+                address,
+                index,
+            },
         });
     }
     Ok(())
@@ -88,6 +106,7 @@ async fn bind_tcp(
 async fn bind_one(
     index: usize,
     bind: &BindConfig,
+    tls: Option<&Arc<rustls::ServerConfig>>,
     out: &mut Vec<BoundListener>,
 ) -> Result<(), ServeError> {
     if let Some(address) = &bind.address {
@@ -98,7 +117,7 @@ async fn bind_one(
                 "not an address of the form 127.0.0.1:8080 or [::]:8080",
             ),
         })?;
-        return bind_tcp(index, vec![parsed], out).await;
+        return bind_tcp(index, vec![parsed], tls, out).await;
     }
     if let Some(port) = bind.port {
         let host = bind.host.as_deref().unwrap_or("::");
@@ -111,9 +130,14 @@ async fn bind_one(
             })?
             .collect();
         addresses.dedup();
-        return bind_tcp(index, addresses, out).await;
+        return bind_tcp(index, addresses, tls, out).await;
     }
     if let Some(socket) = &bind.socket {
+        if tls.is_some() {
+            return Err(ServeError::Unsupported(format!(
+                "http.listeners[{index}]: tls is not available on unix socket binds"
+            )));
+        }
         let path = PathBuf::from(socket);
         // A socket file left by an earlier run would make bind fail.
         if path.exists() {
@@ -151,8 +175,12 @@ pub async fn bind_listeners(
 ) -> Result<Vec<BoundListener>, ServeError> {
     let mut bound = Vec::new();
     for (index, listener) in listeners.iter().enumerate() {
+        let tls = match &listener.tls {
+            Some(tls) => Some(tls::server_config(index, tls)?),
+            None => None,
+        };
         for bind in &listener.binds {
-            bind_one(index, bind, &mut bound).await?;
+            bind_one(index, bind, tls.as_ref(), &mut bound).await?;
         }
     }
     Ok(bound)
@@ -182,6 +210,20 @@ pub async fn serve_listeners(
                     )
                     .with_graceful_shutdown(signal)
                     .await
+                }
+                BoundListener::Tls { listener, .. } => {
+                    // axum only knows the peer address of plain TCP
+                    // listeners; hand it to the handlers the same way.
+                    let per_connection = tower::service_fn(
+                        move |incoming: axum::serve::IncomingStream<'_, TlsListener>| {
+                            let peer = ConnectInfo(*incoming.remote_addr());
+                            let router = router.clone().layer(Extension(peer));
+                            async move { Ok::<_, std::convert::Infallible>(router) }
+                        },
+                    );
+                    axum::serve(listener, per_connection)
+                        .with_graceful_shutdown(signal)
+                        .await
                 }
                 BoundListener::Unix { listener, .. } => {
                     axum::serve(listener, router.into_make_service())

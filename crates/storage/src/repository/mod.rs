@@ -24,6 +24,10 @@ mod oauth2_tokens;
 pub use jobs::QueuedJob;
 pub use passwords::NewPassword;
 mod passwords;
+mod syn2mas;
+pub use syn2mas::{
+    ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser,
+};
 mod users;
 
 pub(crate) enum Tx {

@@ -1,0 +1,254 @@
+//! The parts of Synapse's `homeserver.yaml` that syn2mas needs. Synapse
+//! merges several `-c` files by top-level key, later files winning; so do we.
+//! Unknown keys are ignored: this reads someone else's file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde_yaml::{Mapping, Value};
+
+/// Synapse's settings, as far as the migration cares.
+#[derive(Debug, Default)]
+pub struct SynapseConfig {
+    pub server_name: String,
+    pub database: Option<SynapseDatabase>,
+    pub password_enabled: bool,
+    pub pepper: String,
+    pub allow_guest_access: bool,
+    pub enable_3pid_changes: bool,
+    pub login_via_existing_session: bool,
+    pub enable_registration: bool,
+    pub registration_captcha: bool,
+    pub user_consent: bool,
+    /// `cas_config`, `saml2_config`, `jwt_config` that are enabled.
+    pub other_sso: Vec<&'static str>,
+    /// The `auth_provider` values Synapse's OIDC providers write into
+    /// `user_external_ids` (`oidc` for the legacy `oidc_config`,
+    /// `oidc-<idp_id>` otherwise).
+    pub oidc_providers: Vec<String>,
+    pub pid_file: Option<PathBuf>,
+}
+
+/// Where Synapse keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SynapseDatabase {
+    Sqlite(PathBuf),
+    /// A `postgresql://` URI built from psycopg2's connection arguments.
+    Postgres(String),
+}
+
+fn flag(map: &Mapping, key: &str) -> bool {
+    map.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// `key: {enabled: true, …}`; `enabled` defaults to `default_enabled` when
+/// the section is present without it.
+fn section_enabled(map: &Mapping, key: &str, default_enabled: bool) -> bool {
+    match map.get(key) {
+        Some(Value::Mapping(section)) => section
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(default_enabled),
+        _ => false,
+    }
+}
+
+fn string(map: &Mapping, key: &str) -> Option<String> {
+    match map.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl SynapseConfig {
+    /// Reads and merges the files; relative paths inside (the SQLite
+    /// database, the pid file) are taken relative to the first file's folder
+    /// only if they do not exist as given, because Synapse resolves them
+    /// against its working directory.
+    pub fn load(files: &[PathBuf]) -> Result<Self> {
+        if files.is_empty() {
+            bail!("--synapse-config is required: the path of Synapse's homeserver.yaml");
+        }
+        let mut merged = Mapping::new();
+        for file in files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the Synapse config {}", file.display()))?;
+            let value: Value = serde_yaml::from_str(&text)
+                .with_context(|| format!("{} is not valid YAML", file.display()))?;
+            match value {
+                Value::Mapping(map) => merged.extend(map),
+                Value::Null => {}
+                _ => bail!("{} is not a YAML mapping", file.display()),
+            }
+        }
+        let base = files[0].parent().unwrap_or(Path::new("."));
+        Self::from_mapping(&merged, base)
+    }
+
+    fn from_mapping(map: &Mapping, base: &Path) -> Result<Self> {
+        let Some(server_name) = string(map, "server_name") else {
+            bail!("the Synapse config has no server_name");
+        };
+        let resolve = |path: &str| {
+            let path = PathBuf::from(path);
+            if path.is_relative() && !path.exists() {
+                base.join(path)
+            } else {
+                path
+            }
+        };
+        let database = match map.get("database") {
+            Some(Value::Mapping(db)) => Some(database(db, &resolve)?),
+            // Synapse's default is an SQLite file beside the config.
+            _ => Some(SynapseDatabase::Sqlite(resolve("homeserver.db"))),
+        };
+        let password = match map.get("password_config") {
+            Some(Value::Mapping(p)) => p.clone(),
+            _ => Mapping::new(),
+        };
+        let mut other_sso = Vec::new();
+        if section_enabled(map, "cas_config", true) {
+            other_sso.push("cas_config");
+        }
+        if matches!(map.get("saml2_config"), Some(Value::Mapping(m)) if m.contains_key("sp_config"))
+        {
+            other_sso.push("saml2_config");
+        }
+        if section_enabled(map, "jwt_config", false) {
+            other_sso.push("jwt_config");
+        }
+        let mut oidc_providers = Vec::new();
+        if section_enabled(map, "oidc_config", true) {
+            oidc_providers.push("oidc".to_owned());
+        }
+        if let Some(Value::Sequence(providers)) = map.get("oidc_providers") {
+            for provider in providers {
+                if let Some(idp_id) = provider.as_mapping().and_then(|p| string(p, "idp_id")) {
+                    // Synapse prefixes the ids of `oidc_providers` with `oidc-`.
+                    oidc_providers.push(if idp_id.starts_with("oidc-") {
+                        idp_id
+                    } else {
+                        format!("oidc-{idp_id}")
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            server_name,
+            database,
+            password_enabled: password
+                .get("enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            pepper: string(&password, "pepper").unwrap_or_default(),
+            allow_guest_access: flag(map, "allow_guest_access"),
+            enable_3pid_changes: flag(map, "enable_3pid_changes"),
+            login_via_existing_session: section_enabled(map, "login_via_existing_session", false),
+            enable_registration: flag(map, "enable_registration"),
+            registration_captcha: flag(map, "enable_registration_captcha"),
+            user_consent: matches!(map.get("user_consent"), Some(Value::Mapping(_))),
+            other_sso,
+            oidc_providers,
+            pid_file: string(map, "pid_file").map(|p| resolve(&p)),
+        })
+    }
+}
+
+/// `database: {name: sqlite3|psycopg2, args: {…}}`.
+fn database(db: &Mapping, resolve: &dyn Fn(&str) -> PathBuf) -> Result<SynapseDatabase> {
+    let name = string(db, "name").unwrap_or_else(|| "sqlite3".to_owned());
+    let args = match db.get("args") {
+        Some(Value::Mapping(args)) => args.clone(),
+        _ => Mapping::new(),
+    };
+    match name.as_str() {
+        "sqlite3" => {
+            let path = string(&args, "database").unwrap_or_else(|| "homeserver.db".to_owned());
+            if path == ":memory:" {
+                bail!("Synapse's database is in memory (:memory:): there is nothing to import");
+            }
+            Ok(SynapseDatabase::Sqlite(resolve(&path)))
+        }
+        "psycopg2" | "psycopg" => {
+            let mut uri = url::Url::parse("postgresql://localhost/")?;
+            let field = |keys: &[&str]| keys.iter().find_map(|k| string(&args, k));
+            if let Some(user) = field(&["user"]) {
+                let _ = uri.set_username(&user);
+            }
+            if let Some(password) = field(&["password"]) {
+                let _ = uri.set_password(Some(&password));
+            }
+            let host = field(&["host"]).unwrap_or_else(|| "localhost".to_owned());
+            let port = field(&["port"]);
+            let dbname = field(&["dbname", "database"]).unwrap_or_else(|| "synapse".to_owned());
+            if host.starts_with('/') {
+                // A unix socket folder: libpq's `host` query parameter.
+                uri.query_pairs_mut().append_pair("host", &host);
+            } else {
+                uri.set_host(Some(&host))
+                    .with_context(|| format!("database.args.host {host:?} is not a host name"))?;
+            }
+            if let Some(port) = port {
+                let port: u16 = port
+                    .parse()
+                    .with_context(|| format!("database.args.port {port:?} is not a port"))?;
+                let _ = uri.set_port(Some(port));
+            }
+            uri.set_path(&dbname);
+            if let Some(mode) = field(&["sslmode"]) {
+                uri.query_pairs_mut().append_pair("sslmode", &mode);
+            }
+            Ok(SynapseDatabase::Postgres(uri.to_string()))
+        }
+        other => bail!("Synapse's database.name {other:?} is neither sqlite3 nor psycopg2"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> SynapseConfig {
+        let map: Mapping = serde_yaml::from_str(yaml).unwrap();
+        SynapseConfig::from_mapping(&map, Path::new("/srv/synapse")).unwrap()
+    }
+
+    #[test]
+    fn reads_postgres_arguments_as_a_uri() {
+        let config = parse(
+            "server_name: example.com\ndatabase:\n  name: psycopg2\n  args: {user: synapse, password: 's3cr/t', host: db.internal, port: 5433, database: synapse_db, cp_min: 5}\n",
+        );
+        assert_eq!(
+            config.database,
+            Some(SynapseDatabase::Postgres(
+                "postgresql://synapse:s3cr%2Ft@db.internal:5433/synapse_db".into()
+            ))
+        );
+        assert!(config.password_enabled);
+    }
+
+    #[test]
+    fn sqlite_paths_resolve_beside_the_config_and_providers_get_their_prefix() {
+        let config = parse(
+            "server_name: example.com\ndatabase: {name: sqlite3, args: {database: data/homeserver.db}}\noidc_providers: [{idp_id: keycloak}, {idp_id: oidc-google}]\noidc_config: {enabled: false}\nallow_guest_access: true\npassword_config: {pepper: pep}\ncas_config: {enabled: true}\n",
+        );
+        assert_eq!(
+            config.database,
+            Some(SynapseDatabase::Sqlite(PathBuf::from(
+                "/srv/synapse/data/homeserver.db"
+            )))
+        );
+        assert_eq!(config.oidc_providers, ["oidc-keycloak", "oidc-google"]);
+        assert!(config.allow_guest_access);
+        assert_eq!(config.pepper, "pep");
+        assert_eq!(config.other_sso, ["cas_config"]);
+    }
+
+    #[test]
+    fn refuses_a_config_without_server_name() {
+        let map: Mapping = serde_yaml::from_str("database: {name: sqlite3}").unwrap();
+        let err = SynapseConfig::from_mapping(&map, Path::new(".")).unwrap_err();
+        assert!(err.to_string().contains("server_name"), "{err}");
+    }
+}
