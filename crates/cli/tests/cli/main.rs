@@ -14,5 +14,6 @@ mod matrix_sdk;
 mod oidc;
 mod server;
 mod synapse;
+mod syn2mas;
 mod sync;
 mod webdriver;

@@ -258,8 +258,9 @@ async fn matrix_sdk_logs_in_through_synapse() {
         .send()
         .await
         .unwrap()
-        .json()
+        .text()
         .await
+        .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     assert_eq!(introspected["active"], false, "{introspected}");
     assert_eq!(restarted.whoami().await.unwrap().device_id, Some(bot_device));

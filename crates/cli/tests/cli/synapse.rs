@@ -38,7 +38,7 @@ pub fn venv() -> Option<PathBuf> {
 
 pub struct Synapse {
     venv: PathBuf,
-    dir: PathBuf,
+    pub dir: PathBuf,
     port: u16,
     child: Option<Child>,
 }
@@ -105,7 +105,7 @@ impl Synapse {
         );
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])

@@ -279,9 +279,10 @@ pub async fn check_data(
 }
 
 /// A real run refuses while Synapse may still write: tokens issued after
-/// the import would not work afterwards. Two signs: the process in
-/// Synapse's `pid_file` is alive, and (PostgreSQL) other sessions are
-/// connected to Synapse's database.
+/// the import would not work afterwards. The signs: the process in
+/// Synapse's `pid_file` is alive (when Synapse daemonises), SQLite's
+/// write-ahead log is present, or other sessions are connected to Synapse's
+/// PostgreSQL database.
 async fn check_running(
     synapse: &SynapseConfig,
     source: &SynapseSource,
@@ -300,6 +301,12 @@ async fn check_running(
                 }
             }
         }
+    }
+    if let Some(wal) = &source.sqlite_wal_in_use {
+        signs.push(format!(
+            "{} exists, so a process has its SQLite database open (or Synapse did not stop cleanly: start and stop it once)",
+            wal.display()
+        ));
     }
     let connections = source.other_connections().await?;
     if !connections.is_empty() {

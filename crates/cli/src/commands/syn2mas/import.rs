@@ -29,7 +29,25 @@ use super::{
 
 /// Users per batch: large enough for few round trips, small enough that a
 /// batch (with two devices and tokens per user) stays a few megabytes.
+/// `MXAUTH_SYN2MAS_BATCH_USERS` changes it.
 const PAGE: i64 = 1000;
+
+fn page_size() -> i64 {
+    std::env::var("MXAUTH_SYN2MAS_BATCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(PAGE)
+}
+
+/// For the tests of resumption: end the process abruptly after this many
+/// committed batches, which leaves exactly what a crash or a kill there
+/// would leave.
+fn crash_after_batches() -> Option<u64> {
+    std::env::var("MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
 
 pub struct ImportSettings<'a> {
     pub server_name: &'a str,
@@ -64,18 +82,25 @@ pub async fn run(
     } else {
         None
     };
+    let (page, crash_after) = (page_size(), crash_after_batches());
+    let mut batches = 0;
     let mut after = String::new();
     loop {
-        let users = source.users_after(&after, PAGE).await?;
+        let users = source.users_after(&after, page).await?;
         let Some(last) = users.last() else { break };
         let (first, last) = (users[0].name.clone(), last.name.clone());
         let page_tally = match dry_run_tx.as_mut() {
             Some(repo) => import_page(source, repo, settings, &users, &first, &last).await?,
             None => {
                 let mut repo = target.begin().await?;
-                let page = import_page(source, &mut repo, settings, &users, &first, &last).await?;
+                let written = import_page(source, &mut repo, settings, &users, &first, &last).await?;
                 repo.commit().await?;
-                page
+                batches += 1;
+                if crash_after == Some(batches) {
+                    eprintln!("stopping after {batches} batch(es) (MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES)");
+                    std::process::exit(70);
+                }
+                written
             }
         };
         tally.add(&page_tally);

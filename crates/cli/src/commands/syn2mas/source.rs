@@ -34,6 +34,10 @@ pub struct SynapseSource {
     pool: Pool,
     /// `SQLite file …` or the URI without its password, for messages.
     pub description: String,
+    /// SQLite: the write-ahead log that existed before we opened the file.
+    /// Synapse runs SQLite in WAL mode, and the `-wal` file exists while a
+    /// process has the database open (or after it did not close cleanly).
+    pub sqlite_wal_in_use: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -113,6 +117,8 @@ impl SynapseSource {
                         path.display()
                     );
                 }
+                let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+                let sqlite_wal_in_use = wal.exists().then_some(wal);
                 let options = SqliteConnectOptions::new()
                     .filename(&path)
                     .read_only(true)
@@ -125,6 +131,7 @@ impl SynapseSource {
                 Ok(Self {
                     pool: Pool::Sqlite(pool),
                     description: format!("SQLite file {}", path.display()),
+                    sqlite_wal_in_use,
                 })
             }
             SynapseDatabase::Postgres(uri) => {
@@ -148,6 +155,7 @@ impl SynapseSource {
                 Ok(Self {
                     pool: Pool::Postgres(pool),
                     description: format!("PostgreSQL {shown}"),
+                    sqlite_wal_in_use: None,
                 })
             }
         }
