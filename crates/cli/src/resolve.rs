@@ -7,9 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use mxauth_server::{
     config::{
-        DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordSchemeConfig, PasswordsConfig, PgSslMode,
-        RootConfig,
-        SecretsConfig,
+        DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordSchemeConfig, PasswordsConfig,
+        PgSslMode, RootConfig, SecretsConfig,
     },
     keys::PrivateKey,
     passwords::{self, Algorithm, PasswordManager, Scheme},

@@ -11,7 +11,7 @@ mod types;
 pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode};
 pub use error::StorageError;
 pub use repository::{
-    CompatSsoLogin, ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
-    ImportUser, NewPassword, QueuedJob, Repository,
+    CompatSsoLogin, ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken,
+    ImportSession, ImportUser, NewPassword, QueuedJob, Repository,
 };
 pub use types::new_ulid;

@@ -13,7 +13,7 @@ mod manage;
 mod matrix_sdk;
 mod oidc;
 mod server;
-mod synapse;
 mod syn2mas;
+mod synapse;
 mod sync;
 mod webdriver;

@@ -15,7 +15,9 @@
 //! SDK is told to trust): the SDK refuses to revoke tokens over plain HTTP.
 
 use matrix_sdk::{
-    authentication::oauth::registration::{ApplicationType, ClientMetadata, Localized, OAuthGrantType},
+    authentication::oauth::registration::{
+        ApplicationType, ClientMetadata, Localized, OAuthGrantType,
+    },
     ruma::{
         api::client::{
             keys::{get_keys, upload_keys},
@@ -50,10 +52,8 @@ async fn unfinished_jobs(db: &TestDatabase) -> i64 {
 }
 
 async fn sdk_client(public: &str, certificate: &std::path::Path) -> Client {
-    let certificate = matrix_sdk::reqwest::Certificate::from_pem(
-        &std::fs::read(certificate).unwrap(),
-    )
-    .unwrap();
+    let certificate =
+        matrix_sdk::reqwest::Certificate::from_pem(&std::fs::read(certificate).unwrap()).unwrap();
     Client::builder()
         .homeserver_url(public)
         .add_root_certificates(vec![certificate])
@@ -148,7 +148,10 @@ async fn matrix_sdk_logs_in_through_synapse() {
         .await
         .expect("dynamic client registration and the authorization URL");
     let url = authorization.url.to_string();
-    assert!(url.starts_with(&format!("https://127.0.0.1:{tls_port}/")), "{url}");
+    assert!(
+        url.starts_with(&format!("https://127.0.0.1:{tls_port}/")),
+        "{url}"
+    );
     assert!(url.contains("code_challenge_method=S256"), "PKCE: {url}");
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -184,7 +187,10 @@ async fn matrix_sdk_logs_in_through_synapse() {
         .expect("refresh");
     let after = client.access_token().unwrap();
     assert_ne!(before, after, "refresh gives a new access token");
-    assert_eq!(client.whoami().await.unwrap().device_id, Some(device.clone()));
+    assert_eq!(
+        client.whoami().await.unwrap().device_id,
+        Some(device.clone())
+    );
 
     client.oauth().logout().await.expect("logout (revocation)");
     let whoami = format!("{public}/_matrix/client/v3/account/whoami");
@@ -211,18 +217,16 @@ async fn matrix_sdk_logs_in_through_synapse() {
     let first_token = bot.access_token().unwrap();
     assert!(first_token.starts_with("mct_"), "{first_token}");
     let mut upload = upload_keys::v3::Request::new();
-    upload.device_keys = Some(
-        Raw::from_json(
-            serde_json::value::to_raw_value(&json!({
-                "user_id": user_id, "device_id": bot_device,
-                "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
-                "keys": {format!("curve25519:{bot_device}"): "Y3VydmUyNTUxOWtleWZyb21zZGs",
-                         format!("ed25519:{bot_device}"): "ZWQyNTUxOWtleWZyb21zZGs"},
-                "signatures": {}
-            }))
-            .unwrap(),
-        ),
-    );
+    upload.device_keys = Some(Raw::from_json(
+        serde_json::value::to_raw_value(&json!({
+            "user_id": user_id, "device_id": bot_device,
+            "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+            "keys": {format!("curve25519:{bot_device}"): "Y3VydmUyNTUxOWtleWZyb21zZGs",
+                     format!("ed25519:{bot_device}"): "ZWQyNTUxOWtleWZyb21zZGs"},
+            "signatures": {}
+        }))
+        .unwrap(),
+    ));
     bot.send(upload).await.expect("keys upload");
 
     let restarted = sdk_client(&public, &certificate).await;
@@ -263,5 +267,8 @@ async fn matrix_sdk_logs_in_through_synapse() {
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap();
     assert_eq!(introspected["active"], false, "{introspected}");
-    assert_eq!(restarted.whoami().await.unwrap().device_id, Some(bot_device));
+    assert_eq!(
+        restarted.whoami().await.unwrap().device_id,
+        Some(bot_device)
+    );
 }

@@ -52,9 +52,7 @@ impl BoundListener {
     /// Which entry of `http.listeners` this socket belongs to.
     pub fn listener_index(&self) -> usize {
         match self {
-            Self::Tcp { index, .. } | Self::Tls { index, .. } | Self::Unix { index, .. } => {
-                *index
-            }
+            Self::Tcp { index, .. } | Self::Tls { index, .. } | Self::Unix { index, .. } => *index,
         }
     }
 

@@ -56,7 +56,12 @@ pub fn server_config(
              (openssl pkey -in key.pem -out plain.pem) and drop the password"
         )));
     }
-    let chain_pem = read_pem(index, "certificate", &tls.certificate, &tls.certificate_file)?;
+    let chain_pem = read_pem(
+        index,
+        "certificate",
+        &tls.certificate,
+        &tls.certificate_file,
+    )?;
     let key_pem = read_pem(index, "key", &tls.key, &tls.key_file)?;
     let chain = CertificateDer::pem_slice_iter(&chain_pem)
         .collect::<Result<Vec<_>, _>>()

@@ -196,7 +196,9 @@ fn provider_mapping(
     for entry in options.mappings {
         let Some((synapse_id, provider)) = entry.rsplit_once(':') else {
             findings.error(
-                format!("--upstream-provider-mapping {entry:?} is not SYNAPSE_IDP_ID:PROVIDER_ULID"),
+                format!(
+                    "--upstream-provider-mapping {entry:?} is not SYNAPSE_IDP_ID:PROVIDER_ULID"
+                ),
                 "write it as e.g. oidc-keycloak:01HFVBY12TMNTYTBV8W921M5FA",
             );
             continue;
@@ -280,9 +282,9 @@ pub async fn check_data(
 
 /// A real run refuses while Synapse may still write: tokens issued after
 /// the import would not work afterwards. The signs: the process in
-/// Synapse's `pid_file` is alive (when Synapse daemonises), SQLite's
-/// write-ahead log is present, or other sessions are connected to Synapse's
-/// PostgreSQL database.
+/// Synapse's `pid_file` is alive (when Synapse daemonises), another process
+/// has Synapse's SQLite file open, or other sessions are connected to
+/// Synapse's PostgreSQL database.
 async fn check_running(
     synapse: &SynapseConfig,
     source: &SynapseSource,
@@ -302,10 +304,11 @@ async fn check_running(
             }
         }
     }
-    if let Some(wal) = &source.sqlite_wal_in_use {
+    let holders = source.sqlite_users();
+    if !holders.is_empty() {
         signs.push(format!(
-            "{} exists, so a process has its SQLite database open (or Synapse did not stop cleanly: start and stop it once)",
-            wal.display()
+            "process(es) {} have its SQLite database open",
+            holders.join(", ")
         ));
     }
     let connections = source.other_connections().await?;

@@ -93,7 +93,8 @@ pub async fn run(
             Some(repo) => import_page(source, repo, settings, &users, &first, &last).await?,
             None => {
                 let mut repo = target.begin().await?;
-                let written = import_page(source, &mut repo, settings, &users, &first, &last).await?;
+                let written =
+                    import_page(source, &mut repo, settings, &users, &first, &last).await?;
                 repo.commit().await?;
                 batches += 1;
                 if crash_after == Some(batches) {
@@ -187,7 +188,11 @@ async fn import_page(
         // Synapse's bcrypt hashes become scheme version 1 (checked to be
         // bcrypt with Synapse's pepper); other hashes come from password
         // provider modules and cannot be verified here.
-        if let Some(hash) = user.password_hash.as_deref().filter(|h| h.starts_with("$2")) {
+        if let Some(hash) = user
+            .password_hash
+            .as_deref()
+            .filter(|h| h.starts_with("$2"))
+        {
             batch.passwords.push((id, hash.to_owned(), 1));
         }
     }
@@ -327,7 +332,10 @@ mod tests {
 
     #[test]
     fn localpart_only_for_this_server() {
-        assert_eq!(localpart("@alice:example.com", "example.com"), Some("alice"));
+        assert_eq!(
+            localpart("@alice:example.com", "example.com"),
+            Some("alice")
+        );
         assert_eq!(
             localpart("@alice:example.com:8448", "example.com:8448"),
             Some("alice")

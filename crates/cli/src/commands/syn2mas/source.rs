@@ -34,10 +34,8 @@ pub struct SynapseSource {
     pool: Pool,
     /// `SQLite file …` or the URI without its password, for messages.
     pub description: String,
-    /// SQLite: the write-ahead log that existed before we opened the file.
-    /// Synapse runs SQLite in WAL mode, and the `-wal` file exists while a
-    /// process has the database open (or after it did not close cleanly).
-    pub sqlite_wal_in_use: Option<std::path::PathBuf>,
+    /// SQLite: the database file, to look for other processes using it.
+    pub sqlite_path: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -117,8 +115,6 @@ impl SynapseSource {
                         path.display()
                     );
                 }
-                let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
-                let sqlite_wal_in_use = wal.exists().then_some(wal);
                 let options = SqliteConnectOptions::new()
                     .filename(&path)
                     .read_only(true)
@@ -131,7 +127,7 @@ impl SynapseSource {
                 Ok(Self {
                     pool: Pool::Sqlite(pool),
                     description: format!("SQLite file {}", path.display()),
-                    sqlite_wal_in_use,
+                    sqlite_path: Some(path),
                 })
             }
             SynapseDatabase::Postgres(uri) => {
@@ -155,7 +151,7 @@ impl SynapseSource {
                 Ok(Self {
                     pool: Pool::Postgres(pool),
                     description: format!("PostgreSQL {shown}"),
-                    sqlite_wal_in_use: None,
+                    sqlite_path: None,
                 })
             }
         }
@@ -179,15 +175,55 @@ impl SynapseSource {
         Ok(rows.into_iter().map(|(r,)| r).collect())
     }
 
+    /// Other processes that have the SQLite database open (`pid (command)`),
+    /// found through `/proc/*/fd` on Linux. Synapse keeps its database open
+    /// while it runs; processes of other users or containers are invisible.
+    pub fn sqlite_users(&self) -> Vec<String> {
+        let Some(path) = &self.sqlite_path else {
+            return Vec::new();
+        };
+        let Ok(target) = std::fs::canonicalize(path) else {
+            return Vec::new();
+        };
+        let wal = std::path::PathBuf::from(format!("{}-wal", target.display()));
+        let own = std::process::id().to_string();
+        let mut found = Vec::new();
+        let Ok(processes) = std::fs::read_dir("/proc") else {
+            return found;
+        };
+        for process in processes.flatten() {
+            let pid = process.file_name().to_string_lossy().into_owned();
+            if pid == own || !pid.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {
+                continue;
+            };
+            let uses = fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|link| link == target || link == wal)
+            });
+            if uses {
+                let command = std::fs::read_to_string(process.path().join("comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                found.push(format!("{pid} ({command})"));
+            }
+        }
+        found
+    }
+
     pub async fn counts(&self) -> Result<SourceCounts> {
         async fn count(source: &SynapseSource, sql: &str) -> Result<i64> {
             let sql = sql.to_owned();
-            Ok(on_pool!(source, |pool| sqlx::query_scalar(&sql)
+            Ok(on_pool!(source, |pool| {
+                sqlx::query_scalar(&sql)
                 .fetch_one(pool)
                 .await
                 .with_context(|| format!(
                     "reading Synapse's database ({sql}); is this a Synapse database of a recent version?"
-                ))?))
+                ))?
+            }))
         }
         Ok(SourceCounts {
             users: count(self, "SELECT COUNT(*) FROM users WHERE name IS NOT NULL").await?,
