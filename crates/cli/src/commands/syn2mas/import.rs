@@ -24,7 +24,10 @@ use ulid::Ulid;
 
 use super::{
     progress::{Progress, Tally},
-    source::{SynapseSource, SynapseUser},
+    source::{
+        SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseSource, SynapseThreepid,
+        SynapseUser,
+    },
 };
 
 /// Users per batch: large enough for few round trips, small enough that a
@@ -82,31 +85,33 @@ pub async fn run(
     } else {
         None
     };
-    let (page, crash_after) = (page_size(), crash_after_batches());
+    let (size, crash_after) = (page_size(), crash_after_batches());
     let mut batches = 0;
-    let mut after = String::new();
-    loop {
-        let users = source.users_after(&after, page).await?;
-        let Some(last) = users.last() else { break };
-        let (first, last) = (users[0].name.clone(), last.name.clone());
-        let page_tally = match dry_run_tx.as_mut() {
-            Some(repo) => import_page(source, repo, settings, &users, &first, &last).await?,
-            None => {
-                let mut repo = target.begin().await?;
-                let written =
-                    import_page(source, &mut repo, settings, &users, &first, &last).await?;
-                repo.commit().await?;
-                batches += 1;
-                if crash_after == Some(batches) {
-                    eprintln!("stopping after {batches} batch(es) (MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES)");
-                    std::process::exit(70);
+    // Reading the next page from Synapse overlaps with writing this one.
+    let mut next = read_page(source, "", size).await?;
+    while let Some(page) = next {
+        let write = async {
+            match dry_run_tx.as_mut() {
+                Some(repo) => write_page(repo, settings, &page).await,
+                None => {
+                    let mut repo = target.begin().await?;
+                    let written = write_page(&mut repo, settings, &page).await?;
+                    repo.commit().await?;
+                    Ok(written)
                 }
-                written
             }
         };
-        tally.add(&page_tally);
+        let (written, following) = tokio::join!(write, read_page(source, &page.last, size));
+        tally.add(&written?);
         progress.update(&tally);
-        after = last;
+        batches += 1;
+        if !settings.dry_run && crash_after == Some(batches) {
+            eprintln!(
+                "stopping after {batches} batch(es) (MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES)"
+            );
+            std::process::exit(70);
+        }
+        next = following?;
     }
     if let Some(repo) = dry_run_tx {
         repo.rollback().await?;
@@ -125,15 +130,40 @@ pub async fn run(
     Ok(tally)
 }
 
-/// Reads one page's related rows and writes what the target lacks.
-async fn import_page(
-    source: &SynapseSource,
+/// One page of Synapse users with the rows that belong to them.
+struct SourcePage {
+    users: Vec<SynapseUser>,
+    last: String,
+    threepids: Vec<SynapseThreepid>,
+    external_ids: Vec<SynapseExternalId>,
+    devices: Vec<SynapseDevice>,
+    tokens: Vec<SynapseAccessToken>,
+}
+
+/// The users after `after` and their rows; `None` when there are no more.
+async fn read_page(source: &SynapseSource, after: &str, size: i64) -> Result<Option<SourcePage>> {
+    let users = source.users_after(after, size).await?;
+    let (Some(first), Some(last)) = (users.first(), users.last()) else {
+        return Ok(None);
+    };
+    let (first, last) = (first.name.clone(), last.name.clone());
+    Ok(Some(SourcePage {
+        threepids: source.threepids(&first, &last).await?,
+        external_ids: source.external_ids(&first, &last).await?,
+        devices: source.devices(&first, &last).await?,
+        tokens: source.access_tokens(&first, &last).await?,
+        users,
+        last,
+    }))
+}
+
+/// Writes what the target lacks of one page.
+async fn write_page(
     repo: &mut Repository,
     settings: &ImportSettings<'_>,
-    users: &[SynapseUser],
-    first: &str,
-    last: &str,
+    page: &SourcePage,
 ) -> Result<Tally> {
+    let users = &page.users;
     let now = Utc::now();
     let mut rng = rand::thread_rng();
     let mut tally = Tally {
@@ -198,19 +228,21 @@ async fn import_page(
     }
     let new_user = |user_id: &str| ids.get(user_id).filter(|(_, new, _)| *new).map(|u| u.0);
 
-    for threepid in source.threepids(first, last).await? {
+    for threepid in &page.threepids {
         let Some(user) = new_user(&threepid.user_id) else {
             continue;
         };
         if threepid.medium == "email" {
-            batch.emails.push((user, threepid.address));
+            batch.emails.push((user, threepid.address.clone()));
         } else {
-            batch
-                .other_third_party_ids
-                .push((user, threepid.medium, threepid.address));
+            batch.other_third_party_ids.push((
+                user,
+                threepid.medium.clone(),
+                threepid.address.clone(),
+            ));
         }
     }
-    for link in source.external_ids(first, last).await? {
+    for link in &page.external_ids {
         let (Some(user), Some(provider)) = (
             new_user(&link.user_id),
             settings.providers.get(&link.auth_provider),
@@ -221,13 +253,23 @@ async fn import_page(
         };
         batch
             .upstream_links
-            .push((*provider, user, link.external_id));
+            .push((*provider, user, link.external_id.clone()));
     }
 
     // Devices → compat sessions, unless one exists from an earlier run.
-    let user_ids: Vec<Ulid> = ids.values().map(|u| u.0).collect();
-    let mut sessions = repo.syn2mas_existing_devices(&user_ids).await?;
-    for device in source.devices(first, last).await? {
+    // Users new in this page cannot have sessions or tokens yet, so a page
+    // of new users (every page of a first run) skips those lookups.
+    let earlier: Vec<Ulid> = ids
+        .values()
+        .filter(|(_, new, _)| !new)
+        .map(|u| u.0)
+        .collect();
+    let mut sessions = if earlier.is_empty() {
+        HashMap::new()
+    } else {
+        repo.syn2mas_existing_devices(&earlier).await?
+    };
+    for device in &page.devices {
         let Some(&(user, _, admin)) = ids.get(device.user_id.as_str()) else {
             continue;
         };
@@ -240,29 +282,33 @@ async fn import_page(
         batch.sessions.push(ImportSession {
             id,
             user_id: user,
-            device_id: Some(device.device_id),
+            device_id: Some(device.device_id.clone()),
             is_synapse_admin: admin,
-            human_name: device.display_name,
-            user_agent: device.user_agent,
+            human_name: device.display_name.clone(),
+            user_agent: device.user_agent.clone(),
             last_active_at: millis(device.last_seen),
-            last_active_ip: device.ip,
+            last_active_ip: device.ip.clone(),
         });
     }
 
     // Tokens, unless stored already.
-    let tokens = source.access_tokens(first, last).await?;
+    let tokens = &page.tokens;
     let access_digests: Vec<String> = tokens.iter().map(|t| token_digest(&t.token)).collect();
     let refresh_digests: Vec<String> = tokens
         .iter()
         .filter_map(|t| t.refresh_token.as_deref().map(token_digest))
         .collect();
-    let stored_access = repo
-        .syn2mas_existing_token_digests(&access_digests, false)
-        .await?;
-    let stored_refresh = repo
-        .syn2mas_existing_token_digests(&refresh_digests, true)
-        .await?;
-    for (token, digest) in tokens.into_iter().zip(access_digests) {
+    let (stored_access, stored_refresh) = if earlier.is_empty() {
+        Default::default()
+    } else {
+        (
+            repo.syn2mas_existing_token_digests(&access_digests, false)
+                .await?,
+            repo.syn2mas_existing_token_digests(&refresh_digests, true)
+                .await?,
+        )
+    };
+    for (token, digest) in tokens.iter().zip(access_digests) {
         // A pair whose refresh token was already exchanged is dead: the
         // client holds the newer pair.
         if token.refresh_consumed || stored_access.contains(&digest) {
