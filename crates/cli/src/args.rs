@@ -1,6 +1,6 @@
 //! Command-line arguments: the same verbs and flags as `mas-cli`.
 
-use std::path::PathBuf;
+use std::{ffi::OsString, path::PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -191,4 +191,54 @@ pub enum ManageCommand {
     ListAdminUsers,
     /// Queue a provisioning job for every user (re-creates them on the homeserver).
     ProvisionAllUsers,
+}
+
+/// The playbook documents `--upstreamProviderMapping oidc-x:ULID` as one list
+/// item, which wrappers may hand over as a single argument; split such an
+/// argument at its first space so it parses like the two words it means.
+pub fn split_joined_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    for arg in args {
+        let joined = arg.to_str().and_then(|text| {
+            let (flag, value) = text.split_once(' ')?;
+            matches!(
+                flag,
+                "--upstreamProviderMapping" | "--upstream-provider-mapping"
+            )
+            .then(|| (flag.to_owned(), value.trim().to_owned()))
+        });
+        match joined {
+            Some((flag, value)) => out.extend([flag.into(), value.into()]),
+            None => out.push(arg),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_flag_joined_with_its_value_is_split() {
+        let args = [
+            "mxauth",
+            "syn2mas",
+            "--upstreamProviderMapping oidc-k:01HFVBY12TMNTYTBV8W921M5FA",
+            "--synapse-config",
+            "a b.yaml",
+            "check",
+        ]
+        .map(OsString::from);
+        let parsed = Args::parse_from(split_joined_flags(args));
+        let Some(Command::Syn2mas(syn2mas)) = parsed.command else {
+            panic!("not syn2mas")
+        };
+        assert_eq!(
+            syn2mas.upstream_provider_mapping,
+            ["oidc-k:01HFVBY12TMNTYTBV8W921M5FA"]
+        );
+        // Other arguments with spaces (a path here) are left alone.
+        assert_eq!(syn2mas.synapse_config, [PathBuf::from("a b.yaml")]);
+    }
 }

@@ -26,7 +26,7 @@ fn init_logging() {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = args::Args::parse();
+    let args = args::Args::parse_from(args::split_joined_flags(std::env::args_os()));
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

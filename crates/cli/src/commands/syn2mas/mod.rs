@@ -47,6 +47,7 @@ pub async fn run(ctx: &Context, args: &Syn2masArgs) -> Result<ExitCode> {
     // The target gets its schema first, as `database migrate` would.
     let target = Database::connect(&resolve::database_settings(&ctx.config.database)?).await?;
     database::apply(&target).await?;
+    let lock = lock_target(&target).await?;
 
     let options = CheckOptions {
         mappings: &args.upstream_provider_mapping,
@@ -113,9 +114,34 @@ pub async fn run(ctx: &Context, args: &Syn2masArgs) -> Result<ExitCode> {
         }
     };
     source.close().await;
+    // The pool only closes once every connection is back, the lock's too.
+    drop(lock);
     target.close().await;
     Ok(match outcome {
         Some(code) => ExitCode::from(code),
         None => ExitCode::SUCCESS,
     })
+}
+
+/// On PostgreSQL, one syn2mas at a time per target database: a session
+/// advisory lock held by a connection kept for the whole run. (On SQLite,
+/// two runs would still not corrupt anything: each batch is one transaction
+/// and usernames are unique, so the slower run fails its batch.)
+async fn lock_target(
+    target: &Database,
+) -> Result<Option<sqlx::pool::PoolConnection<sqlx::Postgres>>> {
+    let Database::Postgres(pool) = target else {
+        return Ok(None);
+    };
+    let mut conn = pool.acquire().await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('mxauth-syn2mas'))")
+            .fetch_one(&mut *conn)
+            .await?;
+    if !locked {
+        anyhow::bail!(
+            "another `mxauth syn2mas` is running against this database; wait for it to finish"
+        );
+    }
+    Ok(Some(conn))
 }
