@@ -373,3 +373,100 @@ async fn check_target(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> RootConfig {
+        let dir = std::env::temp_dir().join(format!("mxauth-checks-{}", Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("base.yaml");
+        std::fs::write(
+            &base,
+            include_str!("../../../tests/fixtures/mas-config-sample.yaml"),
+        )
+        .unwrap();
+        let over = dir.join("over.yaml");
+        std::fs::write(&over, extra).unwrap();
+        crate::config_loader::load_files(&[base, over]).unwrap()
+    }
+
+    fn options(mappings: &[String]) -> CheckOptions<'_> {
+        CheckOptions {
+            mappings,
+            ignore_missing_auth_providers: false,
+            real_run: false,
+        }
+    }
+
+    #[test]
+    fn providers_map_by_flag_and_by_synapse_idp_id() {
+        let config = config(
+            "upstream_oauth2:\n  providers:\n    - id: 01JSHPZHAXC50QBKH67MH33TNF\n      synapse_idp_id: keycloak\n      issuer: https://id.example.com/\n      client_id: mxauth\n      token_endpoint_auth_method: none\n",
+        );
+        let mut findings = Findings::default();
+        let flag = ["oidc-google:01HFVBY12TMNTYTBV8W921M5FA".to_owned()];
+        let mapping = provider_mapping(&config, &options(&flag), &mut findings);
+        assert!(findings.0.is_empty(), "{:?}", findings.0);
+        // Synapse writes `oidc-<idp_id>`; the config may name either form.
+        assert_eq!(
+            mapping.get("oidc-keycloak").map(Ulid::to_string).as_deref(),
+            Some("01JSHPZHAXC50QBKH67MH33TNF")
+        );
+        assert_eq!(
+            mapping.get("oidc-google").map(Ulid::to_string).as_deref(),
+            Some("01HFVBY12TMNTYTBV8W921M5FA")
+        );
+    }
+
+    #[test]
+    fn a_malformed_mapping_is_an_error_with_an_example() {
+        let config = config("{}");
+        let mut findings = Findings::default();
+        let flag = ["oidc-google".to_owned(), "oidc-x:not-a-ulid".to_owned()];
+        provider_mapping(&config, &options(&flag), &mut findings);
+        assert_eq!(findings.worst(), Some(Severity::Error));
+        assert_eq!(findings.0.len(), 2);
+        assert!(
+            findings.0[0].fix.contains("oidc-keycloak:"),
+            "{}",
+            findings.0[0]
+        );
+    }
+
+    #[test]
+    fn scheme_one_must_be_bcrypt_with_synapse_pepper() {
+        let synapse = SynapseConfig {
+            server_name: "example.com".into(),
+            password_enabled: true,
+            pepper: "pep".into(),
+            ..SynapseConfig::default()
+        };
+        let mut findings = Findings::default();
+        check_password_scheme(&synapse, &config("{}"), &mut findings);
+        assert!(
+            findings.0[0].message.contains("argon2") || findings.0[0].message.contains("Argon2"),
+            "{}",
+            findings.0[0]
+        );
+        let mut findings = Findings::default();
+        check_password_scheme(
+            &synapse,
+            &config("passwords:\n  schemes:\n    - {version: 1, algorithm: bcrypt, unicode_normalization: true, secret: other}\n"),
+            &mut findings,
+        );
+        assert!(
+            findings.0[0].message.contains("pepper"),
+            "{}",
+            findings.0[0]
+        );
+        let mut findings = Findings::default();
+        check_password_scheme(
+            &synapse,
+            &config("passwords:\n  schemes:\n    - {version: 1, algorithm: bcrypt, unicode_normalization: true, secret: pep}\n"),
+            &mut findings,
+        );
+        assert!(findings.0.is_empty(), "{:?}", findings.0);
+    }
+}
