@@ -14,12 +14,12 @@ use minijinja::context;
 use mxauth_model::{token_digest, tokens::generate_alphanumeric};
 use mxauth_storage::CompatSsoLogin;
 use rand::rngs::OsRng;
-use serde::Deserialize;
 use ulid::Ulid;
 use url::Url;
 
 use super::{
-    account::urlencode, cookie_with_csrf, current_user, error_page, internal_error, render,
+    account::urlencode, cookie_with_csrf, current_user, error_page, expired_form_page,
+    internal_error, render, DecisionForm,
 };
 use crate::{http::AppState, urls::paths};
 
@@ -95,29 +95,16 @@ pub async fn show(
     render(&state, "compat_sso.html", ctx, set)
 }
 
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    decision: String,
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(input): Form<ConfirmForm>,
+    Form(input): Form<DecisionForm>,
 ) -> Response {
     let now = state.clock.now();
     let cookie = state.cookies.read(&headers);
     if !cookie.check_csrf(&input.csrf, now) {
-        return error_page(
-            &state,
-            403,
-            "This form has expired",
-            "Go back, reload the page and try again (the form's CSRF token did not match).",
-        );
+        return expired_form_page(&state);
     }
     let login = match load(&state, &id).await {
         Ok(login) => login,

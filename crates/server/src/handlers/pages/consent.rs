@@ -17,12 +17,12 @@ use mxauth_model::{
     Scope, User,
 };
 use rand::rngs::OsRng;
-use serde::Deserialize;
 use ulid::Ulid;
 use url::Url;
 
 use super::{
-    account::urlencode, cookie_with_csrf, current_user, error_page, internal_error, render,
+    account::urlencode, cookie_with_csrf, current_user, error_page, expired_form_page,
+    internal_error, render, DecisionForm,
 };
 use crate::{
     handlers::oauth2::redirect::{self, ResponseMode},
@@ -211,29 +211,16 @@ pub async fn show(
     render(&state, "consent.html", ctx, set)
 }
 
-#[derive(Deserialize)]
-pub struct ConsentForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    decision: String,
-}
-
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(grant_id): Path<String>,
-    Form(input): Form<ConsentForm>,
+    Form(input): Form<DecisionForm>,
 ) -> Response {
     let now = state.clock.now();
     let cookie = state.cookies.read(&headers);
     if !cookie.check_csrf(&input.csrf, now) {
-        return error_page(
-            &state,
-            403,
-            "This form has expired",
-            "Go back, reload the page and try again (the form's CSRF token did not match).",
-        );
+        return expired_form_page(&state);
     }
     let Loaded { grant, .. } = match load(&state, &grant_id).await {
         Ok(Ok(loaded)) => loaded,

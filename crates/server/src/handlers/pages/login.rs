@@ -14,7 +14,10 @@ use mxauth_storage::new_ulid;
 use rand::rngs::OsRng;
 use serde::Deserialize;
 
-use super::{cookie_with_csrf, current_user, error_page, internal_error, render, safe_next};
+use super::{
+    cookie_with_csrf, current_user, error_page, expired_form_page, internal_error, render,
+    safe_next,
+};
 use crate::{
     client_ip::ClientIp,
     http::AppState,
@@ -113,12 +116,7 @@ pub async fn submit(
     let now = state.clock.now();
     let mut cookie = state.cookies.read(&headers);
     if !cookie.check_csrf(&input.csrf, now) {
-        return error_page(
-            &state,
-            403,
-            "This form has expired",
-            "Go back, reload the page and try again (the form's CSRF token did not match).",
-        );
+        return expired_form_page(&state);
     }
     // Every password check is rate limited, per client IP and per account.
     let account = localpart_of(&input.username, &state.site.server_name).unwrap_or(&input.username);

@@ -10,7 +10,7 @@ use axum::{
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{error_page, internal_error, render};
+use super::{expired_form_page, internal_error, render};
 use crate::http::AppState;
 
 #[derive(Deserialize)]
@@ -27,12 +27,7 @@ pub async fn submit(
     let now = state.clock.now();
     let mut cookie = state.cookies.read(&headers);
     if !cookie.check_csrf(&input.csrf, now) {
-        return error_page(
-            &state,
-            403,
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        );
+        return expired_form_page(&state);
     }
     if let Some(id) = cookie.browser_session.take() {
         let result = async {

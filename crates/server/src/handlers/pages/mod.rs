@@ -75,6 +75,27 @@ pub fn error_page(state: &AppState, status: u16, title: &str, message: &str) -> 
     response
 }
 
+/// The answer to a form whose CSRF token does not match (expired, or not
+/// from our page).
+pub fn expired_form_page(state: &AppState) -> Response {
+    error_page(
+        state,
+        403,
+        "This form has expired",
+        "Go back, reload the page and try again (the form's CSRF token did not match).",
+    )
+}
+
+/// The form of a page that asks yes or no (consent, SSO confirmation).
+#[derive(serde::Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    pub csrf: String,
+    /// `allow`, anything else declines.
+    #[serde(default)]
+    pub decision: String,
+}
+
 /// Logs an internal failure once, with its cause, and shows a page that
 /// says only that something failed on our side.
 pub fn internal_error(state: &AppState, cause: &dyn std::fmt::Display) -> Response {
