@@ -102,13 +102,8 @@ async fn matrix_sdk_logs_in_through_synapse() {
     start_proxy(proxy_port, synapse_port, mxauth_port).await;
     let public = format!("http://127.0.0.1:{proxy_port}");
     let http = reqwest::Client::new();
-    let query = format!("http://127.0.0.1:{synapse_port}/_synapse/mas/query_user?localpart=alice");
     assert!(
-        eventually(20, async || call(&http, "GET", &query, Some(SECRET), None)
-            .await
-            .0
-            == 200)
-        .await,
+        provisioned(&http, synapse_port, "alice").await,
         "alice was not provisioned"
     );
     let user_id = UserId::parse(format!("@alice:{server_name}")).unwrap();
@@ -255,17 +250,8 @@ async fn matrix_sdk_logs_in_through_synapse() {
     assert!(keys.contains("ZWQyNTUxOWtleWZyb21zZGs"), "{keys}");
     // The replaced session is over at mxauth (Synapse may cache it for up
     // to two minutes, see docs/compat.md).
-    let introspected: serde_json::Value = http
-        .post(format!("http://127.0.0.1:{mxauth_port}/oauth2/introspect"))
-        .bearer_auth(SECRET)
-        .form(&[("token", first_token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let introspected =
+        introspect_as_synapse(&format!("http://127.0.0.1:{mxauth_port}"), &first_token).await;
     assert_eq!(introspected["active"], false, "{introspected}");
     assert_eq!(
         restarted.whoami().await.unwrap().device_id,

@@ -469,18 +469,7 @@ async fn imports_from_a_postgres_synapse_database() {
     .unwrap();
     synapse_db.close().await;
     let server = start_server(files, port);
-    let introspected: Value = reqwest::Client::new()
-        .post(format!("{}oauth2/introspect", server.base()))
-        .bearer_auth(SECRET)
-        .header("X-MAS-Supports-Device-Id", "1")
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let introspected = introspect_as_synapse(server.base().trim_end_matches('/'), &token).await;
     assert_eq!(introspected["active"], true, "{introspected}");
     assert_eq!(introspected["device_id"], device.as_str(), "{introspected}");
     drop(server);

@@ -210,6 +210,30 @@ pub async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Whether Synapse knows `localpart` within 20 s (provisioning is a job).
+pub async fn provisioned(http: &reqwest::Client, synapse_port: u16, localpart: &str) -> bool {
+    let query =
+        format!("http://127.0.0.1:{synapse_port}/_synapse/mas/query_user?localpart={localpart}");
+    eventually(20, async || {
+        call(http, "GET", &query, Some(SECRET), None).await.0 == 200
+    })
+    .await
+}
+
+/// mxauth's answer to `token` when asked as Synapse asks (shared secret,
+/// device ids supported).
+pub async fn introspect_as_synapse(mxauth_base: &str, token: &str) -> Value {
+    let answer = reqwest::Client::new()
+        .post(format!("{mxauth_base}/oauth2/introspect"))
+        .bearer_auth(SECRET)
+        .header("X-MAS-Supports-Device-Id", "1")
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&answer.text().await.unwrap()).unwrap()
+}
+
 /// Polls `check` for up to `seconds`.
 pub async fn eventually(seconds: u64, mut check: impl AsyncFnMut() -> bool) -> bool {
     for _ in 0..seconds * 4 {
@@ -260,13 +284,8 @@ async fn synapse_delegates_to_mxauth() {
         "-y",
     ]));
     assert_eq!(created.code, 0, "{}", created.stderr);
-    let query = format!("http://127.0.0.1:{synapse_port}/_synapse/mas/query_user?localpart=alice");
     assert!(
-        eventually(20, async || call(&http, "GET", &query, Some(SECRET), None)
-            .await
-            .0
-            == 200)
-        .await,
+        provisioned(&http, synapse_port, "alice").await,
         "alice was not provisioned"
     );
 
@@ -524,62 +543,13 @@ async fn oauth_login(
         "{base}/authorize?response_type=code&client_id={client_id}&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
         url::form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>()
     );
-    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
-    let csrf_of = |html: &str| {
-        let marker = "name=\"csrf\" value=\"";
-        let start = html.find(marker).unwrap() + marker.len();
-        html[start..].split('"').next().unwrap().to_owned()
-    };
-    let consent = location(&no_redirect.get(&authorize).send().await.unwrap());
-    let login_page = no_redirect
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login_page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = csrf_of(&login_page.text().await.unwrap());
-    let logged_in = no_redirect
-        .post(format!("{base}/login"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", "alice"),
-            ("password", "correct horse battery staple"),
-            ("next", consent.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = logged_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let page = no_redirect
-        .get(format!("{base}{consent}"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let back = no_redirect
-        .post(format!("{base}{consent}"))
-        .header("cookie", &cookie)
-        .form(&[("csrf", csrf_of(&page).as_str()), ("decision", "allow")])
-        .send()
-        .await
-        .unwrap();
-    let back = url::Url::parse(&location(&back)).unwrap();
+    let (back, _) = log_in_and_allow(
+        &no_redirect,
+        &authorize,
+        "alice",
+        "correct horse battery staple",
+    )
+    .await;
     let code = back
         .query_pairs()
         .find(|(k, _)| k == "code")
