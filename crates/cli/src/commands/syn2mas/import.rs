@@ -174,23 +174,17 @@ async fn write_page(
 
     // Users: new ones are written; ones an earlier run wrote only get
     // what is missing below; appservice users and guests are skipped.
-    let wanted: Vec<&SynapseUser> = users
+    let wanted: Vec<(&SynapseUser, &str)> = users
         .iter()
         .filter(|u| u.appservice_id.is_none() && !u.is_guest)
-        .filter(|u| localpart(&u.name, settings.server_name).is_some())
+        .filter_map(|u| Some((u, localpart(&u.name, settings.server_name)?)))
         .collect();
     tally.users_skipped = (users.len() - wanted.len()) as u64;
-    let names: Vec<String> = wanted
-        .iter()
-        .filter_map(|u| localpart(&u.name, settings.server_name).map(str::to_owned))
-        .collect();
+    let names: Vec<String> = wanted.iter().map(|(_, name)| (*name).to_owned()).collect();
     let existing = repo.syn2mas_existing_users(&names).await?;
     // Synapse user id → (mxauth id, is new, is admin)
     let mut ids: HashMap<&str, (Ulid, bool, bool)> = HashMap::new();
-    for user in &wanted {
-        let Some(name) = localpart(&user.name, settings.server_name) else {
-            continue;
-        };
+    for &(user, name) in &wanted {
         if let Some(found) = existing.get(name) {
             if !found.imported {
                 bail!(

@@ -294,21 +294,13 @@ impl SynapseSource {
     pub async fn threepids(&self, first: &str, last: &str) -> Result<Vec<SynapseThreepid>> {
         const SQL: &str = "SELECT user_id, medium, address FROM user_threepids
                            WHERE user_id >= $1 AND user_id <= $2";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(first)
-            .bind(last)
-            .fetch_all(pool)
-            .await?))
+        self.in_user_range(SQL, first, last).await
     }
 
     pub async fn external_ids(&self, first: &str, last: &str) -> Result<Vec<SynapseExternalId>> {
         const SQL: &str = "SELECT user_id, auth_provider, external_id FROM user_external_ids
                            WHERE user_id >= $1 AND user_id <= $2";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(first)
-            .bind(last)
-            .fetch_all(pool)
-            .await?))
+        self.in_user_range(SQL, first, last).await
     }
 
     /// Devices a person can see (hidden ones are Synapse's internal
@@ -318,11 +310,7 @@ impl SynapseSource {
                            FROM devices
                            WHERE user_id >= $1 AND user_id <= $2
                              AND (hidden IS NULL OR hidden = FALSE)";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(first)
-            .bind(last)
-            .fetch_all(pool)
-            .await?))
+        self.in_user_range(SQL, first, last).await
     }
 
     /// Access tokens with their refresh token, if any; tokens that let an
@@ -335,11 +323,24 @@ impl SynapseSource {
                            LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
                            WHERE a.user_id >= $1 AND a.user_id <= $2
                              AND a.puppets_user_id IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+        self.in_user_range(SQL, first, last).await
+    }
+
+    /// Runs `sql`, whose `$1` and `$2` bound a range of user ids: the rows
+    /// belonging to one page of users.
+    async fn in_user_range<T>(&self, sql: &'static str, first: &str, last: &str) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_pool!(self, |pool| sqlx::query_as(sql)
             .bind(first)
             .bind(last)
             .fetch_all(pool)
-            .await?))
+            .await
+            .context("reading Synapse's database")?))
     }
 
     pub async fn close(&self) {
