@@ -131,26 +131,12 @@ impl Repository {
         Ok(found)
     }
 
-    /// How many users the target has that syn2mas did not write, and one
-    /// of their names.
-    pub async fn syn2mas_foreign_users(&mut self) -> Result<(i64, Option<String>), StorageError> {
-        const SQL: &str = "SELECT COUNT(*), MIN(u.username) FROM users u
-             WHERE NOT EXISTS (SELECT 1 FROM syn2mas_imported_users i WHERE i.user_id = u.user_id)";
-        let row: (i64, Option<String>) =
-            on_conn!(self, |conn| sqlx::query_as(SQL).fetch_one(conn).await)?;
-        Ok(row)
-    }
-
-    /// Up to `limit` usernames of users syn2mas did not write.
-    pub async fn syn2mas_foreign_usernames(
-        &mut self,
-        limit: i64,
-    ) -> Result<Vec<String>, StorageError> {
+    /// The usernames of users syn2mas did not write, in order.
+    pub async fn syn2mas_foreign_usernames(&mut self) -> Result<Vec<String>, StorageError> {
         const SQL: &str = "SELECT u.username FROM users u
              WHERE NOT EXISTS (SELECT 1 FROM syn2mas_imported_users i WHERE i.user_id = u.user_id)
-             ORDER BY u.username LIMIT $1";
+             ORDER BY u.username";
         Ok(on_conn!(self, |conn| sqlx::query_scalar(SQL)
-            .bind(limit)
             .fetch_all(conn)
             .await)?)
     }
