@@ -4,7 +4,6 @@
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
     Json,
 };
 use mxauth_model::{compat::CompatSession, token_digest, TokenType, User};
@@ -68,35 +67,27 @@ async fn end(
     Ok(())
 }
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let result = async {
-        let (session, _) = authenticated(&state, &headers).await?;
-        let mut repo = state.db.begin().await?;
-        end(&mut repo, &state, &session).await?;
-        repo.commit().await?;
-        Ok::<_, MatrixError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => Json(json!({})).into_response(),
-        Err(e) => e.into_response(),
-    }
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, MatrixError> {
+    let (session, _) = authenticated(&state, &headers).await?;
+    let mut repo = state.db.begin().await?;
+    end(&mut repo, &state, &session).await?;
+    repo.commit().await?;
+    Ok(Json(json!({})))
 }
 
 /// Ends every compat session of the user (not their OAuth sessions).
-pub async fn logout_all(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let result = async {
-        let (_, user) = authenticated(&state, &headers).await?;
-        let mut repo = state.db.begin().await?;
-        for session in repo.active_compat_sessions(&user, None).await? {
-            end(&mut repo, &state, &session).await?;
-        }
-        repo.commit().await?;
-        Ok::<_, MatrixError>(())
+pub async fn logout_all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, MatrixError> {
+    let (_, user) = authenticated(&state, &headers).await?;
+    let mut repo = state.db.begin().await?;
+    for session in repo.active_compat_sessions(&user, None).await? {
+        end(&mut repo, &state, &session).await?;
     }
-    .await;
-    match result {
-        Ok(()) => Json(json!({})).into_response(),
-        Err(e) => e.into_response(),
-    }
+    repo.commit().await?;
+    Ok(Json(json!({})))
 }
