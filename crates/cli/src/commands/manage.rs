@@ -110,6 +110,16 @@ pub async fn queue(
     Ok(())
 }
 
+/// Queues a job whose payload is just the user.
+async fn queue_for_user(
+    repo: &mut Repository,
+    clock: &dyn Clock,
+    queue_name: &str,
+    user: &User,
+) -> Result<()> {
+    queue(repo, clock, queue_name, json!({ "user_id": user.id })).await
+}
+
 async fn add_email(
     tools: &Tools<'_>,
     username: &str,
@@ -132,13 +142,7 @@ async fn add_email(
     let now = tools.clock.now();
     repo.add_user_email(new_ulid(now, &mut OsRng), &user, email, now)
         .await?;
-    queue(
-        &mut repo,
-        tools.clock,
-        jobs::queues::PROVISION_USER,
-        json!({ "user_id": user.id }),
-    )
-    .await?;
+    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     repo.commit().await?;
     let verb = if verify {
         "Added and confirmed"
@@ -212,13 +216,7 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
     let user = find_user(&mut repo, username, tools.server_name).await?;
     let now = tools.clock.now();
     let user = repo.lock_user(user, now).await?;
-    queue(
-        &mut repo,
-        tools.clock,
-        jobs::queues::PROVISION_USER,
-        json!({ "user_id": user.id }),
-    )
-    .await?;
+    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     if deactivate {
         let user = repo.deactivate_user(user.clone(), now).await?;
         queue(
@@ -245,21 +243,9 @@ async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<E
     let mut user = repo.unlock_user(user).await?;
     if reactivate {
         user = repo.reactivate_user(user).await?;
-        queue(
-            &mut repo,
-            tools.clock,
-            jobs::queues::REACTIVATE_USER,
-            json!({ "user_id": user.id }),
-        )
-        .await?;
+        queue_for_user(&mut repo, tools.clock, jobs::queues::REACTIVATE_USER, &user).await?;
     }
-    queue(
-        &mut repo,
-        tools.clock,
-        jobs::queues::PROVISION_USER,
-        json!({ "user_id": user.id }),
-    )
-    .await?;
+    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     repo.commit().await?;
     let what = if reactivate {
         "unlocked and reactivated"
@@ -296,13 +282,7 @@ async fn provision_all(tools: &Tools<'_>) -> Result<ExitCode> {
         };
         after = Some(last.id);
         for user in &page {
-            queue(
-                &mut repo,
-                tools.clock,
-                jobs::queues::PROVISION_USER,
-                json!({ "user_id": user.id }),
-            )
-            .await?;
+            queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, user).await?;
         }
         repo.commit().await?;
         count += page.len();
