@@ -55,15 +55,71 @@ pub struct TestState {
     pub homeserver: Arc<crate::homeserver::FakeHomeserver>,
 }
 
+/// A fresh schema on the PostgreSQL server of `DATABASE_URL`, migrated;
+/// `None` (said on stderr) when it is unset, a failure when `CI=true`.
+pub async fn postgres_db() -> Option<PostgresDb> {
+    let url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+    let Some(url) = url else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but DATABASE_URL is not set: the PostgreSQL tests must run in CI"
+        );
+        eprintln!("DATABASE_URL is not set: skipping the PostgreSQL half of this test");
+        return None;
+    };
+    let schema = format!(
+        "mxauth_server_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let admin = Database::connect(&DatabaseSettings::from_uri(url.clone()))
+        .await
+        .unwrap();
+    let Database::Postgres(pool) = &admin else {
+        panic!("DATABASE_URL is not a PostgreSQL URL")
+    };
+    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+        .execute(pool)
+        .await
+        .unwrap();
+    let mut settings = DatabaseSettings::from_uri(url);
+    settings.search_path = Some(schema.clone());
+    let db = Database::connect(&settings).await.unwrap();
+    migrate::run(&db, |_| {}).await.unwrap();
+    Some(PostgresDb { db, admin, schema })
+}
+
+/// A test's PostgreSQL schema; [`PostgresDb::drop_schema`] removes it.
+pub struct PostgresDb {
+    pub db: Database,
+    admin: Database,
+    schema: String,
+}
+
+impl PostgresDb {
+    pub async fn drop_schema(self) {
+        self.db.close().await;
+        if let Database::Postgres(pool) = &self.admin {
+            let drop = format!("DROP SCHEMA {} CASCADE", self.schema);
+            let _ = sqlx::raw_sql(&drop).execute(pool).await;
+        }
+        self.admin.close().await;
+    }
+}
+
 /// A state served under `public_base`.
 pub async fn test_state_at(public_base: &str) -> TestState {
+    test_state_on(test_db().await, public_base)
+}
+
+/// A state on `db` (SQLite or PostgreSQL), served under `public_base`.
+pub fn test_state_on(db: Database, public_base: &str) -> TestState {
     let clock = MockClock::default();
     let homeserver = Arc::new(crate::homeserver::FakeHomeserver::new("example.com"));
     let base = Url::parse(public_base).unwrap();
     let urls = UrlBuilder::new(&base, &base);
     let encrypter = Encrypter::new(&[42; 32]);
     let state = AppState {
-        db: test_db().await,
+        db,
         clock: Arc::new(clock.clone()),
         site: Arc::new(SiteConfig {
             server_name: "example.com".into(),
@@ -213,6 +269,11 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The `name=value` pair of the cookie, when one was set.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
     fn remember(&mut self, response: &TestResponse) {
         for value in response.headers.get_all("set-cookie") {
             if let Some(pair) = value.to_str().ok().and_then(|v| v.split(';').next()) {

@@ -5,6 +5,7 @@ mod health;
 mod request_log;
 mod serve;
 mod state;
+pub mod text_guard;
 mod tls;
 
 use axum::Router;
@@ -59,6 +60,11 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
             _ => router,
         };
     }
+    // Inside the nest, so the guard sees paths without the prefix.
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        text_guard::guard,
+    ));
     let prefix = listener.normalized_prefix();
     let router = if prefix.is_empty() {
         router
@@ -75,5 +81,7 @@ async fn not_found() -> (axum::http::StatusCode, &'static str) {
     (axum::http::StatusCode::NOT_FOUND, "Not found\n")
 }
 
+#[cfg(test)]
+mod sweep;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ mod tokens;
 
 use axum::{
     extract::Request,
-    http::{header, HeaderValue, Method, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -55,7 +55,13 @@ async fn cors(request: Request, next: Next) -> Response {
     } else {
         next.run(request).await
     };
-    let headers = response.headers_mut();
+    add_cors_headers(response.headers_mut());
+    response
+}
+
+/// The CORS headers of every compat answer, also of those given before a
+/// handler runs (the text guard's refusals).
+pub fn add_cors_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -68,7 +74,6 @@ async fn cors(request: Request, next: Next) -> Response {
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("X-Requested-With, Content-Type, Authorization"),
     );
-    response
 }
 
 #[cfg(test)]

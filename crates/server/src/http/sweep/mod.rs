@@ -1,0 +1,270 @@
+//! The bad-input sweep: every route the router serves ([`ROUTES`], checked
+//! against the `.route(` calls of the source) gets every hostile request of
+//! [`inputs`] with every method, anonymous and with a logged-in browser
+//! cookie, a valid client and a valid token, on SQLite and on PostgreSQL.
+//! No answer may be a 5xx or show SQL, file paths or a stack trace.
+//! [`socket`] sends what only a real connection can (1 MB headers, slow
+//! bodies).
+
+mod context;
+mod inputs;
+mod socket;
+
+use std::collections::BTreeSet;
+
+use axum::http::Method;
+
+use crate::{
+    test_support::{postgres_db, send, test_state, test_state_on, TestResponse},
+    urls::paths,
+};
+use context::Context;
+
+/// Every route of every resource, relative to the listener's prefix. A new
+/// route must be added here: [`every_served_route_is_swept`] fails until it
+/// is. Routes that use up a token or end a session come after those that
+/// read them, so that most requests carry live credentials.
+pub const ROUTES: &[&str] = &[
+    "/health",
+    paths::DISCOVERY,
+    paths::WEBFINGER,
+    paths::JWKS,
+    paths::INTROSPECT,
+    paths::USERINFO,
+    paths::REGISTRATION,
+    paths::TOKEN,
+    paths::AUTHORIZE,
+    paths::LOGIN,
+    paths::CONSENT,
+    paths::ACCOUNT,
+    "/account",
+    "/complete-compat-sso/{id}",
+    "/_matrix/client/{version}/login",
+    "/_matrix/client/{version}/login/sso/redirect",
+    "/_matrix/client/{version}/login/sso/redirect/{idp}",
+    "/_matrix/client/{version}/refresh",
+    "/_matrix/client/{version}/logout",
+    "/_matrix/client/{version}/logout/all",
+    paths::REVOKE,
+    paths::LOGOUT,
+];
+
+pub const METHODS: &[Method] = &[
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+    Method::OPTIONS,
+    Method::HEAD,
+];
+
+/// What must never be in an answer: database text, source paths, panics.
+const LEAKS: &[&str] = &[
+    "sqlx",
+    "sqlite",
+    "postgres",
+    "syntax error",
+    "violates",
+    "constraint",
+    "select ",
+    "insert into",
+    "delete from",
+    "/src/",
+    ".rs:",
+    "panicked",
+    "backtrace",
+    "/root/",
+    "/home/",
+    "/tmp/",
+];
+
+/// The reasons an answer fails the sweep, if any.
+pub fn judge(response: &TestResponse) -> Option<String> {
+    if response.status >= 500 {
+        return Some(format!(
+            "status {}: {}",
+            response.status,
+            excerpt(&response.body)
+        ));
+    }
+    let body = response.body.to_lowercase();
+    LEAKS.iter().find(|leak| body.contains(*leak)).map(|leak| {
+        format!(
+            "status {} shows {leak:?}: {}",
+            response.status,
+            excerpt(&response.body)
+        )
+    })
+}
+
+fn excerpt(body: &str) -> String {
+    body.chars().take(300).collect()
+}
+
+/// Sends every probe to every route and returns the failures, one line
+/// each (`METHOD path [input] reason`), and how many requests were sent.
+async fn sweep(ctx: &Context) -> (Vec<String>, usize) {
+    let mut run = Run::default();
+    for route in ROUTES {
+        let paths = ctx.paths_of(route);
+        let (live, junk) = paths.split_first().unwrap();
+        let mut allowed = Vec::new();
+        for method in METHODS {
+            for probe in inputs::generic(ctx, route, live, method) {
+                let status = run.send_as_each(ctx, route, probe).await;
+                if status != 405 && !allowed.contains(method) {
+                    allowed.push(method.clone());
+                }
+            }
+        }
+        for method in allowed
+            .iter()
+            .filter(|m| [Method::GET, Method::POST].contains(m))
+        {
+            for probe in inputs::targeted_form(ctx, live, method) {
+                run.send_as_each(ctx, route, probe).await;
+            }
+        }
+        let reads_json = route.starts_with("/_matrix/") || *route == paths::REGISTRATION;
+        if reads_json && allowed.contains(&Method::POST) {
+            for probe in inputs::targeted_json(ctx, route, live) {
+                run.send_as_each(ctx, route, probe).await;
+            }
+        }
+        for path in junk {
+            for method in &allowed {
+                for probe in inputs::generic(ctx, route, path, method)
+                    .into_iter()
+                    .take(3)
+                {
+                    run.send_as_each(ctx, route, probe).await;
+                }
+            }
+        }
+        if !run.served {
+            run.failures
+                .push(format!("{route}: every request got the router's 404"));
+        }
+        run.served = false;
+    }
+    (run.failures, run.sent)
+}
+
+#[derive(Default)]
+struct Run {
+    failures: Vec<String>,
+    sent: usize,
+    /// Whether any answer for the current route came from a handler.
+    served: bool,
+}
+
+impl Run {
+    /// Sends a probe anonymously and as the logged-in user; returns the
+    /// anonymous answer's status.
+    async fn send_as_each(&mut self, ctx: &Context, route: &str, probe: inputs::Probe) -> u16 {
+        let mut first = None;
+        for probe in inputs::as_each_caller(ctx, route, probe) {
+            let response = send(&ctx.router, probe.request()).await;
+            self.sent += 1;
+            self.served |= response.status != 404 || response.body != "Not found\n";
+            if let Some(reason) = judge(&response) {
+                let target = probe.target();
+                self.failures
+                    .push(format!("{target} [{}] {reason}", probe.label));
+            }
+            first.get_or_insert(response.status);
+        }
+        first.unwrap_or_default()
+    }
+}
+
+async fn sweep_state(state: crate::http::AppState) {
+    let ctx = Context::new(state).await;
+    let (failures, sent) = sweep(&ctx).await;
+    eprintln!("sweep: {sent} requests");
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} requests failed the sweep:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn bad_input_sweep_on_sqlite() {
+    sweep_state(test_state().await.state).await;
+}
+
+/// Skipped, with a line on stderr, when `DATABASE_URL` is unset outside CI.
+#[tokio::test]
+async fn bad_input_sweep_on_postgres_when_database_url_is_set() {
+    if let Some(pg) = postgres_db().await {
+        sweep_state(test_state_on(pg.db.clone(), "https://auth.example.com/").state).await;
+        pg.drop_schema().await;
+    }
+}
+
+/// The routes of the source: the first argument of every `.route(` call
+/// outside the tests, with `paths::X` read from `urls.rs`.
+fn routes_in_source() -> BTreeSet<String> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let urls = std::fs::read_to_string(src.join("urls.rs")).unwrap();
+    let constant = |name: &str| {
+        let declaration = format!("pub const {name}: &str = \"");
+        let start = urls.find(&declaration).map(|i| i + declaration.len());
+        let start = start.unwrap_or_else(|| panic!("paths::{name} is not in urls.rs"));
+        urls[start..].split('"').next().unwrap().to_owned()
+    };
+    let mut routes = BTreeSet::new();
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, _) in text.match_indices(".route(") {
+            let argument = text[i + ".route(".len()..]
+                .split(',')
+                .next()
+                .unwrap()
+                .trim();
+            let route = match argument.strip_prefix("paths::") {
+                Some(name) => constant(name),
+                None if argument.starts_with('"') => argument.trim_matches('"').to_owned(),
+                None => panic!("{}: cannot read the route {argument}", file.display()),
+            };
+            routes.insert(route);
+        }
+    }
+    routes
+}
+
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "tests" || name == "tests.rs" || name == "sweep" {
+            continue;
+        }
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if name.ends_with(".rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn every_served_route_is_swept() {
+    let served = routes_in_source();
+    let swept: BTreeSet<String> = ROUTES.iter().map(|r| r.to_string()).collect();
+    let missing: Vec<_> = served.difference(&swept).collect();
+    assert!(
+        missing.is_empty(),
+        "add these routes to sweep::ROUTES: {missing:?}"
+    );
+    let stale: Vec<_> = swept.difference(&served).collect();
+    assert!(
+        stale.is_empty(),
+        "sweep::ROUTES has routes nothing serves: {stale:?}"
+    );
+}
