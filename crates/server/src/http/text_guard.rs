@@ -5,7 +5,8 @@
 //! parameters and form fields, and invalid UTF-8. The answer is a 400 (413
 //! for a body over the limit) naming the field, in the dialect of the route:
 //! Matrix JSON under `/_matrix/`, an OAuth error under `/oauth2/` and
-//! `/.well-known/`, an HTML page elsewhere.
+//! `/.well-known/`, an HTML page elsewhere. The plain-text refusals of
+//! axum's extractors are said again in the same dialect.
 //!
 //! What is not refused: JSON strings keep every character but NUL (JSON
 //! escapes make any control character valid JSON, and a password may hold
@@ -41,6 +42,9 @@ enum Problem {
     TooLarge,
     /// 400: the body could not be read (the client went away mid-body).
     Unreadable,
+    /// An extractor's plain-text refusal (wrong content type, a duplicate
+    /// or malformed field), to be said again in the route's dialect.
+    Rejected { status: StatusCode, message: String },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -54,6 +58,7 @@ impl Problem {
     fn status(&self) -> StatusCode {
         match self {
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::Rejected { status, .. } => *status,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -69,6 +74,7 @@ impl Problem {
             },
             Problem::TooLarge => format!("the request body is larger than {BODY_LIMIT} bytes"),
             Problem::Unreadable => "the request body could not be read".to_owned(),
+            Problem::Rejected { message, .. } => message.clone(),
         }
     }
 }
@@ -136,8 +142,36 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         Ok(bytes) => bytes,
         Err(problem) => return dialect.answer(&state, &problem),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    in_dialect(&state, dialect, response).await
+}
+
+/// axum's extractors refuse in plain text (415 for a wrong content type,
+/// 400 or 422 for a query or form that does not fit); clients of the OAuth
+/// and Matrix APIs expect their JSON errors (RFC 6749 §5.2, C-S API
+/// "Standard error response"), people a page. 422 becomes 400, the status
+/// RFC 6749 §5.2 gives `invalid_request`.
+async fn in_dialect(state: &AppState, dialect: Dialect, response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let status = match response.status() {
+        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        s @ (StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE) => s,
+        _ => return response,
+    };
+    if !plain {
+        return response;
+    }
+    let Ok(text) = axum::body::to_bytes(response.into_body(), 64 * 1024).await else {
+        return dialect.answer(state, &Problem::Unreadable);
+    };
+    let message = String::from_utf8_lossy(&text).trim().to_owned();
+    dialect.answer(state, &Problem::Rejected { status, message })
 }
 
 fn check_url(parts: &Parts) -> Result<(), Problem> {

@@ -79,11 +79,22 @@ const LEAKS: &[&str] = &[
     "/tmp/",
 ];
 
-/// The reasons an answer fails the sweep, if any.
+/// The reasons an answer fails the sweep, if any: a 5xx, a leak, or a
+/// refusal in plain text (an extractor's, not said in the route's dialect).
 pub fn judge(response: &TestResponse) -> Option<String> {
     if response.status >= 500 {
         return Some(format!(
             "status {}: {}",
+            response.status,
+            excerpt(&response.body)
+        ));
+    }
+    let plain = response
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if plain && response.status >= 400 && response.body != "Not found\n" {
+        return Some(format!(
+            "status {} in plain text, not the route's dialect: {}",
             response.status,
             excerpt(&response.body)
         ));

@@ -316,3 +316,57 @@ async fn nul_never_reaches_postgres() {
         pg.drop_schema().await;
     }
 }
+
+#[tokio::test]
+async fn extractor_refusals_speak_the_dialect_of_the_route() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    // OAuth: a JSON body where a form is expected.
+    let response = post(
+        &router,
+        "/oauth2/token",
+        "application/json",
+        Body::from("{}"),
+    )
+    .await;
+    assert_eq!(response.status, 415);
+    assert_eq!(response.json()["error"], "invalid_request");
+    assert!(response.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("application/x-www-form-urlencoded"));
+    // A page: a field given twice (axum says 422; RFC 6749 and pages, 400).
+    let form = "csrf=a&username=alice&username=bob&password=x";
+    let response = post(
+        &router,
+        "/login",
+        "application/x-www-form-urlencoded",
+        Body::from(form),
+    )
+    .await;
+    assert_eq!(response.status, 400);
+    assert!(response
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(
+        response.body.contains("duplicate field `username`"),
+        "{}",
+        response.body
+    );
+    // Matrix: a query parameter given twice.
+    let path = "/_matrix/client/v3/login/sso/redirect?redirectUrl=a&redirectUrl=b";
+    let (status, body) = crate::test_support::get_json(&router, path).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["errcode"], "M_INVALID_PARAM");
+    // Answers of the handlers themselves are left alone.
+    let form = Body::from("grant_type=password");
+    let response = post(
+        &router,
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        form,
+    )
+    .await;
+    assert_eq!(response.json()["error"], "invalid_client");
+}
