@@ -79,12 +79,23 @@ const LEAKS: &[&str] = &[
     "/tmp/",
 ];
 
-/// The reasons an answer fails the sweep, if any: a 5xx, a leak, or a
-/// refusal in plain text (an extractor's, not said in the route's dialect).
+/// The reasons an answer fails the sweep, if any: a 5xx or a
+/// `server_error` sent to the client's redirect URI, a leak, or a refusal in
+/// plain text (an extractor's, not said in the route's dialect).
 pub fn judge(response: &TestResponse) -> Option<String> {
     if response.status >= 500 {
         return Some(format!(
             "status {}: {}",
+            response.status,
+            excerpt(&response.body)
+        ));
+    }
+    // The authorization endpoint reports its own failures at the client's
+    // redirect URI (RFC 6749 §4.1.2.1 `server_error`), not in the status.
+    let location = response.header("location").unwrap_or_default();
+    if location.contains("server_error") || response.body.contains("server_error") {
+        return Some(format!(
+            "status {} reports server_error: {location} {}",
             response.status,
             excerpt(&response.body)
         ));
