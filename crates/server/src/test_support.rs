@@ -111,6 +111,15 @@ pub async fn test_state_at(public_base: &str) -> TestState {
     test_state_on(test_db().await, public_base)
 }
 
+/// A state on a fresh PostgreSQL schema (see [`postgres_db`]).
+pub async fn postgres_state() -> Option<(TestState, PostgresDb)> {
+    let pg = postgres_db().await?;
+    Some((
+        test_state_on(pg.db.clone(), "https://auth.example.com/"),
+        pg,
+    ))
+}
+
 /// A state on `db` (SQLite or PostgreSQL), served under `public_base`.
 pub fn test_state_on(db: Database, public_base: &str) -> TestState {
     let clock = MockClock::default();
@@ -290,6 +299,23 @@ impl Browser {
         let response = send(router, request.body(axum::body::Body::empty()).unwrap()).await;
         self.remember(&response);
         response
+    }
+
+    /// Logs in through the login page; answers the form's response.
+    pub async fn log_in(
+        &mut self,
+        router: &axum::Router,
+        username: &str,
+        password: &str,
+    ) -> TestResponse {
+        let page = self.get(router, "/login").await;
+        let csrf = csrf_of(&page.body);
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ];
+        self.post(router, "/login", &form).await
     }
 
     pub async fn post(

@@ -82,14 +82,7 @@ impl Context {
             .await;
         let consent = location(&response);
         let grant_id = consent.trim_start_matches("/consent/").to_owned();
-        let page = browser.get(&router, "/login").await;
-        let form = [
-            ("csrf", csrf_of(&page.body)),
-            ("username", "alice".to_owned()),
-            ("password", "wonderland".to_owned()),
-        ];
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let response = browser.post(&router, "/login", &form).await;
+        let response = browser.log_in(&router, "alice", "wonderland").await;
         assert_eq!(response.status, 303, "login: {}", response.body);
         let page = browser.get(&router, &consent).await;
         assert_eq!(page.status, 200, "consent: {}", page.body);

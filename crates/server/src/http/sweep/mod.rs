@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use axum::http::Method;
 
 use crate::{
-    test_support::{postgres_db, send, test_state, test_state_on, TestResponse},
+    test_support::{postgres_state, send, test_state, TestResponse},
     urls::paths,
 };
 use context::Context;
@@ -221,8 +221,8 @@ async fn bad_input_sweep_on_sqlite() {
 /// Skipped, with a line on stderr, when `DATABASE_URL` is unset outside CI.
 #[tokio::test]
 async fn bad_input_sweep_on_postgres_when_database_url_is_set() {
-    if let Some(pg) = postgres_db().await {
-        sweep_state(test_state_on(pg.db.clone(), "https://auth.example.com/").state).await;
+    if let Some((t, pg)) = postgres_state().await {
+        sweep_state(t.state).await;
         pg.drop_schema().await;
     }
 }

@@ -6,13 +6,22 @@ use serde_json::json;
 
 use super::*;
 use crate::test_support::{
-    add_user, csrf_of, postgres_db, router_for, send, test_state, test_state_on, Browser,
-    TestResponse,
+    add_user, postgres_state, router_for, send, test_state, Browser, TestResponse,
 };
 
 async fn post(router: &axum::Router, path: &str, content_type: &str, body: Body) -> TestResponse {
     let request = Request::post(path).header("content-type", content_type);
     send(router, request.body(body).unwrap()).await
+}
+
+async fn post_form(router: &axum::Router, path: &str, form: &str) -> TestResponse {
+    post(
+        router,
+        path,
+        "application/x-www-form-urlencoded",
+        Body::from(form.to_owned()),
+    )
+    .await
 }
 
 async fn post_json(router: &axum::Router, path: &str, body: &serde_json::Value) -> TestResponse {
@@ -25,6 +34,14 @@ async fn post_json(router: &axum::Router, path: &str, body: &serde_json::Value) 
     .await
 }
 
+/// An HTML error page with `status` that says `text`.
+fn assert_page(response: &TestResponse, status: u16, text: &str) {
+    assert_eq!(response.status, status, "{}", response.body);
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(response.body.contains(text), "{}", response.body);
+}
+
 fn invalid(what: &str, flaw: Flaw) -> Result<(), Problem> {
     Err(Problem::Invalid {
         what: what.to_owned(),
@@ -34,30 +51,42 @@ fn invalid(what: &str, flaw: Flaw) -> Result<(), Problem> {
 
 #[test]
 fn form_pairs_refuse_nul_controls_and_bad_utf8_but_keep_odd_unicode() {
-    assert_eq!(
-        check_pairs(b"a=1&b=x%00y", "form field"),
-        invalid("the form field \"b\"", Flaw::Nul)
-    );
-    assert_eq!(
-        check_pairs(b"u=%07", "query parameter"),
-        invalid("the query parameter \"u\"", Flaw::Control('\u{7}'))
-    );
-    assert_eq!(
-        check_pairs(b"u=%FF", "form field"),
-        invalid("the form field \"u\"", Flaw::NotUtf8)
-    );
-    assert_eq!(
-        check_pairs(b"u=\xC3", "form field"),
-        invalid("the form field \"u\"", Flaw::NotUtf8)
-    );
-    assert_eq!(
-        check_pairs(b"%00=1", "form field"),
-        invalid("a form field name", Flaw::Nul)
-    );
-    assert_eq!(
-        check_pairs(b"u=%7F", "form field"),
-        invalid("the form field \"u\"", Flaw::Control('\u{7f}'))
-    );
+    let refused: [(&[u8], &str, &str, Flaw); 6] = [
+        (
+            b"a=1&b=x%00y",
+            "form field",
+            "the form field \"b\"",
+            Flaw::Nul,
+        ),
+        (
+            b"u=%07",
+            "query parameter",
+            "the query parameter \"u\"",
+            Flaw::Control('\u{7}'),
+        ),
+        (
+            b"u=%FF",
+            "form field",
+            "the form field \"u\"",
+            Flaw::NotUtf8,
+        ),
+        (
+            b"u=\xC3",
+            "form field",
+            "the form field \"u\"",
+            Flaw::NotUtf8,
+        ),
+        (b"%00=1", "form field", "a form field name", Flaw::Nul),
+        (
+            b"u=%7F",
+            "form field",
+            "the form field \"u\"",
+            Flaw::Control('\u{7f}'),
+        ),
+    ];
+    for (input, kind, what, flaw) in refused {
+        assert_eq!(check_pairs(input, kind), invalid(what, flaw));
+    }
     // Tab, CR, LF, `+`, a lone `%`, non-characters, C1 controls, emoji.
     let fine = "a=%09%0D%0A&b=1+2&c=100%&d=%ZZ&e=%EF%BF%BE&f=%C2%85&g=%F0%9F%99%82&&h";
     assert_eq!(check_pairs(fine.as_bytes(), "form field"), Ok(()));
@@ -123,13 +152,7 @@ async fn oauth_routes_answer_invalid_request() {
     let t = test_state().await;
     let router = router_for(&t.state, "");
     let form = "grant_type=refresh_token&refresh_token=x&client_id=ab%00c";
-    let response = post(
-        &router,
-        "/oauth2/token",
-        "application/x-www-form-urlencoded",
-        Body::from(form),
-    )
-    .await;
+    let response = post_form(&router, "/oauth2/token", form).await;
     assert_eq!(response.status, 400, "{}", response.body);
     assert_eq!(
         response.json(),
@@ -164,28 +187,11 @@ async fn browser_pages_answer_an_html_page() {
     let router = router_for(&t.state, "");
     let mut browser = Browser::default();
     let response = browser.get(&router, "/login?login_hint=%00").await;
-    assert_eq!(response.status, 400);
-    assert!(response
-        .header("content-type")
-        .unwrap()
-        .starts_with("text/html"));
-    assert!(
-        response.body.contains("Invalid request"),
-        "{}",
-        response.body
-    );
-    assert!(
-        response
-            .body
-            .contains("the query parameter &quot;login_hint&quot; contains a NUL character"),
-        "{}",
-        response.body
-    );
+    assert_page(&response, 400, "Invalid request");
+    let message = "the query parameter &quot;login_hint&quot; contains a NUL character";
+    assert_page(&response, 400, message);
     let response = browser.get(&router, "/consent/%00").await;
-    assert_eq!(response.status, 400);
-    assert!(response
-        .body
-        .contains("the URL path contains a NUL character"));
+    assert_page(&response, 400, "the URL path contains a NUL character");
 }
 
 #[tokio::test]
@@ -211,17 +217,10 @@ async fn large_bodies_are_refused_with_413_before_they_are_read() {
     assert_eq!(response.json()["errcode"], "M_TOO_LARGE");
     let big = Body::from(vec![b'a'; BODY_LIMIT + 1]);
     let response = post(&router, "/login", "application/x-www-form-urlencoded", big).await;
-    assert_eq!(response.status, 413);
-    assert!(response.body.contains("Request too large"));
+    assert_page(&response, 413, "Request too large");
     // A body at the limit goes through to the handler.
     let body = format!("token={}", "a".repeat(BODY_LIMIT - 6));
-    let response = post(
-        &router,
-        "/oauth2/introspect",
-        "application/x-www-form-urlencoded",
-        Body::from(body),
-    )
-    .await;
+    let response = post_form(&router, "/oauth2/introspect", &body).await;
     assert_eq!(response.status, 401, "{}", response.body);
 }
 
@@ -236,15 +235,9 @@ async fn unusual_but_valid_passwords_still_log_in() {
     assert_eq!(response.status, 200, "{}", response.body);
     // A form cannot carry C0 controls, but the rest of it passes.
     add_user(&t.state, "bob", "p\u{85}\u{fffe}🙂\tx\r\n").await;
-    let mut browser = Browser::default();
-    let page = browser.get(&router, "/login").await;
-    let form = [
-        ("csrf", csrf_of(&page.body)),
-        ("username", "bob".to_owned()),
-        ("password", "p\u{85}\u{fffe}🙂\tx\r\n".to_owned()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let response = browser.post(&router, "/login", &form).await;
+    let response = Browser::default()
+        .log_in(&router, "bob", "p\u{85}\u{fffe}🙂\tx\r\n")
+        .await;
     assert_eq!(response.status, 303, "{}", response.body);
 }
 
@@ -258,19 +251,11 @@ async fn nul_never_reaches_the_database(state: AppState) {
     assert_eq!(response.status, 400, "{}", response.body);
     assert_eq!(response.json()["errcode"], "M_INVALID_PARAM");
 
-    let mut browser = Browser::default();
-    let page = browser.get(&router, "/login").await;
-    let csrf = csrf_of(&page.body);
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("username", "al\u{0}ice"),
-        ("password", "wonderland"),
-    ];
-    let response = browser.post(&router, "/login", &form).await;
-    assert_eq!(response.status, 400, "{}", response.body);
-    assert!(response
-        .body
-        .contains("the form field &quot;username&quot; contains a NUL character"));
+    let response = Browser::default()
+        .log_in(&router, "al\u{0}ice", "wonderland")
+        .await;
+    let message = "the form field &quot;username&quot; contains a NUL character";
+    assert_page(&response, 400, message);
 
     let metadata = json!({
         "client_name": "Evil\u{0}App",
@@ -310,9 +295,8 @@ async fn nul_never_reaches_sqlite() {
 
 #[tokio::test]
 async fn nul_never_reaches_postgres() {
-    if let Some(pg) = postgres_db().await {
-        let state = test_state_on(pg.db.clone(), "https://auth.example.com/").state;
-        nul_never_reaches_the_database(state).await;
+    if let Some((t, pg)) = postgres_state().await {
+        nul_never_reaches_the_database(t.state).await;
         pg.drop_schema().await;
     }
 }
@@ -322,13 +306,7 @@ async fn extractor_refusals_speak_the_dialect_of_the_route() {
     let t = test_state().await;
     let router = router_for(&t.state, "");
     // OAuth: a JSON body where a form is expected.
-    let response = post(
-        &router,
-        "/oauth2/token",
-        "application/json",
-        Body::from("{}"),
-    )
-    .await;
+    let response = post_json(&router, "/oauth2/token", &json!({})).await;
     assert_eq!(response.status, 415);
     assert_eq!(response.json()["error"], "invalid_request");
     assert!(response.json()["error_description"]
@@ -337,36 +315,14 @@ async fn extractor_refusals_speak_the_dialect_of_the_route() {
         .contains("application/x-www-form-urlencoded"));
     // A page: a field given twice (axum says 422; RFC 6749 and pages, 400).
     let form = "csrf=a&username=alice&username=bob&password=x";
-    let response = post(
-        &router,
-        "/login",
-        "application/x-www-form-urlencoded",
-        Body::from(form),
-    )
-    .await;
-    assert_eq!(response.status, 400);
-    assert!(response
-        .header("content-type")
-        .unwrap()
-        .starts_with("text/html"));
-    assert!(
-        response.body.contains("duplicate field `username`"),
-        "{}",
-        response.body
-    );
+    let response = post_form(&router, "/login", form).await;
+    assert_page(&response, 400, "duplicate field `username`");
     // Matrix: a query parameter given twice.
     let path = "/_matrix/client/v3/login/sso/redirect?redirectUrl=a&redirectUrl=b";
     let (status, body) = crate::test_support::get_json(&router, path).await;
     assert_eq!(status, 400);
     assert_eq!(body["errcode"], "M_INVALID_PARAM");
     // Answers of the handlers themselves are left alone.
-    let form = Body::from("grant_type=password");
-    let response = post(
-        &router,
-        "/oauth2/token",
-        "application/x-www-form-urlencoded",
-        form,
-    )
-    .await;
+    let response = post_form(&router, "/oauth2/token", "grant_type=password").await;
     assert_eq!(response.json()["error"], "invalid_client");
 }
