@@ -122,6 +122,9 @@ pub struct AuthorizationGrant {
     pub id: Ulid,
     pub client_id: Ulid,
     pub redirect_uri: String,
+    /// Whether the client sent `redirect_uri` (it may leave it out when it
+    /// registered only one); if so, the token request must repeat it.
+    pub redirect_uri_sent: bool,
     /// Space-separated scope as requested.
     pub scope: String,
     pub state: Option<String>,
@@ -236,6 +239,7 @@ mod tests {
             id: Ulid::nil(),
             client_id: Ulid::nil(),
             redirect_uri: "https://a/cb".into(),
+            redirect_uri_sent: true,
             scope: "openid".into(),
             state: None,
             nonce: None,

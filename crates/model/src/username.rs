@@ -26,6 +26,21 @@ fn is_allowed(c: char) -> bool {
     matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '=' | '-' | '/' | '+')
 }
 
+/// The localpart a person means by `input`: `alice` as typed, or the
+/// localpart of `@alice:example.com` when `example.com` is `server_name`.
+/// `None` for a Matrix ID of another server. Surrounding white space is
+/// ignored (people paste names).
+pub fn localpart_of<'a>(input: &'a str, server_name: &str) -> Option<&'a str> {
+    let input = input.trim();
+    match input.strip_prefix('@') {
+        Some(mxid) => match mxid.split_once(':') {
+            Some((localpart, server)) if server == server_name => Some(localpart),
+            _ => None,
+        },
+        None => Some(input),
+    }
+}
+
 /// Checks `localpart` against the rules, for a homeserver named `server_name`.
 pub fn validate_localpart(localpart: &str, server_name: &str) -> Result<(), UsernameError> {
     if localpart.is_empty() {
@@ -52,6 +67,18 @@ pub fn validate_localpart(localpart: &str, server_name: &str) -> Result<(), User
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn localparts_of_names_and_matrix_ids() {
+        assert_eq!(localpart_of("alice", "example.com"), Some("alice"));
+        assert_eq!(localpart_of(" Alice ", "example.com"), Some("Alice"));
+        assert_eq!(
+            localpart_of("@alice:example.com", "example.com"),
+            Some("alice")
+        );
+        assert_eq!(localpart_of("@alice:other.org", "example.com"), None);
+        assert_eq!(localpart_of("@alice", "example.com"), None);
+    }
 
     #[test]
     fn accepts_every_allowed_character() {

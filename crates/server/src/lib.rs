@@ -11,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod jose;
 pub mod keys;
+pub mod outbound;
 pub mod password_check;
 pub mod passwords;
 pub mod rate_limit;

@@ -8,7 +8,10 @@ use mxauth_storage::{new_ulid, Database, NewPassword, StorageError};
 use rand::RngCore;
 use thiserror::Error;
 
-use crate::passwords::{PasswordError, PasswordManager};
+use crate::{
+    http::AppState,
+    passwords::{PasswordError, PasswordManager},
+};
 
 /// The outcome of a password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,67 @@ pub enum PasswordCheckError {
     Password(PasswordError),
 }
 
+/// The account a person means by `input` on a login form, the same rule
+/// for every surface (login page, compat `/login`): the localpart of a
+/// name or of one of our Matrix IDs; an exact match first, else the one
+/// account whose name differs only in case (Synapse's rule: imported users
+/// may have upper-case localparts, people type names either way). Two
+/// accounts differing only in case need the exact name.
+pub async fn find_login_user(
+    db: &Database,
+    input: &str,
+    server_name: &str,
+) -> Result<Option<User>, StorageError> {
+    let Some(localpart) = mxauth_model::localpart_of(input, server_name) else {
+        return Ok(None);
+    };
+    let mut repo = db.read().await?;
+    let mut user = repo.find_user_by_username(localpart).await?;
+    if user.is_none() {
+        let mut found = repo.find_users_by_username_ignoring_case(localpart).await?;
+        if found.len() == 1 {
+            user = found.pop();
+        }
+    }
+    repo.rollback().await?;
+    Ok(user)
+}
+
+/// A password login: the user named by `input` if `password` is theirs.
+/// An unknown user, a wrong password and a user without a password all
+/// answer `None` after the same work (one hash), so neither the answer nor
+/// its timing tells which accounts exist or have a password. Callers check
+/// the rate limit before, and lock and deactivation after.
+pub async fn password_login(
+    state: &AppState,
+    input: &str,
+    password: String,
+) -> Result<Option<User>, PasswordCheckError> {
+    let Some(passwords) = &state.passwords else {
+        return Ok(None);
+    };
+    let Some(user) = find_login_user(&state.db, input, &state.site.server_name).await? else {
+        spend_one_hash(passwords, password).await;
+        return Ok(None);
+    };
+    let check = check_user_password(
+        &state.db,
+        passwords,
+        state.clock.as_ref(),
+        &mut rand::rngs::OsRng,
+        &user,
+        password,
+    )
+    .await?;
+    Ok((check == PasswordCheck::Valid).then_some(user))
+}
+
+/// Hashes and throws away: the cost of a real check, for the paths that
+/// have nothing to check against.
+async fn spend_one_hash(passwords: &PasswordManager, password: String) {
+    let _ = passwords.hash(password).await;
+}
+
 pub async fn check_user_password(
     db: &Database,
     passwords: &PasswordManager,
@@ -40,6 +104,8 @@ pub async fn check_user_password(
     let stored = repo.active_user_password(user).await?;
     repo.rollback().await?;
     let Some(stored) = stored else {
+        // As long as a real check: the time must not tell who has one.
+        spend_one_hash(passwords, password).await;
         return Ok(PasswordCheck::NoPassword);
     };
     let upgrade = match passwords

@@ -145,6 +145,10 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
                 burst: 10,
                 per_second: 0.5,
             },
+            client_registration_per_ip: crate::config::RateLimit {
+                burst: 20,
+                per_second: 0.1,
+            },
             compat_token_ttl: Duration::seconds(300),
         }),
         cookies: Arc::new(CookieSettings {
@@ -269,6 +273,26 @@ pub async fn post_form(
         request = request.header(*name, *value);
     }
     send(router, request.body(axum::body::Body::from(body)).unwrap()).await
+}
+
+/// A JSON POST, with a bearer token when given.
+pub async fn post_json(
+    router: &axum::Router,
+    path: &str,
+    body: serde_json::Value,
+    token: Option<&str>,
+) -> TestResponse {
+    let mut request = axum::http::Request::post(path).header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    send(
+        router,
+        request
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
 }
 
 /// A browser for in-process tests: keeps mxauth's cookie between requests.

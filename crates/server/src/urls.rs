@@ -21,6 +21,23 @@ pub mod paths {
     pub const CONSENT: &str = "/consent/{grant_id}";
     pub const ACCOUNT: &str = "/account/";
     pub const GRAPHQL: &str = "/graphql";
+    /// The legacy SSO confirmation page (reached through the homeserver's
+    /// `/login/sso/redirect`).
+    pub const COMPLETE_COMPAT_SSO: &str = "/complete-compat-sso/{id}";
+}
+
+/// Whether `target` may be used as a redirect after a page: a path on this
+/// site under `base_path`, starting with exactly one `/`, with no
+/// backslash, no `//` anywhere and no control character. Browsers read
+/// `/\\evil`, `//evil` and `/\t/evil` (tab and newlines are stripped by the
+/// URL parser, WHATWG URL §4.4) as another origin, and CR/LF would split
+/// the `Location` header.
+pub fn is_local_path(target: &str, base_path: &str) -> bool {
+    target.starts_with(base_path)
+        && target.starts_with('/')
+        && !target.contains("//")
+        && !target.contains('\\')
+        && !target.chars().any(char::is_control)
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +92,13 @@ impl UrlBuilder {
     pub fn consent(&self, grant_id: &str) -> String {
         self.relative(&paths::CONSENT.replace("{grant_id}", grant_id))
     }
+
+    /// The legacy SSO confirmation page, absolute: the redirect to it leaves
+    /// through the homeserver's domain, where a relative path would land on
+    /// the homeserver instead of on mxauth.
+    pub fn complete_compat_sso(&self, login_id: &str) -> String {
+        self.absolute(&paths::COMPLETE_COMPAT_SSO.replace("{id}", login_id))
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +125,29 @@ mod tests {
             "http://localhost:8080/oauth2/keys.json"
         );
         assert_eq!(urls.relative(paths::AUTHORIZE), "/authorize");
+    }
+
+    #[test]
+    fn only_plain_local_paths_are_redirect_targets() {
+        for good in ["/auth/account/", "/auth/consent/01AB?x=1", "/auth/"] {
+            assert!(is_local_path(good, "/auth/"), "{good}");
+        }
+        for bad in [
+            "/\t/evil.example/",
+            "/auth/\t/evil.example/",
+            "//evil.example/",
+            "/auth//evil.example/",
+            "/auth/\\evil.example",
+            "/auth/\r\nSet-Cookie: x=1",
+            "/auth/\0",
+            "https://evil.example/",
+            "evil.example",
+            "/other/",
+            "",
+        ] {
+            assert!(!is_local_path(bad, "/auth/"), "{bad:?}");
+            assert!(!is_local_path(bad, "/") || bad == "/other/", "{bad:?}");
+        }
+        assert!(is_local_path("/other/", "/"));
     }
 }

@@ -36,6 +36,11 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "init", "0001_init.sql"),
     migration!(2, "syn2mas", "0002_syn2mas.sql"),
+    migration!(
+        3,
+        "grant_redirect_uri_sent",
+        "0003_grant_redirect_uri_sent.sql"
+    ),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

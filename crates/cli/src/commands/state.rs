@@ -78,6 +78,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             trusted_proxies: config.http.trusted_proxies.clone(),
             login_per_ip: config.rate_limiting.login.per_ip,
             login_per_account: config.rate_limiting.login.per_account,
+            client_registration_per_ip: config.rate_limiting.client_registration,
             compat_token_ttl: Duration::seconds(
                 i64::try_from(config.experimental.compat_token_ttl).unwrap_or(300),
             ),

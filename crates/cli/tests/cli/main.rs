@@ -13,6 +13,7 @@ mod manage;
 mod matrix_sdk;
 mod oidc;
 mod server;
+mod slow_homeserver;
 mod syn2mas;
 mod synapse;
 mod sync;

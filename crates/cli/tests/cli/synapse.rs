@@ -392,6 +392,17 @@ async fn synapse_delegates_to_mxauth() {
         (200, Some("OAUTHDEV01")),
         "{me}"
     );
+    // A refresh token is never a bearer token: it does not expire and would
+    // outlive every rotation if the homeserver accepted it.
+    let (status, answer) = call(
+        &http,
+        "GET",
+        &format!("{public}/_matrix/client/v3/account/whoami"),
+        Some(&oauth_token.1),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "a refresh token reached the API: {answer}");
     let revoked = http
         .post(format!("http://127.0.0.1:{mxauth_port}/oauth2/revoke"))
         .form(&[
@@ -561,6 +572,7 @@ async fn oauth_login(
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1/callback"),
             ("client_id", client_id.as_str()),
             (
                 "code_verifier",

@@ -126,6 +126,10 @@ pub struct RateLimitingConfig {
     pub login: LoginLimits,
     pub registration: RateLimit,
     pub email_authentication: EmailAuthenticationLimits,
+    /// mxauth's own key (MAS has none): dynamic client registrations per
+    /// client IP. Registration is open to anyone; without a limit one
+    /// address can fill the database.
+    pub client_registration: RateLimit,
 }
 
 impl Default for RateLimitingConfig {
@@ -135,6 +139,9 @@ impl Default for RateLimitingConfig {
             login: LoginLimits::default(),
             registration: limit(3, 3.0 / 3600.0),
             email_authentication: EmailAuthenticationLimits::default(),
+            // A burst for an office behind one address logging in at once,
+            // then one every 10 s (360 an hour).
+            client_registration: limit(20, 0.1),
         }
     }
 }

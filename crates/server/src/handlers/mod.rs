@@ -5,3 +5,6 @@ pub mod compat;
 pub mod discovery;
 pub mod oauth2;
 pub mod pages;
+
+#[cfg(test)]
+mod login_tests;

@@ -39,6 +39,9 @@ pub struct SiteConfig {
     /// `rate_limiting.login`: password checks per client IP and per account.
     pub login_per_ip: RateLimit,
     pub login_per_account: RateLimit,
+    /// `rate_limiting.client_registration`: dynamic client registrations
+    /// per client IP.
+    pub client_registration_per_ip: RateLimit,
     /// `experimental.compat_token_ttl`: life of refreshable compat tokens.
     pub compat_token_ttl: Duration,
 }

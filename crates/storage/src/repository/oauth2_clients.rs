@@ -168,6 +168,15 @@ impl Repository {
         Ok(())
     }
 
+    /// How many clients exist, static and dynamic.
+    pub async fn count_clients(&mut self) -> Result<i64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM oauth2_clients")
+                .fetch_one(conn)
+                .await
+        })?)
+    }
+
     pub async fn find_client(&mut self, id: Ulid) -> Result<Option<Client>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM oauth2_clients WHERE oauth2_client_id = $1");
         let row: Option<ClientRow> = on_conn!(self, |conn| {

@@ -17,6 +17,7 @@ struct GrantRow {
     oauth2_authorization_grant_id: Uuid,
     oauth2_client_id: Uuid,
     redirect_uri: String,
+    redirect_uri_sent: bool,
     scope: String,
     state: Option<String>,
     nonce: Option<String>,
@@ -42,6 +43,7 @@ impl From<GrantRow> for AuthorizationGrant {
             id: to_ulid(r.oauth2_authorization_grant_id),
             client_id: to_ulid(r.oauth2_client_id),
             redirect_uri: r.redirect_uri,
+            redirect_uri_sent: r.redirect_uri_sent,
             scope: r.scope,
             state: r.state,
             nonce: r.nonce,
@@ -63,7 +65,8 @@ impl From<GrantRow> for AuthorizationGrant {
     }
 }
 
-const COLUMNS: &str = "oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope,
+const COLUMNS: &str = "oauth2_authorization_grant_id, oauth2_client_id, redirect_uri,
+    redirect_uri_sent, scope,
     state, nonce, response_mode, response_type_code, response_type_id_token, code_challenge,
     code_challenge_method, login_hint, prompt, locale, created_at, fulfilled_at, cancelled_at,
     exchanged_at, user_session_id, oauth2_session_id";
@@ -79,8 +82,9 @@ impl Repository {
                 "INSERT INTO oauth2_authorization_grants
                    (oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope, state,
                     nonce, response_mode, response_type_code, response_type_id_token,
-                    code_challenge, code_challenge_method, login_hint, prompt, locale, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    code_challenge, code_challenge_method, login_hint, prompt, locale, created_at,
+                    redirect_uri_sent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(to_uuid(g.id))
             .bind(to_uuid(g.client_id))
@@ -97,6 +101,7 @@ impl Repository {
             .bind(g.prompt.as_deref())
             .bind(g.locale.as_deref())
             .bind(Timestamp(g.created_at))
+            .bind(g.redirect_uri_sent)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())

@@ -97,6 +97,23 @@ impl Repository {
         Ok(row.map(User::from))
     }
 
+    /// Up to two users whose localpart equals `username` ignoring ASCII
+    /// case (served by the `LOWER(username)` index). Synapse once allowed
+    /// upper-case localparts, and imported users keep them; two results
+    /// mean the name is ambiguous without its exact case.
+    pub async fn find_users_by_username_ignoring_case(
+        &mut self,
+        username: &str,
+    ) -> Result<Vec<User>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE LOWER(username) = LOWER($1) ORDER BY user_id LIMIT 2"
+        );
+        let rows: Vec<UserRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(username).fetch_all(conn).await
+        })?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
     /// Users allowed to request admin rights, oldest first.
     pub async fn list_admin_users(&mut self) -> Result<Vec<User>, StorageError> {
         let sql =

@@ -75,6 +75,9 @@ async fn clients_round_trip_and_dedupe_by_digest(db: &Database) {
     let twin = client(&mut rng, Some("digest-1"));
     let err = repo.add_client(&twin).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict(_)), "{err}");
+    repo.rollback().await.unwrap();
+    let mut repo = db.read().await.unwrap();
+    assert_eq!(repo.count_clients().await.unwrap(), 1);
 }
 crate::both!(clients_round_trip_and_dedupe_by_digest);
 
@@ -143,6 +146,7 @@ fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
         id: new_ulid(now(), rng),
         client_id: client.id,
         redirect_uri: "https://app.example.com/cb".into(),
+        redirect_uri_sent: false,
         scope: "openid urn:matrix:client:api:*".into(),
         state: Some("xyz".into()),
         nonce: Some("n-0S6".into()),

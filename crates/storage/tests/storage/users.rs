@@ -25,6 +25,48 @@ async fn add_and_find_user(db: &Database) {
 }
 crate::both!(add_and_find_user);
 
+async fn users_found_ignoring_case(db: &Database) {
+    let mut rng = rng();
+    let mut repo = db.begin().await.unwrap();
+    let legacy = repo
+        .add_user(new_ulid(now(), &mut rng), "Alice", now())
+        .await
+        .unwrap();
+    repo.commit().await.unwrap();
+
+    let mut repo = db.read().await.unwrap();
+    for typed in ["alice", "ALICE", "Alice"] {
+        assert_eq!(
+            repo.find_users_by_username_ignoring_case(typed)
+                .await
+                .unwrap(),
+            vec![legacy.clone()],
+            "{typed}"
+        );
+    }
+    assert!(repo
+        .find_users_by_username_ignoring_case("bob")
+        .await
+        .unwrap()
+        .is_empty());
+    repo.rollback().await.unwrap();
+
+    let mut repo = db.begin().await.unwrap();
+    let lower = repo
+        .add_user(new_ulid(now(), &mut rng), "alice", now())
+        .await
+        .unwrap();
+    repo.commit().await.unwrap();
+    let mut repo = db.read().await.unwrap();
+    let both = repo
+        .find_users_by_username_ignoring_case("aLiCe")
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    assert!(both.contains(&legacy) && both.contains(&lower));
+}
+crate::both!(users_found_ignoring_case);
+
 async fn a_taken_username_is_a_conflict_and_changes_nothing(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();

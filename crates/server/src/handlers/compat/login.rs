@@ -11,18 +11,14 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use mxauth_model::{compat::CompatSession, tokens::generate_device_id, User};
+use mxauth_model::{compat::CompatSession, localpart_of, tokens::generate_device_id, User};
 use mxauth_storage::new_ulid;
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 
 use super::{tokens, MatrixError};
 use crate::{
-    client_ip::ClientIp,
-    handlers::pages::login::localpart_of,
-    homeserver,
-    http::AppState,
-    password_check::{check_user_password, PasswordCheck},
+    client_ip::ClientIp, homeserver, http::AppState, password_check::password_login,
     rate_limit::RetryAfter,
 };
 
@@ -144,13 +140,11 @@ async fn handle(
     let password =
         string(&body, "password").ok_or_else(|| MatrixError::bad_json("password is missing"))?;
     let server_name = &state.site.server_name;
-    let localpart = localpart_of(&requested, server_name)
-        .ok_or_else(|| {
-            MatrixError::forbidden(format!("{requested} is not a user of {server_name}"))
-        })?
-        .to_lowercase();
+    let localpart = localpart_of(&requested, server_name).ok_or_else(|| {
+        MatrixError::forbidden(format!("{requested} is not a user of {server_name}"))
+    })?;
 
-    if let Err(RetryAfter(wait)) = state.check_password_rate(&ip, &localpart) {
+    if let Err(RetryAfter(wait)) = state.check_password_rate(&ip, localpart) {
         let mut e = MatrixError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "M_LIMIT_EXCEEDED",
@@ -159,7 +153,7 @@ async fn handle(
         e.retry_after_ms = Some(wait.num_milliseconds());
         return Err(e);
     }
-    let user = authenticate(state, &localpart, password).await?;
+    let user = authenticate(state, &requested, password).await?;
     check_account(&user)?;
     finish_login(state, &user, new_session, LoginOrigin::Password).await
 }
@@ -219,6 +213,25 @@ pub async fn finish_login(
     };
     let now = state.clock.now();
     let server_name = &state.site.server_name;
+    // The device must exist before the client uses the token. The upsert
+    // is idempotent and runs before the transaction opens: no write
+    // transaction (on SQLite, no write lock) waits on the homeserver, and
+    // if the homeserver is down nothing is written.
+    let created = homeserver::ensure_device(
+        state.homeserver.as_ref(),
+        user,
+        &new.device_id,
+        new.display_name.as_deref(),
+    )
+    .await;
+    if let Err(e) = created {
+        tracing::error!(error = %e, user = %user.username, "compat login: creating the device");
+        return Err(MatrixError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "M_UNKNOWN",
+            "The homeserver could not be reached to create the device; try again",
+        ));
+    }
     let mut repo = state.db.begin().await?;
     // Replacing a device ends its earlier sessions, but not the device.
     for old in repo
@@ -248,23 +261,6 @@ pub async fn finish_login(
         }
     }
     let pair = tokens::issue(&mut repo, state, session.id, new.with_refresh).await?;
-    // The device must exist before the client uses the token; if the
-    // homeserver is down, nothing is committed.
-    let created = homeserver::ensure_device(
-        state.homeserver.as_ref(),
-        user,
-        &new.device_id,
-        new.display_name.as_deref(),
-    )
-    .await;
-    if let Err(e) = created {
-        tracing::error!(error = %e, user = %user.username, "compat login: creating the device");
-        return Err(MatrixError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "M_UNKNOWN",
-            "The homeserver could not be reached to create the device; try again",
-        ));
-    }
     repo.commit().await?;
     tracing::info!(user = %user.username, device = %new.device_id, "compat login");
 
@@ -284,36 +280,20 @@ pub async fn finish_login(
 }
 
 /// The user, if the password is right; the same error otherwise, whether the
-/// user exists or not (and the same time spent).
+/// user exists or not (and the same time spent). The lookup rule is the
+/// login page's ([`password_login`]).
 async fn authenticate(
     state: &AppState,
-    localpart: &str,
+    requested: &str,
     password: String,
 ) -> Result<User, MatrixError> {
-    let bad = || MatrixError::forbidden("Invalid username or password");
-    let passwords = state
-        .passwords
-        .as_ref()
-        .ok_or_else(|| MatrixError::forbidden("password login is disabled on this server"))?;
-    let mut repo = state.db.read().await?;
-    let user = repo.find_user_by_username(localpart).await?;
-    repo.rollback().await?;
-    let Some(user) = user else {
-        let _ = passwords.hash(password).await;
-        return Err(bad());
-    };
-    match check_user_password(
-        &state.db,
-        passwords,
-        state.clock.as_ref(),
-        &mut OsRng,
-        &user,
-        password,
-    )
-    .await
-    {
-        Ok(PasswordCheck::Valid) => Ok(user),
-        Ok(_) => Err(bad()),
-        Err(e) => Err(MatrixError::internal(&e)),
+    if state.passwords.is_none() {
+        return Err(MatrixError::forbidden(
+            "password login is disabled on this server",
+        ));
     }
+    password_login(state, requested, password)
+        .await
+        .map_err(|e| MatrixError::internal(&e))?
+        .ok_or_else(|| MatrixError::forbidden("Invalid username or password"))
 }

@@ -33,10 +33,29 @@ pub struct RedirectQuery {
     redirect_url: Option<String>,
 }
 
+/// Schemes a browser runs or reads locally instead of navigating to an
+/// application: never a place to hand a login token to.
+const REFUSED_SCHEMES: [&str; 8] = [
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "blob",
+    "about",
+    "filesystem",
+    "view-source",
+];
+
 /// Only absolute URLs without credentials; http(s) ones need a host.
+/// Besides http(s), an application's own scheme (`io.element.app:/sso`,
+/// RFC 8252 §7.1) is allowed, because mobile clients of the legacy SSO
+/// flow use one; script and local schemes are refused.
 fn acceptable_redirect(url: &str) -> Option<Url> {
     let parsed = Url::parse(url).ok()?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
+        return None;
+    }
+    if REFUSED_SCHEMES.contains(&parsed.scheme()) {
         return None;
     }
     if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_none_or(str::is_empty) {
@@ -71,12 +90,9 @@ pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQue
     }
     .await;
     match result {
-        Ok(login) => Redirect::to(
-            &state
-                .urls
-                .relative(&format!("/complete-compat-sso/{}", login.id)),
-        )
-        .into_response(),
+        Ok(login) => {
+            Redirect::to(&state.urls.complete_compat_sso(&login.id.to_string())).into_response()
+        }
         Err(e) => pages::internal_error(&state, &e),
     }
 }
@@ -138,5 +154,14 @@ mod tests {
         assert!(acceptable_redirect("https://user:pw@evil.example.com/").is_none());
         assert!(acceptable_redirect("not a url").is_none());
         assert!(acceptable_redirect("/relative").is_none());
+        for hostile in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "file:///etc/passwd",
+        ] {
+            assert!(acceptable_redirect(hostile).is_none(), "{hostile}");
+        }
     }
 }

@@ -9,27 +9,8 @@ use serde_json::{json, Value};
 use crate::{
     handlers::oauth2::tests::introspect,
     jobs::{run_batch, JobContext},
-    test_support::{add_user, router_for, send, test_state, TestResponse, TestState},
+    test_support::{add_user, post_json, router_for, send, test_state, TestState},
 };
-
-async fn post_json(
-    router: &axum::Router,
-    path: &str,
-    body: Value,
-    token: Option<&str>,
-) -> TestResponse {
-    let mut request = axum::http::Request::post(path).header("content-type", "application/json");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    send(
-        router,
-        request
-            .body(axum::body::Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
 
 fn password_login(user: Value, device: Option<&str>, refresh: bool) -> Value {
     let mut body =
@@ -350,6 +331,22 @@ async fn compat_password_checks_are_rate_limited() {
     assert!(last.json()["retry_after_ms"].as_i64().unwrap() > 0);
 }
 
+/// Starts the legacy SSO flow; returns the path of the confirmation page.
+/// The redirect to it is absolute on `public_base`: it leaves through the
+/// homeserver's domain, where a relative path would land on the homeserver.
+async fn start_sso(
+    browser: &mut crate::test_support::Browser,
+    router: &axum::Router,
+    start: &str,
+) -> String {
+    let location = browser.get(router, start).await.header("location").unwrap();
+    let path = location
+        .strip_prefix("https://auth.example.com")
+        .unwrap_or_else(|| panic!("not absolute on public_base: {location}"));
+    assert!(path.starts_with("/complete-compat-sso/"), "{path}");
+    path.to_owned()
+}
+
 #[tokio::test]
 async fn sso_redirect_confirmation_and_login_token() {
     use crate::test_support::{csrf_of, Browser};
@@ -358,12 +355,7 @@ async fn sso_redirect_confirmation_and_login_token() {
     add_user(&t.state, "alice", "wonderland").await;
     let mut browser = Browser::default();
     let start = "/_matrix/client/v3/login/sso/redirect/oidc-ignored?redirectUrl=https%3A%2F%2Fclient.example.com%2Fdone%3Fx%3D1";
-    let complete = browser
-        .get(&router, start)
-        .await
-        .header("location")
-        .unwrap();
-    assert!(complete.starts_with("/complete-compat-sso/"), "{complete}");
+    let complete = start_sso(&mut browser, &router, start).await;
     let login = browser
         .get(&router, &complete)
         .await
@@ -430,11 +422,7 @@ async fn sso_redirect_confirmation_and_login_token() {
     assert_eq!(browser.get(&router, &complete).await.status, 404);
 
     // A token not exchanged within 30 seconds is refused.
-    let complete = browser
-        .get(&router, start)
-        .await
-        .header("location")
-        .unwrap();
+    let complete = start_sso(&mut browser, &router, start).await;
     let page = browser.get(&router, &complete).await;
     let back = browser
         .post(
@@ -461,11 +449,7 @@ async fn sso_redirect_confirmation_and_login_token() {
     assert_eq!(late.status, 403);
 
     // Cancelling says so, and issues no token.
-    let complete = browser
-        .get(&router, start)
-        .await
-        .header("location")
-        .unwrap();
+    let complete = start_sso(&mut browser, &router, start).await;
     let page = browser.get(&router, &complete).await;
     let cancelled = browser
         .post(
@@ -483,4 +467,10 @@ async fn sso_redirect_confirmation_and_login_token() {
         .get(&router, "/_matrix/client/v3/login/sso/redirect")
         .await;
     assert_eq!(missing.status, 400);
+    for hostile in ["javascript%3Aalert(1)", "data%3Atext%2Fhtml%2Cx"] {
+        let path = format!("/_matrix/client/v3/login/sso/redirect?redirectUrl={hostile}");
+        let refused = browser.get(&router, &path).await;
+        assert_eq!(refused.status, 400, "{hostile}");
+        assert!(refused.header("location").is_none());
+    }
 }

@@ -197,6 +197,7 @@ pub async fn handler(
         id: new_ulid(now, &mut OsRng),
         client_id: client.id,
         redirect_uri,
+        redirect_uri_sent: get("redirect_uri").is_some(),
         scope: scope.to_string(),
         state: answer.client_state.clone(),
         nonce: get("nonce").map(str::to_owned),

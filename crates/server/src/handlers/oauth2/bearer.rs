@@ -45,6 +45,17 @@ pub async fn active_access_token(
     state: &AppState,
     token: &str,
 ) -> Result<Option<ActiveToken>, mxauth_storage::StorageError> {
+    active_access_token_of(state, token, None).await
+}
+
+/// Like [`active_access_token`], limited to tokens issued to `client_id`
+/// when given: a token of another client is not active for this caller,
+/// and its first use is not recorded.
+pub async fn active_access_token_of(
+    state: &AppState,
+    token: &str,
+    client_id: Option<&str>,
+) -> Result<Option<ActiveToken>, mxauth_storage::StorageError> {
     // The prefix and checksum reject garbage before any database work.
     if TokenType::check(token) != Ok(TokenType::AccessToken) {
         return Ok(None);
@@ -60,6 +71,9 @@ pub async fn active_access_token(
         return Ok(None);
     };
     if !is_active(&token, &session, user.as_ref(), now) {
+        return Ok(None);
+    }
+    if client_id.is_some_and(|id| id != session.client_id.to_string()) {
         return Ok(None);
     }
     // Written once per token, not on every check: this is a hot path.

@@ -193,7 +193,8 @@ pub async fn authenticate(
 
 /// The client's public keys: registered inline, or fetched from its
 /// `jwks_uri` (https, on the client's own host, checked at registration),
-/// with a timeout and a size limit.
+/// with a timeout, a size limit and, for dynamic clients, only from public
+/// addresses ([`crate::outbound`]).
 async fn client_jwks(client: &Client) -> Result<serde_json::Value, OAuthError> {
     let invalid = |why: String| OAuthError::invalid_client(why);
     if let Some(inline) = client.jwks.as_deref() {
@@ -204,39 +205,16 @@ async fn client_jwks(client: &Client) -> Result<serde_json::Value, OAuthError> {
         .jwks_uri
         .as_deref()
         .ok_or_else(|| invalid("the client registered neither jwks nor jwks_uri".into()))?;
-    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    let http = HTTP.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default()
-    });
-    let response = http
-        .get(uri)
-        .send()
+    // A dynamic client's URI came from whoever registered it: public
+    // addresses only. A static client's was written by the admin.
+    let (http, guard) = if client.is_static {
+        (crate::outbound::trusted(), false)
+    } else {
+        (crate::outbound::public_only(), true)
+    };
+    let body = crate::outbound::get_limited(http, guard, uri, 1 << 20)
         .await
-        .map_err(|e| invalid(format!("cannot fetch the client's jwks_uri: {e}")))?;
-    if !response.status().is_success() {
-        return Err(invalid(format!(
-            "the client's jwks_uri answered {}",
-            response.status()
-        )));
-    }
-    if response.content_length().is_some_and(|len| len > 1 << 20) {
-        return Err(invalid(
-            "the client's jwks_uri document is larger than 1 MiB".into(),
-        ));
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| invalid(format!("cannot read the client's jwks_uri: {e}")))?;
-    if body.len() > 1 << 20 {
-        return Err(invalid(
-            "the client's jwks_uri document is larger than 1 MiB".into(),
-        ));
-    }
+        .map_err(|e| invalid(format!("the client's jwks_uri: {e}")))?;
     serde_json::from_slice(&body)
         .map_err(|_| invalid("the client's jwks_uri is not a JSON JWK Set".into()))
 }

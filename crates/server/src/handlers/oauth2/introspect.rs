@@ -2,6 +2,20 @@
 //! the homeserver with `Authorization: Bearer <matrix.secret>` (compared in
 //! constant time). Anything not active is `{"active": false}` and nothing
 //! else, so the answer reveals nothing about unknown or dead tokens.
+//!
+//! Who sees what:
+//! - The homeserver asks "may this bearer reach the Matrix API?", so only
+//!   access tokens (OAuth, compat, imported Synapse ones) can be active for
+//!   it. A refresh token never expires on its own and is never shown to a
+//!   resource server; answering it as active would make it a bearer token
+//!   that outlives every rotation.
+//! - A dynamically registered client may introspect only tokens issued to
+//!   it (RFC 7662 §4: the server decides which tokens a caller may see;
+//!   anyone can register a client). Static clients, declared by the admin
+//!   in the configuration, may introspect every token, as in MAS, so the
+//!   older MSC3861 setup where Synapse introspects as a client keeps working.
+//! - A `token_type_hint` that names another type answers inactive (MAS's
+//!   rule), so a caller cannot use one kind of token where another is meant.
 
 use axum::{
     extract::State,
@@ -14,7 +28,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use super::{
-    bearer::{active_access_token, bearer},
+    bearer::{active_access_token_of, bearer},
     client_auth::{authenticate, form_params},
     error::{no_store_json, OAuthError},
 };
@@ -41,27 +55,7 @@ async fn handle(
     pairs: Vec<(String, String)>,
 ) -> Result<Value, OAuthError> {
     let params = form_params(pairs)?;
-    if let Some(secret) = bearer(headers) {
-        let expected = state.site.matrix_secret.as_bytes();
-        if !bool::from(secret.as_bytes().ct_eq(expected)) {
-            return Err(OAuthError::access_denied(
-                "the bearer token is not the homeserver's shared secret",
-            ));
-        }
-    } else {
-        let client = authenticate(
-            state,
-            headers,
-            &params,
-            &state.urls.absolute(paths::INTROSPECT),
-        )
-        .await?;
-        if client.is_public() {
-            return Err(OAuthError::access_denied(
-                "public clients may not introspect tokens",
-            ));
-        }
-    }
+    let caller = caller(state, headers, &params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
@@ -69,20 +63,110 @@ async fn handle(
         .get("x-mas-supports-device-id")
         .is_some_and(|v| v.as_bytes() == b"1");
 
-    match TokenType::check(token) {
-        Ok(TokenType::AccessToken) => access_token(state, token, with_device_id).await,
-        Ok(TokenType::RefreshToken) => refresh_token(state, token).await,
-        Ok(TokenType::CompatAccessToken) => compat_access_token(state, token, with_device_id).await,
-        _ => Ok(inactive()),
+    let Ok(token_type) = TokenType::check(token) else {
+        return Ok(inactive());
+    };
+    if !hint_matches(params.get("token_type_hint"), token_type) {
+        return Ok(inactive());
+    }
+    if caller == Caller::Homeserver && !token_type.is_access_token() {
+        return Ok(inactive());
+    }
+    let body = match token_type {
+        TokenType::AccessToken => {
+            access_token(state, token, caller.only_client(), with_device_id).await?
+        }
+        TokenType::RefreshToken => refresh_token(state, token).await?,
+        TokenType::CompatAccessToken => compat_access_token(state, token, with_device_id).await?,
+        _ => inactive(),
+    };
+    Ok(if caller.may_see(&body) {
+        body
+    } else {
+        inactive()
+    })
+}
+
+/// Who asked.
+#[derive(Debug, PartialEq, Eq)]
+enum Caller {
+    /// The homeserver, with the shared secret.
+    Homeserver,
+    /// A client declared in the configuration.
+    StaticClient,
+    /// A dynamically registered confidential client.
+    DynamicClient(String),
+}
+
+impl Caller {
+    /// Whether this caller may see an active answer about a token issued to
+    /// the answer's `client_id` (`legacy` for compat sessions).
+    fn may_see(&self, body: &Value) -> bool {
+        match self {
+            Caller::Homeserver | Caller::StaticClient => true,
+            Caller::DynamicClient(id) => body["client_id"].as_str() == Some(id.as_str()),
+        }
+    }
+
+    /// The one client whose tokens this caller may see, if limited.
+    fn only_client(&self) -> Option<&str> {
+        match self {
+            Caller::DynamicClient(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &std::collections::HashMap<String, String>,
+) -> Result<Caller, OAuthError> {
+    if let Some(secret) = bearer(headers) {
+        let expected = state.site.matrix_secret.as_bytes();
+        if !bool::from(secret.as_bytes().ct_eq(expected)) {
+            return Err(OAuthError::access_denied(
+                "the bearer token is not the homeserver's shared secret",
+            ));
+        }
+        return Ok(Caller::Homeserver);
+    }
+    let client = authenticate(
+        state,
+        headers,
+        params,
+        &state.urls.absolute(paths::INTROSPECT),
+    )
+    .await?;
+    if client.is_public() {
+        return Err(OAuthError::access_denied(
+            "public clients may not introspect tokens",
+        ));
+    }
+    Ok(if client.is_static {
+        Caller::StaticClient
+    } else {
+        Caller::DynamicClient(client.id.to_string())
+    })
+}
+
+/// RFC 7662 §2.1 / RFC 7009 §2.1 hints. A hint naming the other kind of
+/// token answers inactive; an unknown hint is ignored, as the RFCs allow.
+fn hint_matches(hint: Option<&String>, token_type: TokenType) -> bool {
+    match hint.map(String::as_str) {
+        Some("access_token") => token_type.is_access_token(),
+        Some("refresh_token") => !token_type.is_access_token(),
+        _ => true,
     }
 }
 
 async fn access_token(
     state: &AppState,
     token: &str,
+    only_client: Option<&str>,
     with_device_id: bool,
 ) -> Result<Value, OAuthError> {
-    let Some(active) = active_access_token(state, token).await? else {
+    let Some(active) = active_access_token_of(state, token, only_client).await? else {
         return Ok(inactive());
     };
     let now = state.clock.now();

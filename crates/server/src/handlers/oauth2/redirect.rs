@@ -120,7 +120,19 @@ pub fn respond(
                 context! { redirect_uri => redirect_uri, params => params },
             );
             match page {
-                Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+                Ok(html) => {
+                    let mut response = Html(html).into_response();
+                    crate::handlers::pages::secure_headers(response.headers_mut());
+                    // The page only posts its form: no resources, its one
+                    // inline handler, and never inside a frame.
+                    response.headers_mut().insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        header::HeaderValue::from_static(
+                            "default-src 'none'; script-src 'unsafe-inline'; frame-ancestors 'none'",
+                        ),
+                    );
+                    response
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "rendering the form_post page");
                     StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -152,6 +164,24 @@ pub fn error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_form_post_page_cannot_be_framed() {
+        let templates = Templates::new().unwrap();
+        let params = [("code", "abc".to_owned()), ("state", "xyz".to_owned())];
+        let response = respond(
+            &templates,
+            "https://app.example.com/cb",
+            ResponseMode::FormPost,
+            &params,
+        );
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers();
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
 
     #[test]
     fn exact_match_except_loopback_ports() {

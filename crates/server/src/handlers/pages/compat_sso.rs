@@ -26,7 +26,7 @@ use crate::{http::AppState, urls::paths};
 const CONFIRM_WITHIN_MINUTES: i64 = 30;
 
 fn action(id: &Ulid) -> String {
-    format!("/complete-compat-sso/{id}")
+    paths::COMPLETE_COMPAT_SSO.replace("{id}", &id.to_string())
 }
 
 async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, Response> {

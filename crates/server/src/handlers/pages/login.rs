@@ -9,7 +9,7 @@ use axum::{
     Form,
 };
 use minijinja::context;
-use mxauth_model::User;
+use mxauth_model::localpart_of;
 use mxauth_storage::new_ulid;
 use rand::rngs::OsRng;
 use serde::Deserialize;
@@ -19,10 +19,7 @@ use super::{
     safe_next,
 };
 use crate::{
-    client_ip::ClientIp,
-    http::AppState,
-    password_check::{check_user_password, PasswordCheck},
-    rate_limit::RetryAfter,
+    client_ip::ClientIp, http::AppState, password_check::password_login, rate_limit::RetryAfter,
     urls::paths,
 };
 
@@ -76,18 +73,6 @@ fn username_from_hint(hint: Option<&str>, server_name: &str) -> String {
         .to_owned()
 }
 
-/// The localpart of `alice` or `@alice:example.com` (which must be ours).
-pub fn localpart_of<'a>(input: &'a str, server_name: &str) -> Option<&'a str> {
-    let input = input.trim();
-    match input.strip_prefix('@') {
-        Some(mxid) => match mxid.split_once(':') {
-            Some((localpart, server)) if server == server_name => Some(localpart),
-            _ => None,
-        },
-        None => Some(input),
-    }
-}
-
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -130,42 +115,17 @@ pub async fn submit(
         return response;
     }
     let next = safe_next(&state, input.next.as_deref());
-    let Some(passwords) = &state.passwords else {
+    if state.passwords.is_none() {
         return error_page(
             &state,
             403,
             "Password login is disabled",
             "This server does not accept passwords.",
         );
-    };
-    let user = match find_user(&state, &input.username).await {
-        Ok(user) => user,
-        Err(e) => return internal_error(&state, &e),
-    };
-    let Some(user) = user else {
-        // Spend the same time as a real check, so response times do not
-        // tell which usernames exist.
-        let _ = passwords.hash(input.password).await;
-        return form(
-            &state,
-            &headers,
-            &next,
-            &input.username,
-            Some(BAD_CREDENTIALS),
-        );
-    };
-    let check = check_user_password(
-        &state.db,
-        passwords,
-        state.clock.as_ref(),
-        &mut OsRng,
-        &user,
-        input.password,
-    )
-    .await;
-    match check {
-        Ok(PasswordCheck::Valid) => {}
-        Ok(PasswordCheck::Invalid | PasswordCheck::NoPassword) => {
+    }
+    let user = match password_login(&state, &input.username, input.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
             return form(
                 &state,
                 &headers,
@@ -175,7 +135,7 @@ pub async fn submit(
             )
         }
         Err(e) => return internal_error(&state, &e),
-    }
+    };
     if user.deactivated_at.is_some() {
         return error_page(
             &state,
@@ -217,23 +177,4 @@ pub async fn submit(
         .headers_mut()
         .append(header::SET_COOKIE, state.cookies.header(&cookie));
     response
-}
-
-async fn find_user(
-    state: &AppState,
-    input: &str,
-) -> Result<Option<User>, mxauth_storage::StorageError> {
-    let Some(localpart) = localpart_of(input, &state.site.server_name) else {
-        return Ok(None);
-    };
-    let mut repo = state.db.read().await?;
-    let mut user = repo.find_user_by_username(localpart).await?;
-    if user.is_none() && localpart.chars().any(char::is_uppercase) {
-        // Localparts are lowercase; people type "Alice".
-        user = repo
-            .find_user_by_username(&localpart.to_lowercase())
-            .await?;
-    }
-    repo.rollback().await?;
-    Ok(user)
 }

@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::ACCOUNT, get(account::show))
         .route("/account", get(account::redirect_to_slash))
         .route(
-            "/complete-compat-sso/{id}",
+            paths::COMPLETE_COMPAT_SSO,
             get(compat_sso::show).post(compat_sso::submit),
         )
 }
@@ -149,14 +149,12 @@ pub async fn current_user(
     Ok(result)
 }
 
-/// Where to go after logging in: only a path on this site, never another
-/// origin (no open redirect).
+/// Where to go after logging in: only a plain path on this site
+/// ([`crate::urls::is_local_path`]), never another origin (no open
+/// redirect); anything else goes to the account page.
 pub fn safe_next(state: &AppState, next: Option<&str>) -> String {
-    let base = state.urls.base_path();
     match next {
-        Some(next) if next.starts_with(base) && !next.starts_with("//") && !next.contains('\\') => {
-            next.to_owned()
-        }
+        Some(next) if crate::urls::is_local_path(next, state.urls.base_path()) => next.to_owned(),
         _ => state.urls.relative(paths::ACCOUNT),
     }
 }

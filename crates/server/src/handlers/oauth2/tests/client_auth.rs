@@ -144,6 +144,7 @@ async fn id_tokens_use_the_client_algorithm() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
+            ("redirect_uri", CALLBACK),
             ("client_id", id),
             ("code_verifier", VERIFIER),
         ],
@@ -270,50 +271,53 @@ async fn serve_json(body: String) -> u16 {
     port
 }
 
-#[tokio::test]
-async fn private_key_jwt_keys_can_come_from_a_jwks_uri() {
-    let t = test_state().await;
-    let router = router_for(&t.state, "");
-    let key = PrivateKey::from_pem(&generate_p256_pem(&mut rand::rngs::OsRng).unwrap()).unwrap();
-    let client_keys = Keystore::new(vec![("k1".into(), key)]);
-    let port = serve_json(client_keys.public_jwks().to_string()).await;
+/// Stores a `private_key_jwt` client whose keys are at `jwks_uri`, and
+/// tries `client_credentials` with an assertion signed by `keys`.
+async fn token_with_jwks_uri(
+    t: &crate::test_support::TestState,
+    router: &axum::Router,
+    keys: &Keystore,
+    jwks_uri: String,
+    is_static: bool,
+) -> crate::test_support::TestResponse {
     let now = t.clock.now();
     let mut client = crate::test_support::public_client(now);
     client.token_endpoint_auth_method = mxauth_model::oauth2::ClientAuthMethod::PrivateKeyJwt;
     client.grant_types.client_credentials = true;
-    client.jwks_uri = Some(format!("http://127.0.0.1:{port}/jwks.json"));
+    client.jwks_uri = Some(jwks_uri);
+    client.is_static = is_static;
     let mut repo = t.state.db.begin().await.unwrap();
     repo.add_client(&client).await.unwrap();
     repo.commit().await.unwrap();
-    let id = client.client_id();
-    let jwt = client_keys
-        .sign_jwt(
-            JwsAlgorithm::Es256,
-            &assertion_claims(&id, "https://auth.example.com/", now.timestamp() + 60),
-        )
-        .unwrap();
-    let response = token(&router, &with_assertion(&jwt)).await;
+    let claims = assertion_claims(
+        &client.client_id(),
+        "https://auth.example.com/",
+        now.timestamp() + 60,
+    );
+    let jwt = keys.sign_jwt(JwsAlgorithm::Es256, &claims).unwrap();
+    token(router, &with_assertion(&jwt)).await
+}
+
+fn p256_keystore() -> Keystore {
+    let key = PrivateKey::from_pem(&generate_p256_pem(&mut rand::rngs::OsRng).unwrap()).unwrap();
+    Keystore::new(vec![("k1".into(), key)])
+}
+
+#[tokio::test]
+async fn private_key_jwt_keys_can_come_from_a_jwks_uri() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    let client_keys = p256_keystore();
+    let port = serve_json(client_keys.public_jwks().to_string()).await;
+    // Only the admin's own (static) clients may keep keys on a private
+    // address; a dynamic client's jwks_uri is fetched from public ones only.
+    let uri = format!("http://127.0.0.1:{port}/jwks.json");
+    let response = token_with_jwks_uri(&t, &router, &client_keys, uri, true).await;
     assert_eq!(response.status, 200, "{}", response.body);
 
     // A jwks_uri that does not answer is a clear invalid_client.
-    let mut dead = crate::test_support::public_client(now);
-    dead.token_endpoint_auth_method = mxauth_model::oauth2::ClientAuthMethod::PrivateKeyJwt;
-    dead.grant_types.client_credentials = true;
-    dead.jwks_uri = Some("http://127.0.0.1:9/jwks.json".into());
-    let mut repo = t.state.db.begin().await.unwrap();
-    repo.add_client(&dead).await.unwrap();
-    repo.commit().await.unwrap();
-    let jwt = client_keys
-        .sign_jwt(
-            JwsAlgorithm::Es256,
-            &assertion_claims(
-                &dead.client_id(),
-                "https://auth.example.com/",
-                now.timestamp() + 60,
-            ),
-        )
-        .unwrap();
-    let response = token(&router, &with_assertion(&jwt)).await;
+    let dead = "http://127.0.0.1:9/jwks.json".to_owned();
+    let response = token_with_jwks_uri(&t, &router, &client_keys, dead, true).await;
     assert_eq!(response.status, 401);
     assert!(
         response.json()["error_description"]
@@ -323,4 +327,24 @@ async fn private_key_jwt_keys_can_come_from_a_jwks_uri() {
         "{}",
         response.body
     );
+}
+
+#[tokio::test]
+async fn a_dynamic_client_jwks_uri_on_a_private_address_is_never_fetched() {
+    let t = test_state().await;
+    let router = router_for(&t.state, "");
+    let client_keys = p256_keystore();
+    let port = serve_json(client_keys.public_jwks().to_string()).await;
+    for host in ["127.0.0.1", "localhost"] {
+        // Stored as if registration had let it through: the fetch itself
+        // must refuse, though a server answers there.
+        let uri = format!("http://{host}:{port}/jwks.json");
+        let response = token_with_jwks_uri(&t, &router, &client_keys, uri, false).await;
+        assert_eq!(response.status, 401, "{host}: {}", response.body);
+        assert!(
+            response.body.contains("not a public host name"),
+            "{host}: {}",
+            response.body
+        );
+    }
 }

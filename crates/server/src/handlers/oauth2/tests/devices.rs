@@ -24,6 +24,7 @@ async fn the_device_exists_before_the_token_and_goes_with_the_session() {
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
         ("client_id", client_id.as_str()),
         ("code_verifier", VERIFIER),
     ];

@@ -23,7 +23,7 @@ async fn register_authorize_login_consent_token_userinfo_refresh_revoke() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:41234/callback"),
+            ("redirect_uri", CALLBACK),
             ("client_id", &client_id),
             ("code_verifier", VERIFIER),
         ],
@@ -164,6 +164,7 @@ async fn a_lost_refresh_response_can_be_retried_once() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
+            ("redirect_uri", CALLBACK),
             ("client_id", &client_id),
             ("code_verifier", VERIFIER),
         ],

@@ -6,7 +6,9 @@
 mod client_auth;
 mod devices;
 mod flow;
+mod introspection;
 mod negative;
+mod registration;
 
 use serde_json::{json, Value};
 
@@ -15,6 +17,9 @@ use crate::test_support::{csrf_of, post_form, send, Browser, TestResponse};
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const REDIRECT: &str = "http://127.0.0.1/callback";
+/// The redirect URI [`authorize_path`] sends (any port matches a loopback
+/// registration, RFC 8252 §7.3).
+pub const CALLBACK: &str = "http://127.0.0.1:41234/callback";
 
 pub async fn register(router: &axum::Router, metadata: Value) -> Value {
     let request = axum::http::Request::post("/oauth2/registration")
@@ -47,7 +52,7 @@ pub fn authorize_path(client_id: &str, scope: &str) -> String {
         .extend_pairs([
             ("response_type", "code"),
             ("client_id", client_id),
-            ("redirect_uri", "http://127.0.0.1:41234/callback"),
+            ("redirect_uri", CALLBACK),
             ("scope", scope),
             ("state", "st4te"),
             ("nonce", "n0nce"),
@@ -71,7 +76,19 @@ pub async fn authorize_and_consent(
     client_id: &str,
     scope: &str,
 ) -> String {
-    let response = browser.get(router, &authorize_path(client_id, scope)).await;
+    let back = consent_at(router, browser, &authorize_path(client_id, scope)).await;
+    assert_eq!(back.port(), Some(41234));
+    let params: std::collections::HashMap<String, String> =
+        back.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], "st4te");
+    assert_eq!(params["iss"], "https://auth.example.com/");
+    params["code"].clone()
+}
+
+/// Follows `authorize` through login (as alice) and consent; returns where
+/// the browser is sent back to.
+pub async fn consent_at(router: &axum::Router, browser: &mut Browser, authorize: &str) -> url::Url {
+    let response = browser.get(router, authorize).await;
     let consent = location(&response);
     assert!(consent.starts_with("/consent/"), "{consent}");
     let response = browser.get(router, &consent).await;
@@ -103,13 +120,7 @@ pub async fn authorize_and_consent(
             &[("csrf", &csrf_of(&page.body)), ("decision", "allow")],
         )
         .await;
-    let back = url::Url::parse(&location(&response)).unwrap();
-    assert_eq!(back.port(), Some(41234));
-    let params: std::collections::HashMap<String, String> =
-        back.query_pairs().into_owned().collect();
-    assert_eq!(params["state"], "st4te");
-    assert_eq!(params["iss"], "https://auth.example.com/");
-    params["code"].clone()
+    url::Url::parse(&location(&response)).unwrap()
 }
 
 pub async fn token(router: &axum::Router, form: &[(&str, &str)]) -> TestResponse {

@@ -20,6 +20,7 @@ fn code_form<'a>(code: &'a str, client_id: &'a str, verifier: &'a str) -> Vec<(&
     vec![
         ("grant_type", "authorization_code"),
         ("code", code),
+        ("redirect_uri", CALLBACK),
         ("client_id", client_id),
         ("code_verifier", verifier),
     ]
@@ -42,6 +43,7 @@ async fn wrong_pkce_verifier_is_refused_and_the_code_survives_it() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
+            ("redirect_uri", CALLBACK),
             ("client_id", &client_id),
         ],
     )
@@ -450,4 +452,51 @@ async fn password_checks_are_rate_limited_per_account() {
         )
         .await;
     assert_eq!(response.status, 429);
+}
+
+/// [`code_form`] without its `redirect_uri`.
+fn without_redirect_uri<'a>(code: &'a str, client_id: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut form = code_form(code, client_id, VERIFIER);
+    form.retain(|(name, _)| *name != "redirect_uri");
+    form
+}
+
+#[tokio::test]
+async fn redirect_uri_sent_at_authorize_must_be_repeated_at_the_token_endpoint() {
+    let (_t, router, client_id) = setup().await;
+    let code = authorize_and_consent(&router, &mut Browser::default(), &client_id, "openid").await;
+    let without = token(&router, &without_redirect_uri(&code, &client_id)).await;
+    assert_eq!(without.status, 400, "{}", without.body);
+    assert_eq!(without.json()["error"], "invalid_request");
+    let mut other = code_form(&code, &client_id, VERIFIER);
+    other[2] = ("redirect_uri", "http://127.0.0.1:41235/callback");
+    let response = token(&router, &other).await;
+    assert_eq!(response.json()["error"], "invalid_grant");
+    // Refusals do not use up the code.
+    let response = token(&router, &code_form(&code, &client_id, VERIFIER)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+}
+
+#[tokio::test]
+async fn a_client_that_left_out_redirect_uri_may_leave_it_out_again() {
+    let (_t, router, client_id) = setup().await;
+    let mut browser = Browser::default();
+    let path = authorize_path(&client_id, "openid").replace(
+        &format!(
+            "&redirect_uri={}",
+            url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+        ),
+        "",
+    );
+    assert!(!path.contains("redirect_uri"), "{path}");
+    let back = consent_at(&router, &mut browser, &path).await;
+    assert!(back.as_str().starts_with(REDIRECT), "{back}");
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let response = token(&router, &without_redirect_uri(&code, &client_id)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
 }

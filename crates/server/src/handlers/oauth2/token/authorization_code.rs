@@ -2,6 +2,9 @@
 //! is exchanged once, by the client it was issued to, with the right PKCE
 //! verifier, within 10 minutes. A code presented a second time fails and
 //! ends the session it created (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+//! The homeserver is called before the write transaction opens, never
+//! inside it; the single use of the code is decided by a conditional
+//! update in that transaction.
 
 use std::collections::HashMap;
 
@@ -34,7 +37,9 @@ pub async fn exchange(
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
     let now = state.clock.now();
-    let mut repo = state.db.begin().await?;
+    // Everything up to the homeserver call only reads: no transaction (and
+    // on SQLite no write lock) is held while the homeserver answers.
+    let mut repo = state.db.read().await?;
     let grant = repo
         .find_grant_by_code_digest(&token_digest(code))
         .await?
@@ -47,16 +52,8 @@ pub async fn exchange(
     match grant.state() {
         GrantState::Fulfilled => {}
         GrantState::Exchanged => {
-            // Replay: someone else may hold the tokens of the first exchange.
-            if let Some(session) = match grant.session_id {
-                Some(id) => repo.find_oauth2_session(id).await?,
-                None => None,
-            } {
-                crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session)
-                    .await?;
-                repo.commit().await?;
-                tracing::warn!(grant = %grant.id, "authorization code replayed; its session was ended");
-            }
+            repo.rollback().await?;
+            end_replayed_session(state, grant.id, grant.session_id).await?;
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
         GrantState::Pending | GrantState::Cancelled => {
@@ -69,14 +66,20 @@ pub async fn exchange(
     {
         return Err(OAuthError::invalid_grant("the code has expired"));
     }
-    // RFC 6749 §4.1.3: redirect_uri must be identical to the one of the
-    // authorization request.
-    if let Some(uri) = params.get("redirect_uri") {
-        if *uri != grant.redirect_uri {
+    // RFC 6749 §4.1.3: redirect_uri is REQUIRED when the authorization
+    // request included it, and must be identical to it.
+    match params.get("redirect_uri") {
+        Some(uri) if *uri != grant.redirect_uri => {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri differs from the authorization request",
-            ));
+            ))
         }
+        None if grant.redirect_uri_sent => {
+            return Err(OAuthError::invalid_request(
+                "redirect_uri is missing; it was sent with the authorization request",
+            ))
+        }
+        _ => {}
     }
     match (&grant.code_challenge, params.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
@@ -113,6 +116,18 @@ pub async fn exchange(
         .filter(|u| u.is_valid())
         .ok_or_else(|| OAuthError::invalid_grant("the user is locked or deactivated"))?;
     let auth_time = repo.last_authentication_at(browser_session.id).await?;
+    repo.rollback().await?;
+
+    let scope: Scope = grant.scope.parse().unwrap_or_default();
+    // The device must exist on the homeserver before the client uses the
+    // token (Synapse refuses tokens of unknown devices). The upsert is
+    // idempotent, so it runs before anything is written: if the homeserver
+    // is down, nothing is created and the same code can be tried again.
+    if let Ok(Some(device)) = scope.device_id() {
+        super::devices::ensure_device(state, &user, device).await?;
+    }
+
+    let mut repo = state.db.begin().await?;
 
     let session = Session {
         id: new_ulid(now, &mut OsRng),
@@ -143,14 +158,6 @@ pub async fn exchange(
         now,
     )
     .await?;
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
-    // The device must exist on the homeserver before the client uses the
-    // token (Synapse refuses tokens of unknown devices). Done before the
-    // commit: if the homeserver is down, nothing is created and the same
-    // code can be tried again.
-    if let Ok(Some(device)) = scope.device_id() {
-        super::devices::ensure_device(state, &user, device).await?;
-    }
     let id_token = if scope.contains("openid") {
         let input = IdTokenInput {
             client,
@@ -172,4 +179,23 @@ pub async fn exchange(
         expires_in: state.site.access_token_ttl.num_seconds(),
         scope: grant.scope,
     })
+}
+
+/// A code presented again: someone else may hold the tokens of the first
+/// exchange, so the session it created ends (RFC 9700 §4.2.4).
+async fn end_replayed_session(
+    state: &AppState,
+    grant_id: ulid::Ulid,
+    session_id: Option<ulid::Ulid>,
+) -> Result<(), OAuthError> {
+    let Some(session_id) = session_id else {
+        return Ok(());
+    };
+    let mut repo = state.db.begin().await?;
+    if let Some(session) = repo.find_oauth2_session(session_id).await? {
+        crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session).await?;
+        repo.commit().await?;
+        tracing::warn!(grant = %grant_id, "authorization code replayed; its session was ended");
+    }
+    Ok(())
 }
