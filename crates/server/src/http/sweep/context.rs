@@ -95,9 +95,8 @@ impl Context {
                 "/_matrix/client/v3/login/sso/redirect?redirectUrl=https%3A%2F%2Fapp.example.com%2F",
             )
             .await;
-        let sso_id = location(&response)
-            .trim_start_matches("/complete-compat-sso/")
-            .to_owned();
+        // The last path segment, whether the location is relative or not.
+        let sso_id = location(&response).rsplit('/').next().unwrap().to_owned();
 
         let scope = "openid urn:matrix:client:api:*";
         let code = authorize_and_consent(&router, &mut Browser::default(), &client_id, scope).await;
