@@ -60,20 +60,27 @@ pub const METHODS: &[Method] = &[
 ];
 
 /// What must never be in an answer: database text, source paths, panics.
+/// Matched case-sensitively, and each holds a character or a length no
+/// random token has, so a token never looks like a leak.
 const LEAKS: &[&str] = &[
-    "sqlx",
-    "sqlite",
-    "postgres",
+    "sqlx::",
+    "error returned from database",
+    "SQLITE_",
+    "sqlite3",
+    "PostgreSQL",
+    "postgres://",
+    "postgresql://",
     "syntax error",
-    "violates",
-    "constraint",
-    "select ",
-    "insert into",
-    "delete from",
+    "violates ",
+    "constraint \"",
+    "SELECT ",
+    "INSERT INTO",
+    "DELETE FROM",
+    "UPDATE ",
     "/src/",
     ".rs:",
-    "panicked",
-    "backtrace",
+    "panicked at",
+    "stack backtrace",
     "/root/",
     "/home/",
     "/tmp/",
@@ -111,14 +118,16 @@ pub fn judge(response: &TestResponse) -> Option<String> {
             excerpt(&response.body)
         ));
     }
-    let body = response.body.to_lowercase();
-    LEAKS.iter().find(|leak| body.contains(*leak)).map(|leak| {
-        format!(
-            "status {} shows {leak:?}: {}",
-            response.status,
-            excerpt(&response.body)
-        )
-    })
+    LEAKS
+        .iter()
+        .find(|leak| response.body.contains(*leak))
+        .map(|leak| {
+            format!(
+                "status {} shows {leak:?}: {}",
+                response.status,
+                excerpt(&response.body)
+            )
+        })
 }
 
 fn excerpt(body: &str) -> String {
