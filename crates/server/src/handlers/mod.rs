@@ -5,3 +5,4 @@ pub mod compat;
 pub mod discovery;
 pub mod oauth2;
 pub mod pages;
+pub mod unavailable;

@@ -1,6 +1,7 @@
 //! The HTTP side: one router per listener, built from the resources that
 //! listener serves and nested under its path prefix.
 
+mod conn;
 mod health;
 mod request_log;
 mod serve;
@@ -75,5 +76,7 @@ async fn not_found() -> (axum::http::StatusCode, &'static str) {
     (axum::http::StatusCode::NOT_FOUND, "Not found\n")
 }
 
+#[cfg(test)]
+mod slow_client_tests;
 #[cfg(test)]
 mod tests;
