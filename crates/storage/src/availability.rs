@@ -184,3 +184,34 @@ pub(crate) fn sqlite_release_check(
         Ok(clean)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{Database, DatabaseSettings, StorageError};
+
+    /// The issue: a closed port at start-up said "pool timed out" after the
+    /// whole 30 s `connect_timeout`.
+    #[tokio::test]
+    async fn a_closed_port_at_start_up_is_refused_at_once() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let settings =
+            DatabaseSettings::from_uri(format!("postgresql://mxauth@127.0.0.1:{port}/mxauth"));
+        assert_eq!(settings.connect_timeout, Duration::from_secs(30));
+        let started = Instant::now();
+        let error = Database::connect(&settings).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let message = error.to_string();
+        assert!(matches!(error, StorageError::Connect(_)), "{message}");
+        assert!(message.to_lowercase().contains("refused"), "{message}");
+        assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    }
+}
