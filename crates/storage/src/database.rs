@@ -8,7 +8,7 @@ use sqlx::{
     PgPool, SqlitePool,
 };
 
-use crate::{repository::Repository, StorageError};
+use crate::{availability, repository::Repository, StorageError};
 
 /// Which kind of database is behind a [`Database`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,14 +119,18 @@ impl Database {
 
     /// Starts a transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the
     /// write lock at once, so two writers queue on `busy_timeout` instead of
-    /// one failing with `SQLITE_BUSY` when it upgrades a read lock.
+    /// one failing with `SQLITE_BUSY` when it upgrades a read lock. An
+    /// unreachable PostgreSQL fails within about two seconds with
+    /// [`StorageError::Unavailable`] (see `availability`).
     pub async fn begin(&self) -> Result<Repository, StorageError> {
         Ok(match self {
             Database::Sqlite(pool, lock) => {
                 let guard = lock.0.clone().lock_owned().await;
                 Repository::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard)
             }
-            Database::Postgres(pool) => Repository::postgres(pool.begin().await?),
+            Database::Postgres(pool) => {
+                Repository::postgres(availability::within_reach(pool, pool.begin()).await?)
+            }
         })
     }
 
@@ -136,21 +140,25 @@ impl Database {
     pub async fn read(&self) -> Result<Repository, StorageError> {
         Ok(match self {
             Database::Sqlite(pool, _) => Repository::sqlite_conn(pool.acquire().await?),
-            Database::Postgres(pool) => Repository::postgres_conn(pool.acquire().await?),
+            Database::Postgres(pool) => {
+                Repository::postgres_conn(availability::within_reach(pool, pool.acquire()).await?)
+            }
         })
     }
 
-    /// Runs a trivial query: the health check.
+    /// Runs a trivial query: the database answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        let _ = match self {
-            Database::Sqlite(pool, _) => {
-                sqlx::query("SELECT 1").execute(pool).await?.rows_affected()
-            }
-            Database::Postgres(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?.rows_affected()
-            }
-        };
-        Ok(())
+        let mut repo = self.read().await?;
+        repo.probe_read().await
+    }
+
+    /// Commits a write that changes nothing but still goes to disk: the
+    /// health check, which must fail while the database cannot take writes
+    /// (disk full, read-only, unreachable).
+    pub async fn check_writable(&self) -> Result<(), StorageError> {
+        let mut repo = self.begin().await?;
+        repo.probe_write().await?;
+        repo.commit().await
     }
 
     pub async fn close(&self) {
@@ -176,6 +184,7 @@ async fn connect_sqlite(settings: &DatabaseSettings) -> Result<Database, Storage
         .acquire_timeout(settings.connect_timeout)
         .idle_timeout(settings.idle_timeout)
         .max_lifetime(settings.max_lifetime)
+        .after_release(availability::sqlite_release_check)
         .connect_with(options)
         .await
         .map_err(|e| StorageError::Connect(format!("SQLite database {uri:?}: {e}")))?;
@@ -233,6 +242,19 @@ fn postgres_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, Sto
 
 async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, StorageError> {
     let options = postgres_options(settings)?;
+    let failed = |e: sqlx::Error| {
+        StorageError::Connect(format!(
+            "PostgreSQL at {}:{} database {:?}: {e}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default)")
+        ))
+    };
+    // The pool would retry a refused connection until `connect_timeout` and
+    // then report only "pool timed out"; one direct attempt says why now.
+    availability::first_contact(&options, settings.connect_timeout)
+        .await
+        .map_err(failed)?;
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .min_connections(settings.min_connections)
@@ -241,13 +263,6 @@ async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, Stora
         .max_lifetime(settings.max_lifetime)
         .connect_with(options.clone())
         .await
-        .map_err(|e| {
-            StorageError::Connect(format!(
-                "PostgreSQL at {}:{} database {:?}: {e}",
-                options.get_host(),
-                options.get_port(),
-                options.get_database().unwrap_or("(default)")
-            ))
-        })?;
+        .map_err(failed)?;
     Ok(Database::Postgres(pool))
 }

@@ -2,6 +2,7 @@
 //! default) or PostgreSQL, one [`Repository`] per transaction, and the
 //! migrations of both backends. Only this crate knows sqlx.
 
+mod availability;
 mod database;
 mod error;
 pub mod migrate;

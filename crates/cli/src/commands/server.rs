@@ -99,7 +99,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         started.elapsed().as_millis()
     );
-    serve_listeners(bound, routers, stopped).await?;
+    serve_listeners(bound, routers, &config.http.limits, stopped).await?;
     let _ = stop_worker.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;

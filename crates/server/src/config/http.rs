@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::Issues;
+use super::{HttpLimits, Issues};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -17,6 +17,9 @@ pub struct HttpConfig {
     pub public_base: Url,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<Url>,
+    /// mxauth only: timeouts for slow and idle clients, connection cap.
+    #[serde(skip_serializing_if = "HttpLimits::is_default")]
+    pub limits: HttpLimits,
 }
 
 impl Default for HttpConfig {
@@ -56,6 +59,7 @@ impl Default for HttpConfig {
             trusted_proxies: default_trusted_proxies(),
             public_base: Url::parse("http://[::]:8080/").expect("a valid constant URL"),
             issuer: None,
+            limits: HttpLimits::default(),
         }
     }
 }
@@ -273,6 +277,7 @@ impl<'de> Deserialize<'de> for IpNetwork {
 
 impl HttpConfig {
     pub(super) fn validate(&self, issues: &mut Issues) {
+        self.limits.validate(issues);
         if !matches!(self.public_base.scheme(), "http" | "https") {
             issues.push("http.public_base", "must be an http:// or https:// URL");
         }

@@ -12,6 +12,7 @@ mod clients;
 mod database;
 mod email;
 mod http;
+mod http_limits;
 mod matrix;
 mod misc;
 mod passwords;
@@ -25,6 +26,7 @@ pub use email::{EmailConfig, EmailTransport};
 pub use http::{
     BindConfig, HttpConfig, IpNetwork, ListenerConfig, ResourceConfig, ResourceName, TlsConfig,
 };
+pub use http_limits::HttpLimits;
 pub use matrix::{HomeserverKind, MatrixConfig};
 pub use misc::{
     ExperimentalConfig, OAuthConfig, PolicyConfig, RateLimit, RateLimitingConfig, TelemetryConfig,

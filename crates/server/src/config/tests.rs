@@ -112,6 +112,24 @@ fn binds_take_exactly_one_shape() {
 }
 
 #[test]
+fn http_limits_have_defaults_and_reject_zero() {
+    assert_eq!(parse("{}").http.limits, HttpLimits::default());
+    let limits = parse("http: {limits: {header_read_timeout: 5, max_connections: 50}}")
+        .http
+        .limits;
+    assert_eq!((limits.header_read_timeout, limits.max_connections), (5, 50));
+    assert_eq!(limits.idle_timeout, HttpLimits::default().idle_timeout);
+    assert!(serde_yaml::from_str::<HttpLimits>("header_timeout: 5").is_err());
+    assert_eq!(
+        errors("http: {limits: {idle_timeout: 0}}"),
+        vec!["http.limits.idle_timeout: must be at least 1"]
+    );
+    // Defaults are left out of a written file, so MAS can still read it.
+    let written = serde_yaml::to_string(&parse("{}").http).unwrap();
+    assert!(!written.contains("limits"), "{written}");
+}
+
+#[test]
 fn static_clients_need_ulids_and_secrets_for_secret_methods() {
     let err = errors("clients: [{client_id: nope, client_auth_method: client_secret_basic}]");
     assert_eq!(err.len(), 2, "{err:?}");

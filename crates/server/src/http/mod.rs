@@ -1,6 +1,7 @@
 //! The HTTP side: one router per listener, built from the resources that
 //! listener serves and nested under its path prefix.
 
+mod conn;
 mod health;
 mod request_log;
 mod serve;
@@ -83,5 +84,9 @@ async fn not_found() -> (axum::http::StatusCode, &'static str) {
 
 #[cfg(test)]
 mod sweep;
+#[cfg(test)]
+mod db_fault_tests;
+#[cfg(test)]
+mod slow_client_tests;
 #[cfg(test)]
 mod tests;

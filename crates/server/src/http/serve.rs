@@ -1,15 +1,23 @@
-//! Binding the configured listeners and serving them until shutdown.
+//! Binding the configured listeners and serving them until shutdown: one
+//! accept loop per socket, at most `http.limits.max_connections` connections
+//! each (see `conn` for what happens on one connection).
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use axum::{extract::ConnectInfo, Extension, Router};
+use axum::Router;
 use thiserror::Error;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::{
+    net::{TcpListener, UnixListener},
+    sync::{watch, Semaphore},
+    task::JoinSet,
+};
+use tokio_rustls::{rustls, TlsAcceptor};
 
-use tokio_rustls::rustls;
-
-use super::tls::{self, TlsListener};
-use crate::config::{BindConfig, ListenerConfig};
+use super::{
+    conn::{serve_connection, Deadlines},
+    tls,
+};
+use crate::config::{BindConfig, HttpLimits, ListenerConfig};
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -21,12 +29,6 @@ pub enum ServeError {
     },
     #[error("{0}")]
     Unsupported(String),
-    #[error("serving {what} failed: {source}")]
-    Serve {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// A socket that is bound and ready to serve one listener's router.
@@ -37,7 +39,8 @@ pub enum BoundListener {
         index: usize,
     },
     Tls {
-        listener: TlsListener,
+        listener: TcpListener,
+        acceptor: TlsAcceptor,
         address: SocketAddr,
         index: usize,
     },
@@ -87,7 +90,8 @@ async fn bind_tcp(
         let address = listener.local_addr().unwrap_or(address);
         out.push(match tls {
             Some(config) => BoundListener::Tls {
-                listener: TlsListener::new(listener, config.clone()),
+                listener,
+                acceptor: TlsAcceptor::from(config.clone()),
                 address,
                 index,
             },
@@ -185,57 +189,105 @@ pub async fn bind_listeners(
 }
 
 /// Serves each bound socket with the router of its listener until `shutdown`
-/// resolves, then lets in-flight requests finish.
+/// turns true, then lets in-flight requests finish.
 pub async fn serve_listeners(
     bound: Vec<BoundListener>,
     routers: Vec<Router>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    limits: &HttpLimits,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServeError> {
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = JoinSet::new();
     for socket in bound {
         let router = routers[socket.listener_index()].clone();
-        let what = socket.display_base();
-        let mut shutdown = shutdown.clone();
-        let signal = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
+        tasks.spawn(accept_loop(socket, router, *limits, shutdown.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Accepts connections on one socket while it holds a free slot, and hands
+/// each to its own task.
+async fn accept_loop(
+    socket: BoundListener,
+    router: Router,
+    limits: HttpLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let what = socket.display_base();
+    let deadlines = Deadlines::from(&limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let mut connections = JoinSet::new();
+    let mut at_cap = false;
+    loop {
+        while connections.try_join_next().is_some() {}
+        // At the cap, new connections wait in the kernel's accept queue.
+        if slots.available_permits() == 0 && !at_cap {
+            tracing::warn!(
+                "{what}: {} connections open (http.limits.max_connections); new ones wait",
+                limits.max_connections
+            );
+        }
+        at_cap = slots.available_permits() == 0;
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            _ = shutdown.wait_for(|stop| *stop) => break,
         };
-        tasks.spawn(async move {
-            let result = match socket {
-                BoundListener::Tcp { listener, .. } => {
-                    axum::serve(
-                        listener,
-                        router.into_make_service_with_connect_info::<SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(signal)
-                    .await
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = accept(&socket) => accepted,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let (io, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: back off.
+                tracing::warn!(error = %e, "{what}: accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (router, shutdown) = (router.clone(), shutdown.clone());
+        let tls = match &socket {
+            BoundListener::Tls { acceptor, .. } => Some(acceptor.clone()),
+            _ => None,
+        };
+        connections.spawn(async move {
+            let _slot = slot;
+            match io {
+                Accepted::Tcp(tcp) => match tls {
+                    Some(acceptor) => {
+                        let Some(peer) = peer else { return };
+                        let handshake = tls::handshake(&acceptor, tcp, peer, deadlines.header_read);
+                        if let Some(stream) = handshake.await {
+                            serve_connection(stream, router, Some(peer), deadlines, shutdown).await;
+                        }
+                    }
+                    None => serve_connection(tcp, router, peer, deadlines, shutdown).await,
+                },
+                Accepted::Unix(unix) => {
+                    serve_connection(unix, router, None, deadlines, shutdown).await;
                 }
-                BoundListener::Tls { listener, .. } => {
-                    // axum only knows the peer address of plain TCP
-                    // listeners; hand it to the handlers the same way.
-                    let per_connection = tower::service_fn(
-                        move |incoming: axum::serve::IncomingStream<'_, TlsListener>| {
-                            let peer = ConnectInfo(*incoming.remote_addr());
-                            let router = router.clone().layer(Extension(peer));
-                            async move { Ok::<_, std::convert::Infallible>(router) }
-                        },
-                    );
-                    axum::serve(listener, per_connection)
-                        .with_graceful_shutdown(signal)
-                        .await
-                }
-                BoundListener::Unix { listener, .. } => {
-                    axum::serve(listener, router.into_make_service())
-                        .with_graceful_shutdown(signal)
-                        .await
-                }
-            };
-            result.map_err(|source| ServeError::Serve { what, source })
+            }
         });
     }
-    while let Some(result) = tasks.join_next().await {
-        if let Ok(Err(e)) = result {
-            return Err(e);
+    drop(socket);
+    while connections.join_next().await.is_some() {}
+}
+
+enum Accepted {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(socket: &BoundListener) -> std::io::Result<(Accepted, Option<SocketAddr>)> {
+    match socket {
+        BoundListener::Tcp { listener, .. } | BoundListener::Tls { listener, .. } => {
+            let (tcp, peer) = listener.accept().await?;
+            Ok((Accepted::Tcp(tcp), Some(peer)))
+        }
+        BoundListener::Unix { listener, .. } => {
+            let (unix, _) = listener.accept().await?;
+            Ok((Accepted::Unix(unix), None))
         }
     }
-    Ok(())
 }

@@ -71,7 +71,9 @@ async fn bound_listener_serves_until_shutdown() {
     let base = bound[0].display_base();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let routers = vec![listener_router(&listeners[0], state)];
-    let server = tokio::spawn(serve_listeners(bound, routers, stopped));
+    let limits = crate::config::HttpLimits::default();
+    let server =
+        tokio::spawn(async move { serve_listeners(bound, routers, &limits, stopped).await });
 
     // A plain HTTP/1.1 request over TCP, to test the real socket.
     let address = base.trim_start_matches("http://");

@@ -3,23 +3,18 @@
 //! terminate TLS in the reverse proxy; this is for those that expose mxauth
 //! directly, or that want TLS between the proxy and mxauth.
 //!
-//! Handshakes run in their own tasks so one slow or hostile client cannot
-//! hold up the accept loop; only finished handshakes reach the HTTP server.
+//! Handshakes run in each connection's own task, under the listener's
+//! connection cap, so one slow or hostile client cannot hold up the accept
+//! loop.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-use tokio::{
-    net::{TcpListener, TcpStream},
-    sync::mpsc,
-};
+use tokio::net::TcpStream;
 use tokio_rustls::{rustls, server::TlsStream, TlsAcceptor};
 
 use super::ServeError;
 use crate::config::TlsConfig;
-
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn read_pem(
     index: usize,
@@ -88,64 +83,24 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// A TCP listener that hands out connections once their TLS handshake is done.
-pub struct TlsListener {
-    handshaken: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> Self {
-        let local = listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let (sender, handshaken) = mpsc::channel(64);
-        let acceptor = TlsAcceptor::from(config);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    // The server is gone: stop accepting.
-                    () = sender.closed() => return,
-                    accepted = listener.accept() => accepted,
-                };
-                let (tcp, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off.
-                        tracing::warn!(error = %e, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let (sender, acceptor) = (sender.clone(), acceptor.clone());
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => {
-                            let _ = sender.send((stream, peer)).await;
-                        }
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        Self { handshaken, local }
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.handshaken.recv().await {
-            Some(connection) => connection,
-            // The accept task only ends once this receiver is dropped.
-            None => std::future::pending().await,
+/// Runs the TLS handshake of one accepted connection, within `timeout`
+/// (`http.limits.header_read_timeout`: a client that stalls in the
+/// handshake is as slow as one that stalls in its headers).
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    timeout: Duration,
+) -> Option<TlsStream<TcpStream>> {
+    match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            None
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            None
+        }
     }
 }

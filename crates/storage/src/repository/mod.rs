@@ -130,6 +130,40 @@ impl Repository {
         matches!(self.tx, Tx::Postgres(_) | Tx::PostgresConn(_))
     }
 
+    /// `SELECT 1`: the database answers.
+    pub(crate) async fn probe_read(&mut self) -> Result<(), StorageError> {
+        on_conn!(self, |conn| sqlx::query("SELECT 1")
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A write that changes nothing but still reaches the disk when
+    /// committed. SQLite: `user_version` rewritten with its own value (page
+    /// 1 goes to the WAL). PostgreSQL: a transaction id is assigned, so the
+    /// commit writes a WAL record (and fails on a read-only standby).
+    pub(crate) async fn probe_write(&mut self) -> Result<(), StorageError> {
+        match &mut self.tx {
+            Tx::Sqlite(tx) => {
+                let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                sqlx::query(&format!("PRAGMA user_version = {version}"))
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Tx::Postgres(tx) => {
+                sqlx::query("SELECT txid_current()")
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            // A read handle has nothing to commit.
+            Tx::SqliteConn(_) | Tx::PostgresConn(_) => {}
+        }
+        Ok(())
+    }
+
     /// Commits the transaction (nothing to do for a read handle).
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.tx {

@@ -1,11 +1,13 @@
 //! Matrix error answers (C-S API "Standard error response").
 
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use serde_json::json;
+
+use crate::handlers::unavailable;
 
 #[derive(Debug)]
 pub struct MatrixError {
@@ -37,7 +39,19 @@ impl MatrixError {
         Self::new(StatusCode::UNAUTHORIZED, "M_UNKNOWN_TOKEN", error)
     }
 
-    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+    /// An internal failure, or 503 `M_UNKNOWN` with `Retry-After` when the
+    /// cause is the database being unavailable.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if unavailable::is_unavailable(cause) {
+            unavailable::log(cause);
+            let mut e = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "M_UNKNOWN",
+                "The database is temporarily unavailable; try again in a few seconds",
+            );
+            e.retry_after_ms = Some(i64::from(unavailable::RETRY_AFTER_SECONDS) * 1000);
+            return e;
+        }
         tracing::error!(error = %cause, "internal error in the compatibility layer");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -47,7 +61,7 @@ impl MatrixError {
     }
 }
 
-impl<E: std::error::Error> From<E> for MatrixError {
+impl<E: std::error::Error + 'static> From<E> for MatrixError {
     fn from(e: E) -> Self {
         Self::internal(&e)
     }
@@ -62,6 +76,15 @@ impl IntoResponse for MatrixError {
         if self.errcode == "M_UNKNOWN_TOKEN" {
             body["soft_logout"] = json!(false);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // The header too (C-S API: "Retry-After" on 429 and 503), rounded up
+        // to whole seconds.
+        if let Some(ms) = self.retry_after_ms.filter(|ms| *ms > 0) {
+            let seconds = (ms + 999) / 1000;
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }

@@ -217,6 +217,14 @@ pub async fn handler(
         session_id: None,
     };
     if let Err(e) = store(&state, &grant).await {
+        // RFC 6749 §4.1.2.1: temporarily_unavailable when the cause passes.
+        if crate::handlers::unavailable::is_unavailable(&e) {
+            crate::handlers::unavailable::log(&e);
+            return answer.error(
+                "temporarily_unavailable",
+                "the database is unavailable; try again in a few seconds",
+            );
+        }
         tracing::error!(error = %e, "storing an authorization grant");
         return answer.error("server_error", "the server could not store the request");
     }

@@ -8,6 +8,8 @@ use axum::{
 };
 use serde_json::json;
 
+use crate::handlers::unavailable;
+
 /// An error code from RFC 6749 §5.2, RFC 7591 §3.2.2 or RFC 7009 §2.2.1,
 /// with a description saying what exactly was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +68,15 @@ impl OAuthError {
     pub fn unsupported_token_type(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unsupported_token_type", d)
     }
+    /// 503 (RFC 6749 §4.1.2.1's code, used on every endpoint): a
+    /// dependency is down; the answer carries `Retry-After`.
+    pub fn temporarily_unavailable(d: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            d,
+        )
+    }
 
     /// An internal failure: logged with its cause once, here; the client
     /// sees only that something went wrong on our side.
@@ -79,8 +90,14 @@ impl OAuthError {
     }
 }
 
-impl<E: std::error::Error> From<E> for OAuthError {
+impl<E: std::error::Error + 'static> From<E> for OAuthError {
     fn from(e: E) -> Self {
+        if unavailable::is_unavailable(&e) {
+            unavailable::log(&e);
+            return Self::temporarily_unavailable(
+                "the database is unavailable; try again in a few seconds",
+            );
+        }
         Self::server_error(&e)
     }
 }
@@ -100,6 +117,9 @@ impl IntoResponse for OAuthError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            unavailable::set_retry_after(response.headers_mut());
         }
         response
     }

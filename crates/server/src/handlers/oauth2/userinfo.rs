@@ -10,7 +10,10 @@ use axum::{
 use mxauth_model::Scope;
 use serde_json::json;
 
-use super::bearer::{active_access_token, bearer};
+use super::{
+    bearer::{active_access_token, bearer},
+    error::OAuthError,
+};
 use crate::{http::AppState, jose::JwsAlgorithm};
 
 /// RFC 6750 §3: errors of a protected resource go in `WWW-Authenticate`.
@@ -46,10 +49,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
                 "the access token is not active",
             )
         }
-        Err(e) => {
-            tracing::error!(error = %e, "userinfo lookup");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(e) => return OAuthError::from(e).into_response(),
     };
     let scope: Scope = active.session.scope.parse().unwrap_or_default();
     let Some(user) = active.user.filter(|_| scope.contains("openid")) else {
@@ -69,10 +69,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
     .await;
     let signed_alg = match client {
         Ok(client) => client.and_then(|c| c.userinfo_signed_response_alg),
-        Err(e) => {
-            tracing::error!(error = %e, "userinfo client lookup");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(e) => return OAuthError::from(e).into_response(),
     };
     match signed_alg.and_then(|alg| alg.parse::<JwsAlgorithm>().ok()) {
         Some(alg) => {

@@ -20,7 +20,7 @@ use mxauth_model::{browser_session::BrowserSession, tokens::generate_alphanumeri
 use rand::rngs::OsRng;
 use serde::Serialize;
 
-use crate::{cookies::CookieData, http::AppState, urls::paths};
+use crate::{cookies::CookieData, handlers::unavailable, http::AppState, urls::paths};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,20 +97,34 @@ pub struct DecisionForm {
 }
 
 /// Logs an internal failure once, with its cause, and shows a page that
-/// says only that something failed on our side.
-pub fn internal_error(state: &AppState, cause: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %cause, "internal error while rendering a page");
-    let ctx = context! {
-        service_name => state.site.service_name,
-        title => "Something went wrong",
-        message => "The server could not complete this request. Please try again later.",
+/// says only that something failed on our side; a 503 page with
+/// `Retry-After` when the cause is the database being unavailable.
+pub fn internal_error(state: &AppState, cause: &(dyn std::error::Error + 'static)) -> Response {
+    let (status, title, message) = if unavailable::is_unavailable(cause) {
+        unavailable::log(cause);
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "The service cannot reach its database right now. Please try again in a few seconds.",
+        )
+    } else {
+        tracing::error!(error = %cause, "internal error while rendering a page");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The server could not complete this request. Please try again later.",
+        )
     };
+    let ctx = context! { service_name => state.site.service_name, title, message };
     let html = state
         .templates
         .render("error.html", ctx)
         .unwrap_or_default();
-    let mut response = (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response();
+    let mut response = (status, Html(html)).into_response();
     secure_headers(response.headers_mut());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        unavailable::set_retry_after(response.headers_mut());
+    }
     response
 }
 

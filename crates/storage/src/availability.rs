@@ -1,0 +1,217 @@
+//! Noticing quickly that the database cannot serve requests: PostgreSQL
+//! being unreachable (a probe instead of the pool's whole acquire timeout),
+//! SQLite connections left unusable by a failed commit, and the write probe
+//! of `/health`.
+//!
+//! sqlx's pool retries a refused connection with back-off until its acquire
+//! timeout (`database.connect_timeout`, 30 s by default), so with PostgreSQL
+//! down every request used to hang 30 s and then fail with a 500. Here a
+//! request that has waited [`PATIENCE`] for the pool makes one direct
+//! connection attempt: if that fails the database is unavailable and the
+//! request fails now; if it works the pool is merely busy and the request
+//! keeps waiting. A verdict is shared for [`VERDICT_TTL`], so a burst of
+//! requests during an outage costs one attempt, not one each, and requests
+//! that arrive while a negative verdict is fresh fail at once.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, LazyLock, Mutex},
+    time::{Duration, Instant},
+};
+
+use sqlx::{
+    pool::PoolConnectionMetadata, postgres::PgConnectOptions, sqlite::SqliteConnection,
+    ConnectOptions, Connection, PgPool,
+};
+
+use crate::StorageError;
+
+/// How long a request waits for the pool before checking whether the
+/// server can be reached at all. A healthy pool answers in milliseconds.
+const PATIENCE: Duration = Duration::from_secs(1);
+
+/// How long the reachability probe may take; with [`PATIENCE`], the
+/// longest a request waits before a 503 when the server is gone.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long one verdict is reused.
+const VERDICT_TTL: Duration = Duration::from_secs(1);
+
+/// The latest probe of one server: when, and why it failed (`None`: it
+/// answered).
+struct Verdict {
+    at: Instant,
+    failure: Option<(std::io::ErrorKind, String)>,
+}
+
+/// One probe state per server, shared by every pool of this process that
+/// talks to it (reachability is a property of the address, not the pool).
+type Verdicts = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Verdict>>>>>;
+static VERDICTS: LazyLock<Verdicts> = LazyLock::new(Verdicts::default);
+
+fn server_key(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(socket) => format!("{}:{}", socket.display(), options.get_port()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    }
+}
+
+fn verdict_slot(options: &PgConnectOptions) -> Arc<tokio::sync::Mutex<Option<Verdict>>> {
+    let key = server_key(options);
+    let mut verdicts = VERDICTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    verdicts.entry(key).or_default().clone()
+}
+
+fn unavailable(kind: std::io::ErrorKind, message: &str) -> StorageError {
+    StorageError::Unavailable(sqlx::Error::Io(std::io::Error::new(
+        kind,
+        message.to_owned(),
+    )))
+}
+
+fn failure_of(error: &sqlx::Error) -> (std::io::ErrorKind, String) {
+    match error {
+        sqlx::Error::Io(io) => (io.kind(), io.to_string()),
+        other => (std::io::ErrorKind::Other, other.to_string()),
+    }
+}
+
+/// One direct connection attempt to the server behind `options`.
+async fn probe(options: &PgConnectOptions) -> Option<(std::io::ErrorKind, String)> {
+    match tokio::time::timeout(PROBE_TIMEOUT, options.connect()).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            None
+        }
+        Ok(Err(e)) => Some(failure_of(&e)),
+        Err(_) => Some((
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer from {} within {} ms",
+                server_key(options),
+                PROBE_TIMEOUT.as_millis()
+            ),
+        )),
+    }
+}
+
+/// The current verdict on the server: probed now unless a fresh one exists.
+/// `fresh_only` returns only a fresh negative verdict, without probing.
+async fn reachable(options: &PgConnectOptions, fresh_only: bool) -> Result<(), StorageError> {
+    let slot = verdict_slot(options);
+    let mut verdict = slot.lock().await;
+    if let Some(Verdict { at, failure }) = verdict.as_ref() {
+        if at.elapsed() < VERDICT_TTL {
+            return match failure {
+                Some((kind, message)) => Err(unavailable(*kind, message)),
+                None => Ok(()),
+            };
+        }
+    }
+    if fresh_only {
+        return Ok(());
+    }
+    let failure = probe(options).await;
+    let result = match &failure {
+        Some((kind, message)) => {
+            tracing::warn!(server = %server_key(options), error = %message, "the database cannot be reached");
+            Err(unavailable(*kind, message))
+        }
+        None => Ok(()),
+    };
+    *verdict = Some(Verdict {
+        at: Instant::now(),
+        failure,
+    });
+    result
+}
+
+/// Runs `work` (which waits for a connection of `pool`), failing fast with
+/// [`StorageError::Unavailable`] when the server cannot be reached.
+pub(crate) async fn within_reach<T>(
+    pool: &PgPool,
+    work: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, StorageError> {
+    let options = pool.connect_options();
+    reachable(&options, true).await?;
+    let mut work = std::pin::pin!(work);
+    if let Ok(result) = tokio::time::timeout(PATIENCE, &mut work).await {
+        return result.map_err(StorageError::from);
+    }
+    reachable(&options, false).await?;
+    work.await.map_err(StorageError::from)
+}
+
+/// One connection attempt at start-up, so a server that is not there is
+/// reported at once with its cause ("connection refused"), not as a pool
+/// timeout after `connect_timeout`.
+pub(crate) async fn first_contact(
+    options: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(Ok(connection)) => connection.close().await,
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
+}
+
+type ReleaseCheck<'c> = Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;
+
+/// The SQLite pool's `after_release` check: keep a connection only when it
+/// is outside any transaction. A COMMIT that fails with SQLITE_FULL or
+/// SQLITE_IOERR makes SQLite roll the transaction back by itself, while
+/// sqlx still counts it as open; the rollback sqlx queues then fails too,
+/// and the connection would refuse every later BEGIN ("attempted to call
+/// begin_with at non-zero transaction depth"). Such a connection is closed;
+/// the pool opens a fresh one.
+pub(crate) fn sqlite_release_check(
+    conn: &mut SqliteConnection,
+    _meta: PoolConnectionMetadata,
+) -> ReleaseCheck<'_> {
+    Box::pin(async move {
+        // Taking the handle waits until the worker has run everything
+        // queued before, including the rollback of a dropped transaction.
+        drop(conn.lock_handle().await?);
+        let clean = !conn.is_in_transaction();
+        if !clean {
+            tracing::warn!("closing a SQLite connection left inside a failed transaction");
+        }
+        Ok(clean)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{Database, DatabaseSettings, StorageError};
+
+    /// The issue: a closed port at start-up said "pool timed out" after the
+    /// whole 30 s `connect_timeout`.
+    #[tokio::test]
+    async fn a_closed_port_at_start_up_is_refused_at_once() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let settings =
+            DatabaseSettings::from_uri(format!("postgresql://mxauth@127.0.0.1:{port}/mxauth"));
+        assert_eq!(settings.connect_timeout, Duration::from_secs(30));
+        let started = Instant::now();
+        let error = Database::connect(&settings).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let message = error.to_string();
+        assert!(matches!(error, StorageError::Connect(_)), "{message}");
+        assert!(message.to_lowercase().contains("refused"), "{message}");
+        assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    }
+}
