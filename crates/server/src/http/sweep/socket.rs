@@ -35,11 +35,11 @@ async fn serve() -> (SocketAddr, tokio::sync::watch::Sender<bool>) {
         .parse()
         .unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(serve_listeners(
-        bound,
-        vec![router_for(&state, "")],
-        stopped,
-    ));
+    let routers = vec![router_for(&state, "")];
+    tokio::spawn(async move {
+        let limits = crate::config::HttpLimits::default();
+        serve_listeners(bound, routers, &limits, stopped).await
+    });
     (address, stop)
 }
 
