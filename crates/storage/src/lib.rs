@@ -3,6 +3,7 @@
 //! migrations of both backends. Only this crate knows sqlx.
 
 mod database;
+mod describe;
 mod error;
 pub mod migrate;
 mod repository;
