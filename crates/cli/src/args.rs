@@ -133,7 +133,8 @@ pub enum DatabaseCommand {
 pub enum ManageCommand {
     /// Create a user, asking for whatever is missing unless --yes.
     RegisterUser {
-        /// The username (Matrix localpart).
+        /// The username: a localpart (`alice`) or a full Matrix ID
+        /// (`@alice:example.com`).
         username: Option<String>,
         /// The password.
         #[arg(short, long)]
@@ -156,6 +157,10 @@ pub enum ManageCommand {
         /// Accept a password weaker than passwords.minimum_complexity.
         #[arg(long)]
         ignore_password_complexity: bool,
+        /// Do not ask the homeserver whether it accepts the username (for
+        /// a user it already has, or while it is down).
+        #[arg(long)]
+        ignore_homeserver_check: bool,
     },
     /// Add a confirmed email address to a user.
     AddEmail { username: String, email: String },

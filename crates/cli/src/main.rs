@@ -9,6 +9,7 @@ mod dev_mode;
 mod generate;
 mod prompt;
 mod resolve;
+mod sqlite_lock;
 
 use clap::Parser;
 

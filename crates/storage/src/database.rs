@@ -191,7 +191,9 @@ async fn connect_sqlite(settings: &DatabaseSettings) -> Result<Database, Storage
     Ok(Database::Sqlite(pool, SqliteWriteLock::default()))
 }
 
-fn postgres_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, StorageError> {
+pub(crate) fn postgres_options(
+    settings: &DatabaseSettings,
+) -> Result<PgConnectOptions, StorageError> {
     // Like libpq, anything not given comes from PG* environment variables.
     let mut options = match &settings.uri {
         Some(uri) => PgConnectOptions::from_str(uri)

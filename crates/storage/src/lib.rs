@@ -4,6 +4,7 @@
 
 mod availability;
 mod database;
+mod describe;
 mod error;
 pub mod migrate;
 mod repository;

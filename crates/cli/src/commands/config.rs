@@ -63,20 +63,13 @@ fn check(ctx: &Context) -> Result<ExitCode> {
         None => "passwords off".into(),
     };
     eprintln!(
-        "Configuration is valid: {} signing key(s), database {}, {passwords}, homeserver {} (shared secret of {} characters).",
+        "Configuration is valid: {} signing key(s), {}, {passwords}, homeserver {} (shared secret of {} characters).",
         resolved.keys.len(),
-        describe_database(&resolved.database),
+        resolved.database.describe(),
         ctx.config.matrix.homeserver,
         resolved.matrix_secret.len(),
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn describe_database(settings: &mxauth_storage::DatabaseSettings) -> String {
-    match &settings.uri {
-        Some(uri) if uri.starts_with("sqlite:") => format!("SQLite ({uri})"),
-        _ => "PostgreSQL".into(),
-    }
 }
 
 const GENERATED_HEADER: &str = "\
@@ -91,7 +84,9 @@ const GENERATED_HEADER: &str = "\
 # Keep this file private: it holds the keys and secrets.
 ";
 
-/// A new configuration with fresh secrets and keys.
+/// A new configuration with fresh secrets and keys, on which `config check`
+/// has nothing to warn about: no resource or grant that is not built (the
+/// `assets` resource, the device authorization grant).
 pub fn generate(output: Option<&Path>) -> Result<ExitCode> {
     let base: Value = serde_yaml::from_str(
         r#"
@@ -104,7 +99,6 @@ http:
         - name: human
         - name: oauth
         - name: compat
-        - name: assets
       binds:
         - address: "[::]:8080"
     - name: internal
@@ -118,6 +112,8 @@ database:
 matrix:
   homeserver: localhost
   endpoint: "http://localhost:8008/"
+oauth:
+  device_code_grant_enabled: false
 "#,
     )?;
     let mut document = base;
@@ -129,6 +125,9 @@ matrix:
     write_output(output, &format!("{GENERATED_HEADER}{yaml}"))
 }
 
+/// Writes `text` to `output`, or to standard output. Both may hold
+/// secrets, so a file is made readable by its owner only (0600), even one
+/// that existed or that the shell created for `> FILE`.
 fn write_output(output: Option<&Path>, text: &str) -> Result<ExitCode> {
     match output {
         Some(path) => {
@@ -140,9 +139,44 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<ExitCode> {
                 .mode(0o600)
                 .open(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
+            // `mode` only applies to a file it creates.
+            make_private(&file).with_context(|| format!("cannot restrict {}", path.display()))?;
             file.write_all(text.as_bytes())?;
         }
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None => {
+            restrict_redirected_stdout();
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn make_private(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+/// `config generate > config.yaml` writes secrets into a file the shell
+/// created readable by everyone (0644 with the usual umask): restrict it,
+/// and say so.
+fn restrict_redirected_stdout() {
+    use std::os::{fd::AsFd, unix::fs::PermissionsExt};
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return;
+    };
+    let file = std::fs::File::from(fd);
+    let Ok(metadata) = file.metadata() else {
+        return;
+    };
+    if !metadata.is_file() || metadata.permissions().mode() & 0o077 == 0 {
+        return;
+    }
+    match make_private(&file) {
+        Ok(()) => eprintln!(
+            "note: the output file holds secrets, so it was made readable by its owner only (mode 0600); `-o FILE` does this too"
+        ),
+        Err(e) => eprintln!(
+            "warning: the output file holds secrets and others can read it ({e} when restricting it): use `-o FILE` or chmod 600 it"
+        ),
+    }
 }

@@ -11,7 +11,9 @@ use crate::{args::DatabaseCommand, resolve};
 pub async fn run(ctx: &Context, command: &DatabaseCommand) -> Result<ExitCode> {
     match command {
         DatabaseCommand::Migrate => {
-            let db = Database::connect(&resolve::database_settings(&ctx.config.database)?).await?;
+            let settings = resolve::database_settings(&ctx.config.database)?;
+            eprintln!("Database: {}", settings.describe());
+            let db = Database::connect(&settings).await?;
             let applied = apply(&db).await?;
             if applied == 0 {
                 eprintln!("The database is up to date.");

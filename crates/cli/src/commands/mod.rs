@@ -29,10 +29,10 @@ pub struct Context {
 
 impl Context {
     pub fn load(args: &Args) -> Result<Self> {
-        let is_server = matches!(
-            args.command,
-            None | Some(Command::Server(_) | Command::Worker)
-        );
+        // Only the server starts development mode; other commands join one
+        // that exists, and otherwise refuse rather than work on a throwaway
+        // database.
+        let is_server = matches!(args.command, None | Some(Command::Server(_)));
         let source = config_loader::find_sources(&args.config, |k| std::env::var(k).ok());
         match source {
             ConfigSource::Files(files) => Ok(Self {
@@ -43,8 +43,13 @@ impl Context {
                 let dir = dev_mode::data_dir();
                 if is_server {
                     dev_mode::announce(&dir);
-                } else {
+                } else if dev_mode::has_data(&dir) {
                     dev_mode::note(&dir);
+                } else {
+                    bail!(
+                        "no configuration: pass -c FILE or set MXAUTH_CONFIG (no ./config.yaml either, and no development server has run here: `mxauth server` without a configuration starts one in {}/)",
+                        dir.display()
+                    );
                 }
                 Ok(Self {
                     config: dev_mode::load(&dir)?,

@@ -1,6 +1,6 @@
-//! `mxauth server`: migrate, bind every listener, serve until SIGTERM or
-//! SIGINT, then let in-flight requests finish (at most 60 s, or until a
-//! second signal).
+//! `mxauth server`: lock an SQLite database against a second server,
+//! migrate, bind every listener, serve until SIGTERM or SIGINT, then let
+//! in-flight requests finish (at most 60 s, or until a second signal).
 
 use std::{process::ExitCode, time::Duration};
 
@@ -13,7 +13,7 @@ use mxauth_storage::{migrate, Database};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::{database, state, Context};
-use crate::{args::ServerArgs, resolve};
+use crate::{args::ServerArgs, resolve, sqlite_lock};
 
 pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
@@ -25,6 +25,9 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         }
     }
 
+    // Before anything touches the database: a second server on the same
+    // SQLite file stops here.
+    let _lock = sqlite_lock::lock(&resolved.database)?;
     let db = Database::connect(&resolved.database).await?;
     if args.no_migrate {
         if !migrate::pending(&db).await?.is_empty() {
@@ -118,6 +121,7 @@ fn worker_name() -> String {
 /// `mxauth worker`: the job worker alone, until SIGTERM or SIGINT.
 pub async fn worker(ctx: &Context) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
+    let _lock = sqlite_lock::lock(&resolved.database)?;
     let db = ctx.database().await?;
     let homeserver = state::homeserver(&ctx.config, &resolved.matrix_secret)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -32,6 +32,7 @@ async fn login_and_consent_in_chromium() {
         run(with_configs(&mut mxauth(), &files).args(["database", "migrate"])).code,
         0
     );
+    // No homeserver runs in this test.
     let created = run(with_configs(&mut mxauth(), &files).args([
         "manage",
         "register-user",
@@ -39,6 +40,7 @@ async fn login_and_consent_in_chromium() {
         "-p",
         "correct horse battery staple",
         "-y",
+        "--ignore-homeserver-check",
     ]));
     assert_eq!(created.code, 0, "{}", created.stderr);
     let server = start_server(files, port);

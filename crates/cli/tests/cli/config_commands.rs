@@ -1,6 +1,62 @@
 //! `config generate`, `config check`, `config dump` through the binary.
 
+use std::{os::unix::fs::PermissionsExt, path::Path};
+
 use crate::support::*;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `config generate > FILE` and `-o FILE` over an existing file both leave
+/// the secrets readable by their owner only.
+#[test]
+fn generated_secrets_are_never_left_world_readable() {
+    let dir = temp_dir("generate-mode");
+    let redirected = dir.join("redirected.yaml");
+    let file = std::fs::File::create(&redirected).unwrap();
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .unwrap();
+    let generated = run(mxauth().args(["config", "generate"]).stdout(file));
+    assert_eq!(generated.code, 0, "{}", generated.stderr);
+    assert!(
+        generated.stderr.contains("made readable by its owner only"),
+        "{}",
+        generated.stderr
+    );
+    assert_eq!(mode(&redirected), 0o600);
+    assert!(std::fs::read_to_string(&redirected)
+        .unwrap()
+        .contains("BEGIN RSA PRIVATE KEY"));
+
+    let existing = dir.join("existing.yaml");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let generated = run(mxauth().args(["config", "generate", "-o"]).arg(&existing));
+    assert_eq!(generated.code, 0, "{}", generated.stderr);
+    assert_eq!(mode(&existing), 0o600);
+}
+
+/// `config check` names the database: host, port, database and user, never
+/// the password.
+#[test]
+fn check_names_the_database_without_its_password() {
+    let dir = temp_dir("check-database");
+    let files = write_config(
+        &dir,
+        "database:\n  uri: postgresql://mas:s3cret-pw@db.example.com:5433/auth\n",
+    );
+    let checked = run(with_configs(&mut mxauth(), &files).args(["config", "check"]));
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("PostgreSQL database auth on db.example.com:5433 as user mas"),
+        "{}",
+        checked.stderr
+    );
+    assert!(!checked.stderr.contains("s3cret-pw"), "{}", checked.stderr);
+}
 
 #[test]
 fn generated_config_passes_check() {
@@ -10,6 +66,7 @@ fn generated_config_passes_check() {
     assert_eq!(generated.code, 0, "{}", generated.stderr);
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("BEGIN RSA PRIVATE KEY") && text.contains("BEGIN EC PRIVATE KEY"));
+    assert_eq!(mode(&config), 0o600, "-o writes the secrets privately");
     let checked = run(mxauth()
         .current_dir(&dir)
         .args(["-c", "c.yaml", "config", "check"]));
@@ -17,10 +74,12 @@ fn generated_config_passes_check() {
     assert!(
         checked
             .stderr
-            .contains("Configuration is valid: 2 signing key(s)"),
+            .contains("Configuration is valid: 2 signing key(s), SQLite file mxauth.db,"),
         "{}",
         checked.stderr
     );
+    // A fresh configuration asks for nothing mxauth ignores.
+    assert!(!checked.stderr.contains("warning"), "{}", checked.stderr);
 
     // Two runs never share secrets.
     let other = run(mxauth().args(["config", "generate"]));

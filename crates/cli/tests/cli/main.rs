@@ -9,6 +9,7 @@ mod support;
 
 mod browser;
 mod config_commands;
+mod dev_mode;
 mod manage;
 mod matrix_sdk;
 mod oidc;

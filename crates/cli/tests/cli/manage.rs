@@ -7,14 +7,16 @@ use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// Config files pointing at `db`, with the schema migrated.
+/// Config files pointing at `db` and at a fake Synapse on which `mallory`
+/// is taken, with the schema migrated.
 fn prepare(name: &str, db: &TestDatabase) -> Vec<PathBuf> {
     let dir = temp_dir(name);
     let files = write_config(
         &dir,
         &format!(
-            "database:\n  uri: \"{}\"\nmatrix:\n  homeserver: example.com\n",
-            db.uri()
+            "database:\n  uri: \"{}\"\nmatrix:\n  homeserver: example.com\n  endpoint: \"{}\"\n",
+            db.uri(),
+            fake_synapse(&["mallory"])
         ),
     );
     let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
@@ -24,6 +26,17 @@ fn prepare(name: &str, db: &TestDatabase) -> Vec<PathBuf> {
         "{}",
         migrated.stderr
     );
+    // It says which database it migrated.
+    let named = match db {
+        TestDatabase::Sqlite(uri) => format!(
+            "Database: SQLite file {}",
+            uri.trim_start_matches("sqlite://")
+        ),
+        TestDatabase::Postgres { name, .. } => {
+            format!("Database: PostgreSQL database {name} on ")
+        }
+    };
+    assert!(migrated.stderr.contains(&named), "{}", migrated.stderr);
     files
 }
 
@@ -106,9 +119,13 @@ async fn register_user(db: TestDatabase) {
 
 async fn bad_input_changes_nothing(db: TestDatabase) {
     let files = prepare("bad-input", &db);
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["register-user", "Bob", "-p", PASSWORD, "-y"],
+            "usernames are lowercase",
+        ),
+        (
+            &["register-user", "@Bob:example.com", "-p", PASSWORD, "-y"],
             "usernames are lowercase",
         ),
         (
@@ -249,6 +266,83 @@ async fn manage_commands(db: TestDatabase) {
     db.drop_database().await;
 }
 
+async fn register_user_asks_the_homeserver(db: TestDatabase) {
+    let files = prepare("homeserver-check", &db);
+    // Synapse reserves `_` localparts: refused before anything is written,
+    // instead of "created" and a provisioning that fails for ever.
+    let svc = manage(&files, &["register-user", "_svc", "-y"]);
+    assert_ne!(svc.code, 0);
+    assert_eq!(
+        svc.stderr.trim(),
+        "error: the homeserver will not register @_svc:example.com (M_INVALID_USERNAME: User ID may not begin with _); nothing was changed. Choose another username"
+    );
+    let taken = manage(&files, &["register-user", "mallory", "-y"]);
+    assert_ne!(taken.code, 0);
+    assert!(
+        taken
+            .stderr
+            .contains("the homeserver already has @mallory:example.com")
+            && taken.stderr.contains("--ignore-homeserver-check"),
+        "{}",
+        taken.stderr
+    );
+    // The flag skips the check: mallory is taken over.
+    let mallory = manage(
+        &files,
+        &[
+            "register-user",
+            "mallory",
+            "-y",
+            "--ignore-homeserver-check",
+        ],
+    );
+    assert_eq!(mallory.code, 0, "{}", mallory.stderr);
+    // A full Matrix ID, like the other manage verbs.
+    let carol = manage(&files, &["register-user", "@carol:example.com", "-y"]);
+    assert_eq!(carol.code, 0, "{}", carol.stderr);
+    assert_eq!(carol.stdout.trim(), "@carol:example.com");
+    let foreign = manage(&files, &["register-user", "@dave:elsewhere.org", "-y"]);
+    assert!(
+        foreign.stderr.contains("belongs to elsewhere.org"),
+        "{}",
+        foreign.stderr
+    );
+
+    // A homeserver that does not answer is an error naming the way out.
+    let down = files[0].with_file_name("homeserver-down.yaml");
+    std::fs::write(
+        &down,
+        format!(
+            "matrix:\n  endpoint: \"http://127.0.0.1:{}/\"\n",
+            free_port()
+        ),
+    )
+    .unwrap();
+    let files_down = [files.clone(), vec![down]].concat();
+    let unreachable = manage(&files_down, &["register-user", "erin", "-y"]);
+    assert_ne!(unreachable.code, 0);
+    assert!(
+        unreachable
+            .stderr
+            .contains("cannot ask the homeserver whether it accepts @erin:example.com")
+            && unreachable.stderr.contains("--ignore-homeserver-check"),
+        "{}",
+        unreachable.stderr
+    );
+
+    let database = db.open().await;
+    let mut repo = database.begin().await.unwrap();
+    assert_eq!(
+        repo.count_users().await.unwrap(),
+        2,
+        "only mallory and carol"
+    );
+    assert!(repo.find_user_by_username("carol").await.unwrap().is_some());
+    repo.rollback().await.unwrap();
+    database.close().await;
+    db.drop_database().await;
+}
+
 /// Runs a test on SQLite and on PostgreSQL, as `name::sqlite` and `name::postgres`.
 macro_rules! both {
     ($name:ident) => {
@@ -273,3 +367,4 @@ macro_rules! both {
 both!(register_user);
 both!(bad_input_changes_nothing);
 both!(manage_commands);
+both!(register_user_asks_the_homeserver);

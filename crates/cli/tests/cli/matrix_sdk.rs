@@ -87,6 +87,7 @@ async fn matrix_sdk_logs_in_through_synapse() {
     std::fs::write(&files[2], extra).unwrap();
     let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
     assert_eq!(migrated.code, 0, "{}", migrated.stderr);
+    // Synapse is not started yet; the worker provisions alice once it is.
     let created = run(with_configs(&mut mxauth(), &files).args([
         "manage",
         "register-user",
@@ -94,6 +95,7 @@ async fn matrix_sdk_logs_in_through_synapse() {
         "-p",
         PASSWORD,
         "-y",
+        "--ignore-homeserver-check",
     ]));
     assert_eq!(created.code, 0, "{}", created.stderr);
     let mut synapse = Synapse::configure(venv, synapse_port, mxauth_port, proxy_port);

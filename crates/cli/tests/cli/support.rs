@@ -1,7 +1,7 @@
 //! Helpers: running the binary, temporary configs and databases, raw HTTP.
 
 use std::{
-    io::{Read, Write},
+    io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
     process::{Command, Output},
 };
@@ -161,6 +161,56 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let status = response.split(' ').nth(1)?.parse().ok()?;
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     Some((status, body))
+}
+
+/// A stand-in for Synapse answering the one call `manage register-user`
+/// makes, `GET /_synapse/mas/is_localpart_available`: like Synapse it refuses
+/// localparts starting with `_` (400 `M_INVALID_USERNAME`) and the `taken`
+/// ones (400 `M_USER_IN_USE`). Returns its base URL; it answers until the
+/// test process ends.
+pub fn fake_synapse(taken: &[&str]) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let taken: Vec<String> = taken.iter().map(|t| (*t).to_owned()).collect();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(&stream);
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            // Read the headers, so closing does not reset the connection.
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let target = request_line.split(' ').nth(1).unwrap_or_default();
+            let (status, body) = match target.split_once("?localpart=") {
+                Some(("/_synapse/mas/is_localpart_available", name)) if name.starts_with('_') => (
+                    400,
+                    r#"{"errcode":"M_INVALID_USERNAME","error":"User ID may not begin with _"}"#,
+                ),
+                Some(("/_synapse/mas/is_localpart_available", name))
+                    if taken.iter().any(|t| t == name) =>
+                {
+                    (
+                        400,
+                        r#"{"errcode":"M_USER_IN_USE","error":"User ID already taken."}"#,
+                    )
+                }
+                Some(("/_synapse/mas/is_localpart_available", _)) => (200, "{}"),
+                _ => (
+                    404,
+                    r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#,
+                ),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
 }
 
 /// Polls until `GET path` answers, for at most 20 s.

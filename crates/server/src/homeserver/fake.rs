@@ -9,7 +9,9 @@ use std::{
     },
 };
 
-use super::{Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest};
+use super::{
+    Availability, Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FakeUser {
@@ -78,6 +80,19 @@ impl FakeHomeserver {
     }
 }
 
+/// Like Synapse, refuses to create users whose localpart starts with `_`
+/// (it reserves those), answering 400 `M_INVALID_USERNAME`.
+fn invalid_username(call: &'static str, localpart: &str) -> Option<HomeserverError> {
+    localpart
+        .starts_with('_')
+        .then(|| HomeserverError::Refused {
+            call,
+            status: 400,
+            errcode: Some("M_INVALID_USERNAME".into()),
+            message: "User ID may not begin with _".into(),
+        })
+}
+
 impl Homeserver for FakeHomeserver {
     fn server_name(&self) -> &str {
         &self.server_name
@@ -144,6 +159,11 @@ impl Homeserver for FakeHomeserver {
             self.check_up("provision_user")?;
             let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
             let created = !users.contains_key(&request.localpart);
+            if created {
+                if let Some(refused) = invalid_username("provision_user", &request.localpart) {
+                    return Err(refused);
+                }
+            }
             let user = users.entry(request.localpart.clone()).or_default();
             if let Some(name) = &request.display_name {
                 user.display_name = name.clone();
@@ -156,14 +176,25 @@ impl Homeserver for FakeHomeserver {
         })
     }
 
-    fn is_localpart_available<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, bool> {
+    fn localpart_availability<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, Availability> {
         Box::pin(async move {
             self.check_up("is_localpart_available")?;
-            Ok(!self
-                .users
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains_key(localpart))
+            if let Some(HomeserverError::Refused {
+                errcode, message, ..
+            }) = invalid_username("is_localpart_available", localpart)
+            {
+                return Ok(Availability::Unavailable {
+                    errcode: errcode.unwrap_or_default(),
+                    message,
+                });
+            }
+            if self.user(localpart).is_some() {
+                return Ok(Availability::Unavailable {
+                    errcode: "M_USER_IN_USE".into(),
+                    message: "User ID already taken.".into(),
+                });
+            }
+            Ok(Availability::Available)
         })
     }
 

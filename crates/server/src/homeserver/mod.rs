@@ -42,14 +42,39 @@ pub enum HomeserverError {
 }
 
 impl HomeserverError {
-    /// Worth retrying later (the homeserver is down or overloaded), as
-    /// opposed to a request it will refuse again.
-    pub fn is_transient(&self) -> bool {
+    /// Whether the homeserver will refuse the same request whenever it is
+    /// sent: a 4xx about the request itself (`M_INVALID_USERNAME`,
+    /// `M_INVALID_PARAM`…) or a read-only connection. Not permanent, because
+    /// the same request may work later without anyone changing it: network
+    /// errors, 5xx and 429 (the homeserver is down or busy), 408, 404 (the
+    /// user is not provisioned yet; its provisioning job may still run) and
+    /// 401/403 (the shared secret, which an admin fixes in the configuration).
+    pub fn is_permanent(&self) -> bool {
         match self {
-            Self::Unreachable { .. } => true,
-            Self::Refused { status, .. } => *status >= 500 || *status == 429,
-            Self::ReadOnly { .. } => false,
+            Self::Unreachable { .. } => false,
+            Self::ReadOnly { .. } => true,
+            Self::Refused { status, .. } => {
+                (400..500).contains(status) && !matches!(status, 401 | 403 | 404 | 408 | 429)
+            }
         }
+    }
+}
+
+/// The homeserver's answer to "may this localpart be registered?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    Available,
+    /// Refused, with the homeserver's `errcode` (`M_USER_IN_USE`,
+    /// `M_INVALID_USERNAME`, `M_EXCLUSIVE`) and message.
+    Unavailable {
+        errcode: String,
+        message: String,
+    },
+}
+
+impl Availability {
+    pub fn is_available(&self) -> bool {
+        matches!(self, Self::Available)
     }
 }
 
@@ -89,8 +114,9 @@ pub trait Homeserver: Send + Sync {
     /// Creates or updates a user. Returns whether it was created.
     fn provision_user<'a>(&'a self, request: &'a ProvisionRequest) -> HsFuture<'a, bool>;
 
-    /// Whether the localpart is free to register.
-    fn is_localpart_available<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, bool>;
+    /// Whether the homeserver would register this localpart, and if not why
+    /// (taken, reserved for an application service, against its rules).
+    fn localpart_availability<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, Availability>;
 
     /// Creates a device if missing (and sets its name).
     fn upsert_device<'a>(
@@ -136,5 +162,38 @@ pub async fn ensure_device(
             hs.upsert_device(&user.username, device, display_name).await
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HomeserverError;
+
+    fn refused(status: u16) -> HomeserverError {
+        HomeserverError::Refused {
+            call: "provision_user",
+            status,
+            errcode: None,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_refusals_about_the_request_itself_are_permanent() {
+        for status in [400, 409, 410, 422] {
+            assert!(refused(status).is_permanent(), "{status}");
+        }
+        for status in [401, 403, 404, 408, 429, 500, 502, 503, 504] {
+            assert!(!refused(status).is_permanent(), "{status}");
+        }
+        let down = HomeserverError::Unreachable {
+            call: "provision_user",
+            reason: "connection refused".into(),
+        };
+        assert!(!down.is_permanent());
+        let read_only = HomeserverError::ReadOnly {
+            call: "provision_user",
+        };
+        assert!(read_only.is_permanent());
     }
 }

@@ -9,7 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest};
+use super::{
+    Availability, Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest,
+};
 
 pub struct SynapseConnection {
     http: reqwest::Client,
@@ -223,27 +225,33 @@ impl Homeserver for SynapseConnection {
         })
     }
 
-    fn is_localpart_available<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, bool> {
+    fn localpart_availability<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, Availability> {
         Box::pin(async move {
             // Synapse only accepts ASCII localparts.
             if !localpart.is_ascii() {
-                return Ok(false);
+                return Ok(Availability::Unavailable {
+                    errcode: "M_INVALID_USERNAME".into(),
+                    message: "Synapse accepts only ASCII usernames".into(),
+                });
             }
             let path = format!("is_localpart_available?{}", query(localpart));
             match self
                 .call("is_localpart_available", Method::GET, &path, None)
                 .await
             {
-                Ok(_) => Ok(true),
+                Ok(_) => Ok(Availability::Available),
+                // The three answers that mean "not this name" (see the
+                // synapse-contract notes); anything else is an error.
                 Err(HomeserverError::Refused {
-                    errcode: Some(code),
+                    errcode: Some(errcode),
+                    message,
                     ..
                 }) if matches!(
-                    code.as_str(),
+                    errcode.as_str(),
                     "M_USER_IN_USE" | "M_INVALID_USERNAME" | "M_EXCLUSIVE"
                 ) =>
                 {
-                    Ok(false)
+                    Ok(Availability::Unavailable { errcode, message })
                 }
                 Err(e) => Err(e),
             }

@@ -19,12 +19,28 @@ pub enum JobError {
     Permanent(String),
 }
 
-/// Every homeserver failure is retried, transient or not: a refused
-/// request may succeed once another job (a provisioning) has run, and the
-/// attempts are bounded.
+/// A refusal the homeserver will repeat (`M_INVALID_USERNAME`, a read-only
+/// connection…) fails the job at once: retrying it for an hour changes
+/// nothing and hides the reason. Everything else is retried with backoff,
+/// including 404 (the user's provisioning job may not have run yet); see
+/// [`HomeserverError::is_permanent`].
 impl From<HomeserverError> for JobError {
     fn from(e: HomeserverError) -> Self {
-        JobError::Retry(e.to_string())
+        if e.is_permanent() {
+            JobError::Permanent(format!("{e} (the homeserver refuses this for good)"))
+        } else {
+            JobError::Retry(e.to_string())
+        }
+    }
+}
+
+impl JobError {
+    /// The same error, its message prefixed with the user it is about.
+    fn about(self, username: &str) -> Self {
+        match self {
+            Self::Retry(reason) => Self::Retry(format!("user {username}: {reason}")),
+            Self::Permanent(reason) => Self::Permanent(format!("user {username}: {reason}")),
+        }
     }
 }
 
@@ -47,11 +63,23 @@ pub async fn run(ctx: &JobContext, job: &QueuedJob) -> Result<(), JobError> {
     let payload: UserPayload = serde_json::from_str(&job.payload)
         .map_err(|e| JobError::Permanent(format!("malformed payload: {e}")))?;
     let user = load_user(ctx, payload.user_id).await?;
+    deliver(ctx, &job.queue_name, payload, &user)
+        .await
+        .map_err(|e| e.about(&user.username))
+}
+
+/// Does what the job's queue asks for `user` on the homeserver.
+async fn deliver(
+    ctx: &JobContext,
+    queue: &str,
+    payload: UserPayload,
+    user: &User,
+) -> Result<(), JobError> {
     let hs = ctx.homeserver.as_ref();
-    match job.queue_name.as_str() {
+    match queue {
         queues::PROVISION_USER => {
             let mut repo = ctx.db.read().await?;
-            let emails = repo.list_user_emails(&user).await?;
+            let emails = repo.list_user_emails(user).await?;
             repo.rollback().await?;
             let request = ProvisionRequest {
                 localpart: user.username.clone(),
@@ -64,7 +92,7 @@ pub async fn run(ctx: &JobContext, job: &QueuedJob) -> Result<(), JobError> {
             Ok(())
         }
         queues::SYNC_DEVICES => {
-            let devices = active_devices(ctx, &user).await?;
+            let devices = active_devices(ctx, user).await?;
             hs.sync_devices(&user.username, &devices).await?;
             Ok(())
         }

@@ -2,8 +2,10 @@
 //! homeserver, syncing devices…). Jobs live in the database, so they survive
 //! restarts and several workers share them (see `claim_jobs`). Delivery is
 //! at least once: a job whose worker died is requeued; handlers are
-//! idempotent. Failures retry with exponential backoff (5 s, 10 s, 20 s…,
-//! at most an hour apart) up to 10 attempts.
+//! idempotent. Failures that may pass (the homeserver is down, busy or
+//! does not know the user yet) retry with exponential backoff (5 s, 10 s,
+//! 20 s…, at most an hour apart) up to 10 attempts; a refusal the homeserver
+//! will repeat (`M_INVALID_USERNAME`) fails the job at once.
 
 mod handlers;
 
@@ -82,8 +84,12 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
                 tracing::warn!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, retry_at = %at, "job failed, will retry: {reason}");
                 repo.fail_job(job.id, &reason, Some(at), now).await?;
             }
-            Err(JobError::Retry(reason) | JobError::Permanent(reason)) => {
-                tracing::error!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, "job failed for good: {reason}");
+            Err(JobError::Retry(reason)) => {
+                tracing::error!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, "job failed for good after {MAX_ATTEMPTS} attempts: {reason}");
+                repo.fail_job(job.id, &reason, None, now).await?;
+            }
+            Err(JobError::Permanent(reason)) => {
+                tracing::error!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, "job failed for good, not retried: {reason}");
                 repo.fail_job(job.id, &reason, None, now).await?;
             }
         }

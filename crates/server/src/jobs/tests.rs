@@ -25,10 +25,19 @@ async fn user_with_job(
     queue: &str,
     extra: serde_json::Value,
 ) -> mxauth_model::User {
+    named_user_with_job(ctx, "alice", queue, extra).await
+}
+
+async fn named_user_with_job(
+    ctx: &JobContext,
+    username: &str,
+    queue: &str,
+    extra: serde_json::Value,
+) -> mxauth_model::User {
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await.unwrap();
     let user = repo
-        .add_user(new_ulid(now, &mut OsRng), "alice", now)
+        .add_user(new_ulid(now, &mut OsRng), username, now)
         .await
         .unwrap();
     repo.add_user_email(new_ulid(now, &mut OsRng), &user, "alice@example.com", now)
@@ -113,6 +122,52 @@ async fn attempts_are_bounded() {
         vec![("failed".into(), MAX_ATTEMPTS)]
     );
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_the_job_at_once() {
+    let (ctx, hs, clock) = setup().await;
+    // Synapse refuses to create `_svc` with 400 M_INVALID_USERNAME, and will
+    // refuse it on every retry.
+    named_user_with_job(&ctx, "_svc", queues::PROVISION_USER, json!({})).await;
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
+    assert!(hs.user("_svc").is_none());
+    let mut repo = ctx.db.begin().await.unwrap();
+    let jobs = repo.list_jobs(queues::PROVISION_USER).await.unwrap();
+    assert_eq!((jobs[0].status.as_str(), jobs[0].attempt), ("failed", 1));
+    let reason = jobs[0].last_error.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("user _svc") && reason.contains("M_INVALID_USERNAME"),
+        "{reason}"
+    );
+    repo.rollback().await.unwrap();
+    clock.advance(Duration::hours(2));
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 0, "not retried");
+}
+
+#[tokio::test]
+async fn a_user_unknown_to_the_homeserver_is_retried() {
+    // 404: the user's provisioning job has not run yet, so a device sync
+    // waits for it instead of failing.
+    let (ctx, hs, clock) = setup().await;
+    let user = user_with_job(&ctx, queues::SYNC_DEVICES, json!({})).await;
+    run_batch(&ctx, "w").await.unwrap();
+    assert_eq!(
+        statuses(&ctx, queues::SYNC_DEVICES).await,
+        vec![("available".into(), 1)]
+    );
+    hs.provision_user(&crate::homeserver::ProvisionRequest {
+        localpart: user.username,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    clock.advance(Duration::seconds(5));
+    assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
+    assert_eq!(
+        statuses(&ctx, queues::SYNC_DEVICES).await,
+        vec![("completed".into(), 2)]
+    );
 }
 
 #[tokio::test]

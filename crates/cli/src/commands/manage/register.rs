@@ -1,17 +1,25 @@
 //! `manage register-user`: create a user with a password, emails and the
 //! admin flag, asking for what is missing unless `--yes`. Nothing is written
-//! until everything is checked, and everything is written in one transaction.
+//! until everything is checked (the Matrix localpart rules, then whether the
+//! homeserver accepts the name), and everything is written in one transaction.
 
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use mxauth_model::is_plausible_email;
+use mxauth_server::homeserver::Availability;
 use mxauth_storage::{new_ulid, StorageError};
 use rand::rngs::OsRng;
 use serde_json::json;
 
-use super::{check_complexity, check_username, password_manager, queue, store_password, Tools};
-use crate::{args::ManageCommand, commands::Context, prompt};
+use super::{
+    check_complexity, check_username, localpart, password_manager, queue, store_password, Tools,
+};
+use crate::{
+    args::ManageCommand,
+    commands::{state, Context},
+    prompt, resolve,
+};
 
 pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> Result<ExitCode> {
     let ManageCommand::RegisterUser {
@@ -23,16 +31,18 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         display_name,
         yes,
         ignore_password_complexity,
+        ignore_homeserver_check,
     } = command
     else {
         unreachable!("register::run is only called for register-user");
     };
 
-    let username = match username {
+    let name = match username {
         Some(name) => name.clone(),
         None if *yes => bail!("a username is needed: mxauth manage register-user USERNAME -y"),
         None => prompt::ask("Username")?,
     };
+    let username = localpart(&name, tools.server_name)?.to_owned();
     check_username(&username, tools.server_name)?;
     {
         let mut repo = tools.db.begin().await?;
@@ -44,6 +54,9 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         if !is_plausible_email(email) {
             bail!("{email:?} is not an email address");
         }
+    }
+    if !*ignore_homeserver_check {
+        check_homeserver(ctx, &username, tools.server_name).await?;
     }
 
     // Without --yes and without -p, ask; with --yes, no password means the
@@ -125,6 +138,32 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     println!("{}", user.mxid(tools.server_name));
     eprintln!("User {} created.", user.username);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the homeserver whether it would register `username`, as MAS does: a
+/// name it refuses (Synapse reserves `_svc`, for one) would be created here
+/// and then fail provisioning for ever.
+async fn check_homeserver(ctx: &Context, username: &str, server_name: &str) -> Result<()> {
+    let mxid = format!("@{username}:{server_name}");
+    let secret = resolve::matrix_secret(&ctx.config.matrix)?;
+    let homeserver = state::homeserver(&ctx.config, &secret)?;
+    match homeserver.localpart_availability(username).await {
+        Ok(Availability::Available) => Ok(()),
+        Ok(Availability::Unavailable { errcode, .. }) if errcode == "M_USER_IN_USE" => bail!(
+            "the homeserver already has {mxid}; nothing was changed. To create it here and take over the homeserver's account, pass --ignore-homeserver-check"
+        ),
+        Ok(Availability::Unavailable { errcode, message }) => bail!(
+            "the homeserver will not register {mxid} ({errcode}: {message}); nothing was changed. Choose another username"
+        ),
+        // Development mode's homeserver is a placeholder nobody runs.
+        Err(e) if ctx.dev_mode => {
+            eprintln!("warning: cannot ask the homeserver whether it accepts {mxid} ({e}); creating the user anyway, as this is development mode");
+            Ok(())
+        }
+        Err(e) => bail!(
+            "cannot ask the homeserver whether it accepts {mxid}: {e}; nothing was changed. Start the homeserver, or pass --ignore-homeserver-check to create the user now (the worker provisions it once the homeserver answers)"
+        ),
+    }
 }
 
 fn format_summary(
