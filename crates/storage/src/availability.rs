@@ -73,61 +73,76 @@ fn unavailable(kind: std::io::ErrorKind, message: &str) -> StorageError {
     )))
 }
 
-fn failure_of(error: &sqlx::Error) -> (std::io::ErrorKind, String) {
-    match error {
-        sqlx::Error::Io(io) => (io.kind(), io.to_string()),
-        other => (std::io::ErrorKind::Other, other.to_string()),
-    }
-}
-
-/// One direct connection attempt to the server behind `options`.
-async fn probe(options: &PgConnectOptions) -> Option<(std::io::ErrorKind, String)> {
-    match tokio::time::timeout(PROBE_TIMEOUT, options.connect()).await {
-        Ok(Ok(connection)) => {
-            let _ = connection.close().await;
-            None
-        }
-        Ok(Err(e)) => Some(failure_of(&e)),
-        Err(_) => Some((
+/// One direct connection attempt to the server behind `options`, closed
+/// again at once; a timeout is an `Io` error of kind `TimedOut`. Also used
+/// at start-up, where the pool would retry a refused connection until
+/// `connect_timeout` and then say only "pool timed out".
+pub(crate) async fn connect_once(
+    options: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, options.connect()).await {
+        Ok(Ok(connection)) => connection.close().await,
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             format!(
                 "no answer from {} within {} ms",
                 server_key(options),
-                PROBE_TIMEOUT.as_millis()
+                timeout.as_millis()
             ),
-        )),
+        ))),
     }
 }
 
-/// The current verdict on the server: probed now unless a fresh one exists.
-/// `fresh_only` returns only a fresh negative verdict, without probing.
-async fn reachable(options: &PgConnectOptions, fresh_only: bool) -> Result<(), StorageError> {
+/// Probes the server: `None` when it answered, else why not.
+async fn probe(options: &PgConnectOptions) -> Option<(std::io::ErrorKind, String)> {
+    match connect_once(options, PROBE_TIMEOUT).await {
+        Ok(()) => None,
+        Err(sqlx::Error::Io(io)) => Some((io.kind(), io.to_string())),
+        Err(other) => Some((std::io::ErrorKind::Other, other.to_string())),
+    }
+}
+
+impl Verdict {
+    fn fresh(&self) -> bool {
+        self.at.elapsed() < VERDICT_TTL
+    }
+
+    fn result(&self) -> Result<(), StorageError> {
+        match &self.failure {
+            Some((kind, message)) => Err(unavailable(*kind, message)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Fails when a fresh verdict says the server cannot be reached.
+async fn known_unreachable(options: &PgConnectOptions) -> Result<(), StorageError> {
+    let slot = verdict_slot(options);
+    let verdict = slot.lock().await;
+    match verdict.as_ref() {
+        Some(verdict) if verdict.fresh() => verdict.result(),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the server can be reached: a fresh verdict, else a probe now.
+async fn reachable(options: &PgConnectOptions) -> Result<(), StorageError> {
     let slot = verdict_slot(options);
     let mut verdict = slot.lock().await;
-    if let Some(Verdict { at, failure }) = verdict.as_ref() {
-        if at.elapsed() < VERDICT_TTL {
-            return match failure {
-                Some((kind, message)) => Err(unavailable(*kind, message)),
-                None => Ok(()),
-            };
-        }
-    }
-    if fresh_only {
-        return Ok(());
+    if let Some(verdict) = verdict.as_ref().filter(|v| v.fresh()) {
+        return verdict.result();
     }
     let failure = probe(options).await;
-    let result = match &failure {
-        Some((kind, message)) => {
-            tracing::warn!(server = %server_key(options), error = %message, "the database cannot be reached");
-            Err(unavailable(*kind, message))
-        }
-        None => Ok(()),
-    };
-    *verdict = Some(Verdict {
+    if let Some((_, message)) = &failure {
+        tracing::warn!(server = %server_key(options), error = %message, "the database cannot be reached");
+    }
+    let fresh = verdict.insert(Verdict {
         at: Instant::now(),
         failure,
     });
-    result
+    fresh.result()
 }
 
 /// Runs `work` (which waits for a connection of `pool`), failing fast with
@@ -137,27 +152,13 @@ pub(crate) async fn within_reach<T>(
     work: impl Future<Output = Result<T, sqlx::Error>>,
 ) -> Result<T, StorageError> {
     let options = pool.connect_options();
-    reachable(&options, true).await?;
+    known_unreachable(&options).await?;
     let mut work = std::pin::pin!(work);
     if let Ok(result) = tokio::time::timeout(PATIENCE, &mut work).await {
         return result.map_err(StorageError::from);
     }
-    reachable(&options, false).await?;
+    reachable(&options).await?;
     work.await.map_err(StorageError::from)
-}
-
-/// One connection attempt at start-up, so a server that is not there is
-/// reported at once with its cause ("connection refused"), not as a pool
-/// timeout after `connect_timeout`.
-pub(crate) async fn first_contact(
-    options: &PgConnectOptions,
-    timeout: Duration,
-) -> Result<(), sqlx::Error> {
-    match tokio::time::timeout(timeout, options.connect()).await {
-        Ok(Ok(connection)) => connection.close().await,
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(sqlx::Error::PoolTimedOut),
-    }
 }
 
 type ReleaseCheck<'c> = Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;

@@ -254,7 +254,7 @@ async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, Stora
     };
     // The pool would retry a refused connection until `connect_timeout` and
     // then report only "pool timed out"; one direct attempt says why now.
-    availability::first_contact(&options, settings.connect_timeout)
+    availability::connect_once(&options, settings.connect_timeout)
         .await
         .map_err(failed)?;
     let pool = PgPoolOptions::new()

@@ -117,7 +117,10 @@ fn http_limits_have_defaults_and_reject_zero() {
     let limits = parse("http: {limits: {header_read_timeout: 5, max_connections: 50}}")
         .http
         .limits;
-    assert_eq!((limits.header_read_timeout, limits.max_connections), (5, 50));
+    assert_eq!(
+        (limits.header_read_timeout, limits.max_connections),
+        (5, 50)
+    );
     assert_eq!(limits.idle_timeout, HttpLimits::default().idle_timeout);
     assert!(serde_yaml::from_str::<HttpLimits>("header_timeout: 5").is_err());
     assert_eq!(

@@ -68,6 +68,13 @@ async fn serve(limits: HttpLimits) -> Server {
     Server { address, stop }
 }
 
+/// A new connection that has sent `bytes`.
+async fn send_raw(server: &Server, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(&server.address).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream
+}
+
 /// Reads until the server closes the socket (or `limit` passes) and says
 /// when that was, counted from `since`, with what was received.
 async fn wait_for_close(
@@ -93,6 +100,14 @@ async fn wait_for_close(
         since.elapsed(),
         String::from_utf8_lossy(&received).into_owned(),
     )
+}
+
+/// A 200 whose body is `body`.
+fn assert_answered(response: &str, body: &str) {
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.ends_with(body),
+        "{response}"
+    );
 }
 
 fn assert_closed_at(elapsed: Duration, expected: Duration, what: &str) {
@@ -138,11 +153,11 @@ async fn a_trickled_header_is_closed_at_the_header_deadline() {
 #[tokio::test]
 async fn half_a_body_is_closed_at_the_body_deadline() {
     let server = serve(LIMITS).await;
-    let mut stream = TcpStream::connect(&server.address).await.unwrap();
-    stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
-        .await
-        .unwrap();
+    let mut stream = send_raw(
+        &server,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+    )
+    .await;
     let started = Instant::now();
     let (elapsed, _) = wait_for_close(&mut stream, started, Duration::from_secs(6)).await;
     assert_closed_at(elapsed, Duration::from_secs(2), "half a body");
@@ -151,19 +166,16 @@ async fn half_a_body_is_closed_at_the_body_deadline() {
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_at_the_idle_deadline() {
     let server = serve(LIMITS).await;
-    let mut stream = TcpStream::connect(&server.address).await.unwrap();
-    stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
-        .await
-        .unwrap();
+    let mut stream = send_raw(
+        &server,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+    )
+    .await;
     let mut buf = [0u8; 1024];
     let n = stream.read(&mut buf).await.unwrap();
     let answered = Instant::now();
     let response = String::from_utf8_lossy(&buf[..n]).into_owned();
-    assert!(
-        response.starts_with("HTTP/1.1 200") && response.ends_with("hi"),
-        "{response}"
-    );
+    assert_answered(&response, "hi");
     // Past the header deadline but within the idle one, the connection
     // still serves a second request.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -182,18 +194,13 @@ async fn an_idle_kept_alive_connection_is_closed_at_the_idle_deadline() {
 #[tokio::test]
 async fn a_slow_handler_is_not_a_slow_client() {
     let server = serve(LIMITS).await;
-    let mut stream = TcpStream::connect(&server.address).await.unwrap();
-    stream
-        .write_all(
-            b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    let mut stream = send_raw(
+        &server,
+        b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     let (_, response) = wait_for_close(&mut stream, Instant::now(), Duration::from_secs(6)).await;
-    assert!(
-        response.starts_with("HTTP/1.1 200") && response.ends_with("done"),
-        "{response}"
-    );
+    assert_answered(&response, "done");
 }
 
 #[tokio::test]
@@ -208,13 +215,11 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     let _second = TcpStream::connect(&server.address).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The kernel completes the third handshake, but mxauth does not serve it.
-    let mut third = TcpStream::connect(&server.address).await.unwrap();
-    third
-        .write_all(
-            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-        )
-        .await
-        .unwrap();
+    let mut third = send_raw(
+        &server,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+    )
+    .await;
     let mut buf = [0u8; 1024];
     let waited = tokio::time::timeout(Duration::from_millis(700), third.read(&mut buf)).await;
     assert!(
@@ -224,10 +229,7 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     drop(first);
     let started = Instant::now();
     let (elapsed, response) = wait_for_close(&mut third, started, Duration::from_secs(3)).await;
-    assert!(
-        response.starts_with("HTTP/1.1 200") && response.ends_with("ok"),
-        "{response}"
-    );
+    assert_answered(&response, "ok");
     assert!(
         elapsed < Duration::from_secs(1),
         "served {elapsed:?} after a slot freed"
