@@ -38,15 +38,9 @@ fn without_configuration_only_the_server_starts_development_mode() {
         &["database", "migrate"],
         &["manage", "register-user", "alice", "-p", PASSWORD, "-y"],
     ] {
-        let refused = in_dir(&dir, args);
-        assert_ne!(refused.code, 0, "{args:?}");
-        assert!(
-            refused
-                .stderr
-                .starts_with("error: no configuration: pass -c FILE or set MXAUTH_CONFIG"),
-            "{args:?}: {}",
-            refused.stderr
-        );
+        in_dir(&dir, args)
+            .failed()
+            .says("error: no configuration: pass -c FILE or set MXAUTH_CONFIG");
     }
     assert!(
         !dir.join("mxauth-data").exists(),
@@ -58,25 +52,15 @@ fn without_configuration_only_the_server_starts_development_mode() {
     let port = free_port();
     let server = start_dev_server(&dir, port);
     assert_eq!(wait_for(port, "/health").0, 200);
-    let created = in_dir(
+    in_dir(
         &dir,
         &["manage", "register-user", "alice", "-p", PASSWORD, "-y"],
-    );
-    assert_eq!(created.code, 0, "{}", created.stderr);
-    assert!(
-        created
-            .stderr
-            .contains("using the database mxauth-data/mxauth.db"),
-        "{}",
-        created.stderr
-    );
-    let checked = in_dir(&dir, &["config", "check"]);
-    assert_eq!(checked.code, 0, "{}", checked.stderr);
-    assert!(
-        checked.stderr.contains("SQLite file mxauth-data/mxauth.db"),
-        "{}",
-        checked.stderr
-    );
+    )
+    .succeeded()
+    .says("using the database mxauth-data/mxauth.db");
+    in_dir(&dir, &["config", "check"])
+        .succeeded()
+        .says("SQLite file mxauth-data/mxauth.db");
     sigterm(&server);
     assert!(server.wait_with_output().unwrap().status.success());
 }

@@ -25,6 +25,33 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// Fails, showing standard error, unless the command exited with 0.
+    #[track_caller]
+    pub fn succeeded(&self) -> &Self {
+        assert_eq!(self.code, 0, "{}", self.stderr);
+        self
+    }
+
+    /// Fails, showing standard error, unless the command exited non-zero.
+    #[track_caller]
+    pub fn failed(&self) -> &Self {
+        assert_ne!(self.code, 0, "{}", self.stderr);
+        self
+    }
+
+    /// Fails, showing standard error, unless it contains `text`.
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "expected {text:?} on standard error:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
 pub fn run(command: &mut Command) -> Run {
     let Output {
         status,
