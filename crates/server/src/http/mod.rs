@@ -83,10 +83,10 @@ async fn not_found() -> (axum::http::StatusCode, &'static str) {
 }
 
 #[cfg(test)]
-mod sweep;
-#[cfg(test)]
 mod db_fault_tests;
 #[cfg(test)]
 mod slow_client_tests;
+#[cfg(test)]
+mod sweep;
 #[cfg(test)]
 mod tests;
