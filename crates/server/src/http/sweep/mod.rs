@@ -273,7 +273,7 @@ fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name == "tests" || name == "tests.rs" || name == "sweep" {
+        if name == "tests" || name.ends_with("tests.rs") || name == "sweep" {
             continue;
         }
         if path.is_dir() {
