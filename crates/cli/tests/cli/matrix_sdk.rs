@@ -85,19 +85,8 @@ async fn matrix_sdk_logs_in_through_synapse() {
         .unwrap()
         .replace("MXAUTH_PORT", &mxauth_port.to_string());
     std::fs::write(&files[2], extra).unwrap();
-    let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
-    assert_eq!(migrated.code, 0, "{}", migrated.stderr);
     // Synapse is not started yet; the worker provisions alice once it is.
-    let created = run(with_configs(&mut mxauth(), &files).args([
-        "manage",
-        "register-user",
-        "alice",
-        "-p",
-        PASSWORD,
-        "-y",
-        "--ignore-homeserver-check",
-    ]));
-    assert_eq!(created.code, 0, "{}", created.stderr);
+    migrate_and_register(&files, "alice", PASSWORD, &["--ignore-homeserver-check"]);
     let mut synapse = Synapse::configure(venv, synapse_port, mxauth_port, proxy_port);
     let _mxauth = start_server(files.clone(), mxauth_port);
     synapse.start().await;

@@ -19,19 +19,13 @@ use crate::support::*;
 
 async fn full_flow(db: TestDatabase) {
     let (files, port) = server_config("oidc", &db, "");
-    let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
-    assert_eq!(migrated.code, 0, "{}", migrated.stderr);
     // No homeserver runs in this test.
-    let created = run(with_configs(&mut mxauth(), &files).args([
-        "manage",
-        "register-user",
+    migrate_and_register(
+        &files,
         "alice",
-        "-p",
         "correct horse battery staple",
-        "-y",
-        "--ignore-homeserver-check",
-    ]));
-    assert_eq!(created.code, 0, "{}", created.stderr);
+        &["--ignore-homeserver-check"],
+    );
     let server = start_server(files, port);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -85,17 +85,7 @@ async fn logins_do_not_block_other_writes(db: TestDatabase) {
         .unwrap()
         .replace("{name: health}]", "{name: health}, {name: compat}]");
     std::fs::write(&files[1], with_compat).unwrap();
-    let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
-    assert_eq!(migrated.code, 0, "{}", migrated.stderr);
-    let created = run(with_configs(&mut mxauth(), &files).args([
-        "manage",
-        "register-user",
-        "alice",
-        "-p",
-        "wonderland",
-        "-y",
-    ]));
-    assert_eq!(created.code, 0, "{}", created.stderr);
+    migrate_and_register(&files, "alice", "wonderland", &[]);
     let server = start_server(files, port);
     let base = server.base();
     let http = reqwest::Client::new();

@@ -399,3 +399,14 @@ pub async fn log_in_and_allow(
     let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
     (back, page)
 }
+
+/// `database migrate`, then `manage register-user USER -p PASSWORD -y` with
+/// `extra` arguments; both must succeed.
+pub fn migrate_and_register(files: &[PathBuf], user: &str, password: &str, extra: &[&str]) {
+    let migrated = run(with_configs(&mut mxauth(), files).args(["database", "migrate"]));
+    assert_eq!(migrated.code, 0, "{}", migrated.stderr);
+    let created = run(with_configs(&mut mxauth(), files)
+        .args(["manage", "register-user", user, "-p", password, "-y"])
+        .args(extra));
+    assert_eq!(created.code, 0, "{}", created.stderr);
+}
