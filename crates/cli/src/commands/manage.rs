@@ -78,18 +78,17 @@ pub fn password_manager(ctx: &Context) -> Result<PasswordManager> {
         .context("passwords are disabled in this configuration (passwords.enabled: false)")
 }
 
-/// `alice` or `@alice:example.com` (which must be on this server).
+/// `alice` or `@alice:example.com` (which must be on this server): the
+/// model's one parser, with a message that says what is wrong.
 pub fn localpart<'a>(name: &'a str, server_name: &str) -> Result<&'a str> {
-    match name.strip_prefix('@') {
-        Some(mxid) => match mxid.split_once(':') {
-            Some((localpart, server)) if server == server_name => Ok(localpart),
-            Some((_, server)) => bail!(
+    mxauth_model::localpart_of(name, server_name).with_context(|| {
+        match name.trim().strip_prefix('@').and_then(|m| m.split_once(':')) {
+            Some((_, server)) => format!(
                 "{name} belongs to {server}, but this mxauth serves {server_name} (matrix.homeserver)"
             ),
-            None => bail!("{name} is not a Matrix ID: expected @localpart:{server_name}"),
-        },
-        None => Ok(name),
-    }
+            None => format!("{name} is not a Matrix ID: expected @localpart:{server_name}"),
+        }
+    })
 }
 
 async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Result<User> {
