@@ -93,14 +93,14 @@ impl Resolve for PublicOnly {
 
 /// The client for fetches to URLs from untrusted metadata: public
 /// addresses only, no redirects, a short timeout.
-pub fn public_only() -> &'static reqwest::Client {
+fn public_only() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| build(true))
 }
 
 /// The client for fetches to URLs the administrator configured (static
 /// clients): any address, still no redirects and a short timeout.
-pub fn trusted() -> &'static reqwest::Client {
+fn trusted() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| build(false))
 }
@@ -129,21 +129,29 @@ pub enum FetchError {
     TooLarge(usize),
 }
 
+/// Where a URL to fetch came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Written by the administrator (static clients): any address.
+    Trusted,
+    /// From metadata anyone can submit: public addresses only, and
+    /// IP-literal or special-use hosts refused before any connection (the
+    /// resolver only sees names).
+    Untrusted,
+}
+
 /// GETs `url` and reads at most `limit` bytes of the answer, streaming, so
 /// a huge or endless answer costs no more than `limit` bytes of memory.
-/// With [`public_only`], IP-literal and special-use hosts are refused
-/// before any connection (the resolver only sees names).
-pub async fn get_limited(
-    client: &reqwest::Client,
-    guard_host: bool,
-    url: &str,
-    limit: usize,
-) -> Result<Vec<u8>, FetchError> {
+pub async fn get_limited(origin: Origin, url: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
     let parsed = url::Url::parse(url).map_err(|e| FetchError::Request(e.to_string()))?;
     let host = parsed.host_str().unwrap_or_default();
-    if guard_host && !is_public_host_name(host) {
-        return Err(FetchError::NotPublic(host.to_owned()));
-    }
+    let client = match origin {
+        Origin::Trusted => trusted(),
+        Origin::Untrusted if !is_public_host_name(host) => {
+            return Err(FetchError::NotPublic(host.to_owned()))
+        }
+        Origin::Untrusted => public_only(),
+    };
     let mut response = client
         .get(parsed)
         .send()
@@ -239,16 +247,15 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let url = format!("http://localhost:{port}/jwks.json");
-        // The host-name guard off: the resolver alone must refuse.
-        let err = get_limited(public_only(), false, &url, 1024)
-            .await
-            .unwrap_err();
+        // Past the host-name guard: the resolver alone must refuse.
+        let err = public_only().get(&url).send().await.unwrap_err();
+        let err = error_chain(&err);
         assert!(
             err.to_string()
                 .contains("does not resolve to a public address"),
             "{err}"
         );
-        let err = get_limited(public_only(), true, &url, 1024)
+        let err = get_limited(Origin::Untrusted, &url, 1024)
             .await
             .unwrap_err();
         assert!(matches!(err, FetchError::NotPublic(_)), "{err}");

@@ -17,7 +17,10 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::Pin,
-    sync::{Arc, LazyLock, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, LazyLock, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -50,6 +53,24 @@ struct Verdict {
 /// talks to it (reachability is a property of the address, not the pool).
 type Verdicts = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Verdict>>>>>;
 static VERDICTS: LazyLock<Verdicts> = LazyLock::new(Verdicts::default);
+
+/// When a probe last failed, in milliseconds since [`EPOCH`] (0: never).
+/// Every database access asks whether a server is known to be down; while
+/// no probe has failed lately the answer comes from this one atomic load,
+/// without building a key or taking a lock on the hot path.
+static LAST_FAILURE_MS: AtomicU64 = AtomicU64::new(0);
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+fn millis_since_epoch() -> u64 {
+    u64::try_from(EPOCH.elapsed().as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+fn failed_lately() -> bool {
+    let last = LAST_FAILURE_MS.load(Ordering::Relaxed);
+    last != 0 && millis_since_epoch().saturating_sub(last) < VERDICT_TTL.as_millis() as u64
+}
 
 fn server_key(options: &PgConnectOptions) -> String {
     match options.get_socket() {
@@ -119,6 +140,9 @@ impl Verdict {
 
 /// Fails when a fresh verdict says the server cannot be reached.
 async fn known_unreachable(options: &PgConnectOptions) -> Result<(), StorageError> {
+    if !failed_lately() {
+        return Ok(());
+    }
     let slot = verdict_slot(options);
     let verdict = slot.lock().await;
     match verdict.as_ref() {
@@ -136,6 +160,7 @@ async fn reachable(options: &PgConnectOptions) -> Result<(), StorageError> {
     }
     let failure = probe(options).await;
     if let Some((_, message)) = &failure {
+        LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
         tracing::warn!(server = %server_key(options), error = %message, "the database cannot be reached");
     }
     let fresh = verdict.insert(Verdict {

@@ -176,7 +176,7 @@ async fn in_dialect(state: &AppState, dialect: Dialect, response: Response) -> R
 
 fn check_url(parts: &Parts) -> Result<(), Problem> {
     let path = percent_decode(parts.uri.path().as_bytes(), false);
-    check_text(&path, "the URL path")?;
+    check_text(&path, || "the URL path".to_owned())?;
     if let Some(query) = parts.uri.query() {
         check_pairs(query.as_bytes(), "query parameter")?;
     }
@@ -228,9 +228,17 @@ fn check_body(headers: &HeaderMap, bytes: Bytes) -> Result<Bytes, Problem> {
         check_pairs(&bytes, "form field")?;
     }
     // Whatever the content type: the compat and registration handlers
-    // parse their body as JSON without looking at it. serde_json refuses
-    // documents nested deeper than 128 levels, so the walk below is shallow.
-    if let Ok(document) = serde_json::from_slice::<Value>(&bytes) {
+    // parse their body as JSON without looking at it. In valid JSON a NUL
+    // can only be written as the escape `\u0000` (RFC 8259 §7: raw control
+    // characters are not allowed in strings), so only a body holding that
+    // escape is parsed here; the handlers' own parse is not repeated on
+    // every login. serde_json refuses documents nested deeper than 128
+    // levels, so the walk below is shallow.
+    let may_hold_nul = bytes.windows(6).any(|w| w == b"\\u0000");
+    if let Some(document) = may_hold_nul
+        .then(|| serde_json::from_slice::<Value>(&bytes).ok())
+        .flatten()
+    {
         let mut path = String::new();
         check_json(&document, &mut path)?;
     }
@@ -245,9 +253,10 @@ fn check_pairs(input: &[u8], kind: &str) -> Result<(), Problem> {
             None => (pair, &[][..]),
         };
         let name = percent_decode(name, true);
-        check_text(&name, &format!("a {kind} name"))?;
-        let what = format!("the {kind} {}", quoted(&String::from_utf8_lossy(&name)));
-        check_text(&percent_decode(value, true), &what)?;
+        check_text(&name, || format!("a {kind} name"))?;
+        check_text(&percent_decode(value, true), || {
+            format!("the {kind} {}", quoted(&String::from_utf8_lossy(&name)))
+        })?;
     }
     Ok(())
 }
@@ -289,17 +298,17 @@ fn check_json(value: &Value, path: &mut String) -> Result<(), Problem> {
 }
 
 /// Valid UTF-8 without NUL or control characters other than tab, CR and LF.
-fn check_text(bytes: &[u8], what: &str) -> Result<(), Problem> {
-    let invalid = |flaw| Problem::Invalid {
-        what: what.to_owned(),
-        flaw,
+/// `what` names the field, built only when there is something to refuse.
+fn check_text(bytes: &[u8], what: impl FnOnce() -> String) -> Result<(), Problem> {
+    let flaw = match std::str::from_utf8(bytes) {
+        Err(_) => Flaw::NotUtf8,
+        Ok(text) => match text.chars().find(|c| is_refused_control(*c)) {
+            None => return Ok(()),
+            Some('\0') => Flaw::Nul,
+            Some(c) => Flaw::Control(c),
+        },
     };
-    let text = std::str::from_utf8(bytes).map_err(|_| invalid(Flaw::NotUtf8))?;
-    match text.chars().find(|c| is_refused_control(*c)) {
-        Some('\0') => Err(invalid(Flaw::Nul)),
-        Some(c) => Err(invalid(Flaw::Control(c))),
-        None => Ok(()),
-    }
+    Err(Problem::Invalid { what: what(), flaw })
 }
 
 /// NUL, the other C0 controls and DEL, except tab, LF and CR: no URL, identifier, token or

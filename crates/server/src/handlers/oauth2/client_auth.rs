@@ -16,6 +16,7 @@ use super::error::OAuthError;
 use crate::{
     http::AppState,
     jose::{verify_jws, VerificationKey},
+    outbound::Origin,
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -207,12 +208,12 @@ async fn client_jwks(client: &Client) -> Result<serde_json::Value, OAuthError> {
         .ok_or_else(|| invalid("the client registered neither jwks nor jwks_uri".into()))?;
     // A dynamic client's URI came from whoever registered it: public
     // addresses only. A static client's was written by the admin.
-    let (http, guard) = if client.is_static {
-        (crate::outbound::trusted(), false)
+    let origin = if client.is_static {
+        Origin::Trusted
     } else {
-        (crate::outbound::public_only(), true)
+        Origin::Untrusted
     };
-    let body = crate::outbound::get_limited(http, guard, uri, 1 << 20)
+    let body = crate::outbound::get_limited(origin, uri, 1 << 20)
         .await
         .map_err(|e| invalid(format!("the client's jwks_uri: {e}")))?;
     serde_json::from_slice(&body)
