@@ -5,12 +5,13 @@
 //! order: maps merge key by key, anything else is replaced by the later file.
 //! Deserialisation tracks the path of every key, so an unknown or malformed
 //! key is reported as `http.listeners[0].bind` rather than "somewhere".
+//! `MAS_*` environment variables are applied last (`env_overrides.rs`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use mxauth_server::config::RootConfig;
-use serde_yaml::Value;
+use mxauth_config::RootConfig;
+use serde_norway::Value;
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +65,7 @@ pub fn merge(base: &mut Value, over: Value) {
 pub fn read_yaml(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let value: Value = serde_yaml::from_str(&text)
+    let value: Value = serde_norway::from_str(&text)
         .with_context(|| format!("{} is not valid YAML", path.display()))?;
     Ok(match value {
         Value::Null => Value::Mapping(Default::default()),
@@ -88,14 +89,37 @@ pub fn deserialize(value: Value) -> Result<RootConfig> {
     }
 }
 
-/// Reads, merges and deserialises `files`.
+/// Reads, merges and deserialises `files`, with the process's `MAS_*`
+/// environment variables applied.
 pub fn load_files(files: &[PathBuf]) -> Result<RootConfig> {
     let mut merged = Value::Mapping(Default::default());
     for file in files {
         merge(&mut merged, read_yaml(file)?);
     }
-    deserialize(merged)
+    deserialize_with_env(merged, std::env::vars())
 }
 
+/// Applies `MAS_*` variables from `vars` to `document`, says on standard
+/// error which keys they set, and deserialises the result.
+pub fn deserialize_with_env(
+    mut document: Value,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<RootConfig> {
+    // The full key tree, defaults included, tells how a variable's name
+    // splits into keys; without it (the files alone do not load yet) the
+    // keys present in the files guide the split.
+    let schema = deserialize(document.clone())
+        .ok()
+        .and_then(|config| serde_norway::to_value(&config).ok());
+    for applied in env_overrides::apply(&mut document, schema.as_ref(), vars)? {
+        eprintln!(
+            "configuration: {} sets {} (from the environment)",
+            applied.variable, applied.key
+        );
+    }
+    deserialize(document)
+}
+
+pub mod env_overrides;
 #[cfg(test)]
 mod tests;

@@ -5,14 +5,12 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use mxauth_server::{
-    config::{
-        DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordSchemeConfig, PasswordsConfig,
-        PgSslMode, RootConfig, SecretsConfig,
-    },
-    keys::PrivateKey,
-    passwords::{self, Algorithm, PasswordManager, Scheme},
+use mxauth_config::{
+    DatabaseConfig, HashAlgorithm, MatrixConfig, PasswordSchemeConfig, PasswordsConfig, PgSslMode,
+    RootConfig, SecretsConfig,
 };
+use mxauth_crypto::keys::PrivateKey;
+use mxauth_server::passwords::{self, Algorithm, PasswordManager, Scheme};
 use mxauth_storage::{DatabaseSettings, SslMode};
 
 /// Everything resolved from the configuration that the commands need.

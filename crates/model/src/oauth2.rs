@@ -7,8 +7,10 @@ use thiserror::Error;
 use ulid::Ulid;
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2,
-/// `token_endpoint_auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `token_endpoint_auth_method`). The same names in the configuration
+/// file's `clients[].client_auth_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClientAuthMethod {
     None,
     ClientSecretBasic,

@@ -9,7 +9,8 @@ use axum::{
     http::request::Parts,
 };
 
-use crate::{config::IpNetwork, http::AppState};
+use crate::state::AppState;
+use mxauth_config::IpNetwork;
 
 /// `None` on a UNIX socket without a trusted `X-Forwarded-For`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

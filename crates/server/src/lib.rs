@@ -2,19 +2,16 @@
 //! keys. The CLI crate reads files and hands this crate resolved settings.
 
 pub mod client_ip;
-pub mod config;
 pub mod cookies;
-pub mod encrypter;
 pub mod handlers;
 pub mod homeserver;
 pub mod http;
 pub mod jobs;
-pub mod jose;
-pub mod keys;
 pub mod outbound;
 pub mod password_check;
 pub mod passwords;
 pub mod rate_limit;
+pub mod state;
 pub mod sync;
 pub mod templates;
 pub mod urls;

@@ -9,8 +9,8 @@ use rand::RngCore;
 use thiserror::Error;
 
 use crate::{
-    http::AppState,
     passwords::{PasswordError, PasswordManager},
+    state::AppState,
 };
 
 /// The outcome of a password check.

@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::config::RateLimit;
+use mxauth_config::RateLimit;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {

@@ -8,7 +8,8 @@ use mxauth_model::oauth2::{Client, ClientAuthMethod, GrantTypes};
 use mxauth_storage::{Database, StorageError};
 use ulid::Ulid;
 
-use crate::{config::ClientConfig, encrypter::Encrypter};
+use mxauth_config::ClientConfig;
+use mxauth_crypto::encrypter::Encrypter;
 
 /// A static client with its secret already read from `client_secret_file`.
 pub struct StaticClient<'a> {
@@ -36,13 +37,7 @@ fn to_client(
         .client_id
         .parse()
         .map_err(|_| format!("client_id {:?} is not a ULID", c.config.client_id))?;
-    let method = match c.config.client_auth_method {
-        crate::config::ClientAuthMethod::None => ClientAuthMethod::None,
-        crate::config::ClientAuthMethod::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
-        crate::config::ClientAuthMethod::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
-        crate::config::ClientAuthMethod::ClientSecretJwt => ClientAuthMethod::ClientSecretJwt,
-        crate::config::ClientAuthMethod::PrivateKeyJwt => ClientAuthMethod::PrivateKeyJwt,
-    };
+    let method = c.config.client_auth_method;
     Ok(Client {
         id,
         encrypted_client_secret: c.secret.as_deref().map(|s| encrypter.encrypt_str(s)),

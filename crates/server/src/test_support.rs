@@ -10,18 +10,18 @@ use url::Url;
 
 use crate::{
     cookies::CookieSettings,
-    encrypter::Encrypter,
-    http::{AppState, SiteConfig},
-    jose::Keystore,
-    keys::PrivateKey,
     passwords::{Algorithm, PasswordManager, Scheme},
+    state::{AppState, SiteConfig},
     templates::Templates,
     urls::UrlBuilder,
 };
+use mxauth_crypto::encrypter::Encrypter;
+use mxauth_crypto::jose::Keystore;
+use mxauth_crypto::keys::PrivateKey;
 
 /// The RSA and P-256 keys of MAS's sample configuration (test data).
 fn sample_keys() -> Vec<(String, PrivateKey)> {
-    let sample: serde_yaml::Value = serde_yaml::from_str(include_str!(
+    let sample: serde_norway::Value = serde_norway::from_str(include_str!(
         "../../cli/tests/fixtures/mas-config-sample.yaml"
     ))
     .unwrap();
@@ -137,15 +137,15 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
             matrix_secret: "homeserver-shared-secret".into(),
             admin_clients: Vec::new(),
             trusted_proxies: vec!["127.0.0.1/8".parse().unwrap()],
-            login_per_ip: crate::config::RateLimit {
+            login_per_ip: mxauth_config::RateLimit {
                 burst: 20,
                 per_second: 1.0,
             },
-            login_per_account: crate::config::RateLimit {
+            login_per_account: mxauth_config::RateLimit {
                 burst: 10,
                 per_second: 0.5,
             },
-            client_registration_per_ip: crate::config::RateLimit {
+            client_registration_per_ip: mxauth_config::RateLimit {
                 burst: 20,
                 per_second: 0.1,
             },
@@ -190,7 +190,7 @@ pub async fn test_state() -> TestState {
 
 /// The router of a listener serving every built resource under `prefix`.
 pub fn router_for(state: &AppState, prefix: &str) -> axum::Router {
-    use crate::config::{BindConfig, ListenerConfig, ResourceConfig, ResourceName};
+    use mxauth_config::{BindConfig, ListenerConfig, ResourceConfig, ResourceName};
     let listener = ListenerConfig {
         name: None,
         resources: [

@@ -20,10 +20,24 @@ pub mod paths {
     pub const LOGOUT: &str = "/logout";
     pub const CONSENT: &str = "/consent/{grant_id}";
     pub const ACCOUNT: &str = "/account/";
+    /// Without the slash: redirects to [`ACCOUNT`].
+    pub const ACCOUNT_NO_SLASH: &str = "/account";
+    pub const HEALTH: &str = "/health";
     pub const GRAPHQL: &str = "/graphql";
     /// The legacy SSO confirmation page (reached through the homeserver's
     /// `/login/sso/redirect`).
     pub const COMPLETE_COMPAT_SSO: &str = "/complete-compat-sso/{id}";
+
+    // The legacy Matrix client-server API (the `compat` resource), for
+    // every `{version}` (`r0`, `v3`…) clients use.
+    pub const COMPAT_LOGIN: &str = "/_matrix/client/{version}/login";
+    pub const COMPAT_SSO_REDIRECT: &str = "/_matrix/client/{version}/login/sso/redirect";
+    pub const COMPAT_SSO_REDIRECT_IDP: &str = "/_matrix/client/{version}/login/sso/redirect/{idp}";
+    pub const COMPAT_LOGOUT: &str = "/_matrix/client/{version}/logout";
+    pub const COMPAT_LOGOUT_ALL: &str = "/_matrix/client/{version}/logout/all";
+    pub const COMPAT_REFRESH: &str = "/_matrix/client/{version}/refresh";
+    /// The prefix of every Matrix API path.
+    pub const MATRIX_API_PREFIX: &str = "/_matrix/";
 }
 
 /// Whether `target` may be used as a redirect after a page: a path on this

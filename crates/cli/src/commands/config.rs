@@ -3,7 +3,6 @@
 use std::{io::Write, path::Path, process::ExitCode};
 
 use anyhow::{Context as _, Result};
-use serde_yaml::Value;
 
 use super::Context;
 use crate::{args::ConfigCommand, config_loader, generate, resolve};
@@ -12,7 +11,7 @@ pub fn run(ctx: &Context, command: &ConfigCommand) -> Result<ExitCode> {
     match command {
         ConfigCommand::Check => check(ctx),
         ConfigCommand::Dump { output } => {
-            let yaml = serde_yaml::to_string(&ctx.config)?;
+            let yaml = serde_norway::to_string(&ctx.config)?;
             write_output(output.as_deref(), &yaml)
         }
         ConfigCommand::Generate { output } => generate(output.as_deref()),
@@ -26,7 +25,7 @@ pub fn run(ctx: &Context, command: &ConfigCommand) -> Result<ExitCode> {
 pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
     let db = ctx.database().await?;
-    let encrypter = mxauth_server::encrypter::Encrypter::new(&resolved.encryption_key);
+    let encrypter = mxauth_crypto::encrypter::Encrypter::new(&resolved.encryption_key);
     let report = super::state::sync(
         &ctx.config,
         &resolved.client_secrets,
@@ -88,40 +87,17 @@ const GENERATED_HEADER: &str = "\
 /// has nothing to warn about: no resource or grant that is not built (the
 /// `assets` resource, the device authorization grant).
 pub fn generate(output: Option<&Path>) -> Result<ExitCode> {
-    let base: Value = serde_yaml::from_str(
-        r#"
-http:
-  public_base: "http://localhost:8080/"
-  listeners:
-    - name: web
-      resources:
-        - name: discovery
-        - name: human
-        - name: oauth
-        - name: compat
-      binds:
-        - address: "[::]:8080"
-    - name: internal
-      resources:
-        - name: health
-      binds:
-        - host: localhost
-          port: 8081
-database:
-  uri: "sqlite://mxauth.db"
-matrix:
-  homeserver: localhost
-  endpoint: "http://localhost:8008/"
-oauth:
-  device_code_grant_enabled: false
-"#,
-    )?;
-    let mut document = base;
+    let mut document = generate::base_document(&generate::BaseSettings {
+        public_base: "http://localhost:8080/".to_owned(),
+        web_address: "[::]:8080".to_owned(),
+        internal_health_port: Some(8081),
+        database_uri: "sqlite://mxauth.db".to_owned(),
+    });
     config_loader::merge(&mut document, generate::secrets_document()?);
     // Round-trip through the typed config: what we write is what we load,
     // with every default spelt out.
-    let config = config_loader::deserialize(document)?;
-    let yaml = serde_yaml::to_string(&config)?;
+    let config = config_loader::deserialize_with_env(document, std::env::vars())?;
+    let yaml = serde_norway::to_string(&config)?;
     write_output(output, &format!("{GENERATED_HEADER}{yaml}"))
 }
 

@@ -12,7 +12,7 @@ mod syn2mas;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use mxauth_server::config::RootConfig;
+use mxauth_config::RootConfig;
 use mxauth_storage::{migrate, Database};
 
 use crate::{

@@ -41,7 +41,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         let report = state::sync(
             config,
             &resolved.client_secrets,
-            &mxauth_server::encrypter::Encrypter::new(&resolved.encryption_key),
+            &mxauth_crypto::encrypter::Encrypter::new(&resolved.encryption_key),
             &db,
             false,
             false,

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use chrono::Duration;
+use mxauth_config::{HomeserverKind, RootConfig};
+use mxauth_crypto::encrypter::Encrypter;
+use mxauth_crypto::jose::Keystore;
 use mxauth_model::{Clock, SystemClock};
 use mxauth_server::{
-    config::{HomeserverKind, RootConfig},
     cookies::CookieSettings,
-    encrypter::Encrypter,
     homeserver::{Homeserver, SynapseConnection},
-    http::{AppState, SiteConfig},
-    jose::Keystore,
+    state::{AppState, SiteConfig},
     sync::{sync_clients, StaticClient, SyncReport},
     templates::Templates,
     urls::UrlBuilder,

@@ -3,7 +3,7 @@
 use super::*;
 
 fn yaml(text: &str) -> Value {
-    serde_yaml::from_str(text).unwrap()
+    serde_norway::from_str(text).unwrap()
 }
 
 const SAMPLE: &str = include_str!("../../tests/fixtures/mas-config-sample.yaml");
@@ -108,4 +108,71 @@ fn the_older_registration_token_key_is_accepted() {
     ))
     .unwrap();
     assert!(config.account.password_registration_token_required);
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn mas_variables_override_keys_of_the_files() {
+    let config = deserialize_with_env(
+        yaml(SAMPLE),
+        vars(&[
+            ("MAS_DATABASE_URI", "postgresql://db.example/mas"),
+            ("MAS_HTTP_PUBLIC_BASE", "https://auth.example.com/"),
+            ("MAS_PASSWORDS_MINIMUM_COMPLEXITY", "1"),
+            ("MAS_ACCOUNT_PASSWORD_REGISTRATION_ENABLED", "true"),
+            // Not configuration: the file list, and a container's own variable.
+            ("MAS_CONFIG", "a.yaml"),
+            ("MAS_VERSION", "1.2"),
+            ("HOME", "/root"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.database.effective_uri().as_deref(),
+        Some("postgresql://db.example/mas")
+    );
+    assert_eq!(
+        config.http.public_base.as_str(),
+        "https://auth.example.com/"
+    );
+    assert_eq!(config.passwords.minimum_complexity, 1);
+    assert!(config.account.password_registration_enabled);
+}
+
+#[test]
+fn a_mas_variable_for_a_text_key_stays_text() {
+    // `matrix.secret` is text: a value that YAML would read as a map or a
+    // number is taken as written.
+    let config =
+        deserialize_with_env(yaml(SAMPLE), vars(&[("MAS_MATRIX_SECRET", "yes: 0123")])).unwrap();
+    assert_eq!(config.matrix.secret.as_deref(), Some("yes: 0123"));
+}
+
+#[test]
+fn a_mas_variable_naming_no_key_is_refused_by_path() {
+    let err = deserialize_with_env(yaml(SAMPLE), vars(&[("MAS_DATABASE_URL", "x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("database.url"), "{err}");
+    assert!(err.contains("unknown field"), "{err}");
+}
+
+#[test]
+fn mas_variables_can_supply_a_required_section() {
+    // No `matrix` in the files: the variables make the configuration whole.
+    let config = deserialize_with_env(
+        yaml("secrets: {encryption: '00'}"),
+        vars(&[
+            ("MAS_MATRIX_SECRET", "s3cret"),
+            ("MAS_MATRIX_HOMESERVER", "example.com"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.matrix.homeserver, "example.com");
 }

@@ -141,9 +141,9 @@ fn secrets_from_files_are_read() {
         checked.stderr
     );
 
-    let mut sample: serde_yaml::Value = serde_yaml::from_str(SAMPLE).unwrap();
+    let mut sample: serde_norway::Value = serde_norway::from_str(SAMPLE).unwrap();
     sample["matrix"].as_mapping_mut().unwrap().remove("secret");
-    std::fs::write(&files[0], serde_yaml::to_string(&sample).unwrap()).unwrap();
+    std::fs::write(&files[0], serde_norway::to_string(&sample).unwrap()).unwrap();
     let checked = run(with_configs(&mut mxauth(), &files).args(["config", "check"]));
     assert_eq!(checked.code, 0, "{}", checked.stderr);
     assert!(
@@ -168,8 +168,31 @@ fn dump_prints_the_merged_config_with_defaults() {
     let files = write_config(&dir, "passwords:\n  minimum_complexity: 1\n");
     let dumped = run(with_configs(&mut mxauth(), &files).args(["config", "dump"]));
     assert_eq!(dumped.code, 0, "{}", dumped.stderr);
-    let value: serde_yaml::Value = serde_yaml::from_str(&dumped.stdout).unwrap();
+    let value: serde_norway::Value = serde_norway::from_str(&dumped.stdout).unwrap();
     assert_eq!(value["passwords"]["minimum_complexity"], 1);
     assert_eq!(value["experimental"]["access_token_ttl"], 300);
     assert_eq!(value["matrix"]["homeserver"], "localhost:8008");
+}
+
+#[test]
+fn a_mas_environment_variable_overrides_the_file_in_dump() {
+    let dir = temp_dir("dump-env");
+    let files = write_config(&dir, "database:\n  uri: sqlite://from-file.db\n");
+    let dumped = run(with_configs(&mut mxauth(), &files)
+        .env("MAS_DATABASE_URI", "postgresql://env-host/mas")
+        .env("MAS_HTTP_PUBLIC_BASE", "https://auth.example.com/")
+        .args(["config", "dump"]));
+    assert_eq!(dumped.code, 0, "{}", dumped.stderr);
+    let value: serde_norway::Value = serde_norway::from_str(&dumped.stdout).unwrap();
+    assert_eq!(value["database"]["uri"], "postgresql://env-host/mas");
+    assert_eq!(value["http"]["public_base"], "https://auth.example.com/");
+    // Each applied variable is named on standard error, never its value.
+    assert!(
+        dumped
+            .stderr
+            .contains("MAS_DATABASE_URI sets database.uri (from the environment)"),
+        "{}",
+        dumped.stderr
+    );
+    assert!(!dumped.stderr.contains("env-host"), "{}", dumped.stderr);
 }

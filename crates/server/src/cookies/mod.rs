@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use ulid::Ulid;
 
-use crate::encrypter::Encrypter;
+use mxauth_crypto::encrypter::Encrypter;
 
 pub const COOKIE_NAME: &str = "mxauth-session";
 

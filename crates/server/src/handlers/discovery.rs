@@ -14,7 +14,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{http::AppState, urls::paths};
+use crate::{state::AppState, urls::paths};
 
 pub fn router() -> Router<AppState> {
     Router::new()

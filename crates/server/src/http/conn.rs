@@ -29,7 +29,7 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-use crate::config::HttpLimits;
+use mxauth_config::HttpLimits;
 
 /// The deadlines of `http.limits`, as durations.
 #[derive(Debug, Clone, Copy)]

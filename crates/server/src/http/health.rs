@@ -13,14 +13,14 @@ use axum::{
     Router,
 };
 
-use super::AppState;
-use crate::handlers::unavailable;
+use crate::state::AppState;
+use crate::{handlers::unavailable, urls::paths};
 
 /// The longest a health check waits, for example behind a long write.
 const DEADLINE: Duration = Duration::from_secs(5);
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+    Router::new().route(paths::HEALTH, get(health))
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -5,20 +5,15 @@ mod conn;
 mod health;
 mod request_log;
 mod serve;
-mod state;
 pub mod text_guard;
 mod tls;
 
 use axum::Router;
 
-use crate::{
-    config::{ListenerConfig, ResourceName},
-    handlers,
-    urls::paths,
-};
+use crate::{handlers, state::AppState, urls::paths};
+use mxauth_config::{ListenerConfig, ResourceName};
 
 pub use serve::{bind_listeners, serve_listeners, BoundListener, ServeError};
-pub use state::{AppState, SiteConfig, StaticDocuments};
 
 /// Resources mxauth serves today; the others are accepted in the config
 /// and reported by `config check`.
@@ -37,11 +32,11 @@ pub fn is_built(resource: ResourceName) -> bool {
 /// start-up banner.
 pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
     match resource {
-        ResourceName::Health => &["/health"],
+        ResourceName::Health => &[paths::HEALTH],
         ResourceName::Discovery => &[paths::DISCOVERY],
         ResourceName::Oauth => &[paths::JWKS, paths::TOKEN],
         ResourceName::Human => &[paths::AUTHORIZE, paths::LOGIN],
-        ResourceName::Compat => &["/_matrix/client/v3/login"],
+        ResourceName::Compat => &[paths::COMPAT_LOGIN],
         _ => &[],
     }
 }

@@ -17,7 +17,7 @@ use super::{
     conn::{serve_connection, Deadlines},
     tls,
 };
-use crate::config::{BindConfig, HttpLimits, ListenerConfig};
+use mxauth_config::{BindConfig, HttpLimits, ListenerConfig};
 
 #[derive(Debug, Error)]
 pub enum ServeError {

@@ -12,7 +12,7 @@ use tokio::{
 };
 
 use super::*;
-use crate::config::{BindConfig, HttpLimits, ResourceConfig};
+use mxauth_config::{BindConfig, HttpLimits, ResourceConfig};
 
 /// Distinct deadlines, so a test can tell which one closed the socket.
 const LIMITS: HttpLimits = HttpLimits {

@@ -4,7 +4,7 @@ use axum::{body::Body, http::Request};
 use tower::ServiceExt;
 
 use super::*;
-use crate::config::{BindConfig, ResourceConfig};
+use mxauth_config::{BindConfig, ResourceConfig};
 
 async fn state() -> AppState {
     crate::test_support::test_state().await.state
@@ -71,7 +71,7 @@ async fn bound_listener_serves_until_shutdown() {
     let base = bound[0].display_base();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let routers = vec![listener_router(&listeners[0], state)];
-    let limits = crate::config::HttpLimits::default();
+    let limits = mxauth_config::HttpLimits::default();
     let server =
         tokio::spawn(async move { serve_listeners(bound, routers, &limits, stopped).await });
 

@@ -26,8 +26,11 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::AppState;
-use crate::handlers::{compat, oauth2::error::OAuthError, pages::error_page};
+use crate::state::AppState;
+use crate::{
+    handlers::{compat, oauth2::error::OAuthError, pages::error_page},
+    urls::paths,
+};
 
 /// The largest request body read: far above any form or JSON document a
 /// client sends here (a client registration with inline keys is a few KiB).
@@ -90,7 +93,7 @@ enum Dialect {
 
 impl Dialect {
     fn of(path: &str) -> Self {
-        if path.starts_with("/_matrix/") {
+        if path.starts_with(paths::MATRIX_API_PREFIX) {
             Dialect::Matrix
         } else if path.starts_with("/oauth2/") || path.starts_with("/.well-known/") {
             Dialect::OAuth

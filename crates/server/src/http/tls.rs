@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::{rustls, server::TlsStream, TlsAcceptor};
 
 use super::ServeError;
-use crate::config::TlsConfig;
+use mxauth_config::TlsConfig;
 
 fn read_pem(
     index: usize,

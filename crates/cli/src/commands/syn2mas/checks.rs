@@ -6,7 +6,7 @@
 use std::{collections::HashMap, fmt};
 
 use anyhow::Result;
-use mxauth_server::config::{HashAlgorithm, RootConfig};
+use mxauth_config::{HashAlgorithm, RootConfig};
 use mxauth_storage::Database;
 use ulid::Ulid;
 

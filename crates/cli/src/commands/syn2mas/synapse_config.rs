@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 /// Synapse's settings, as far as the migration cares.
 #[derive(Debug, Default)]
@@ -74,7 +74,7 @@ impl SynapseConfig {
         for file in files {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read the Synapse config {}", file.display()))?;
-            let value: Value = serde_yaml::from_str(&text)
+            let value: Value = serde_norway::from_str(&text)
                 .with_context(|| format!("{} is not valid YAML", file.display()))?;
             match value {
                 Value::Mapping(map) => merged.extend(map),
@@ -210,7 +210,7 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> SynapseConfig {
-        let map: Mapping = serde_yaml::from_str(yaml).unwrap();
+        let map: Mapping = serde_norway::from_str(yaml).unwrap();
         SynapseConfig::from_mapping(&map, Path::new("/srv/synapse")).unwrap()
     }
 
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn refuses_a_config_without_server_name() {
-        let map: Mapping = serde_yaml::from_str("database: {name: sqlite3}").unwrap();
+        let map: Mapping = serde_norway::from_str("database: {name: sqlite3}").unwrap();
         let err = SynapseConfig::from_mapping(&map, Path::new(".")).unwrap_err();
         assert!(err.to_string().contains("server_name"), "{err}");
     }

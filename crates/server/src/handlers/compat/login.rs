@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 
 use super::{tokens, MatrixError};
 use crate::{
-    client_ip::ClientIp, homeserver, http::AppState, password_check::password_login,
-    rate_limit::RetryAfter,
+    client_ip::ClientIp, homeserver, password_check::password_login, rate_limit::RetryAfter,
+    state::AppState,
 };
 
 /// The login types offered (C-S API `GET /login`).

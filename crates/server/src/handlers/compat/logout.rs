@@ -11,7 +11,7 @@ use mxauth_storage::Repository;
 use serde_json::json;
 
 use super::MatrixError;
-use crate::{handlers::oauth2::bearer::bearer, http::AppState, jobs};
+use crate::{handlers::oauth2::bearer::bearer, jobs, state::AppState};
 
 /// The active compat session and user of the request's access token.
 pub async fn authenticated(

@@ -22,28 +22,16 @@ use axum::{
 
 pub use error::MatrixError;
 
-use crate::http::AppState;
+use crate::{state::AppState, urls::paths};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/_matrix/client/{version}/login",
-            get(login::flows).post(login::login),
-        )
-        .route(
-            "/_matrix/client/{version}/login/sso/redirect",
-            get(sso::redirect),
-        )
-        .route(
-            "/_matrix/client/{version}/login/sso/redirect/{idp}",
-            get(sso::redirect),
-        )
-        .route("/_matrix/client/{version}/logout", post(logout::logout))
-        .route(
-            "/_matrix/client/{version}/logout/all",
-            post(logout::logout_all),
-        )
-        .route("/_matrix/client/{version}/refresh", post(refresh::refresh))
+        .route(paths::COMPAT_LOGIN, get(login::flows).post(login::login))
+        .route(paths::COMPAT_SSO_REDIRECT, get(sso::redirect))
+        .route(paths::COMPAT_SSO_REDIRECT_IDP, get(sso::redirect))
+        .route(paths::COMPAT_LOGOUT, post(logout::logout))
+        .route(paths::COMPAT_LOGOUT_ALL, post(logout::logout_all))
+        .route(paths::COMPAT_REFRESH, post(refresh::refresh))
         .layer(axum::middleware::from_fn(cors))
 }
 

@@ -11,7 +11,7 @@ use mxauth_model::{token_digest, TokenType};
 use serde_json::{json, Value};
 
 use super::{tokens, MatrixError};
-use crate::http::AppState;
+use crate::state::AppState;
 
 pub async fn refresh(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     match handle(&state, &body).await {

@@ -22,7 +22,7 @@ use super::{
     login::{check_account, finish_login, LoginOrigin, NewSession},
     MatrixError,
 };
-use crate::{handlers::pages, http::AppState};
+use crate::{handlers::pages, state::AppState};
 
 /// How long a confirmed login token can be exchanged.
 const TOKEN_LIFETIME_SECONDS: i64 = 30;

@@ -6,7 +6,7 @@ use mxauth_model::{token_digest, TokenType};
 use mxauth_storage::{new_ulid, Repository, StorageError};
 use rand::rngs::OsRng;
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 pub struct CompatPair {
     pub access_token: String,

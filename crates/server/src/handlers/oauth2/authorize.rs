@@ -20,7 +20,7 @@ use rand::rngs::OsRng;
 use ulid::Ulid;
 
 use super::redirect::{self, ResponseMode};
-use crate::{handlers::pages, http::AppState};
+use crate::{handlers::pages, state::AppState};
 
 /// A request that can be answered at the client's redirect URI.
 struct Answerable<'a> {

@@ -9,7 +9,7 @@ use mxauth_model::{
     token_digest, TokenType, User,
 };
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// An active access token with its session and user.
 pub struct ActiveToken {

@@ -13,11 +13,8 @@ use subtle::ConstantTimeEq;
 use ulid::Ulid;
 
 use super::error::OAuthError;
-use crate::{
-    http::AppState,
-    jose::{verify_jws, VerificationKey},
-    outbound::Origin,
-};
+use crate::{outbound::Origin, state::AppState};
+use mxauth_crypto::jose::{verify_jws, VerificationKey};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -18,7 +18,7 @@ use axum::{
     Router,
 };
 
-use crate::{http::AppState, urls::paths};
+use crate::{state::AppState, urls::paths};
 
 /// The API endpoints (resource `oauth`).
 pub fn router() -> Router<AppState> {

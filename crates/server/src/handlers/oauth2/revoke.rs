@@ -14,7 +14,7 @@ use super::{
     client_auth::{authenticate, form_params},
     error::OAuthError,
 };
-use crate::{http::AppState, urls::paths};
+use crate::{state::AppState, urls::paths};
 
 pub async fn handler(
     State(state): State<AppState>,

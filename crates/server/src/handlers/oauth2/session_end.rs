@@ -6,7 +6,7 @@ use mxauth_model::oauth2::Session;
 use mxauth_storage::{Repository, StorageError};
 use serde_json::json;
 
-use crate::{http::AppState, jobs};
+use crate::{jobs, state::AppState};
 
 pub async fn end_session(
     repo: &mut Repository,

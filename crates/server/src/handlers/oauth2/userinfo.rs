@@ -14,7 +14,8 @@ use super::{
     bearer::{active_access_token, bearer},
     error::OAuthError,
 };
-use crate::{http::AppState, jose::JwsAlgorithm};
+use crate::state::AppState;
+use mxauth_crypto::jose::JwsAlgorithm;
 
 /// RFC 6750 §3: errors of a protected resource go in `WWW-Authenticate`.
 fn bearer_error(status: StatusCode, code: &str, description: &str) -> Response {

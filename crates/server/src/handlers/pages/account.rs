@@ -10,7 +10,7 @@ use axum::{
 use minijinja::context;
 
 use super::{cookie_with_csrf, current_user, internal_error, render};
-use crate::{http::AppState, urls::paths};
+use crate::{state::AppState, urls::paths};
 
 pub async fn redirect_to_slash(State(state): State<AppState>) -> Response {
     Redirect::to(&state.urls.relative(paths::ACCOUNT)).into_response()

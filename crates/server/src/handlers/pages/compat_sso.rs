@@ -21,7 +21,7 @@ use super::{
     account::urlencode, cookie_with_csrf, current_user, error_page, expired_form_page,
     internal_error, render, DecisionForm,
 };
-use crate::{http::AppState, urls::paths};
+use crate::{state::AppState, urls::paths};
 
 const CONFIRM_WITHIN_MINUTES: i64 = 30;
 

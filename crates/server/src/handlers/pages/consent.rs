@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     handlers::oauth2::redirect::{self, ResponseMode},
-    http::AppState,
+    state::AppState,
     urls::paths,
 };
 

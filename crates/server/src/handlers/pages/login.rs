@@ -19,7 +19,7 @@ use super::{
     safe_next,
 };
 use crate::{
-    client_ip::ClientIp, http::AppState, password_check::password_login, rate_limit::RetryAfter,
+    client_ip::ClientIp, password_check::password_login, rate_limit::RetryAfter, state::AppState,
     urls::paths,
 };
 

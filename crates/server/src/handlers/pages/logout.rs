@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{expired_form_page, internal_error, render};
-use crate::http::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LogoutForm {

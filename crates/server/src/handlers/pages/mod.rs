@@ -20,7 +20,7 @@ use mxauth_model::{browser_session::BrowserSession, tokens::generate_alphanumeri
 use rand::rngs::OsRng;
 use serde::Serialize;
 
-use crate::{cookies::CookieData, handlers::unavailable, http::AppState, urls::paths};
+use crate::{cookies::CookieData, handlers::unavailable, state::AppState, urls::paths};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::LOGOUT, axum::routing::post(logout::submit))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
         .route(paths::ACCOUNT, get(account::show))
-        .route("/account", get(account::redirect_to_slash))
+        .route(paths::ACCOUNT_NO_SLASH, get(account::redirect_to_slash))
         .route(
             paths::COMPLETE_COMPAT_SSO,
             get(compat_sso::show).post(compat_sso::submit),

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::{
-    config::RateLimit,
     handlers::oauth2::tests::{
         authorize_and_consent, authorize_path, location, register, token, VERIFIER,
     },
-    http::AppState,
+    state::AppState,
     test_support::{add_user, csrf_of, router_for, send, Browser},
 };
+use mxauth_config::RateLimit;
 
 pub struct Context {
     pub router: axum::Router,

@@ -25,7 +25,7 @@ use context::Context;
 /// is. Routes that use up a token or end a session come after those that
 /// read them, so that most requests carry live credentials.
 pub const ROUTES: &[&str] = &[
-    "/health",
+    paths::HEALTH,
     paths::DISCOVERY,
     paths::WEBFINGER,
     paths::JWKS,
@@ -37,14 +37,14 @@ pub const ROUTES: &[&str] = &[
     paths::LOGIN,
     paths::CONSENT,
     paths::ACCOUNT,
-    "/account",
-    "/complete-compat-sso/{id}",
-    "/_matrix/client/{version}/login",
-    "/_matrix/client/{version}/login/sso/redirect",
-    "/_matrix/client/{version}/login/sso/redirect/{idp}",
-    "/_matrix/client/{version}/refresh",
-    "/_matrix/client/{version}/logout",
-    "/_matrix/client/{version}/logout/all",
+    paths::ACCOUNT_NO_SLASH,
+    paths::COMPLETE_COMPAT_SSO,
+    paths::COMPAT_LOGIN,
+    paths::COMPAT_SSO_REDIRECT,
+    paths::COMPAT_SSO_REDIRECT_IDP,
+    paths::COMPAT_REFRESH,
+    paths::COMPAT_LOGOUT,
+    paths::COMPAT_LOGOUT_ALL,
     paths::REVOKE,
     paths::LOGOUT,
 ];
@@ -211,7 +211,7 @@ impl Run {
     }
 }
 
-async fn sweep_state(state: crate::http::AppState) {
+async fn sweep_state(state: crate::state::AppState) {
     let ctx = Context::new(state).await;
     let (failures, sent) = sweep(&ctx).await;
     eprintln!("sweep: {sent} requests");

@@ -12,10 +12,10 @@ use tokio::{
 
 use super::{judge, ROUTES};
 use crate::{
-    config::{BindConfig, ListenerConfig},
     http::{bind_listeners, serve_listeners},
     test_support::{router_for, test_state, TestResponse},
 };
+use mxauth_config::{BindConfig, ListenerConfig};
 
 /// Serves every resource on a loopback port until the sender is dropped.
 async fn serve() -> (SocketAddr, tokio::sync::watch::Sender<bool>) {
@@ -37,7 +37,7 @@ async fn serve() -> (SocketAddr, tokio::sync::watch::Sender<bool>) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let routers = vec![router_for(&state, "")];
     tokio::spawn(async move {
-        let limits = crate::config::HttpLimits::default();
+        let limits = mxauth_config::HttpLimits::default();
         serve_listeners(bound, routers, &limits, stopped).await
     });
     (address, stop)

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::{handlers::oauth2::error::OAuthError, jose::JwsAlgorithm, outbound};
+use crate::{handlers::oauth2::error::OAuthError, outbound};
+use mxauth_crypto::jose::JwsAlgorithm;
 
 /// The metadata mxauth reads (RFC 7591 §2, OIDC Registration §2). Other
 /// members, including localised `client_name#fr` forms, are ignored.

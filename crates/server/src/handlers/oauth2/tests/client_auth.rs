@@ -5,11 +5,9 @@ use mxauth_model::Clock;
 use serde_json::json;
 
 use super::*;
-use crate::{
-    jose::{sign_jwt_hmac, verify_jws, JwsAlgorithm, Keystore, VerificationKey},
-    keys::{generate_p256_pem, PrivateKey},
-    test_support::{add_user, router_for, test_state, test_state_at, Browser},
-};
+use crate::test_support::{add_user, router_for, test_state, test_state_at, Browser};
+use mxauth_crypto::jose::{sign_jwt_hmac, verify_jws, JwsAlgorithm, Keystore, VerificationKey};
+use mxauth_crypto::keys::{generate_p256_pem, PrivateKey};
 
 fn assertion_claims(client_id: &str, aud: &str, exp: i64) -> serde_json::Value {
     json!({"iss": client_id, "sub": client_id, "aud": aud, "exp": exp, "jti": "j1"})

@@ -3,10 +3,8 @@
 use serde_json::json;
 
 use super::*;
-use crate::{
-    jose::{verify_jws, VerificationKey},
-    test_support::{add_user, router_for, test_state, Browser},
-};
+use crate::test_support::{add_user, router_for, test_state, Browser};
+use mxauth_crypto::jose::{verify_jws, VerificationKey};
 
 #[tokio::test]
 async fn register_authorize_login_consent_token_userinfo_refresh_revoke() {

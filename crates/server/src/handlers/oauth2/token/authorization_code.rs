@@ -18,7 +18,7 @@ use mxauth_storage::new_ulid;
 use rand::rngs::OsRng;
 
 use super::issue::{new_pair, sign_id_token, IdTokenInput, IssuedTokens};
-use crate::{handlers::oauth2::error::OAuthError, http::AppState};
+use crate::{handlers::oauth2::error::OAuthError, state::AppState};
 
 /// How long after consent a code can be exchanged.
 const CODE_LIFETIME_MINUTES: i64 = 10;

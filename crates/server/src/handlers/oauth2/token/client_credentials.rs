@@ -12,7 +12,7 @@ use mxauth_storage::new_ulid;
 use rand::rngs::OsRng;
 
 use super::issue::{new_pair, IssuedTokens};
-use crate::{handlers::oauth2::error::OAuthError, http::AppState};
+use crate::{handlers::oauth2::error::OAuthError, state::AppState};
 
 pub async fn exchange(
     state: &AppState,

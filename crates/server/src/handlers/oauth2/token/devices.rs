@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use mxauth_model::User;
 
-use crate::{handlers::oauth2::error::OAuthError, homeserver, http::AppState};
+use crate::{handlers::oauth2::error::OAuthError, homeserver, state::AppState};
 
 /// Upserts `device` for `user`, or answers `temporarily_unavailable`.
 pub async fn ensure_device(state: &AppState, user: &User, device: &str) -> Result<(), OAuthError> {

@@ -11,11 +11,8 @@ use mxauth_storage::{new_ulid, Repository};
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 
-use crate::{
-    handlers::oauth2::error::OAuthError,
-    http::AppState,
-    jose::{token_hash, JwsAlgorithm},
-};
+use crate::{handlers::oauth2::error::OAuthError, state::AppState};
+use mxauth_crypto::jose::{token_hash, JwsAlgorithm};
 
 /// What the token endpoint returns (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 pub struct IssuedTokens {

@@ -18,7 +18,7 @@ use super::{
     client_auth::{authenticate, form_params},
     error::OAuthError,
 };
-use crate::{http::AppState, urls::paths};
+use crate::{state::AppState, urls::paths};
 
 pub use issue::{id_token_claims, IssuedTokens};
 

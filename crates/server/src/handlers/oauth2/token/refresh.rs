@@ -10,7 +10,7 @@ use mxauth_model::{oauth2::Client, token_digest, Scope};
 use mxauth_storage::Repository;
 
 use super::issue::{new_pair, IssuedTokens};
-use crate::{handlers::oauth2::error::OAuthError, http::AppState};
+use crate::{handlers::oauth2::error::OAuthError, state::AppState};
 
 pub async fn exchange(
     state: &AppState,

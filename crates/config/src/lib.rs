@@ -76,6 +76,28 @@ pub struct RootConfig {
     pub oauth: OAuthConfig,
 }
 
+/// The top-level sections of the schema: the keys of [`RootConfig`].
+/// `MAS_*` environment variables are read only under these.
+pub const SECTIONS: &[&str] = &[
+    "http",
+    "database",
+    "secrets",
+    "passwords",
+    "matrix",
+    "email",
+    "upstream_oauth2",
+    "clients",
+    "account",
+    "branding",
+    "captcha",
+    "policy",
+    "rate_limiting",
+    "telemetry",
+    "templates",
+    "experimental",
+    "oauth",
+];
+
 /// A problem with one key: its full path and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {

@@ -9,16 +9,16 @@ use mxauth_storage::Database;
 
 use crate::{
     client_ip::ClientIp,
-    config::{IpNetwork, RateLimit},
     cookies::CookieSettings,
-    encrypter::Encrypter,
     homeserver::Homeserver,
-    jose::Keystore,
     passwords::PasswordManager,
     rate_limit::{Limiter, RetryAfter},
     templates::Templates,
     urls::UrlBuilder,
 };
+use mxauth_config::{IpNetwork, RateLimit};
+use mxauth_crypto::encrypter::Encrypter;
+use mxauth_crypto::jose::Keystore;
 
 /// Settings handlers need, taken from the configuration once.
 #[derive(Debug, Clone)]

@@ -11,16 +11,16 @@ matrix: {secret: s}
 ";
 
 fn parse(extra: &str) -> RootConfig {
-    let mut value: serde_yaml::Value = serde_yaml::from_str(MINIMAL).unwrap();
-    let extra: serde_yaml::Value = serde_yaml::from_str(extra).unwrap();
-    if let (serde_yaml::Value::Mapping(base), serde_yaml::Value::Mapping(extra)) =
+    let mut value: serde_norway::Value = serde_norway::from_str(MINIMAL).unwrap();
+    let extra: serde_norway::Value = serde_norway::from_str(extra).unwrap();
+    if let (serde_norway::Value::Mapping(base), serde_norway::Value::Mapping(extra)) =
         (&mut value, extra)
     {
         for (k, v) in extra {
             base.insert(k, v);
         }
     }
-    serde_yaml::from_value(value).unwrap()
+    serde_norway::from_value(value).unwrap()
 }
 
 fn errors(extra: &str) -> Vec<String> {
@@ -122,13 +122,13 @@ fn http_limits_have_defaults_and_reject_zero() {
         (5, 50)
     );
     assert_eq!(limits.idle_timeout, HttpLimits::default().idle_timeout);
-    assert!(serde_yaml::from_str::<HttpLimits>("header_timeout: 5").is_err());
+    assert!(serde_norway::from_str::<HttpLimits>("header_timeout: 5").is_err());
     assert_eq!(
         errors("http: {limits: {idle_timeout: 0}}"),
         vec!["http.limits.idle_timeout: must be at least 1"]
     );
     // Defaults are left out of a written file, so MAS can still read it.
-    let written = serde_yaml::to_string(&parse("{}").http).unwrap();
+    let written = serde_norway::to_string(&parse("{}").http).unwrap();
     assert!(!written.contains("limits"), "{written}");
 }
 

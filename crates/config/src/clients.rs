@@ -6,15 +6,8 @@ use url::Url;
 
 use super::{one_of, Issues};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientAuthMethod {
-    None,
-    ClientSecretBasic,
-    ClientSecretPost,
-    ClientSecretJwt,
-    PrivateKeyJwt,
-}
+/// The model's method, with the same names the file uses.
+pub use mxauth_model::oauth2::ClientAuthMethod;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
