@@ -3,7 +3,11 @@
 
 use anyhow::Result;
 use mxauth_crypto::keys::{generate_p256_pem, generate_rsa_pem};
-use rand::{distributions::Alphanumeric, rngs::OsRng, Rng, RngCore};
+// Secrets and keys for a new configuration come straight from the OS
+// generator: nothing here runs in a request.
+#[allow(clippy::disallowed_types)]
+use rand::rngs::OsRng;
+use rand::{distributions::Alphanumeric, Rng, RngCore};
 use serde_norway::{Mapping, Value};
 
 /// A random string of ASCII letters and digits.

@@ -1,6 +1,7 @@
 //! `http.limits` (mxauth only; MAS has no such keys): how long a client may
 //! take to send a request and how long an idle connection is kept, and how
-//! many connections each listener serves at once. Without these, a client
+//! many connections each listener serves at once, and how long a handler may
+//! run before the client gets a 503. Without these, a client
 //! that sends half a request, or nothing, holds its socket forever.
 
 use std::time::Duration;
@@ -26,6 +27,10 @@ pub struct HttpLimits {
     /// Connections each listener serves at once; more wait in the kernel's
     /// accept queue until one closes.
     pub max_connections: u32,
+    /// Seconds a request may spend in mxauth once it has arrived; past it
+    /// the client gets 503 and the work is dropped. A backstop only: the
+    /// database and the homeserver have shorter deadlines of their own.
+    pub handler_timeout: u64,
 }
 
 impl Default for HttpLimits {
@@ -35,6 +40,7 @@ impl Default for HttpLimits {
             body_read_timeout: 30,
             idle_timeout: 90,
             max_connections: 1000,
+            handler_timeout: 60,
         }
     }
 }
@@ -54,6 +60,10 @@ impl HttpLimits {
         Duration::from_secs(self.body_read_timeout)
     }
 
+    pub fn handler(&self) -> Duration {
+        Duration::from_secs(self.handler_timeout)
+    }
+
     pub fn idle(&self) -> Duration {
         Duration::from_secs(self.idle_timeout)
     }
@@ -64,6 +74,7 @@ impl HttpLimits {
             ("body_read_timeout", self.body_read_timeout),
             ("idle_timeout", self.idle_timeout),
             ("max_connections", u64::from(self.max_connections)),
+            ("handler_timeout", self.handler_timeout),
         ] {
             if value == 0 {
                 issues.push(format!("http.limits.{key}"), "must be at least 1");

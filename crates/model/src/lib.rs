@@ -3,11 +3,13 @@
 
 pub mod clock;
 pub mod email;
+pub mod random;
 pub mod user;
 pub mod username;
 
 pub use clock::{Clock, MockClock, SystemClock};
 pub use email::is_plausible_email;
+pub use random::{BoxRng, OsRandom, RandomSource, SeededRandom};
 pub use user::{User, UserEmail, UserPassword};
 pub use username::{localpart_of, validate_localpart, UsernameError};
 

@@ -30,8 +30,7 @@ pub fn resolve(
     trusted: &[IpNetwork],
 ) -> Option<IpAddr> {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let peer_trusted = peer.is_none_or(is_trusted);
-    if !peer_trusted {
+    if !peer_is_trusted(peer, trusted) {
         return peer;
     }
     let forwarded: Vec<IpAddr> = forwarded_for
@@ -50,6 +49,20 @@ pub fn resolve(
         .or(peer)
 }
 
+/// Whether the connection comes from one of `http.trusted_proxies`, whose
+/// forwarding headers (`X-Forwarded-For`, `X-Request-Id`) are believed. No
+/// peer address means an in-process caller (tests), which is trusted.
+pub fn peer_is_trusted(peer: Option<IpAddr>, trusted: &[IpNetwork]) -> bool {
+    peer.is_none_or(|ip| trusted.iter().any(|net| net.contains(ip)))
+}
+
+/// The address of the connection a request came on, if it came on one.
+pub fn peer_of(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
@@ -57,10 +70,7 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let peer = peer_of(&parts.extensions);
         let forwarded = parts
             .headers
             .get("x-forwarded-for")

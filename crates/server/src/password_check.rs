@@ -78,7 +78,7 @@ pub async fn password_login(
         &state.db,
         passwords,
         state.clock.as_ref(),
-        &mut rand::rngs::OsRng,
+        &mut state.random.rng(),
         &user,
         password,
     )

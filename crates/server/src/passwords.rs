@@ -15,9 +15,11 @@ use std::sync::{
     Arc,
 };
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+// Salts are made on the blocking pool, away from the request: they must be
+// unique, never reproducible, so they come from the OS generator.
+#[allow(clippy::disallowed_types)]
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use thiserror::Error;
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;

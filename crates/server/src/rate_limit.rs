@@ -82,7 +82,7 @@ mod tests {
             burst: 3,
             per_second: 0.5,
         };
-        let t = Utc::now();
+        let t = mxauth_model::Clock::now(&mxauth_model::MockClock::default());
         for _ in 0..3 {
             assert!(limiter.check("ip:1", limit, t).is_ok());
         }
@@ -105,7 +105,7 @@ mod tests {
             burst: 1,
             per_second: 1.0,
         };
-        let t = Utc::now();
+        let t = mxauth_model::Clock::now(&mxauth_model::MockClock::default());
         for i in 0..=SWEEP_THRESHOLD {
             limiter.check(&format!("k{i}"), limit, t).unwrap();
         }

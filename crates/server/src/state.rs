@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use mxauth_model::Clock;
+use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::Database;
 
 use crate::{
@@ -44,6 +44,8 @@ pub struct SiteConfig {
     pub client_registration_per_ip: RateLimit,
     /// `experimental.compat_token_ttl`: life of refreshable compat tokens.
     pub compat_token_ttl: Duration,
+    /// `http.limits.handler_timeout`: past it a request answers 503.
+    pub handler_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -70,6 +72,8 @@ impl AppState {
 pub struct AppState {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
+    /// Every random id, token, code and CSRF value handlers make.
+    pub random: Arc<dyn RandomSource>,
     pub site: Arc<SiteConfig>,
     pub urls: Arc<UrlBuilder>,
     pub keystore: Arc<Keystore>,

@@ -130,6 +130,8 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
     let state = AppState {
         db,
         clock: Arc::new(clock.clone()),
+        // Seeded: the same ids and tokens on every run.
+        random: Arc::new(mxauth_model::SeededRandom::new(1)),
         site: Arc::new(SiteConfig {
             server_name: "example.com".into(),
             service_name: "example.com".into(),
@@ -150,6 +152,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
                 per_second: 0.1,
             },
             compat_token_ttl: Duration::seconds(300),
+            handler_timeout: std::time::Duration::from_secs(60),
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),

@@ -113,7 +113,12 @@ pub async fn run(
                     .bind(migration.version)
                     .bind(migration.name)
                     .bind(Migration::checksum(migration.$dialect))
-                    .bind(chrono::Utc::now().to_rfc3339())
+                    // Migrations run before any server state exists: the
+                    // wall clock is the only clock there is.
+                    .bind({
+                        #[allow(clippy::disallowed_methods)]
+                        chrono::Utc::now().to_rfc3339()
+                    })
                     .execute(&mut *conn)
                     .await?;
                     sqlx::raw_sql("COMMIT").execute(&mut *conn).await

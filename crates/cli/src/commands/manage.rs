@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
+use mxauth_model::{OsRandom, RandomSource as _};
 use mxauth_server::{jobs, passwords::PasswordManager};
 use mxauth_storage::{new_ulid, Database, NewPassword, Repository};
-use rand::rngs::OsRng;
 use serde_json::json;
 
 use super::Context;
@@ -105,7 +105,7 @@ pub async fn queue(
     queue_name: &str,
     payload: serde_json::Value,
 ) -> Result<()> {
-    jobs::enqueue(repo, clock, queue_name, payload).await?;
+    jobs::enqueue(repo, clock, &mxauth_model::OsRandom, queue_name, payload).await?;
     Ok(())
 }
 
@@ -139,7 +139,7 @@ async fn add_email(
         return Ok(ExitCode::SUCCESS);
     }
     let now = tools.clock.now();
-    repo.add_user_email(new_ulid(now, &mut OsRng), &user, email, now)
+    repo.add_user_email(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
         .await?;
     queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     repo.commit().await?;
@@ -163,7 +163,7 @@ pub async fn store_password(
     repo.add_user_password(
         user,
         NewPassword {
-            id: new_ulid(now, &mut OsRng),
+            id: new_ulid(now, &mut OsRandom.rng()),
             hashed_password: &hashed.1,
             version: hashed.0,
             upgraded_from: None,

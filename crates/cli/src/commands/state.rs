@@ -64,6 +64,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
     let homeserver = homeserver(config, &resolved.matrix_secret)?;
     Ok(AppState {
         db,
+        random: Arc::new(mxauth_model::OsRandom),
         clock: Arc::new(SystemClock),
         site: Arc::new(SiteConfig {
             service_name: config
@@ -79,6 +80,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             login_per_ip: config.rate_limiting.login.per_ip,
             login_per_account: config.rate_limiting.login.per_account,
             client_registration_per_ip: config.rate_limiting.client_registration,
+            handler_timeout: config.http.limits.handler(),
             compat_token_ttl: Duration::seconds(
                 i64::try_from(config.experimental.compat_token_ttl).unwrap_or(300),
             ),

@@ -2,6 +2,10 @@
 //! public JWK Set published at `jwks_uri`, and signing JWTs with them.
 
 use p256::elliptic_curve::sec1::ToEncodedPoint;
+// RSA signing draws blinding factors and PSS salts from the OS generator:
+// they protect the key and vary every signature by design, so there is
+// nothing for a seeded test generator to make repeatable.
+#[allow(clippy::disallowed_types)]
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 

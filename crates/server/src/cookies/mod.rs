@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn csrf_tokens_match_only_themselves_and_expire() {
-        let now = Utc::now();
+        let now = mxauth_model::Clock::now(&mxauth_model::MockClock::default());
         let mut data = CookieData::default();
         let (token, changed) = data.ensure_csrf(now, || "abc123".into());
         assert!(changed);

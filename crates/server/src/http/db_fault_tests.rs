@@ -265,8 +265,11 @@ fn fill(path: &std::path::Path) {
 /// One write transaction, as a handler makes it.
 async fn write_job(db: &Database, payload: &str) -> Result<(), (&'static str, StorageError)> {
     let mut repo = db.begin().await.map_err(|e| ("BEGIN", e))?;
-    let now = chrono::Utc::now();
-    let id = mxauth_storage::new_ulid(now, &mut rand::thread_rng());
+    let now = mxauth_model::Clock::now(&mxauth_model::MockClock::default());
+    let id = mxauth_storage::new_ulid(
+        now,
+        &mut mxauth_model::RandomSource::rng(&mxauth_model::OsRandom),
+    );
     repo.enqueue_job(id, "fault-test", payload, now)
         .await
         .map_err(|e| ("INSERT", e))?;

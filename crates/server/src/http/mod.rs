@@ -2,13 +2,19 @@
 //! listener serves and nested under its path prefix.
 
 mod conn;
+mod cors;
 mod health;
+pub mod request_id;
 mod request_log;
 mod serve;
 pub mod text_guard;
 mod tls;
 
 use axum::Router;
+use tower_http::{
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+};
 
 use crate::{handlers, state::AppState, urls::paths};
 use mxauth_config::{ListenerConfig, ResourceName};
@@ -41,26 +47,37 @@ pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
     }
 }
 
-/// The router of one listener: its resources, its prefix, the request log.
+/// The router of one listener: its resources, its prefix, and the layers
+/// every request passes, outermost first: the request id (kept from a
+/// trusted proxy, else fresh, and returned on the response), the request
+/// log with its span, the handler deadline (503 past it), then, inside the
+/// prefix and per resource, CORS where browsers call us and the text guard.
 pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
+    let guard = || axum::middleware::from_fn_with_state(state.clone(), text_guard::guard);
     let mut router = Router::new();
     for resource in &listener.resources {
-        router = match resource.name {
-            ResourceName::Health => router.merge(health::router()),
-            ResourceName::Discovery => router.merge(handlers::discovery::router()),
-            ResourceName::Oauth => router
-                .merge(handlers::discovery::keys_router())
-                .merge(handlers::oauth2::router()),
-            ResourceName::Human => router.merge(handlers::pages::router()),
-            ResourceName::Compat => router.merge(handlers::compat::router()),
-            _ => router,
+        let routes = match resource.name {
+            ResourceName::Health => health::router(),
+            ResourceName::Discovery => handlers::discovery::router(),
+            ResourceName::Oauth => {
+                handlers::discovery::keys_router().merge(handlers::oauth2::router())
+            }
+            ResourceName::Human => handlers::pages::router(),
+            ResourceName::Compat => handlers::compat::router(),
+            _ => continue,
         };
+        // The guard sees paths without the prefix; its refusals pass
+        // through CORS like any other answer.
+        let routes = routes.layer(guard());
+        let routes = match resource.name {
+            ResourceName::Discovery | ResourceName::Oauth | ResourceName::Compat => {
+                routes.layer(cors::layer())
+            }
+            _ => routes,
+        };
+        router = router.merge(routes);
     }
-    // Inside the nest, so the guard sees paths without the prefix.
-    let router = router.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        text_guard::guard,
-    ));
+    let router = router.route_layer(axum::middleware::from_fn(request_log::record_route));
     let prefix = listener.normalized_prefix();
     let router = if prefix.is_empty() {
         router
@@ -69,7 +86,19 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
     };
     router
         .fallback(not_found)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.site.handler_timeout,
+        ))
         .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(request_id::MakeUlid::new(
+            &state,
+        )))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_id::keep_only_trusted,
+        ))
         .with_state(state)
 }
 
@@ -79,6 +108,8 @@ async fn not_found() -> (axum::http::StatusCode, &'static str) {
 
 #[cfg(test)]
 mod db_fault_tests;
+#[cfg(test)]
+mod edge_tests;
 #[cfg(test)]
 mod slow_client_tests;
 #[cfg(test)]

@@ -1,10 +1,23 @@
 //! One log line per request, written when the response is ready: method,
 //! path, status, duration, user agent. The query string is left out because
 //! it can carry secrets (authorization codes, login tokens).
+//!
+//! Each request runs inside a `request` span holding its id and, once
+//! routing has matched, its route (`/oauth2/token`, `/consent/{grant_id}`):
+//! every line logged while it runs (an internal error, a homeserver
+//! failure) carries both, so one grep on the id finds all of a request.
 
 use std::time::Instant;
 
-use axum::{extract::Request, http::header::USER_AGENT, middleware::Next, response::Response};
+use axum::{
+    extract::{MatchedPath, Request},
+    http::header::USER_AGENT,
+    middleware::Next,
+    response::Response,
+};
+use tracing::Instrument;
+
+use super::request_id;
 
 pub async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -16,9 +29,15 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let response = next.run(request).await;
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id::of(&request),
+        route = tracing::field::Empty,
+    );
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let _entered = span.enter();
     macro_rules! line {
         ($level:ident) => {
             tracing::$level!(
@@ -35,4 +54,13 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         _ => line!(info),
     }
     response
+}
+
+/// Names the request's span after the route that matched. Runs as a route
+/// layer, after routing, inside the span [`log_request`] opened.
+pub async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", tracing::field::display(route.as_str()));
+    }
+    next.run(request).await
 }

@@ -20,6 +20,7 @@ const LIMITS: HttpLimits = HttpLimits {
     body_read_timeout: 2,
     idle_timeout: 3,
     max_connections: 1000,
+    handler_timeout: 60,
 };
 
 /// Slack for scheduling on a loaded machine.

@@ -111,10 +111,7 @@ impl Dialect {
                     Problem::TooLarge => "M_TOO_LARGE",
                     _ => "M_INVALID_PARAM",
                 };
-                let mut response =
-                    compat::MatrixError::new(status, errcode, message).into_response();
-                compat::add_cors_headers(response.headers_mut());
-                response
+                compat::MatrixError::new(status, errcode, message).into_response()
             }
             Dialect::OAuth => {
                 let mut error = OAuthError::invalid_request(message);

@@ -12,9 +12,8 @@ mod handlers;
 use std::{sync::Arc, time::Duration as StdDuration};
 
 use chrono::Duration;
-use mxauth_model::Clock;
+use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::{new_ulid, Database, QueuedJob, Repository, StorageError};
-use rand::rngs::OsRng;
 use serde_json::Value;
 
 use crate::homeserver::Homeserver;
@@ -47,12 +46,13 @@ pub struct JobContext {
 pub async fn enqueue(
     repo: &mut Repository,
     clock: &dyn Clock,
+    random: &dyn RandomSource,
     queue: &str,
     payload: Value,
 ) -> Result<QueuedJob, StorageError> {
     let now = clock.now();
-    repo.enqueue_job(new_ulid(now, &mut OsRng), queue, &payload.to_string(), now)
-        .await
+    let id = new_ulid(now, &mut random.rng());
+    repo.enqueue_job(id, queue, &payload.to_string(), now).await
 }
 
 /// The delay before attempt `attempt + 1`.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use mxauth_model::MockClock;
+use mxauth_model::{MockClock, OsRandom};
 use serde_json::json;
 
 use super::*;
@@ -37,17 +37,22 @@ async fn named_user_with_job(
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await.unwrap();
     let user = repo
-        .add_user(new_ulid(now, &mut OsRng), username, now)
+        .add_user(new_ulid(now, &mut OsRandom.rng()), username, now)
         .await
         .unwrap();
-    repo.add_user_email(new_ulid(now, &mut OsRng), &user, "alice@example.com", now)
-        .await
-        .unwrap();
+    repo.add_user_email(
+        new_ulid(now, &mut OsRandom.rng()),
+        &user,
+        "alice@example.com",
+        now,
+    )
+    .await
+    .unwrap();
     let mut payload = json!({ "user_id": user.id });
     for (k, v) in extra.as_object().unwrap() {
         payload[k] = v.clone();
     }
-    enqueue(&mut repo, ctx.clock.as_ref(), queue, payload)
+    enqueue(&mut repo, ctx.clock.as_ref(), &OsRandom, queue, payload)
         .await
         .unwrap();
     repo.commit().await.unwrap();
@@ -185,7 +190,7 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
     repo.add_client(&client).await.unwrap();
     for (device, finished) in [("LIVEDEVICE", false), ("GONEDEVICE", true)] {
         let session = mxauth_model::oauth2::Session {
-            id: new_ulid(now, &mut OsRng),
+            id: new_ulid(now, &mut OsRandom.rng()),
             client_id: client.id,
             user_id: Some(user.id),
             browser_session_id: None,
@@ -205,6 +210,7 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
     enqueue(
         &mut repo,
         ctx.clock.as_ref(),
+        &OsRandom,
         queues::SYNC_DEVICES,
         json!({"user_id": user.id}),
     )
@@ -223,6 +229,7 @@ async fn bad_jobs_fail_for_good_at_once() {
     enqueue(
         &mut repo,
         ctx.clock.as_ref(),
+        &OsRandom,
         "no-such-queue",
         json!({"user_id": ulid::Ulid::nil()}),
     )
@@ -231,6 +238,7 @@ async fn bad_jobs_fail_for_good_at_once() {
     enqueue(
         &mut repo,
         ctx.clock.as_ref(),
+        &OsRandom,
         queues::PROVISION_USER,
         json!({"nope": 1}),
     )

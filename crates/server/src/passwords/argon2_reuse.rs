@@ -55,6 +55,8 @@ pub fn hash(
 ) -> Result<String, PasswordError> {
     let params = Params::default();
     let argon = context(Algorithm::Argon2id, Version::V0x13, params.clone(), pepper)?;
+    // A salt: unique, never reproducible (see `passwords.rs`).
+    #[allow(clippy::disallowed_types)]
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
     let mut salt_buf = [0u8; 64];
     let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(failed)?;

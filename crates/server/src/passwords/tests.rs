@@ -183,6 +183,7 @@ async fn concurrency_is_bounded() {
 /// both ways, so MAS's stored hashes keep verifying.
 #[test]
 fn reused_memory_argon2_matches_the_standard_implementation() {
+    #[allow(clippy::disallowed_types)]
     use argon2::{password_hash::rand_core::OsRng, Argon2, PasswordHasher, PasswordVerifier};
     let mut blocks = Vec::new();
     let standard = Argon2::default()

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use mxauth_model::is_plausible_email;
+use mxauth_model::{OsRandom, RandomSource as _};
 use mxauth_server::homeserver::Availability;
 use mxauth_storage::{new_ulid, StorageError};
-use rand::rngs::OsRng;
 use serde_json::json;
 
 use super::{
@@ -100,7 +100,7 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     let now = tools.clock.now();
     let mut repo = tools.db.begin().await?;
     let user = match repo
-        .add_user(new_ulid(now, &mut OsRng), &username, now)
+        .add_user(new_ulid(now, &mut OsRandom.rng()), &username, now)
         .await
     {
         Ok(user) => user,
@@ -116,7 +116,7 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     }
     for email in emails {
         match repo
-            .add_user_email(new_ulid(now, &mut OsRng), &user, email, now)
+            .add_user_email(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
             .await
         {
             Ok(_) | Err(StorageError::Conflict(_)) => {}

@@ -13,7 +13,6 @@ use axum::{
 };
 use mxauth_model::{compat::CompatSession, localpart_of, tokens::generate_device_id, User};
 use mxauth_storage::new_ulid;
-use rand::rngs::OsRng;
 use serde_json::{json, Value};
 
 use super::{tokens, MatrixError};
@@ -103,7 +102,7 @@ async fn handle(
                 "device_id must be 1 to 255 printable ASCII characters",
             ))
         }
-        None => generate_device_id(&mut OsRng),
+        None => generate_device_id(&mut state.random.rng()),
     };
     let new_session = NewSession {
         device_id,
@@ -241,7 +240,7 @@ pub async fn finish_login(
         repo.finish_compat_session(old.id, now).await?;
     }
     let session = CompatSession {
-        id: new_ulid(now, &mut OsRng),
+        id: new_ulid(now, &mut state.random.rng()),
         user_id: user.id,
         device_id: Some(new.device_id.clone()),
         browser_session_id,

@@ -59,6 +59,7 @@ async fn end(
         jobs::enqueue(
             repo,
             state.clock.as_ref(),
+            state.random.as_ref(),
             jobs::queues::SYNC_DEVICES,
             payload,
         )

@@ -13,7 +13,6 @@ use axum::{
 use chrono::Duration;
 use mxauth_model::{token_digest, tokens::generate_alphanumeric};
 use mxauth_storage::new_ulid;
-use rand::rngs::OsRng;
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -74,12 +73,12 @@ pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQue
         );
     };
     let now = state.clock.now();
-    let placeholder = token_digest(&generate_alphanumeric(&mut OsRng, 32));
+    let placeholder = token_digest(&generate_alphanumeric(&mut state.random.rng(), 32));
     let result = async {
         let mut repo = state.db.begin().await?;
         let login = repo
             .add_compat_sso_login(
-                new_ulid(now, &mut OsRng),
+                new_ulid(now, &mut state.random.rng()),
                 target.as_str(),
                 &placeholder,
                 now,

@@ -4,7 +4,6 @@
 
 use mxauth_model::{token_digest, TokenType};
 use mxauth_storage::{new_ulid, Repository, StorageError};
-use rand::rngs::OsRng;
 
 use crate::state::AppState;
 
@@ -21,12 +20,12 @@ pub async fn issue(
     with_refresh: bool,
 ) -> Result<CompatPair, StorageError> {
     let now = state.clock.now();
-    let access_token = TokenType::CompatAccessToken.generate(&mut OsRng);
+    let access_token = TokenType::CompatAccessToken.generate(&mut state.random.rng());
     let ttl = state.site.compat_token_ttl;
     let expires_at = with_refresh.then(|| now + ttl);
     let access = repo
         .add_compat_access_token(
-            new_ulid(now, &mut OsRng),
+            new_ulid(now, &mut state.random.rng()),
             session_id,
             &token_digest(&access_token),
             now,
@@ -34,9 +33,9 @@ pub async fn issue(
         )
         .await?;
     let refresh_token = if with_refresh {
-        let token = TokenType::CompatRefreshToken.generate(&mut OsRng);
+        let token = TokenType::CompatRefreshToken.generate(&mut state.random.rng());
         repo.add_compat_refresh_token(
-            new_ulid(now, &mut OsRng),
+            new_ulid(now, &mut state.random.rng()),
             session_id,
             access.id,
             &token_digest(&token),

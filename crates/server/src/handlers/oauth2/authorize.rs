@@ -16,7 +16,6 @@ use mxauth_model::{
     Scope,
 };
 use mxauth_storage::new_ulid;
-use rand::rngs::OsRng;
 use ulid::Ulid;
 
 use super::redirect::{self, ResponseMode};
@@ -194,7 +193,7 @@ pub async fn handler(
 
     let now = state.clock.now();
     let grant = AuthorizationGrant {
-        id: new_ulid(now, &mut OsRng),
+        id: new_ulid(now, &mut state.random.rng()),
         client_id: client.id,
         redirect_uri,
         redirect_uri_sent: get("redirect_uri").is_some(),

@@ -19,6 +19,7 @@ pub async fn end_session(
             jobs::enqueue(
                 repo,
                 state.clock.as_ref(),
+                state.random.as_ref(),
                 jobs::queues::SYNC_DEVICES,
                 json!({ "user_id": user_id }),
             )

@@ -13,7 +13,6 @@ use chrono::Duration;
 use minijinja::context;
 use mxauth_model::{token_digest, tokens::generate_alphanumeric};
 use mxauth_storage::CompatSsoLogin;
-use rand::rngs::OsRng;
 use ulid::Ulid;
 use url::Url;
 
@@ -134,7 +133,7 @@ pub async fn submit(
         }
         Err(e) => return internal_error(&state, &e),
     };
-    let token = generate_alphanumeric(&mut OsRng, 32);
+    let token = generate_alphanumeric(&mut state.random.rng(), 32);
     let fulfilled = async {
         let mut repo = state.db.begin().await?;
         let ok = repo

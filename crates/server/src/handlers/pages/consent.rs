@@ -16,7 +16,6 @@ use mxauth_model::{
     tokens::generate_alphanumeric,
     Scope, User,
 };
-use rand::rngs::OsRng;
 use ulid::Ulid;
 use url::Url;
 
@@ -238,7 +237,7 @@ pub async fn submit(
         }
         return deny(&state, &grant, "the user did not allow access");
     }
-    let code = generate_alphanumeric(&mut OsRng, 32);
+    let code = generate_alphanumeric(&mut state.random.rng(), 32);
     let fulfilled = async {
         let mut repo = state.db.begin().await?;
         let ok = repo

@@ -11,7 +11,6 @@ use axum::{
 use minijinja::context;
 use mxauth_model::localpart_of;
 use mxauth_storage::new_ulid;
-use rand::rngs::OsRng;
 use serde::Deserialize;
 
 use super::{
@@ -158,9 +157,14 @@ pub async fn submit(
     let session = async {
         let mut repo = state.db.begin().await?;
         let session = repo
-            .add_browser_session(new_ulid(now, &mut OsRng), &user, user_agent, now)
+            .add_browser_session(
+                new_ulid(now, &mut state.random.rng()),
+                &user,
+                user_agent,
+                now,
+            )
             .await?;
-        repo.add_authentication(new_ulid(now, &mut OsRng), &session, None, now)
+        repo.add_authentication(new_ulid(now, &mut state.random.rng()), &session, None, now)
             .await?;
         repo.commit().await?;
         Ok::<_, mxauth_storage::StorageError>(session)

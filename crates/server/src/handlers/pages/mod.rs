@@ -17,7 +17,6 @@ use axum::{
 };
 use minijinja::context;
 use mxauth_model::{browser_session::BrowserSession, tokens::generate_alphanumeric, User};
-use rand::rngs::OsRng;
 use serde::Serialize;
 
 use crate::{cookies::CookieData, handlers::unavailable, state::AppState, urls::paths};
@@ -135,8 +134,9 @@ pub fn cookie_with_csrf(
     headers: &HeaderMap,
 ) -> (CookieData, String, Option<HeaderValue>) {
     let mut cookie = state.cookies.read(headers);
-    let (csrf, changed) =
-        cookie.ensure_csrf(state.clock.now(), || generate_alphanumeric(&mut OsRng, 32));
+    let (csrf, changed) = cookie.ensure_csrf(state.clock.now(), || {
+        generate_alphanumeric(&mut state.random.rng(), 32)
+    });
     let set = changed.then(|| state.cookies.header(&cookie));
     (cookie, csrf, set)
 }

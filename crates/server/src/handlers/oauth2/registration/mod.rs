@@ -18,7 +18,6 @@ use mxauth_model::{
     tokens::generate_alphanumeric,
 };
 use mxauth_storage::{new_ulid, StorageError};
-use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -86,11 +85,13 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
     let secret = match method {
         ClientAuthMethod::ClientSecretBasic
         | ClientAuthMethod::ClientSecretPost
-        | ClientAuthMethod::ClientSecretJwt => Some(generate_alphanumeric(&mut OsRng, 20)),
+        | ClientAuthMethod::ClientSecretJwt => {
+            Some(generate_alphanumeric(&mut state.random.rng(), 20))
+        }
         _ => None,
     };
     let client = Client {
-        id: new_ulid(now, &mut OsRng),
+        id: new_ulid(now, &mut state.random.rng()),
         encrypted_client_secret: secret.as_deref().map(|s| state.encrypter.encrypt_str(s)),
         redirect_uris: metadata.redirect_uris.clone(),
         grant_types: grants,

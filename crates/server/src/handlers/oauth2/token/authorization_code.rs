@@ -15,7 +15,6 @@ use mxauth_model::{
     token_digest, Scope,
 };
 use mxauth_storage::new_ulid;
-use rand::rngs::OsRng;
 
 use super::issue::{new_pair, sign_id_token, IdTokenInput, IssuedTokens};
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
@@ -130,7 +129,7 @@ pub async fn exchange(
     let mut repo = state.db.begin().await?;
 
     let session = Session {
-        id: new_ulid(now, &mut OsRng),
+        id: new_ulid(now, &mut state.random.rng()),
         client_id: client.id,
         user_id: Some(user.id),
         browser_session_id: Some(browser_session.id),

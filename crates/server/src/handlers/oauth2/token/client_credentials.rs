@@ -9,7 +9,6 @@ use mxauth_model::{
     Scope,
 };
 use mxauth_storage::new_ulid;
-use rand::rngs::OsRng;
 
 use super::issue::{new_pair, IssuedTokens};
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
@@ -49,7 +48,7 @@ pub async fn exchange(
     }
     let now = state.clock.now();
     let session = Session {
-        id: new_ulid(now, &mut OsRng),
+        id: new_ulid(now, &mut state.random.rng()),
         client_id: client.id,
         user_id: None,
         browser_session_id: None,

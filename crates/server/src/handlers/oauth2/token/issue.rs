@@ -8,7 +8,6 @@ use mxauth_model::{
     token_digest, TokenType, User,
 };
 use mxauth_storage::{new_ulid, Repository};
-use rand::rngs::OsRng;
 use serde_json::{json, Value};
 
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
@@ -57,11 +56,11 @@ pub async fn new_pair(
     with_refresh: bool,
     now: DateTime<Utc>,
 ) -> Result<NewPair, OAuthError> {
-    let access_token = TokenType::AccessToken.generate(&mut OsRng);
+    let access_token = TokenType::AccessToken.generate(&mut state.random.rng());
     let expires_at = now + state.site.access_token_ttl;
     let access = repo
         .add_access_token(
-            new_ulid(now, &mut OsRng),
+            new_ulid(now, &mut state.random.rng()),
             session.id,
             &token_digest(&access_token),
             now,
@@ -69,10 +68,10 @@ pub async fn new_pair(
         )
         .await?;
     let (refresh_token, refresh_token_id) = if with_refresh {
-        let token = TokenType::RefreshToken.generate(&mut OsRng);
+        let token = TokenType::RefreshToken.generate(&mut state.random.rng());
         let refresh = repo
             .add_refresh_token(
-                new_ulid(now, &mut OsRng),
+                new_ulid(now, &mut state.random.rng()),
                 session.id,
                 access.id,
                 &token_digest(&token),
