@@ -40,6 +40,16 @@ pub enum Command {
     Doctor,
     /// Import users, passwords, emails and sessions from a Synapse database.
     Syn2mas(Syn2masArgs),
+    /// Page templates.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Render every template (with `templates.path` overrides) with its
+    /// sample data; fails naming the file and line of the first error.
+    Check,
 }
 
 #[derive(Debug, clap::Args)]

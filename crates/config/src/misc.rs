@@ -225,6 +225,9 @@ impl TelemetryConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TemplatesConfig {
+    /// A directory of templates overriding the embedded ones by relative
+    /// path (`pages/login.html`); templates missing there stay embedded.
+    /// Unset (MAS's default path does not apply): the embedded templates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,10 +237,13 @@ pub struct TemplatesConfig {
 }
 
 impl TemplatesConfig {
+    /// `path` is used; the pages have no built assets or translations yet.
     pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        if self.path.is_some() || self.assets_manifest.is_some() || self.translations_path.is_some()
-        {
-            issues.unbuilt("templates", "custom templates");
+        if self.assets_manifest.is_some() {
+            issues.unbuilt("templates.assets_manifest", "a frontend assets manifest");
+        }
+        if self.translations_path.is_some() {
+            issues.unbuilt("templates.translations_path", "translated pages");
         }
     }
 }

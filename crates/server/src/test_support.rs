@@ -162,7 +162,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         urls: Arc::new(urls),
         keystore: Arc::new(Keystore::new(sample_keys())),
         encrypter,
-        templates: Arc::new(Templates::new().unwrap()),
+        templates: Arc::new(Templates::sample()),
         // bcrypt at cost 4 keeps the tests fast; the algorithm choice is
         // tested in the passwords module.
         passwords: Some(PasswordManager::new(

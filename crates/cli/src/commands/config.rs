@@ -47,10 +47,12 @@ pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Validates and resolves everything (files, keys), then warns about each
-/// key mxauth accepts but does not act on yet.
+/// Validates and resolves everything (files, keys, the templates of
+/// `templates.path`), then warns about each key mxauth accepts but does not
+/// act on yet.
 fn check(ctx: &Context) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
+    super::templates::load_checked(&ctx.config)?;
     for issue in ctx.config.advice().into_iter().chain(ctx.config.unbuilt()) {
         eprintln!("warning: {issue}");
     }

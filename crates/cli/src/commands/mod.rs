@@ -8,6 +8,7 @@ mod manage;
 mod server;
 mod state;
 mod syn2mas;
+mod templates;
 
 use std::process::ExitCode;
 
@@ -93,6 +94,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         CommandRef::Worker => server::worker(&Context::load(&args)?).await,
         CommandRef::Doctor => doctor::run(&Context::load(&args)?).await,
         CommandRef::Syn2mas(command) => syn2mas::run(&Context::load(&args)?, command).await,
+        CommandRef::Templates(command) => templates::run(&Context::load(&args)?, command),
     }
 }
 
@@ -105,6 +107,7 @@ enum CommandRef<'a> {
     Worker,
     Doctor,
     Syn2mas(&'a crate::args::Syn2masArgs),
+    Templates(&'a crate::args::TemplatesCommand),
 }
 
 impl<'a> From<&'a Command> for CommandRef<'a> {
@@ -117,6 +120,7 @@ impl<'a> From<&'a Command> for CommandRef<'a> {
             Command::Worker => Self::Worker,
             Command::Doctor => Self::Doctor,
             Command::Syn2mas(a) => Self::Syn2mas(a),
+            Command::Templates(c) => Self::Templates(c),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::Duration;
 use mxauth_config::{HomeserverKind, RootConfig};
 use mxauth_crypto::encrypter::Encrypter;
@@ -14,7 +14,6 @@ use mxauth_server::{
     homeserver::{Homeserver, SynapseConnection},
     state::{AppState, SiteConfig},
     sync::{sync_clients, StaticClient, SyncReport},
-    templates::Templates,
     urls::UrlBuilder,
 };
 use mxauth_storage::Database;
@@ -38,6 +37,15 @@ pub fn homeserver(config: &RootConfig, secret: &str) -> Result<Arc<dyn Homeserve
     )
     .map_err(anyhow::Error::msg)?;
     Ok(Arc::new(connection))
+}
+
+/// The name pages show: `branding.service_name`, else the homeserver's.
+pub fn service_name(config: &RootConfig) -> String {
+    config
+        .branding
+        .service_name
+        .clone()
+        .unwrap_or_else(|| config.matrix.homeserver.clone())
 }
 
 /// `policy.data.admin_clients`, when given as a list of client ids.
@@ -67,11 +75,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         random: Arc::new(mxauth_model::OsRandom),
         clock: Arc::new(SystemClock),
         site: Arc::new(SiteConfig {
-            service_name: config
-                .branding
-                .service_name
-                .clone()
-                .unwrap_or_else(|| server_name.clone()),
+            service_name: service_name(config),
             server_name,
             access_token_ttl: Duration::seconds(ttl),
             matrix_secret: resolved.matrix_secret,
@@ -93,7 +97,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         urls: Arc::new(urls),
         keystore: Arc::new(Keystore::new(resolved.keys)),
         encrypter,
-        templates: Arc::new(Templates::new().context("compiling the page templates")?),
+        templates: Arc::new(super::templates::load_checked(config)?),
         passwords: resolved.passwords,
         limiter: Arc::default(),
         homeserver,

@@ -18,4 +18,5 @@ mod slow_homeserver;
 mod syn2mas;
 mod synapse;
 mod sync;
+mod templates;
 mod webdriver;

@@ -363,6 +363,11 @@ async fn sso_redirect_confirmation_and_login_token() {
         .unwrap();
     assert!(login.starts_with("/login?next="), "{login}");
     let page = browser.get(&router, &login).await;
+    assert!(
+        page.body.contains("to continue to client.example.com"),
+        "{}",
+        page.body
+    );
     browser
         .post(
             &router,

@@ -7,10 +7,9 @@ use axum::{
     http::{header, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
 };
-use minijinja::context;
 use url::Url;
 
-use crate::templates::Templates;
+use crate::templates::{FormPostContext, Templates};
 
 fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
@@ -115,10 +114,13 @@ pub fn respond(
             Redirect::to(url.as_str()).into_response()
         }
         ResponseMode::FormPost => {
-            let page = templates.render(
-                "form_post.html",
-                context! { redirect_uri => redirect_uri, params => params },
-            );
+            let page = templates.render(&FormPostContext {
+                redirect_uri: redirect_uri.to_owned(),
+                params: params
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                    .collect(),
+            });
             match page {
                 Ok(html) => {
                     let mut response = Html(html).into_response();
@@ -167,7 +169,7 @@ mod tests {
 
     #[test]
     fn the_form_post_page_cannot_be_framed() {
-        let templates = Templates::new().unwrap();
+        let templates = Templates::sample();
         let params = [("code", "abc".to_owned()), ("state", "xyz".to_owned())];
         let response = respond(
             &templates,
@@ -242,7 +244,7 @@ mod tests {
 
     #[test]
     fn responses_use_the_response_mode() {
-        let t = Templates::new().unwrap();
+        let t = Templates::sample();
         let params = [("code", "abc".to_owned()), ("state", "x y".to_owned())];
         let r = respond(
             &t,

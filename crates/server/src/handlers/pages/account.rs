@@ -2,15 +2,13 @@
 //! profile, emails, sessions and password management come with the account
 //! management issue.
 
+use super::{cookie_with_csrf, current_user, internal_error, render};
+use crate::{state::AppState, templates::AccountContext, urls::paths};
 use axum::{
     extract::State,
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use minijinja::context;
-
-use super::{cookie_with_csrf, current_user, internal_error, render};
-use crate::{state::AppState, urls::paths};
 
 pub async fn redirect_to_slash(State(state): State<AppState>) -> Response {
     Redirect::to(&state.urls.relative(paths::ACCOUNT)).into_response()
@@ -31,13 +29,12 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         );
         return Redirect::to(&login).into_response();
     };
-    let ctx = context! {
-        service_name => state.site.service_name,
-        mxid => user.mxid(&state.site.server_name),
+    let ctx = AccountContext {
+        mxid: user.mxid(&state.site.server_name),
         csrf,
-        logout_action => state.urls.relative(paths::LOGOUT),
+        logout_action: state.urls.relative(paths::LOGOUT),
     };
-    render(&state, "account.html", ctx, set)
+    render(&state, &ctx, set)
 }
 
 pub fn urlencode(s: &str) -> String {

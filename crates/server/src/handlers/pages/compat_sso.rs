@@ -10,17 +10,16 @@ use axum::{
     Form,
 };
 use chrono::Duration;
-use minijinja::context;
 use mxauth_model::{token_digest, tokens::generate_alphanumeric};
 use mxauth_storage::CompatSsoLogin;
 use ulid::Ulid;
 use url::Url;
 
 use super::{
-    account::urlencode, cookie_with_csrf, current_user, error_page, expired_form_page,
-    internal_error, render, DecisionForm,
+    account::urlencode, cookie_with_csrf, current_user, display_host, error_page,
+    expired_form_page, internal_error, render, DecisionForm,
 };
-use crate::{state::AppState, urls::paths};
+use crate::{state::AppState, templates::CompatSsoContext, urls::paths};
 
 const CONFIRM_WITHIN_MINUTES: i64 = 30;
 
@@ -50,17 +49,6 @@ async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, Response> {
     Ok(login)
 }
 
-fn host_of(url: &str) -> String {
-    Url::parse(url)
-        .ok()
-        .map(|u| {
-            u.host_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| u.scheme().to_owned())
-        })
-        .unwrap_or_default()
-}
-
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -84,14 +72,13 @@ pub async fn show(
         }
         Err(e) => return internal_error(&state, &e),
     };
-    let ctx = context! {
-        service_name => state.site.service_name,
-        action => state.urls.relative(&action(&login.id)),
+    let ctx = CompatSsoContext {
+        action: state.urls.relative(&action(&login.id)),
         csrf,
-        host => host_of(&login.redirect_uri),
-        mxid => user.mxid(&state.site.server_name),
+        host: display_host(&login.redirect_uri),
+        mxid: user.mxid(&state.site.server_name),
     };
-    render(&state, "compat_sso.html", ctx, set)
+    render(&state, &ctx, set)
 }
 
 pub async fn submit(

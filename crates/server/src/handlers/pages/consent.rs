@@ -8,7 +8,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Form,
 };
-use minijinja::context;
 use mxauth_model::{
     oauth2::{AuthorizationGrant, Client, GrantState},
     scope::ScopeToken,
@@ -20,12 +19,13 @@ use ulid::Ulid;
 use url::Url;
 
 use super::{
-    account::urlencode, cookie_with_csrf, current_user, error_page, expired_form_page,
-    internal_error, render, DecisionForm,
+    account::urlencode, client_display_name, cookie_with_csrf, current_user, display_host,
+    error_page, expired_form_page, internal_error, render, DecisionForm,
 };
 use crate::{
     handlers::oauth2::redirect::{self, ResponseMode},
     state::AppState,
+    templates::{ClientHomepage, ClientSummary, ConsentContext},
     urls::paths,
 };
 
@@ -51,6 +51,25 @@ fn descriptions(scope: &Scope) -> Vec<String> {
     let mut out: Vec<String> = scope.iter().map(describe).collect();
     out.dedup();
     out
+}
+
+/// What the page shows of the client.
+fn summary(client: Client) -> ClientSummary {
+    let name = client_display_name(&client);
+    let homepage = client.client_uri.map(|url| ClientHomepage {
+        host: Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| url.clone()),
+        url,
+    });
+    ClientSummary {
+        name,
+        homepage,
+        logo_uri: client.logo_uri,
+        policy_uri: client.policy_uri,
+        tos_uri: client.tos_uri,
+    }
 }
 
 struct Loaded {
@@ -188,26 +207,17 @@ pub async fn show(
             "this account may not request administrator rights",
         );
     }
-    let client_uri = client.client_uri.as_deref();
-    let ctx = context! {
-        service_name => state.site.service_name,
-        action => state.urls.consent(&grant.id.to_string()),
-        logout_action => state.urls.relative(paths::LOGOUT),
+    let ctx = ConsentContext {
+        action: state.urls.consent(&grant.id.to_string()),
+        logout_action: state.urls.relative(paths::LOGOUT),
         csrf,
-        client => context! {
-            name => client.client_name.clone().unwrap_or_else(|| client.client_id()),
-            uri => client_uri,
-            host => client_uri.and_then(|u| Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_owned)),
-            logo_uri => client.logo_uri,
-            policy_uri => client.policy_uri,
-            tos_uri => client.tos_uri,
-        },
-        scopes => descriptions(&scope),
-        mxid => user.mxid(&state.site.server_name),
-        username => user.username,
-        redirect_host => Url::parse(&grant.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)),
+        client: summary(client),
+        scopes: descriptions(&scope),
+        mxid: user.mxid(&state.site.server_name),
+        username: user.username,
+        redirect_host: display_host(&grant.redirect_uri),
     };
-    render(&state, "consent.html", ctx, set)
+    render(&state, &ctx, set)
 }
 
 pub async fn submit(

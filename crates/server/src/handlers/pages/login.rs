@@ -8,18 +8,18 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Form,
 };
-use minijinja::context;
 use mxauth_model::localpart_of;
-use mxauth_storage::new_ulid;
+use mxauth_storage::{new_ulid, StorageError};
 use serde::Deserialize;
+use ulid::Ulid;
 
 use super::{
-    cookie_with_csrf, current_user, error_page, expired_form_page, internal_error, render,
-    safe_next,
+    client_display_name, cookie_with_csrf, current_user, display_host, error_page,
+    expired_form_page, internal_error, render, safe_next,
 };
 use crate::{
     client_ip::ClientIp, password_check::password_login, rate_limit::RetryAfter, state::AppState,
-    urls::paths,
+    templates::LoginContext, urls::paths,
 };
 
 #[derive(Deserialize)]
@@ -43,24 +43,61 @@ pub struct LoginForm {
 
 const BAD_CREDENTIALS: &str = "Invalid username or password.";
 
-fn form(
+async fn form(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let (_, csrf, set) = cookie_with_csrf(state, headers);
-    let ctx = context! {
-        service_name => state.site.service_name,
-        action => state.urls.relative(paths::LOGIN),
-        csrf, next, username, error,
+    let client_name = match continuing_to(state, next).await {
+        Ok(name) => name,
+        Err(e) => return internal_error(state, &e),
     };
-    let mut response = render(state, "login.html", ctx, set);
+    let (_, csrf, set) = cookie_with_csrf(state, headers);
+    let ctx = LoginContext {
+        action: state.urls.relative(paths::LOGIN),
+        csrf,
+        next: next.to_owned(),
+        username: username.to_owned(),
+        error: error.map(str::to_owned),
+        client_name,
+    };
+    let mut response = render(state, &ctx, set);
     if error.is_some() {
         *response.status_mut() = StatusCode::UNAUTHORIZED;
     }
     response
+}
+
+/// The application this login continues to, named on the form so people
+/// see why they are asked to sign in: the client of the authorization
+/// request when `next` is its consent page, or the host a legacy SSO login
+/// returns to when `next` is its confirmation page.
+async fn continuing_to(state: &AppState, next: &str) -> Result<Option<String>, StorageError> {
+    let id_after = |prefix: String| {
+        next.strip_prefix(&prefix)
+            .and_then(|id| id.parse::<Ulid>().ok())
+    };
+    let sso_prefix = state
+        .urls
+        .relative(&paths::COMPLETE_COMPAT_SSO.replace("{id}", ""));
+    if let Some(grant_id) = id_after(state.urls.consent("")) {
+        let mut repo = state.db.read().await?;
+        let client = match repo.find_authorization_grant(grant_id).await? {
+            Some(grant) => repo.find_client(grant.client_id).await?,
+            None => None,
+        };
+        repo.rollback().await?;
+        Ok(client.as_ref().map(client_display_name))
+    } else if let Some(login_id) = id_after(sso_prefix) {
+        let mut repo = state.db.read().await?;
+        let login = repo.find_compat_sso_login(login_id).await?;
+        repo.rollback().await?;
+        Ok(login.map(|login| display_host(&login.redirect_uri)))
+    } else {
+        Ok(None)
+    }
 }
 
 /// `mxid:@alice:example.com` (MSC2964 login hints) or a plain username.
@@ -88,7 +125,7 @@ pub async fn show(
         Err(e) => return internal_error(&state, &e),
     }
     let username = username_from_hint(q.login_hint.as_deref(), &state.site.server_name);
-    form(&state, &headers, &next, &username, None)
+    form(&state, &headers, &next, &username, None).await
 }
 
 pub async fn submit(
@@ -132,6 +169,7 @@ pub async fn submit(
                 &input.username,
                 Some(BAD_CREDENTIALS),
             )
+            .await
         }
         Err(e) => return internal_error(&state, &e),
     };

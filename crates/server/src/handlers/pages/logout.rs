@@ -7,11 +7,10 @@ use axum::{
     response::Response,
     Form,
 };
-use minijinja::context;
 use serde::Deserialize;
 
 use super::{expired_form_page, internal_error, render};
-use crate::state::AppState;
+use crate::{state::AppState, templates::LoggedOutContext};
 
 #[derive(Deserialize)]
 pub struct LogoutForm {
@@ -40,8 +39,7 @@ pub async fn submit(
             return internal_error(&state, &e);
         }
     }
-    let ctx = context! { service_name => state.site.service_name };
-    let mut response = render(&state, "logged_out.html", ctx, None);
+    let mut response = render(&state, &LoggedOutContext {}, None);
     response
         .headers_mut()
         .append(header::SET_COOKIE, state.cookies.header(&cookie));

@@ -15,11 +15,18 @@ use axum::{
     routing::get,
     Router,
 };
-use minijinja::context;
-use mxauth_model::{browser_session::BrowserSession, tokens::generate_alphanumeric, User};
-use serde::Serialize;
+use mxauth_model::{
+    browser_session::BrowserSession, oauth2::Client, tokens::generate_alphanumeric, User,
+};
+use url::Url;
 
-use crate::{cookies::CookieData, handlers::unavailable, state::AppState, urls::paths};
+use crate::{
+    cookies::CookieData,
+    handlers::unavailable,
+    state::AppState,
+    templates::{ErrorContext, TemplateContext},
+    urls::paths,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,14 +45,13 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Renders a page with the common context, 200, no framing, no caching.
+/// Renders the page of `ctx`, 200, no framing, no caching.
 pub fn render(
     state: &AppState,
-    name: &'static str,
-    ctx: impl Serialize,
+    ctx: &impl TemplateContext,
     cookie: Option<HeaderValue>,
 ) -> Response {
-    let html = match state.templates.render(name, ctx) {
+    let html = match state.templates.render(ctx) {
         Ok(html) => html,
         Err(e) => return internal_error(state, &e),
     };
@@ -68,8 +74,7 @@ pub fn secure_headers(headers: &mut HeaderMap) {
 
 /// An HTML error page with `status`.
 pub fn error_page(state: &AppState, status: u16, title: &str, message: &str) -> Response {
-    let ctx = context! { service_name => state.site.service_name, title, message };
-    let mut response = render(state, "error.html", ctx, None);
+    let mut response = render(state, &ErrorContext::new(title, message), None);
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     response
 }
@@ -114,10 +119,9 @@ pub fn internal_error(state: &AppState, cause: &(dyn std::error::Error + 'static
             "The server could not complete this request. Please try again later.",
         )
     };
-    let ctx = context! { service_name => state.site.service_name, title, message };
     let html = state
         .templates
-        .render("error.html", ctx)
+        .render(&ErrorContext::new(title, message))
         .unwrap_or_default();
     let mut response = (status, Html(html)).into_response();
     secure_headers(response.headers_mut());
@@ -161,6 +165,27 @@ pub async fn current_user(
     };
     repo.rollback().await?;
     Ok(result)
+}
+
+/// How pages name an OAuth client: its `client_name`, else its id.
+pub fn client_display_name(client: &Client) -> String {
+    client
+        .client_name
+        .clone()
+        .unwrap_or_else(|| client.client_id())
+}
+
+/// The host of a URL to show people where they are sent; the scheme for
+/// an app's custom URI scheme (`io.element.app:/callback`), which has none.
+pub fn display_host(url: &str) -> String {
+    Url::parse(url)
+        .ok()
+        .map(|u| {
+            u.host_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| u.scheme().to_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// Where to go after logging in: only a plain path on this site

@@ -96,6 +96,8 @@ pub async fn consent_at(router: &axum::Router, browser: &mut Browser, authorize:
     assert!(login.starts_with("/login?next="), "{login}");
     let page = browser.get(router, &login).await;
     assert_eq!(page.status, 200);
+    // The login form names the application the person signs in for.
+    assert!(page.body.contains("to continue to "), "{}", page.body);
     let next = consent.clone();
     let response = browser
         .post(

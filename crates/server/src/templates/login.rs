@@ -1,0 +1,43 @@
+//! The context of `pages/login.html`: the username and password form.
+
+use serde::Serialize;
+
+use super::TemplateContext;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginContext {
+    /// Where the form posts.
+    pub action: String,
+    pub csrf: String,
+    /// Where to go after signing in (a local path), carried by the form.
+    pub next: String,
+    /// Prefilled: from a login hint, or what was typed before an error.
+    pub username: String,
+    pub error: Option<String>,
+    /// The application the person signs in for, when the login is a step
+    /// of its request ("to continue to Element").
+    pub client_name: Option<String>,
+}
+
+impl TemplateContext for LoginContext {
+    const TEMPLATE: &'static str = "pages/login.html";
+
+    fn samples() -> Vec<Self> {
+        let first = Self {
+            action: "/login".into(),
+            csrf: "sample-csrf-token".into(),
+            next: "/account/".into(),
+            username: String::new(),
+            error: None,
+            client_name: None,
+        };
+        let retry = Self {
+            next: "/consent/01J0000000000000000000000".into(),
+            username: "alice".into(),
+            error: Some("Invalid username or password.".into()),
+            client_name: Some("Element".into()),
+            ..first.clone()
+        };
+        vec![first, retry]
+    }
+}

@@ -1,0 +1,274 @@
+//! Server-rendered pages (minijinja): the environment, the typed context of
+//! every template (one file per context, each with its samples) and the
+//! check that renders every template with every sample.
+//!
+//! The templates live in `templates/` at the top of the repository and are
+//! compiled into the binary; a template is named by its path there
+//! (`pages/login.html`). An operator's `templates.path` directory overrides
+//! them by the same relative path; the CLI reads those files (only it reads
+//! files) and hands their text over as [`TemplateOverride`]s. Undefined
+//! variables are errors (`UndefinedBehavior::Strict`), so a template and its
+//! context cannot drift apart unnoticed: the samples catch it in the tests,
+//! in `mxauth templates check` and at start-up. HTML escaping is on for every
+//! `.html` template.
+
+mod account;
+mod compat_sso;
+mod consent;
+mod error;
+mod form_post;
+mod login;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use thiserror::Error;
+
+pub use self::{
+    account::{AccountContext, LoggedOutContext},
+    compat_sso::CompatSsoContext,
+    consent::{ClientHomepage, ClientSummary, ConsentContext},
+    error::ErrorContext,
+    form_post::FormPostContext,
+    login::LoginContext,
+};
+
+/// The typed context of one template.
+pub trait TemplateContext: Serialize + Sized {
+    /// The template this context renders: its path under `templates/`.
+    const TEMPLATE: &'static str;
+
+    /// Values covering every branch of the template, for the tests,
+    /// `mxauth templates check` and the start-up check.
+    fn samples() -> Vec<Self>;
+}
+
+/// Site-wide values every page may show, set once as globals of the
+/// environment.
+#[derive(Debug, Clone)]
+pub struct Branding {
+    /// `branding.service_name`, or the homeserver's name.
+    pub service_name: String,
+}
+
+/// A template from the operator's `templates.path` directory.
+#[derive(Debug, Clone)]
+pub struct TemplateOverride {
+    /// The path relative to `templates.path`, with `/` separators: the name
+    /// of the embedded template it replaces (`pages/login.html`).
+    pub name: String,
+    pub source: String,
+    /// Where it was read from, for error messages.
+    pub origin: String,
+}
+
+/// A template that failed to compile or render, or an override that
+/// replaces no template. The message names the file (the override's path
+/// when it was overridden) and the line.
+#[derive(Debug, Error)]
+#[error("{location}: {message}")]
+pub struct TemplateError {
+    location: String,
+    message: String,
+}
+
+/// Every template shipped with mxauth, by name. `pages/base.html` is the
+/// layout the pages extend; it is rendered through them.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "pages/base.html",
+        include_str!("../../../../templates/pages/base.html"),
+    ),
+    (
+        "pages/login.html",
+        include_str!("../../../../templates/pages/login.html"),
+    ),
+    (
+        "pages/consent.html",
+        include_str!("../../../../templates/pages/consent.html"),
+    ),
+    (
+        "pages/error.html",
+        include_str!("../../../../templates/pages/error.html"),
+    ),
+    (
+        "pages/form_post.html",
+        include_str!("../../../../templates/pages/form_post.html"),
+    ),
+    (
+        "pages/logged_out.html",
+        include_str!("../../../../templates/pages/logged_out.html"),
+    ),
+    (
+        "pages/account.html",
+        include_str!("../../../../templates/pages/account.html"),
+    ),
+    (
+        "pages/compat_sso.html",
+        include_str!("../../../../templates/pages/compat_sso.html"),
+    ),
+];
+
+/// Renders every sample of one context type.
+type SampleRenderer = fn(&Templates) -> Result<Rendered, TemplateError>;
+
+/// One renderer per context type: what `check` renders.
+const CONTEXTS: &[SampleRenderer] = &[
+    Templates::render_samples::<LoginContext>,
+    Templates::render_samples::<ConsentContext>,
+    Templates::render_samples::<ErrorContext>,
+    Templates::render_samples::<FormPostContext>,
+    Templates::render_samples::<LoggedOutContext>,
+    Templates::render_samples::<AccountContext>,
+    Templates::render_samples::<CompatSsoContext>,
+];
+
+/// A template rendered by [`Templates::check`], and with how many samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub template: &'static str,
+    pub samples: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    env: Environment<'static>,
+    /// Overridden template name → the file it came from.
+    origins: HashMap<String, String>,
+}
+
+impl Templates {
+    /// Compiles the embedded templates, each replaced by its override when
+    /// there is one. An override whose name is not an embedded template is
+    /// refused: it would never be used (a typo, or MAS's own templates).
+    pub fn new(
+        branding: Branding,
+        overrides: Vec<TemplateOverride>,
+    ) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_global("service_name", branding.service_name);
+        let mut overrides: HashMap<String, TemplateOverride> =
+            overrides.into_iter().map(|o| (o.name.clone(), o)).collect();
+        let mut origins = HashMap::new();
+        for (name, embedded) in EMBEDDED {
+            match overrides.remove(*name) {
+                Some(TemplateOverride { source, origin, .. }) => {
+                    if let Err(e) = env.add_template_owned(*name, source.clone()) {
+                        return Err(TemplateError::from_minijinja(&e, Some(&origin), &source));
+                    }
+                    origins.insert((*name).to_owned(), origin);
+                }
+                None => env
+                    .add_template(name, embedded)
+                    .map_err(|e| TemplateError::from_minijinja(&e, None, embedded))?,
+            }
+        }
+        if let Some(unknown) = overrides.into_values().min_by(|a, b| a.name.cmp(&b.name)) {
+            return Err(TemplateError::unknown_override(&unknown));
+        }
+        Ok(Self { env, origins })
+    }
+
+    /// The embedded templates for the site `example.com`, for tests.
+    #[cfg(test)]
+    pub(crate) fn sample() -> Self {
+        let branding = Branding {
+            service_name: "example.com".into(),
+        };
+        Self::new(branding, Vec::new()).unwrap()
+    }
+
+    /// Renders the template of `context`.
+    pub fn render<T: TemplateContext>(&self, context: &T) -> Result<String, TemplateError> {
+        self.env
+            .get_template(T::TEMPLATE)
+            .and_then(|t| t.render(context))
+            .map_err(|e| self.error(&e))
+    }
+
+    /// Renders every template with every sample; the first failure is the
+    /// error. Run at start-up and by `mxauth templates check`, so a broken
+    /// override is found before a person meets it.
+    pub fn check(&self) -> Result<Vec<Rendered>, TemplateError> {
+        CONTEXTS.iter().map(|render| render(self)).collect()
+    }
+
+    /// The files that replaced embedded templates.
+    pub fn overridden(&self) -> impl Iterator<Item = &str> {
+        self.origins.values().map(String::as_str)
+    }
+
+    /// The names of the embedded templates (the names an override may have).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        EMBEDDED.iter().map(|(name, _)| *name)
+    }
+
+    fn render_samples<T: TemplateContext>(&self) -> Result<Rendered, TemplateError> {
+        let samples = T::samples();
+        for sample in &samples {
+            self.render(sample)?;
+        }
+        Ok(Rendered {
+            template: T::TEMPLATE,
+            samples: samples.len(),
+        })
+    }
+
+    /// A render error, located in the template it happened in (a page, or
+    /// the layout it extends).
+    fn error(&self, e: &minijinja::Error) -> TemplateError {
+        let name = e.name().unwrap_or_default();
+        let source = self
+            .env
+            .get_template(name)
+            .map(|t| t.source().to_owned())
+            .unwrap_or_default();
+        TemplateError::from_minijinja(e, self.origins.get(name).map(String::as_str), &source)
+    }
+}
+
+impl TemplateError {
+    /// `origin` is the override's path when the template was overridden;
+    /// `source` is the template's text, to quote the failing line.
+    fn from_minijinja(e: &minijinja::Error, origin: Option<&str>, source: &str) -> Self {
+        let name = e.name().unwrap_or("a template");
+        let mut location = match origin {
+            Some(origin) => format!("{origin} (overriding {name})"),
+            None => format!("template {name}"),
+        };
+        let mut message = match e.detail() {
+            Some(detail) => format!("{}: {detail}", e.kind()),
+            None => e.kind().to_string(),
+        };
+        if let Some(line) = e.line() {
+            location.push_str(&format!(", line {line}"));
+            let text = source
+                .lines()
+                .nth(line.saturating_sub(1))
+                .unwrap_or_default();
+            let text = text.trim();
+            if !text.is_empty() {
+                // One line of the template, enough to find the spot.
+                let quoted: String = text.chars().take(120).collect();
+                message.push_str(&format!(", in `{quoted}`"));
+            }
+        }
+        Self { location, message }
+    }
+
+    fn unknown_override(unknown: &TemplateOverride) -> Self {
+        let known: Vec<&str> = Templates::names().collect();
+        Self {
+            location: unknown.origin.clone(),
+            message: format!(
+                "`{}` overrides no template of mxauth (a template directory of MAS cannot be used as is); the templates are: {}",
+                unknown.name,
+                known.join(", ")
+            ),
+        }
+    }
+}
