@@ -4,10 +4,15 @@
 //! network (server-side request forgery, RFC 9700 §4.16 on SSRF through
 //! client metadata). Names resolve only to public addresses, IP literals
 //! and redirects are refused, and answers are bounded in time and size.
+//!
+//! [`Outbound`] is the one client for all of it, held in the state, so the
+//! coming upstream-provider and email code fetch through the same guard.
+//! The homeserver has a client of its own (`homeserver/synapse.rs`): it
+//! carries the shared secret and talks to one configured address.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
-    sync::{Arc, OnceLock},
+    sync::Arc,
     time::Duration,
 };
 
@@ -91,21 +96,54 @@ impl Resolve for PublicOnly {
     }
 }
 
-/// The client for fetches to URLs from untrusted metadata: public
-/// addresses only, no redirects, a short timeout.
-fn public_only() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| build(true))
+/// Outbound HTTP for everything but the homeserver. Cloning is cheap (the
+/// connection pools are shared).
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    /// For URLs from untrusted metadata: public addresses only.
+    public_only: reqwest::Client,
+    /// For URLs the administrator configured (static clients): any
+    /// address.
+    trusted: reqwest::Client,
 }
 
-/// The client for fetches to URLs the administrator configured (static
-/// clients): any address, still no redirects and a short timeout.
-fn trusted() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| build(false))
+impl Outbound {
+    /// Both clients: no redirects, a short timeout.
+    pub fn new() -> Result<Self, FetchError> {
+        Ok(Self {
+            public_only: build(true)?,
+            trusted: build(false)?,
+        })
+    }
+
+    /// GETs `url` and reads at most `limit` bytes of the answer, streaming,
+    /// so a huge or endless answer costs no more than `limit` bytes of
+    /// memory.
+    pub async fn get_limited(
+        &self,
+        origin: Origin,
+        url: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, FetchError> {
+        let parsed = url::Url::parse(url).map_err(|e| FetchError::Request(e.to_string()))?;
+        let host = parsed.host_str().unwrap_or_default();
+        let client = match origin {
+            Origin::Trusted => &self.trusted,
+            Origin::Untrusted if !is_public_host_name(host) => {
+                return Err(FetchError::NotPublic(host.to_owned()))
+            }
+            Origin::Untrusted => &self.public_only,
+        };
+        let response = client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| FetchError::Request(error_chain(&e)))?;
+        read_limited(response, limit).await
+    }
 }
 
-fn build(public_only: bool) -> reqwest::Client {
+fn build(public_only: bool) -> Result<reqwest::Client, FetchError> {
     let mut builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
@@ -113,7 +151,9 @@ fn build(public_only: bool) -> reqwest::Client {
     if public_only {
         builder = builder.dns_resolver(Arc::new(PublicOnly));
     }
-    builder.build().unwrap_or_default()
+    builder
+        .build()
+        .map_err(|e| FetchError::Request(error_chain(&e)))
 }
 
 /// Why an outbound fetch failed, in words for the caller's error message.
@@ -140,23 +180,11 @@ pub enum Origin {
     Untrusted,
 }
 
-/// GETs `url` and reads at most `limit` bytes of the answer, streaming, so
-/// a huge or endless answer costs no more than `limit` bytes of memory.
-pub async fn get_limited(origin: Origin, url: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
-    let parsed = url::Url::parse(url).map_err(|e| FetchError::Request(e.to_string()))?;
-    let host = parsed.host_str().unwrap_or_default();
-    let client = match origin {
-        Origin::Trusted => trusted(),
-        Origin::Untrusted if !is_public_host_name(host) => {
-            return Err(FetchError::NotPublic(host.to_owned()))
-        }
-        Origin::Untrusted => public_only(),
-    };
-    let mut response = client
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|e| FetchError::Request(error_chain(&e)))?;
+/// Reads a successful answer's body, at most `limit` bytes.
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
     if !response.status().is_success() {
         return Err(FetchError::Status(response.status()));
     }
@@ -248,14 +276,16 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let url = format!("http://localhost:{port}/jwks.json");
         // Past the host-name guard: the resolver alone must refuse.
-        let err = public_only().get(&url).send().await.unwrap_err();
+        let outbound = Outbound::new().unwrap();
+        let err = outbound.public_only.get(&url).send().await.unwrap_err();
         let err = error_chain(&err);
         assert!(
             err.to_string()
                 .contains("does not resolve to a public address"),
             "{err}"
         );
-        let err = get_limited(Origin::Untrusted, &url, 1024)
+        let err = outbound
+            .get_limited(Origin::Untrusted, &url, 1024)
             .await
             .unwrap_err();
         assert!(matches!(err, FetchError::NotPublic(_)), "{err}");

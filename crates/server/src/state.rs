@@ -11,6 +11,7 @@ use crate::{
     client_ip::ClientIp,
     cookies::CookieSettings,
     homeserver::Homeserver,
+    outbound::Outbound,
     passwords::PasswordManager,
     rate_limit::{Limiter, RetryAfter},
     templates::Templates,
@@ -83,6 +84,9 @@ pub struct AppState {
     /// `None` when `passwords.enabled` is false.
     pub passwords: Option<PasswordManager>,
     pub limiter: Arc<Limiter>,
+    /// Outbound HTTP (client key sets; upstream providers to come) behind
+    /// the SSRF guard.
+    pub outbound: Outbound,
     /// The homeserver this server provisions users and devices on.
     pub homeserver: Arc<dyn Homeserver>,
     /// Documents that never change while the process runs, serialised once.

@@ -177,6 +177,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
             2,
         )),
         limiter: Arc::default(),
+        outbound: crate::outbound::Outbound::new().unwrap(),
         homeserver: homeserver.clone(),
         documents: Arc::default(),
     };

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::Duration;
 use mxauth_config::{HomeserverKind, RootConfig};
 use mxauth_crypto::encrypter::Encrypter;
@@ -100,6 +100,8 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         templates: Arc::new(super::templates::load_checked(config)?),
         passwords: resolved.passwords,
         limiter: Arc::default(),
+        outbound: mxauth_server::outbound::Outbound::new()
+            .context("cannot set up outbound HTTP")?,
         homeserver,
         documents: Arc::default(),
     })

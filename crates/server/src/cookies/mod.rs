@@ -9,6 +9,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::{DateTime, Duration, Utc};
+use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use ulid::Ulid;
@@ -52,10 +53,10 @@ impl CookieSettings {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE_NAME)
-            .and_then(|(_, value)| self.encrypter.decrypt(value).ok())
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|cookie| cookie.name() == COOKIE_NAME)
+            .and_then(|cookie| self.encrypter.decrypt(cookie.value()).ok())
             .and_then(|plain| serde_json::from_slice(&plain).ok())
             .unwrap_or_default()
     }
@@ -63,13 +64,13 @@ impl CookieSettings {
     /// The `Set-Cookie` header value for `data`.
     pub fn header(&self, data: &CookieData) -> HeaderValue {
         let json = serde_json::to_vec(data).unwrap_or_default();
-        let value = self.encrypter.encrypt(&json);
-        let secure = if self.secure { "; Secure" } else { "" };
-        let cookie = format!(
-            "{COOKIE_NAME}={value}; Path={}; HttpOnly; SameSite=Lax{secure}",
-            self.path
-        );
-        HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+        let cookie = Cookie::build((COOKIE_NAME, self.encrypter.encrypt(&json)))
+            .path(self.path.clone())
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .build();
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
 
@@ -139,10 +140,9 @@ mod tests {
         };
         let header = s.header(&data);
         let text = header.to_str().unwrap();
-        assert!(
-            text.contains("Path=/auth/; HttpOnly; SameSite=Lax; Secure"),
-            "{text}"
-        );
+        for attribute in ["; Path=/auth/", "; HttpOnly", "; SameSite=Lax", "; Secure"] {
+            assert!(text.contains(attribute), "{attribute} in {text}");
+        }
         assert_eq!(s.read(&request_with(&header)), data);
     }
 

@@ -181,7 +181,7 @@ pub async fn authenticate(
             Ok(client)
         }
         (ClientAuthMethod::PrivateKeyJwt, Presented::Assertion(jwt)) => {
-            let jwks = client_jwks(&client).await?;
+            let jwks = client_jwks(state, &client).await?;
             check_assertion(state, &client, jwt, VerificationKey::Jwks(&jwks), endpoint)?;
             Ok(client)
         }
@@ -193,7 +193,7 @@ pub async fn authenticate(
 /// `jwks_uri` (https, on the client's own host, checked at registration),
 /// with a timeout, a size limit and, for dynamic clients, only from public
 /// addresses ([`crate::outbound`]).
-async fn client_jwks(client: &Client) -> Result<serde_json::Value, OAuthError> {
+async fn client_jwks(state: &AppState, client: &Client) -> Result<serde_json::Value, OAuthError> {
     let invalid = |why: String| OAuthError::invalid_client(why);
     if let Some(inline) = client.jwks.as_deref() {
         return serde_json::from_str(inline)
@@ -210,7 +210,9 @@ async fn client_jwks(client: &Client) -> Result<serde_json::Value, OAuthError> {
     } else {
         Origin::Untrusted
     };
-    let body = crate::outbound::get_limited(origin, uri, 1 << 20)
+    let body = state
+        .outbound
+        .get_limited(origin, uri, 1 << 20)
         .await
         .map_err(|e| invalid(format!("the client's jwks_uri: {e}")))?;
     serde_json::from_slice(&body)
