@@ -267,7 +267,8 @@ async fn write_job(db: &Database, payload: &str) -> Result<(), (&'static str, St
     let mut repo = db.begin().await.map_err(|e| ("BEGIN", e))?;
     let now = chrono::Utc::now();
     let id = mxauth_storage::new_ulid(now, &mut rand::thread_rng());
-    repo.enqueue_job(id, "fault-test", payload, now)
+    repo.jobs()
+        .enqueue(id, "fault-test", payload, now)
         .await
         .map_err(|e| ("INSERT", e))?;
     repo.commit().await.map_err(|e| ("COMMIT", e))

@@ -5,7 +5,7 @@ use mxauth_model::User;
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -36,64 +36,39 @@ impl From<UserRow> for User {
     }
 }
 
-const COLUMNS: &str =
-    "user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest";
+/// `users`, in the order of [`UserRow`].
+pub(crate) const USERS: Table = Table {
+    name: "users",
+    alias: "u",
+    columns: &[
+        "user_id",
+        "username",
+        "created_at",
+        "locked_at",
+        "deactivated_at",
+        "can_request_admin",
+        "is_guest",
+    ],
+};
 
-impl Repository {
-    /// Creates a user. A taken username is [`StorageError::Conflict`].
-    pub async fn add_user(
-        &mut self,
-        id: Ulid,
-        username: &str,
-        now: DateTime<Utc>,
-    ) -> Result<User, StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO users (user_id, username, created_at, can_request_admin, is_guest)
-                 VALUES ($1, $2, $3, FALSE, FALSE)",
-            )
-            .bind(to_uuid(id))
-            .bind(username)
-            .bind(Timestamp(now))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(StorageError::conflict_as("a user with this username"))
-        })?;
-        Ok(User {
-            id,
-            username: username.to_owned(),
-            created_at: now,
-            locked_at: None,
-            deactivated_at: None,
-            can_request_admin: false,
-            is_guest: false,
-        })
-    }
+accessor! {
+    /// The `users` table: accounts and their state.
+    Users, users
+}
 
-    pub async fn find_user_by_id(&mut self, id: Ulid) -> Result<Option<User>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM users WHERE user_id = $1");
-        let row: Option<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
+impl<M: Mode> Users<'_, M> {
+    pub async fn find_by_id(&mut self, id: Ulid) -> Result<Option<User>, StorageError> {
+        let row: Option<UserRow> = USERS
+            .find_where(self.tx, "u.user_id = $1", to_uuid(id))
+            .await?;
         Ok(row.map(User::from))
     }
 
     /// Looks a user up by exact localpart.
-    pub async fn find_user_by_username(
-        &mut self,
-        username: &str,
-    ) -> Result<Option<User>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
-        let row: Option<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(username)
-                .fetch_optional(conn)
-                .await
-        })?;
+    pub async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError> {
+        let row: Option<UserRow> = USERS
+            .find_where(self.tx, "u.username = $1", username.to_owned())
+            .await?;
         Ok(row.map(User::from))
     }
 
@@ -101,29 +76,29 @@ impl Repository {
     /// case (served by the `LOWER(username)` index). Synapse once allowed
     /// upper-case localparts, and imported users keep them; two results
     /// mean the name is ambiguous without its exact case.
-    pub async fn find_users_by_username_ignoring_case(
+    pub async fn find_by_username_ignoring_case(
         &mut self,
         username: &str,
     ) -> Result<Vec<User>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM users WHERE LOWER(username) = LOWER($1) ORDER BY user_id LIMIT 2"
-        );
-        let rows: Vec<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(username).fetch_all(conn).await
-        })?;
+        let rows: Vec<UserRow> = USERS
+            .list_where(
+                self.tx,
+                "LOWER(u.username) = LOWER($1) ORDER BY u.user_id LIMIT 2",
+                username.to_owned(),
+            )
+            .await?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
     /// Users allowed to request admin rights, oldest first.
-    pub async fn list_admin_users(&mut self) -> Result<Vec<User>, StorageError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM users WHERE can_request_admin = TRUE ORDER BY user_id");
+    pub async fn list_admins(&mut self) -> Result<Vec<User>, StorageError> {
+        let sql = USERS.select_where("u.can_request_admin = TRUE ORDER BY u.user_id");
         let rows: Vec<UserRow> = on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
     /// How many users exist.
-    pub async fn count_users(&mut self) -> Result<i64, StorageError> {
+    pub async fn count(&mut self) -> Result<i64, StorageError> {
         Ok(on_conn!(self, |conn| {
             sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(conn)
@@ -131,91 +106,13 @@ impl Repository {
         })?)
     }
 
-    pub async fn set_can_request_admin(
-        &mut self,
-        mut user: User,
-        can_request_admin: bool,
-    ) -> Result<User, StorageError> {
-        on_conn!(self, |conn| {
-            sqlx::query("UPDATE users SET can_request_admin = $1 WHERE user_id = $2")
-                .bind(can_request_admin)
-                .bind(to_uuid(user.id))
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        user.can_request_admin = can_request_admin;
-        Ok(user)
-    }
-
-    /// Locks a user: their sessions stay but stop working until unlocked.
-    /// Locking an already locked user keeps the first lock time.
-    pub async fn lock_user(
-        &mut self,
-        mut user: User,
-        now: DateTime<Utc>,
-    ) -> Result<User, StorageError> {
-        if user.locked_at.is_none() {
-            self.set_user_time(user.id, "locked_at", Some(now)).await?;
-            user.locked_at = Some(now);
-        }
-        Ok(user)
-    }
-
-    pub async fn unlock_user(&mut self, mut user: User) -> Result<User, StorageError> {
-        self.set_user_time(user.id, "locked_at", None).await?;
-        user.locked_at = None;
-        Ok(user)
-    }
-
-    pub async fn deactivate_user(
-        &mut self,
-        mut user: User,
-        now: DateTime<Utc>,
-    ) -> Result<User, StorageError> {
-        if user.deactivated_at.is_none() {
-            self.set_user_time(user.id, "deactivated_at", Some(now))
-                .await?;
-            user.deactivated_at = Some(now);
-        }
-        Ok(user)
-    }
-
-    pub async fn reactivate_user(&mut self, mut user: User) -> Result<User, StorageError> {
-        self.set_user_time(user.id, "deactivated_at", None).await?;
-        user.deactivated_at = None;
-        Ok(user)
-    }
-
-    /// Sets one of the user's timestamp columns; `column` is never user input.
-    async fn set_user_time(
-        &mut self,
-        id: Ulid,
-        column: &'static str,
-        value: Option<DateTime<Utc>>,
-    ) -> Result<(), StorageError> {
-        let sql = format!("UPDATE users SET {column} = $1 WHERE user_id = $2");
-        on_conn!(self, |conn| {
-            sqlx::query(&sql)
-                .bind(value.map(Timestamp))
-                .bind(to_uuid(id))
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
-}
-
-impl Repository {
     /// Every user, oldest first, a page at a time (`after` the last id seen).
-    pub async fn list_users(
+    pub async fn list(
         &mut self,
         after: Option<Ulid>,
         limit: i64,
     ) -> Result<Vec<User>, StorageError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2");
+        let sql = USERS.select_where("u.user_id > $1 ORDER BY u.user_id LIMIT $2");
         let after = to_uuid(after.unwrap_or(Ulid::nil()));
         let rows: Vec<UserRow> = on_conn!(self, |conn| {
             sqlx::query_as(&sql)
@@ -251,5 +148,108 @@ impl Repository {
             .await
         })?;
         Ok((scopes, devices))
+    }
+}
+
+impl Users<'_, Write> {
+    /// Creates a user. A taken username is [`StorageError::Conflict`].
+    pub async fn add(
+        &mut self,
+        id: Ulid,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO users (user_id, username, created_at, can_request_admin, is_guest)
+                 VALUES ($1, $2, $3, FALSE, FALSE)",
+            )
+            .bind(to_uuid(id))
+            .bind(username)
+            .bind(Timestamp(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(StorageError::conflict_as("a user with this username"))
+        })?;
+        Ok(User {
+            id,
+            username: username.to_owned(),
+            created_at: now,
+            locked_at: None,
+            deactivated_at: None,
+            can_request_admin: false,
+            is_guest: false,
+        })
+    }
+
+    pub async fn set_can_request_admin(
+        &mut self,
+        mut user: User,
+        can_request_admin: bool,
+    ) -> Result<User, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query("UPDATE users SET can_request_admin = $1 WHERE user_id = $2")
+                .bind(can_request_admin)
+                .bind(to_uuid(user.id))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        user.can_request_admin = can_request_admin;
+        Ok(user)
+    }
+
+    /// Locks a user: their sessions stay but stop working until unlocked.
+    /// Locking an already locked user keeps the first lock time.
+    pub async fn lock(&mut self, mut user: User, now: DateTime<Utc>) -> Result<User, StorageError> {
+        if user.locked_at.is_none() {
+            self.set_time(user.id, "locked_at", Some(now)).await?;
+            user.locked_at = Some(now);
+        }
+        Ok(user)
+    }
+
+    pub async fn unlock(&mut self, mut user: User) -> Result<User, StorageError> {
+        self.set_time(user.id, "locked_at", None).await?;
+        user.locked_at = None;
+        Ok(user)
+    }
+
+    pub async fn deactivate(
+        &mut self,
+        mut user: User,
+        now: DateTime<Utc>,
+    ) -> Result<User, StorageError> {
+        if user.deactivated_at.is_none() {
+            self.set_time(user.id, "deactivated_at", Some(now)).await?;
+            user.deactivated_at = Some(now);
+        }
+        Ok(user)
+    }
+
+    pub async fn reactivate(&mut self, mut user: User) -> Result<User, StorageError> {
+        self.set_time(user.id, "deactivated_at", None).await?;
+        user.deactivated_at = None;
+        Ok(user)
+    }
+
+    /// Sets one of the user's timestamp columns; `column` is never user input.
+    async fn set_time(
+        &mut self,
+        id: Ulid,
+        column: &'static str,
+        value: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError> {
+        let sql = format!("UPDATE users SET {column} = $1 WHERE user_id = $2");
+        on_conn!(self, |conn| {
+            sqlx::query(&sql)
+                .bind(value.map(Timestamp))
+                .bind(to_uuid(id))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
     }
 }

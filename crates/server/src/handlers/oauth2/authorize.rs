@@ -237,8 +237,8 @@ async fn load_client(
 ) -> Result<Option<mxauth_model::oauth2::Client>, Response> {
     let result = async {
         let mut repo = state.db.read().await?;
-        let client = repo.find_client(id).await?;
-        repo.rollback().await?;
+        let client = repo.oauth2_clients().find(id).await?;
+        drop(repo);
         Ok::<_, mxauth_storage::StorageError>(client)
     }
     .await;
@@ -250,6 +250,6 @@ async fn store(
     grant: &AuthorizationGrant,
 ) -> Result<(), mxauth_storage::StorageError> {
     let mut repo = state.db.begin().await?;
-    repo.add_authorization_grant(grant).await?;
+    repo.oauth2_grants().add(grant).await?;
     repo.commit().await
 }

@@ -62,8 +62,8 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
     let claims = json!({ "sub": user.sub(), "username": user.username });
     let client = async {
         let mut repo = state.db.read().await?;
-        let client = repo.find_client(active.session.client_id).await?;
-        repo.rollback().await?;
+        let client = repo.oauth2_clients().find(active.session.client_id).await?;
+        drop(repo);
         Ok::<_, mxauth_storage::StorageError>(client)
     }
     .await;

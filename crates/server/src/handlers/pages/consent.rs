@@ -73,12 +73,12 @@ async fn load(state: &AppState, grant_id: &str) -> Result<Result<Loaded, Respons
     };
     let loaded = async {
         let mut repo = state.db.read().await?;
-        let grant = repo.find_authorization_grant(id).await?;
+        let grant = repo.oauth2_grants().find(id).await?;
         let client = match &grant {
-            Some(g) => repo.find_client(g.client_id).await?,
+            Some(g) => repo.oauth2_clients().find(g.client_id).await?,
             None => None,
         };
-        repo.rollback().await?;
+        drop(repo);
         Ok::<_, mxauth_storage::StorageError>(grant.zip(client))
     }
     .await
@@ -139,7 +139,8 @@ async fn cancel(
     grant: &AuthorizationGrant,
 ) -> Result<(), mxauth_storage::StorageError> {
     let mut repo = state.db.begin().await?;
-    repo.cancel_authorization_grant(grant.id, state.clock.now())
+    repo.oauth2_grants()
+        .cancel(grant.id, state.clock.now())
         .await?;
     repo.commit().await
 }
@@ -167,8 +168,11 @@ pub async fn show(
     {
         let last = async {
             let mut repo = state.db.read().await?;
-            let last = repo.last_authentication_at(session.id).await?;
-            repo.rollback().await?;
+            let last = repo
+                .browser_sessions()
+                .last_authentication_at(session.id)
+                .await?;
+            drop(repo);
             Ok::<_, mxauth_storage::StorageError>(last)
         }
         .await;
@@ -242,7 +246,8 @@ pub async fn submit(
     let fulfilled = async {
         let mut repo = state.db.begin().await?;
         let ok = repo
-            .fulfill_authorization_grant(grant.id, session.id, &token_digest(&code), now)
+            .oauth2_grants()
+            .fulfill(grant.id, session.id, &token_digest(&code), now)
             .await?;
         repo.commit().await?;
         Ok::<_, mxauth_storage::StorageError>(ok)

@@ -158,9 +158,11 @@ pub async fn submit(
     let session = async {
         let mut repo = state.db.begin().await?;
         let session = repo
-            .add_browser_session(new_ulid(now, &mut OsRng), &user, user_agent, now)
+            .browser_sessions()
+            .add(new_ulid(now, &mut OsRng), &user, user_agent, now)
             .await?;
-        repo.add_authentication(new_ulid(now, &mut OsRng), &session, None, now)
+        repo.browser_sessions()
+            .add_authentication(new_ulid(now, &mut OsRng), &session, None, now)
             .await?;
         repo.commit().await?;
         Ok::<_, mxauth_storage::StorageError>(session)

@@ -62,7 +62,7 @@ pub async fn exchange(
         finished_at: None,
     };
     let mut repo = state.db.begin().await?;
-    repo.add_oauth2_session(&session).await?;
+    repo.oauth2_sessions().add(&session).await?;
     let pair = new_pair(&mut repo, state, &session, false, now).await?;
     repo.commit().await?;
     Ok(IssuedTokens {
