@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use mxauth_model::{Scope, User};
+use mxauth_model::User;
 use serde::Deserialize;
 use ulid::Ulid;
 
@@ -117,10 +117,8 @@ pub async fn active_devices(ctx: &JobContext, user: &User) -> Result<Vec<String>
     drop(repo);
     let mut devices: BTreeSet<String> = compat.into_iter().collect();
     for scope in scopes {
-        if let Ok(scope) = scope.parse::<Scope>() {
-            if let Ok(Some(device)) = scope.device_id() {
-                devices.insert(device.to_owned());
-            }
+        if let Ok(Some(device)) = scope.device_id() {
+            devices.insert(device.to_owned());
         }
     }
     Ok(devices.into_iter().collect())

@@ -191,7 +191,9 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
             client_id: client.id,
             user_id: Some(user.id),
             browser_session_id: None,
-            scope: format!("urn:matrix:client:api:* urn:matrix:client:device:{device}"),
+            scope: format!("urn:matrix:client:api:* urn:matrix:client:device:{device}")
+                .parse()
+                .unwrap(),
             user_agent: None,
             last_active_at: None,
             last_active_ip: None,

@@ -1,13 +1,13 @@
 //! `oauth2_clients`: static clients (synced from the config) and dynamic
 //! ones (RFC 7591). URI lists are stored as JSON text.
 
-use mxauth_model::oauth2::{Client, GrantTypes, UnknownAuthMethod};
+use mxauth_model::oauth2::{Client, GrantTypes};
 use ulid::Ulid;
 use uuid::Uuid;
 
 use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_stored, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -71,11 +71,15 @@ const OAUTH2_CLIENTS: Table = Table {
     ],
 };
 
-fn json_list(text: Option<&str>) -> Result<Vec<String>, StorageError> {
+/// A list stored as a JSON array of strings in `column`.
+fn json_list(column: &'static str, text: Option<&str>) -> Result<Vec<String>, StorageError> {
     match text {
         None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| StorageError::Malformed(format!("stored URI list: {e}"))),
+        Some(text) => serde_json::from_str(text).map_err(|e| StorageError::Malformed {
+            table: OAUTH2_CLIENTS.name,
+            column,
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -91,7 +95,7 @@ impl TryFrom<ClientRow> for Client {
         Ok(Client {
             id: to_ulid(row.oauth2_client_id),
             encrypted_client_secret: row.encrypted_client_secret,
-            redirect_uris: json_list(Some(&row.redirect_uris))?,
+            redirect_uris: json_list("redirect_uris", Some(&row.redirect_uris))?,
             grant_types: GrantTypes {
                 authorization_code: row.grant_type_authorization_code,
                 refresh_token: row.grant_type_refresh_token,
@@ -107,13 +111,15 @@ impl TryFrom<ClientRow> for Client {
             jwks_uri: row.jwks_uri,
             id_token_signed_response_alg: row.id_token_signed_response_alg,
             userinfo_signed_response_alg: row.userinfo_signed_response_alg,
-            token_endpoint_auth_method: method
-                .parse()
-                .map_err(|e: UnknownAuthMethod| StorageError::Malformed(e.to_string()))?,
+            token_endpoint_auth_method: parse_stored(
+                OAUTH2_CLIENTS.name,
+                "token_endpoint_auth_method",
+                method,
+            )?,
             token_endpoint_auth_signing_alg: row.token_endpoint_auth_signing_alg,
             initiate_login_uri: row.initiate_login_uri,
             application_type: row.application_type,
-            contacts: json_list(row.contacts.as_deref())?,
+            contacts: json_list("contacts", row.contacts.as_deref())?,
             is_static: row.is_static,
             metadata_digest: row.metadata_digest,
             created_at: row.created_at.0,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_scope, parse_stored, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -37,21 +37,27 @@ struct GrantRow {
     oauth2_session_id: Option<Uuid>,
 }
 
-impl From<GrantRow> for AuthorizationGrant {
-    fn from(r: GrantRow) -> Self {
-        AuthorizationGrant {
+impl TryFrom<GrantRow> for AuthorizationGrant {
+    type Error = StorageError;
+
+    fn try_from(r: GrantRow) -> Result<Self, StorageError> {
+        let table = GRANTS.name;
+        Ok(AuthorizationGrant {
             id: to_ulid(r.oauth2_authorization_grant_id),
             client_id: to_ulid(r.oauth2_client_id),
             redirect_uri: r.redirect_uri,
             redirect_uri_sent: r.redirect_uri_sent,
-            scope: r.scope,
+            scope: parse_scope(table, "scope", &r.scope)?,
             state: r.state,
             nonce: r.nonce,
-            response_mode: r.response_mode,
+            response_mode: parse_stored(table, "response_mode", &r.response_mode)?,
             response_type_code: r.response_type_code,
             response_type_id_token: r.response_type_id_token,
             code_challenge: r.code_challenge,
-            code_challenge_method: r.code_challenge_method,
+            code_challenge_method: r
+                .code_challenge_method
+                .map(|m| parse_stored(table, "code_challenge_method", &m))
+                .transpose()?,
             login_hint: r.login_hint,
             prompt: r.prompt,
             locale: r.locale,
@@ -61,7 +67,7 @@ impl From<GrantRow> for AuthorizationGrant {
             exchanged_at: r.exchanged_at.map(|t| t.0),
             browser_session_id: r.user_session_id.map(to_ulid),
             session_id: r.oauth2_session_id.map(to_ulid),
-        }
+        })
     }
 }
 
@@ -104,7 +110,7 @@ impl<M: Mode> AuthorizationGrants<'_, M> {
         let row: Option<GrantRow> = GRANTS
             .find_where(self.tx, "oauth2_authorization_grant_id = $1", to_uuid(id))
             .await?;
-        Ok(row.map(AuthorizationGrant::from))
+        row.map(AuthorizationGrant::try_from).transpose()
     }
 
     /// The grant whose code has this digest.
@@ -115,7 +121,7 @@ impl<M: Mode> AuthorizationGrants<'_, M> {
         let row: Option<GrantRow> = GRANTS
             .find_where(self.tx, "authorization_code_sha256 = $1", digest.to_owned())
             .await?;
-        Ok(row.map(AuthorizationGrant::from))
+        row.map(AuthorizationGrant::try_from).transpose()
     }
 }
 
@@ -134,14 +140,14 @@ impl AuthorizationGrants<'_, Write> {
             .bind(to_uuid(g.id))
             .bind(to_uuid(g.client_id))
             .bind(&g.redirect_uri)
-            .bind(&g.scope)
+            .bind(g.scope.to_string())
             .bind(g.state.as_deref())
             .bind(g.nonce.as_deref())
-            .bind(&g.response_mode)
+            .bind(g.response_mode.as_str())
             .bind(g.response_type_code)
             .bind(g.response_type_id_token)
             .bind(g.code_challenge.as_deref())
-            .bind(g.code_challenge_method.as_deref())
+            .bind(g.code_challenge_method.map(|m| m.as_str()))
             .bind(g.login_hint.as_deref())
             .bind(g.prompt.as_deref())
             .bind(g.locale.as_deref())

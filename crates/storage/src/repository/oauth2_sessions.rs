@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_scope, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -26,21 +26,23 @@ pub(crate) struct SessionRow {
     pub finished_at: Option<Timestamp>,
 }
 
-impl From<SessionRow> for Session {
-    fn from(r: SessionRow) -> Self {
-        Session {
+impl TryFrom<SessionRow> for Session {
+    type Error = StorageError;
+
+    fn try_from(r: SessionRow) -> Result<Self, StorageError> {
+        Ok(Session {
             id: to_ulid(r.oauth2_session_id),
             client_id: to_ulid(r.oauth2_client_id),
             user_id: r.user_id.map(to_ulid),
             browser_session_id: r.user_session_id.map(to_ulid),
-            scope: r.scope_list,
+            scope: parse_scope(OAUTH2_SESSIONS.name, "scope_list", &r.scope_list)?,
             user_agent: r.user_agent,
             last_active_at: r.last_active_at.map(|t| t.0),
             last_active_ip: r.last_active_ip,
             human_name: r.human_name,
             created_at: r.created_at.0,
             finished_at: r.finished_at.map(|t| t.0),
-        }
+        })
     }
 }
 
@@ -73,7 +75,7 @@ impl<M: Mode> OAuth2Sessions<'_, M> {
         let row: Option<SessionRow> = OAUTH2_SESSIONS
             .find_where(self.tx, "s.oauth2_session_id = $1", to_uuid(id))
             .await?;
-        Ok(row.map(Session::from))
+        row.map(Session::try_from).transpose()
     }
 }
 
@@ -90,7 +92,7 @@ impl OAuth2Sessions<'_, Write> {
             .bind(to_uuid(s.client_id))
             .bind(s.user_id.map(to_uuid))
             .bind(s.browser_session_id.map(to_uuid))
-            .bind(&s.scope)
+            .bind(s.scope.to_string())
             .bind(s.user_agent.as_deref())
             .bind(s.human_name.as_deref())
             .bind(Timestamp(s.created_at))

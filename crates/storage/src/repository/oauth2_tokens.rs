@@ -159,7 +159,7 @@ impl<M: Mode> AccessTokens<'_, M> {
         let row: Option<IntrospectionRow> = on_conn!(self, |conn| {
             sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
         })?;
-        Ok(row.map(|r| {
+        row.map(|r| {
             let user = match (r.u_user_id, r.u_username, r.u_created_at) {
                 (Some(id), Some(username), Some(created_at)) => Some(User {
                     id: to_ulid(id),
@@ -172,8 +172,10 @@ impl<M: Mode> AccessTokens<'_, M> {
                 }),
                 _ => None,
             };
-            (AccessToken::from(r.token), Session::from(r.session), user)
-        }))
+            let session = Session::try_from(r.session)?;
+            Ok((AccessToken::from(r.token), session, user))
+        })
+        .transpose()
     }
 }
 

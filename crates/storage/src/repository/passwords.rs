@@ -29,8 +29,10 @@ impl TryFrom<PasswordRow> for UserPassword {
             id: to_ulid(row.user_password_id),
             user_id: to_ulid(row.user_id),
             hashed_password: row.hashed_password,
-            version: u16::try_from(row.version).map_err(|_| {
-                StorageError::Malformed(format!("password scheme version {}", row.version))
+            version: u16::try_from(row.version).map_err(|_| StorageError::Malformed {
+                table: USER_PASSWORDS.name,
+                column: "version",
+                reason: format!("password scheme version {} is out of range", row.version),
             })?,
             upgraded_from_id: row.upgraded_from_id.map(to_ulid),
             created_at: row.created_at.0,

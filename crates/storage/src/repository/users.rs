@@ -1,13 +1,13 @@
 //! The `users` table: accounts, their lock/deactivation state and admin flag.
 
 use chrono::{DateTime, Utc};
-use mxauth_model::User;
+use mxauth_model::{Scope, User};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Table, Write};
+use super::{accessor, oauth2_sessions::OAUTH2_SESSIONS, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_scope, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -129,7 +129,7 @@ impl<M: Mode> Users<'_, M> {
     pub async fn active_session_devices(
         &mut self,
         user_id: Ulid,
-    ) -> Result<(Vec<String>, Vec<String>), StorageError> {
+    ) -> Result<(Vec<Scope>, Vec<String>), StorageError> {
         let scopes: Vec<String> = on_conn!(self, |conn| {
             sqlx::query_scalar(
                 "SELECT scope_list FROM oauth2_sessions WHERE user_id = $1 AND finished_at IS NULL",
@@ -147,6 +147,10 @@ impl<M: Mode> Users<'_, M> {
             .fetch_all(conn)
             .await
         })?;
+        let scopes = scopes
+            .iter()
+            .map(|s| parse_scope(OAUTH2_SESSIONS.name, "scope_list", s))
+            .collect::<Result<_, _>>()?;
         Ok((scopes, devices))
     }
 }

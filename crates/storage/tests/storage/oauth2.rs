@@ -2,15 +2,17 @@
 
 use chrono::Duration;
 use mxauth_model::{
-    oauth2::{AuthorizationGrant, Client, ClientAuthMethod, GrantState, GrantTypes, Session},
-    User,
+    oauth2::{
+        AuthorizationGrant, Client, ClientAuthMethod, GrantState, GrantTypes, ResponseMode, Session,
+    },
+    CodeChallengeMethod, User,
 };
 use mxauth_storage::{new_ulid, Database, StorageError};
 use rand::rngs::StdRng;
 
 use crate::harness::{now, rng};
 
-fn client(rng: &mut StdRng, digest: Option<&str>) -> Client {
+pub(crate) fn client(rng: &mut StdRng, digest: Option<&str>) -> Client {
     Client {
         id: new_ulid(now(), rng),
         encrypted_client_secret: None,
@@ -43,7 +45,7 @@ fn client(rng: &mut StdRng, digest: Option<&str>) -> Client {
     }
 }
 
-async fn user(db: &Database, rng: &mut StdRng, name: &str) -> User {
+pub(crate) async fn user(db: &Database, rng: &mut StdRng, name: &str) -> User {
     let mut repo = db.begin().await.unwrap();
     let user = repo
         .users()
@@ -167,20 +169,20 @@ async fn browser_sessions_and_authentications(db: &Database) {
 }
 crate::both!(browser_sessions_and_authentications);
 
-fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
+pub(crate) fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
     AuthorizationGrant {
         id: new_ulid(now(), rng),
         client_id: client.id,
         redirect_uri: "https://app.example.com/cb".into(),
         redirect_uri_sent: false,
-        scope: "openid urn:matrix:client:api:*".into(),
+        scope: "openid urn:matrix:client:api:*".parse().unwrap(),
         state: Some("xyz".into()),
         nonce: Some("n-0S6".into()),
-        response_mode: "query".into(),
+        response_mode: ResponseMode::Query,
         response_type_code: true,
         response_type_id_token: false,
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCQHtYwjoJ0BD-LqLqS4P0E8".into()),
-        code_challenge_method: Some("S256".into()),
+        code_challenge_method: Some(CodeChallengeMethod::S256),
         login_hint: None,
         prompt: None,
         locale: None,
@@ -193,13 +195,13 @@ fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
     }
 }
 
-fn session(rng: &mut StdRng, client: &Client, user: Option<&User>) -> Session {
+pub(crate) fn session(rng: &mut StdRng, client: &Client, user: Option<&User>) -> Session {
     Session {
         id: new_ulid(now(), rng),
         client_id: client.id,
         user_id: user.map(|u| u.id),
         browser_session_id: None,
-        scope: "openid".into(),
+        scope: "openid".parse().unwrap(),
         user_agent: None,
         last_active_at: None,
         last_active_ip: None,

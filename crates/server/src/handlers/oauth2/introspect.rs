@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
-use mxauth_model::{scope::device_scope, token_digest, Scope, TokenType};
+use mxauth_model::{scope::device_scope, token_digest, TokenType};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
@@ -170,7 +170,7 @@ async fn access_token(
         return Ok(inactive());
     };
     let now = state.clock.now();
-    let scope: Scope = active.session.scope.parse().unwrap_or_default();
+    let scope = &active.session.scope;
     let mut body = json!({
         "active": true,
         // MSC2967: both the stable and unstable Matrix scope names, so
@@ -222,7 +222,7 @@ async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthErro
     if !refresh.is_valid() || !session_ok {
         return Ok(inactive());
     }
-    let scope: Scope = session.scope.parse().unwrap_or_default();
+    let scope = &session.scope;
     let mut body = json!({
         "active": true,
         "scope": scope.introspection_scope().to_string(),

@@ -7,7 +7,6 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use mxauth_model::Scope;
 use serde_json::json;
 
 use super::{
@@ -51,7 +50,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
         }
         Err(e) => return OAuthError::from(e).into_response(),
     };
-    let scope: Scope = active.session.scope.parse().unwrap_or_default();
+    let scope = &active.session.scope;
     let Some(user) = active.user.filter(|_| scope.contains("openid")) else {
         return bearer_error(
             StatusCode::FORBIDDEN,

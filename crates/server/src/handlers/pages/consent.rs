@@ -114,7 +114,7 @@ fn login_redirect(state: &AppState, grant: &AuthorizationGrant, force: bool) -> 
 }
 
 fn mode(grant: &AuthorizationGrant) -> ResponseMode {
-    ResponseMode::parse(&grant.response_mode).unwrap_or(ResponseMode::Query)
+    grant.response_mode
 }
 
 fn deny(state: &AppState, grant: &AuthorizationGrant, description: &str) -> Response {
@@ -182,8 +182,8 @@ pub async fn show(
             Err(e) => return internal_error(&state, &e),
         }
     }
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
-    if admin_refused(&scope, &user) {
+    let scope = &grant.scope;
+    if admin_refused(scope, &user) {
         if let Err(e) = cancel(&state, &grant).await {
             return internal_error(&state, &e);
         }
@@ -207,7 +207,7 @@ pub async fn show(
             policy_uri => client.policy_uri,
             tos_uri => client.tos_uri,
         },
-        scopes => descriptions(&scope),
+        scopes => descriptions(scope),
         mxid => user.mxid(&state.site.server_name),
         username => user.username,
         redirect_host => Url::parse(&grant.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)),
@@ -235,8 +235,8 @@ pub async fn submit(
         Ok(None) => return login_redirect(&state, &grant, false),
         Err(e) => return internal_error(&state, &e),
     };
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
-    if input.decision != "allow" || admin_refused(&scope, &user) {
+    let scope = &grant.scope;
+    if input.decision != "allow" || admin_refused(scope, &user) {
         if let Err(e) = cancel(&state, &grant).await {
             return internal_error(&state, &e);
         }

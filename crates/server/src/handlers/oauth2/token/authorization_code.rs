@@ -12,7 +12,7 @@ use chrono::Duration;
 use mxauth_model::{
     oauth2::{Client, GrantState, Session},
     pkce::{self, CodeChallengeMethod},
-    token_digest, Scope,
+    token_digest,
 };
 use mxauth_storage::new_ulid;
 use rand::rngs::OsRng;
@@ -86,8 +86,6 @@ pub async fn exchange(
         (Some(challenge), Some(verifier)) => {
             let method = grant
                 .code_challenge_method
-                .as_deref()
-                .and_then(|m| m.parse().ok())
                 .unwrap_or(CodeChallengeMethod::S256);
             pkce::check(method, challenge, verifier)
                 .map_err(|e| OAuthError::invalid_grant(format!("PKCE verification failed: {e}")))?;
@@ -124,7 +122,7 @@ pub async fn exchange(
         .await?;
     drop(repo);
 
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
+    let scope = &grant.scope;
     // The device must exist on the homeserver before the client uses the
     // token (Synapse refuses tokens of unknown devices). The upsert is
     // idempotent, so it runs before anything is written: if the homeserver
@@ -184,7 +182,7 @@ pub async fn exchange(
         refresh_token: pair.refresh_token,
         id_token,
         expires_in: state.site.access_token_ttl.num_seconds(),
-        scope: grant.scope,
+        scope: grant.scope.to_string(),
     })
 }
 

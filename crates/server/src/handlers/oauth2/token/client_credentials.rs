@@ -53,7 +53,7 @@ pub async fn exchange(
         client_id: client.id,
         user_id: None,
         browser_session_id: None,
-        scope: scope.to_string(),
+        scope,
         user_agent: None,
         last_active_at: None,
         last_active_ip: None,
@@ -70,6 +70,6 @@ pub async fn exchange(
         refresh_token: None,
         id_token: None,
         expires_in: state.site.access_token_ttl.num_seconds(),
-        scope: session.scope,
+        scope: session.scope.to_string(),
     })
 }

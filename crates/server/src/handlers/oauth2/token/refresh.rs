@@ -66,8 +66,7 @@ pub async fn exchange(
         let requested: Scope = requested
             .parse()
             .map_err(|e| OAuthError::invalid_scope(format!("the scope is invalid: {e}")))?;
-        let granted: Scope = session.scope.parse().unwrap_or_default();
-        if !requested.is_subset_of(&granted) {
+        if !requested.is_subset_of(&session.scope) {
             return Err(OAuthError::invalid_scope(
                 "a refresh cannot widen the scope of the session",
             ));
@@ -112,7 +111,7 @@ pub async fn exchange(
         refresh_token: pair.refresh_token,
         id_token: None,
         expires_in: state.site.access_token_ttl.num_seconds(),
-        scope: session.scope,
+        scope: session.scope.to_string(),
     })
 }
 
