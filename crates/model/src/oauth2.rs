@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use ulid::Ulid;
 
+use crate::{pkce::CodeChallengeMethod, scope::Scope};
+
 /// How a client authenticates at the token endpoint (RFC 7591 §2,
 /// `token_endpoint_auth_method`). The same names in the configuration
 /// file's `clients[].client_auth_method`.
@@ -106,6 +108,40 @@ impl Client {
     }
 }
 
+/// How the authorization response reaches the client (OAuth 2.0 Multiple
+/// Response Type Encoding Practices §2.1; Form Post Response Mode §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown response mode {0:?}: it is query, fragment or form_post")]
+pub struct UnknownResponseMode(pub String);
+
+impl ResponseMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Query => "query",
+            Self::Fragment => "fragment",
+            Self::FormPost => "form_post",
+        }
+    }
+}
+
+impl std::str::FromStr for ResponseMode {
+    type Err = UnknownResponseMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Query, Self::Fragment, Self::FormPost]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| UnknownResponseMode(s.to_owned()))
+    }
+}
+
 /// Where an authorization request is in its life (RFC 6749 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantState {
@@ -127,16 +163,15 @@ pub struct AuthorizationGrant {
     /// Whether the client sent `redirect_uri` (it may leave it out when it
     /// registered only one); if so, the token request must repeat it.
     pub redirect_uri_sent: bool,
-    /// Space-separated scope as requested.
-    pub scope: String,
+    /// The scope as requested.
+    pub scope: Scope,
     pub state: Option<String>,
     pub nonce: Option<String>,
-    /// `query`, `fragment` or `form_post`.
-    pub response_mode: String,
+    pub response_mode: ResponseMode,
     pub response_type_code: bool,
     pub response_type_id_token: bool,
     pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
+    pub code_challenge_method: Option<CodeChallengeMethod>,
     pub login_hint: Option<String>,
     pub prompt: Option<String>,
     pub locale: Option<String>,
@@ -170,8 +205,9 @@ pub struct Session {
     pub client_id: Ulid,
     pub user_id: Option<Ulid>,
     pub browser_session_id: Option<Ulid>,
-    /// Space-separated scope granted.
-    pub scope: String,
+    /// The scope granted (empty for a `client_credentials` session that
+    /// asked for none).
+    pub scope: Scope,
     pub user_agent: Option<String>,
     pub last_active_at: Option<DateTime<Utc>>,
     pub last_active_ip: Option<String>,
@@ -235,6 +271,18 @@ mod tests {
     }
 
     #[test]
+    fn response_modes_round_trip_through_their_names() {
+        for mode in [
+            ResponseMode::Query,
+            ResponseMode::Fragment,
+            ResponseMode::FormPost,
+        ] {
+            assert_eq!(mode.as_str().parse::<ResponseMode>(), Ok(mode));
+        }
+        assert!("form-post".parse::<ResponseMode>().is_err());
+    }
+
+    #[test]
     fn grant_state_follows_timestamps() {
         let t = DateTime::UNIX_EPOCH;
         let mut grant = AuthorizationGrant {
@@ -242,10 +290,10 @@ mod tests {
             client_id: Ulid::nil(),
             redirect_uri: "https://a/cb".into(),
             redirect_uri_sent: true,
-            scope: "openid".into(),
+            scope: "openid".parse().unwrap(),
             state: None,
             nonce: None,
-            response_mode: "query".into(),
+            response_mode: ResponseMode::Query,
             response_type_code: true,
             response_type_id_token: false,
             code_challenge: None,

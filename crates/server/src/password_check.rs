@@ -46,14 +46,17 @@ pub async fn find_login_user(
         return Ok(None);
     };
     let mut repo = db.read().await?;
-    let mut user = repo.find_user_by_username(localpart).await?;
+    let mut user = repo.users().find_by_username(localpart).await?;
     if user.is_none() {
-        let mut found = repo.find_users_by_username_ignoring_case(localpart).await?;
+        let mut found = repo
+            .users()
+            .find_by_username_ignoring_case(localpart)
+            .await?;
         if found.len() == 1 {
             user = found.pop();
         }
     }
-    repo.rollback().await?;
+    drop(repo);
     Ok(user)
 }
 
@@ -101,8 +104,8 @@ pub async fn check_user_password(
     password: String,
 ) -> Result<PasswordCheck, PasswordCheckError> {
     let mut repo = db.read().await?;
-    let stored = repo.active_user_password(user).await?;
-    repo.rollback().await?;
+    let stored = repo.user_passwords().active(user).await?;
+    drop(repo);
     let Some(stored) = stored else {
         // As long as a real check: the time must not tell who has one.
         spend_one_hash(passwords, password).await;
@@ -119,17 +122,18 @@ pub async fn check_user_password(
     if let Some((version, hash)) = upgrade {
         let now = clock.now();
         let mut repo = db.begin().await?;
-        repo.add_user_password(
-            user,
-            NewPassword {
-                id: new_ulid(now, rng),
-                hashed_password: &hash,
-                version,
-                upgraded_from: Some(&stored),
-            },
-            now,
-        )
-        .await?;
+        repo.user_passwords()
+            .add(
+                user,
+                NewPassword {
+                    id: new_ulid(now, rng),
+                    hashed_password: &hash,
+                    version,
+                    upgraded_from: Some(&stored),
+                },
+                now,
+            )
+            .await?;
         repo.commit().await?;
         tracing::info!(user = %user.username, from = stored.version, to = version, "password hash upgraded");
     }
@@ -176,11 +180,13 @@ mod tests {
             .unwrap();
         let mut repo = db.begin().await.unwrap();
         let user = repo
-            .add_user(new_ulid(clock.now(), &mut rng), "alice", clock.now())
+            .users()
+            .add(new_ulid(clock.now(), &mut rng), "alice", clock.now())
             .await
             .unwrap();
         let old = repo
-            .add_user_password(
+            .user_passwords()
+            .add(
                 &user,
                 NewPassword {
                     id: new_ulid(clock.now(), &mut rng),
@@ -206,7 +212,7 @@ mod tests {
         assert_eq!(wrong, PasswordCheck::Invalid);
         let mut repo = db.begin().await.unwrap();
         assert_eq!(
-            repo.active_user_password(&user).await.unwrap().unwrap(),
+            repo.user_passwords().active(&user).await.unwrap().unwrap(),
             old
         );
         repo.rollback().await.unwrap();
@@ -223,7 +229,7 @@ mod tests {
         .unwrap();
         assert_eq!(right, PasswordCheck::Valid);
         let mut repo = db.begin().await.unwrap();
-        let new = repo.active_user_password(&user).await.unwrap().unwrap();
+        let new = repo.user_passwords().active(&user).await.unwrap().unwrap();
         repo.rollback().await.unwrap();
         assert_eq!(new.version, 2);
         assert_eq!(new.upgraded_from_id, Some(old.id));
@@ -244,14 +250,15 @@ mod tests {
         assert_eq!(again, PasswordCheck::Valid);
         let mut repo = db.begin().await.unwrap();
         assert_eq!(
-            repo.active_user_password(&user).await.unwrap().unwrap(),
+            repo.user_passwords().active(&user).await.unwrap().unwrap(),
             new
         );
         repo.rollback().await.unwrap();
 
         let mut repo = db.begin().await.unwrap();
         let nobody = repo
-            .add_user(new_ulid(clock.now(), &mut rng), "bob", clock.now())
+            .users()
+            .add(new_ulid(clock.now(), &mut rng), "bob", clock.now())
             .await
             .unwrap();
         repo.commit().await.unwrap();

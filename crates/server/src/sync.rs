@@ -99,15 +99,15 @@ pub async fn sync_clients(
     let mut report = SyncReport::default();
     let mut repo = db.begin().await?;
     for client in &wanted {
-        repo.upsert_static_client(client).await?;
+        repo.oauth2_clients().upsert_static(client).await?;
         report.upserted.push(client.client_id());
     }
-    for existing in repo.list_static_clients().await? {
+    for existing in repo.oauth2_clients().list_static().await? {
         if wanted.iter().any(|w| w.id == existing.id) {
             continue;
         }
         if prune {
-            repo.delete_static_client(existing.id).await?;
+            repo.oauth2_clients().delete_static(existing.id).await?;
             report.pruned.push(existing.client_id());
         } else {
             report.stale.push(existing.client_id());

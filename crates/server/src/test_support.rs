@@ -382,21 +382,23 @@ pub async fn add_user(state: &AppState, username: &str, password: &str) -> mxaut
         .unwrap();
     let mut repo = state.db.begin().await.unwrap();
     let user = repo
-        .add_user(new_ulid(now, &mut rand::rngs::OsRng), username, now)
+        .users()
+        .add(new_ulid(now, &mut rand::rngs::OsRng), username, now)
         .await
         .unwrap();
-    repo.add_user_password(
-        &user,
-        NewPassword {
-            id: new_ulid(now, &mut rand::rngs::OsRng),
-            hashed_password: &hash,
-            version,
-            upgraded_from: None,
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    repo.user_passwords()
+        .add(
+            &user,
+            NewPassword {
+                id: new_ulid(now, &mut rand::rngs::OsRng),
+                hashed_password: &hash,
+                version,
+                upgraded_from: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
     repo.commit().await.unwrap();
     user
 }

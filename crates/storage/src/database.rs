@@ -8,7 +8,11 @@ use sqlx::{
     PgPool, SqlitePool,
 };
 
-use crate::{availability, repository::Repository, StorageError};
+use crate::{
+    availability,
+    repository::{ReadHandle, Repository},
+    StorageError,
+};
 
 /// Which kind of database is behind a [`Database`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,12 +140,13 @@ impl Database {
 
     /// A handle for reads outside any transaction: each statement sees the
     /// latest committed data. For lookups on hot paths; anything that writes
-    /// more than one row uses [`Database::begin`].
-    pub async fn read(&self) -> Result<Repository, StorageError> {
+    /// more than one row uses [`Database::begin`]. The handle has no write
+    /// methods: every write goes through a transaction.
+    pub async fn read(&self) -> Result<ReadHandle, StorageError> {
         Ok(match self {
-            Database::Sqlite(pool, _) => Repository::sqlite_conn(pool.acquire().await?),
+            Database::Sqlite(pool, _) => ReadHandle::sqlite_conn(pool.acquire().await?),
             Database::Postgres(pool) => {
-                Repository::postgres_conn(availability::within_reach(pool, pool.acquire()).await?)
+                ReadHandle::postgres_conn(availability::within_reach(pool, pool.acquire()).await?)
             }
         })
     }

@@ -28,8 +28,14 @@ pub enum StorageError {
     UnknownMigration(i64),
     #[error("migration {version} ({name}) was changed after it was applied (checksum differs)")]
     ChangedMigration { version: i64, name: &'static str },
-    #[error("stored value is malformed: {0}")]
-    Malformed(String),
+    /// A stored value does not parse as its type: the row was written by
+    /// something else than mxauth, or by hand.
+    #[error("the value stored in {table}.{column} is malformed: {reason}")]
+    Malformed {
+        table: &'static str,
+        column: &'static str,
+        reason: String,
+    },
 }
 
 impl From<sqlx::Error> for StorageError {

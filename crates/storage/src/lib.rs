@@ -1,6 +1,7 @@
 //! mxauth's database layer. One [`Database`] over SQLite (the embedded
-//! default) or PostgreSQL, one [`Repository`] per transaction, and the
-//! migrations of both backends. Only this crate knows sqlx.
+//! default) or PostgreSQL, one [`Repository`] per transaction (or a
+//! [`ReadHandle`] without one, which cannot write), accessors per table
+//! group, and the migrations of both backends. Only this crate knows sqlx.
 
 mod availability;
 mod database;
@@ -13,7 +14,10 @@ mod types;
 pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode};
 pub use error::StorageError;
 pub use repository::{
-    CompatSsoLogin, ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken,
-    ImportSession, ImportUser, NewPassword, QueuedJob, Repository,
+    AccessTokens, AuthorizationGrants, BrowserSessions, CompatAccessTokens, CompatRefreshTokens,
+    CompatSessions, CompatSsoLogin, CompatSsoLogins, ExistingUser, ImportAccessToken, ImportBatch,
+    ImportRefreshToken, ImportSession, ImportUser, Jobs, Mode, NewPassword, OAuth2Clients,
+    OAuth2Sessions, QueuedJob, Read, ReadHandle, RefreshTokens, Repository, Syn2Mas, UserEmails,
+    UserPasswords, Users, Write,
 };
 pub use types::new_ulid;

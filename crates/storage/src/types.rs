@@ -9,7 +9,10 @@
 //! Ids: ULIDs, stored through `uuid::Uuid` (PostgreSQL `UUID`, SQLite 16-byte
 //! `BLOB`); byte order is preserved, so ids sort by creation time on both.
 
+use std::{fmt::Display, str::FromStr};
+
 use chrono::{DateTime, SecondsFormat, Utc};
+use mxauth_model::Scope;
 use rand::RngCore;
 use sqlx::{
     encode::IsNull, error::BoxDynError, postgres::PgValueRef, sqlite::SqliteValueRef, Decode,
@@ -17,6 +20,8 @@ use sqlx::{
 };
 use ulid::Ulid;
 use uuid::Uuid;
+
+use crate::StorageError;
 
 /// A point in time as stored in the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,6 +79,39 @@ impl<'r> Decode<'r, Sqlite> for Timestamp {
             DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc),
         ))
     }
+}
+
+/// A value stored as text, parsed into its model type once, here. A value
+/// that does not parse is [`StorageError::Malformed`] naming where it is
+/// stored, never a silent default.
+pub(crate) fn parse_stored<T>(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<T, StorageError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    text.parse().map_err(|e: T::Err| StorageError::Malformed {
+        table,
+        column,
+        reason: e.to_string(),
+    })
+}
+
+/// A stored scope. The empty string is the empty scope: a
+/// `client_credentials` session that asked for none is stored so (it is
+/// what [`Scope`]'s `Display` writes for it).
+pub(crate) fn parse_scope(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<Scope, StorageError> {
+    if text.is_empty() {
+        return Ok(Scope::new());
+    }
+    parse_stored(table, column, text)
 }
 
 pub(crate) fn to_uuid(id: Ulid) -> Uuid {

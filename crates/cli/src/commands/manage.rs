@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
         ManageCommand::ProvisionAllUsers => provision_all(&tools).await,
         ManageCommand::ListAdminUsers => {
             let mut repo = db.begin().await?;
-            let admins = repo.list_admin_users().await?;
+            let admins = repo.users().list_admins().await?;
             if admins.is_empty() {
                 eprintln!("No user may request admin rights.");
             }
@@ -93,7 +93,8 @@ pub fn localpart<'a>(name: &'a str, server_name: &str) -> Result<&'a str> {
 
 async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Result<User> {
     let localpart = localpart(name, server_name)?;
-    repo.find_user_by_username(localpart)
+    repo.users()
+        .find_by_username(localpart)
         .await?
         .with_context(|| format!("there is no user named {localpart}"))
 }
@@ -130,7 +131,7 @@ async fn add_email(
     }
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    if repo.find_user_email(&user, email).await?.is_some() {
+    if repo.user_emails().find(&user, email).await?.is_some() {
         // Every stored address is confirmed, so both commands are done.
         eprintln!(
             "{} already has the confirmed address {email}.",
@@ -139,7 +140,8 @@ async fn add_email(
         return Ok(ExitCode::SUCCESS);
     }
     let now = tools.clock.now();
-    repo.add_user_email(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
+    repo.user_emails()
+        .add(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
         .await?;
     queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     repo.commit().await?;
@@ -160,17 +162,18 @@ pub async fn store_password(
     hashed: (u16, String),
 ) -> Result<()> {
     let now = clock.now();
-    repo.add_user_password(
-        user,
-        NewPassword {
-            id: new_ulid(now, &mut OsRandom.rng()),
-            hashed_password: &hashed.1,
-            version: hashed.0,
-            upgraded_from: None,
-        },
-        now,
-    )
-    .await?;
+    repo.user_passwords()
+        .add(
+            user,
+            NewPassword {
+                id: new_ulid(now, &mut OsRandom.rng()),
+                hashed_password: &hashed.1,
+                version: hashed.0,
+                upgraded_from: None,
+            },
+            now,
+        )
+        .await?;
     Ok(())
 }
 
@@ -214,10 +217,10 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
     let now = tools.clock.now();
-    let user = repo.lock_user(user, now).await?;
+    let user = repo.users().lock(user, now).await?;
     queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     if deactivate {
-        let user = repo.deactivate_user(user.clone(), now).await?;
+        let user = repo.users().deactivate(user.clone(), now).await?;
         queue(
             &mut repo,
             tools.clock,
@@ -239,9 +242,9 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
 async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<ExitCode> {
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    let mut user = repo.unlock_user(user).await?;
+    let mut user = repo.users().unlock(user).await?;
     if reactivate {
-        user = repo.reactivate_user(user).await?;
+        user = repo.users().reactivate(user).await?;
         queue_for_user(&mut repo, tools.clock, jobs::queues::REACTIVATE_USER, &user).await?;
     }
     queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
@@ -258,7 +261,7 @@ async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<E
 async fn set_admin(tools: &Tools<'_>, username: &str, admin: bool) -> Result<ExitCode> {
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    let user = repo.set_can_request_admin(user, admin).await?;
+    let user = repo.users().set_can_request_admin(user, admin).await?;
     repo.commit().await?;
     if admin {
         eprintln!("{} may now request admin rights.", user.username);
@@ -274,7 +277,7 @@ async fn provision_all(tools: &Tools<'_>) -> Result<ExitCode> {
     let mut count = 0;
     loop {
         let mut repo = tools.db.begin().await?;
-        let page = repo.list_users(after, 500).await?;
+        let page = repo.users().list(after, 500).await?;
         let Some(last) = page.last() else {
             repo.rollback().await?;
             break;

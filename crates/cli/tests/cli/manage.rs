@@ -67,20 +67,21 @@ async fn register_user(db: TestDatabase) {
     let database = db.open().await;
     let mut repo = database.begin().await.unwrap();
     let alice = repo
-        .find_user_by_username("alice")
+        .users()
+        .find_by_username("alice")
         .await
         .unwrap()
         .expect("alice exists");
     assert!(alice.can_request_admin);
-    let password = repo.active_user_password(&alice).await.unwrap().unwrap();
+    let password = repo.user_passwords().active(&alice).await.unwrap().unwrap();
     assert!(password
         .hashed_password
         .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert_eq!(password.version, 1);
-    let emails = repo.list_user_emails(&alice).await.unwrap();
+    let emails = repo.user_emails().list(&alice).await.unwrap();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].email, "alice@example.com");
-    let jobs = repo.list_jobs("provision-user").await.unwrap();
+    let jobs = repo.jobs().list("provision-user").await.unwrap();
     assert_eq!(jobs.len(), 1);
     assert!(
         jobs[0].payload.contains("\"set_display_name\":\"Alice\""),
@@ -106,12 +107,12 @@ async fn register_user(db: TestDatabase) {
         "error: a user named alice already exists; nothing was changed"
     );
     let mut repo = database.begin().await.unwrap();
-    assert_eq!(repo.count_users().await.unwrap(), 1);
+    assert_eq!(repo.users().count().await.unwrap(), 1);
     assert_eq!(
-        repo.active_user_password(&alice).await.unwrap().unwrap(),
+        repo.user_passwords().active(&alice).await.unwrap().unwrap(),
         password
     );
-    assert_eq!(repo.list_jobs("provision-user").await.unwrap().len(), 1);
+    assert_eq!(repo.jobs().list("provision-user").await.unwrap().len(), 1);
     repo.rollback().await.unwrap();
     database.close().await;
     db.drop_database().await;
@@ -181,7 +182,7 @@ async fn bad_input_changes_nothing(db: TestDatabase) {
     assert_eq!(weak_allowed.code, 0, "{}", weak_allowed.stderr);
     let database = db.open().await;
     let mut repo = database.begin().await.unwrap();
-    assert_eq!(repo.count_users().await.unwrap(), 1);
+    assert_eq!(repo.users().count().await.unwrap(), 1);
     repo.rollback().await.unwrap();
     database.close().await;
     db.drop_database().await;
@@ -221,9 +222,14 @@ async fn manage_commands(db: TestDatabase) {
     );
     let database = db.open().await;
     let mut repo = database.begin().await.unwrap();
-    let carol = repo.find_user_by_username("carol").await.unwrap().unwrap();
+    let carol = repo
+        .users()
+        .find_by_username("carol")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(carol.locked_at.is_some() && carol.deactivated_at.is_some());
-    assert_eq!(repo.list_jobs("deactivate-user").await.unwrap().len(), 1);
+    assert_eq!(repo.jobs().list("deactivate-user").await.unwrap().len(), 1);
     repo.rollback().await.unwrap();
 
     assert_eq!(
@@ -231,9 +237,14 @@ async fn manage_commands(db: TestDatabase) {
         0
     );
     let mut repo = database.begin().await.unwrap();
-    let carol = repo.find_user_by_username("carol").await.unwrap().unwrap();
+    let carol = repo
+        .users()
+        .find_by_username("carol")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(carol.is_valid());
-    let old = repo.active_user_password(&carol).await.unwrap().unwrap();
+    let old = repo.user_passwords().active(&carol).await.unwrap().unwrap();
     repo.rollback().await.unwrap();
 
     assert_eq!(
@@ -258,9 +269,9 @@ async fn manage_commands(db: TestDatabase) {
     );
 
     let mut repo = database.begin().await.unwrap();
-    let new = repo.active_user_password(&carol).await.unwrap().unwrap();
+    let new = repo.user_passwords().active(&carol).await.unwrap().unwrap();
     assert_ne!(new.hashed_password, old.hashed_password);
-    assert_eq!(repo.list_user_emails(&carol).await.unwrap().len(), 1);
+    assert_eq!(repo.user_emails().list(&carol).await.unwrap().len(), 1);
     repo.rollback().await.unwrap();
     database.close().await;
     db.drop_database().await;
@@ -308,11 +319,16 @@ async fn register_user_asks_the_homeserver(db: TestDatabase) {
     let database = db.open().await;
     let mut repo = database.begin().await.unwrap();
     assert_eq!(
-        repo.count_users().await.unwrap(),
+        repo.users().count().await.unwrap(),
         2,
         "only mallory and carol"
     );
-    assert!(repo.find_user_by_username("carol").await.unwrap().is_some());
+    assert!(repo
+        .users()
+        .find_by_username("carol")
+        .await
+        .unwrap()
+        .is_some());
     repo.rollback().await.unwrap();
     database.close().await;
     db.drop_database().await;

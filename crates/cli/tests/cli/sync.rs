@@ -30,7 +30,11 @@ async fn static_clients_are_synced_pruned_and_usable() {
     let database = db.open().await;
     let mut repo = database.begin().await.unwrap();
     assert!(
-        repo.list_static_clients().await.unwrap().is_empty(),
+        repo.oauth2_clients()
+            .list_static()
+            .await
+            .unwrap()
+            .is_empty(),
         "a dry run writes nothing"
     );
     repo.rollback().await.unwrap();
@@ -42,7 +46,7 @@ async fn static_clients_are_synced_pruned_and_usable() {
         synced.stderr
     );
     let mut repo = database.begin().await.unwrap();
-    let clients = repo.list_static_clients().await.unwrap();
+    let clients = repo.oauth2_clients().list_static().await.unwrap();
     assert_eq!(clients.len(), 1);
     let sealed = clients[0].encrypted_client_secret.clone().unwrap();
     assert!(
@@ -86,7 +90,12 @@ async fn static_clients_are_synced_pruned_and_usable() {
         pruned.stderr
     );
     let mut repo = database.begin().await.unwrap();
-    assert!(repo.list_static_clients().await.unwrap().is_empty());
+    assert!(repo
+        .oauth2_clients()
+        .list_static()
+        .await
+        .unwrap()
+        .is_empty());
     repo.rollback().await.unwrap();
     database.close().await;
 }

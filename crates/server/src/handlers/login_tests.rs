@@ -167,7 +167,8 @@ async fn unknown_user_no_password_and_wrong_password_take_as_long() {
     add_user(&t.state, "alice", "wonderland").await;
     let now = t.clock.now();
     let mut repo = t.state.db.begin().await.unwrap();
-    repo.add_user(new_ulid(now, &mut rand::rngs::OsRng), "upstream", now)
+    repo.users()
+        .add(new_ulid(now, &mut rand::rngs::OsRng), "upstream", now)
         .await
         .unwrap();
     repo.commit().await.unwrap();

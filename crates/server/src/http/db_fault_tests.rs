@@ -270,7 +270,8 @@ async fn write_job(db: &Database, payload: &str) -> Result<(), (&'static str, St
         now,
         &mut mxauth_model::RandomSource::rng(&mxauth_model::OsRandom),
     );
-    repo.enqueue_job(id, "fault-test", payload, now)
+    repo.jobs()
+        .enqueue(id, "fault-test", payload, now)
         .await
         .map_err(|e| ("INSERT", e))?;
     repo.commit().await.map_err(|e| ("COMMIT", e))

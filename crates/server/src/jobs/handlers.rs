@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use mxauth_model::{Scope, User};
+use mxauth_model::User;
 use serde::Deserialize;
 use ulid::Ulid;
 
@@ -79,8 +79,8 @@ async fn deliver(
     match queue {
         queues::PROVISION_USER => {
             let mut repo = ctx.db.read().await?;
-            let emails = repo.list_user_emails(user).await?;
-            repo.rollback().await?;
+            let emails = repo.user_emails().list(user).await?;
+            drop(repo);
             let request = ProvisionRequest {
                 localpart: user.username.clone(),
                 display_name: payload.set_display_name.map(Some),
@@ -104,8 +104,8 @@ async fn deliver(
 
 async fn load_user(ctx: &JobContext, id: Ulid) -> Result<User, JobError> {
     let mut repo = ctx.db.read().await?;
-    let user = repo.find_user_by_id(id).await?;
-    repo.rollback().await?;
+    let user = repo.users().find_by_id(id).await?;
+    drop(repo);
     user.ok_or_else(|| JobError::Permanent(format!("user {id} does not exist")))
 }
 
@@ -113,14 +113,12 @@ async fn load_user(ctx: &JobContext, id: Ulid) -> Result<User, JobError> {
 /// OAuth sessions (from their device scope) and active compat sessions.
 pub async fn active_devices(ctx: &JobContext, user: &User) -> Result<Vec<String>, JobError> {
     let mut repo = ctx.db.read().await?;
-    let (scopes, compat) = repo.active_session_devices(user.id).await?;
-    repo.rollback().await?;
+    let (scopes, compat) = repo.users().active_session_devices(user.id).await?;
+    drop(repo);
     let mut devices: BTreeSet<String> = compat.into_iter().collect();
     for scope in scopes {
-        if let Ok(scope) = scope.parse::<Scope>() {
-            if let Ok(Some(device)) = scope.device_id() {
-                devices.insert(device.to_owned());
-            }
+        if let Ok(Some(device)) = scope.device_id() {
+            devices.insert(device.to_owned());
         }
     }
     Ok(devices.into_iter().collect())

@@ -51,8 +51,14 @@ pub async fn enqueue(
     payload: Value,
 ) -> Result<QueuedJob, StorageError> {
     let now = clock.now();
-    let id = new_ulid(now, &mut random.rng());
-    repo.enqueue_job(id, queue, &payload.to_string(), now).await
+    repo.jobs()
+        .enqueue(
+            new_ulid(now, &mut random.rng()),
+            queue,
+            &payload.to_string(),
+            now,
+        )
+        .await
 }
 
 /// The delay before attempt `attempt + 1`.
@@ -66,9 +72,10 @@ pub fn backoff(attempt: i64) -> Duration {
 pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageError> {
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await?;
-    repo.requeue_stale_jobs(now - Duration::minutes(STALE_AFTER_MINUTES))
+    repo.jobs()
+        .requeue_stale(now - Duration::minutes(STALE_AFTER_MINUTES))
         .await?;
-    let jobs = repo.claim_jobs(worker, BATCH, now).await?;
+    let jobs = repo.jobs().claim(worker, BATCH, now).await?;
     repo.commit().await?;
     for job in &jobs {
         let outcome =
@@ -78,19 +85,19 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
         let now = ctx.clock.now();
         let mut repo = ctx.db.begin().await?;
         match result {
-            Ok(()) => repo.complete_job(job.id, now).await?,
+            Ok(()) => repo.jobs().complete(job.id, now).await?,
             Err(JobError::Retry(reason)) if job.attempt < MAX_ATTEMPTS => {
                 let at = now + backoff(job.attempt);
                 tracing::warn!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, retry_at = %at, "job failed, will retry: {reason}");
-                repo.fail_job(job.id, &reason, Some(at), now).await?;
+                repo.jobs().fail(job.id, &reason, Some(at), now).await?;
             }
             Err(JobError::Retry(reason)) => {
                 tracing::error!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, "job failed for good after {MAX_ATTEMPTS} attempts: {reason}");
-                repo.fail_job(job.id, &reason, None, now).await?;
+                repo.jobs().fail(job.id, &reason, None, now).await?;
             }
             Err(JobError::Permanent(reason)) => {
                 tracing::error!(job = %job.id, queue = %job.queue_name, attempt = job.attempt, "job failed for good, not retried: {reason}");
-                repo.fail_job(job.id, &reason, None, now).await?;
+                repo.jobs().fail(job.id, &reason, None, now).await?;
             }
         }
         repo.commit().await?;

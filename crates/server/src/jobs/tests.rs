@@ -37,17 +37,19 @@ async fn named_user_with_job(
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await.unwrap();
     let user = repo
-        .add_user(new_ulid(now, &mut OsRandom.rng()), username, now)
+        .users()
+        .add(new_ulid(now, &mut OsRandom.rng()), username, now)
         .await
         .unwrap();
-    repo.add_user_email(
-        new_ulid(now, &mut OsRandom.rng()),
-        &user,
-        "alice@example.com",
-        now,
-    )
-    .await
-    .unwrap();
+    repo.user_emails()
+        .add(
+            new_ulid(now, &mut OsRandom.rng()),
+            &user,
+            "alice@example.com",
+            now,
+        )
+        .await
+        .unwrap();
     let mut payload = json!({ "user_id": user.id });
     for (k, v) in extra.as_object().unwrap() {
         payload[k] = v.clone();
@@ -61,7 +63,7 @@ async fn named_user_with_job(
 
 async fn statuses(ctx: &JobContext, queue: &str) -> Vec<(String, i64)> {
     let mut repo = ctx.db.begin().await.unwrap();
-    let jobs = repo.list_jobs(queue).await.unwrap();
+    let jobs = repo.jobs().list(queue).await.unwrap();
     jobs.into_iter().map(|j| (j.status, j.attempt)).collect()
 }
 
@@ -138,7 +140,7 @@ async fn a_permanent_refusal_fails_the_job_at_once() {
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
     assert!(hs.user("_svc").is_none());
     let mut repo = ctx.db.begin().await.unwrap();
-    let jobs = repo.list_jobs(queues::PROVISION_USER).await.unwrap();
+    let jobs = repo.jobs().list(queues::PROVISION_USER).await.unwrap();
     assert_eq!((jobs[0].status.as_str(), jobs[0].attempt), ("failed", 1));
     let reason = jobs[0].last_error.as_deref().unwrap_or_default();
     assert!(
@@ -187,14 +189,16 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await.unwrap();
     let client = crate::test_support::public_client(now);
-    repo.add_client(&client).await.unwrap();
+    repo.oauth2_clients().add(&client).await.unwrap();
     for (device, finished) in [("LIVEDEVICE", false), ("GONEDEVICE", true)] {
         let session = mxauth_model::oauth2::Session {
             id: new_ulid(now, &mut OsRandom.rng()),
             client_id: client.id,
             user_id: Some(user.id),
             browser_session_id: None,
-            scope: format!("urn:matrix:client:api:* urn:matrix:client:device:{device}"),
+            scope: format!("urn:matrix:client:api:* urn:matrix:client:device:{device}")
+                .parse()
+                .unwrap(),
             user_agent: None,
             last_active_at: None,
             last_active_ip: None,
@@ -202,9 +206,12 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
             created_at: now,
             finished_at: None,
         };
-        repo.add_oauth2_session(&session).await.unwrap();
+        repo.oauth2_sessions().add(&session).await.unwrap();
         if finished {
-            repo.finish_oauth2_session(session.id, now).await.unwrap();
+            repo.oauth2_sessions()
+                .finish(session.id, now)
+                .await
+                .unwrap();
         }
     }
     enqueue(

@@ -8,7 +8,7 @@ use mxauth_model::{
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -39,8 +39,54 @@ impl From<SessionRow> for BrowserSession {
     }
 }
 
-impl Repository {
-    pub async fn add_browser_session(
+/// `user_sessions`, in the order of [`SessionRow`].
+const USER_SESSIONS: Table = Table {
+    name: "user_sessions",
+    alias: "",
+    columns: &[
+        "user_session_id",
+        "user_id",
+        "created_at",
+        "finished_at",
+        "user_agent",
+        "last_active_at",
+        "last_active_ip",
+    ],
+};
+
+accessor! {
+    /// `user_sessions` and `user_session_authentications`: browser sessions
+    /// and the times the person proved who they are in them.
+    BrowserSessions, browser_sessions
+}
+
+impl<M: Mode> BrowserSessions<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<BrowserSession>, StorageError> {
+        let row: Option<SessionRow> = USER_SESSIONS
+            .find_where(self.tx, "user_session_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(BrowserSession::from))
+    }
+
+    /// When the person last authenticated in this session: OIDC `auth_time`.
+    pub async fn last_authentication_at(
+        &mut self,
+        session_id: Ulid,
+    ) -> Result<Option<DateTime<Utc>>, StorageError> {
+        let time: Option<Option<Timestamp>> = on_conn!(self, |conn| {
+            sqlx::query_scalar(
+                "SELECT MAX(created_at) FROM user_session_authentications WHERE user_session_id = $1",
+            )
+            .bind(to_uuid(session_id))
+            .fetch_optional(conn)
+            .await
+        })?;
+        Ok(time.flatten().map(|t| t.0))
+    }
+}
+
+impl BrowserSessions<'_, Write> {
+    pub async fn add(
         &mut self,
         id: Ulid,
         user: &User,
@@ -71,36 +117,16 @@ impl Repository {
         })
     }
 
-    pub async fn find_browser_session(
-        &mut self,
-        id: Ulid,
-    ) -> Result<Option<BrowserSession>, StorageError> {
-        let row: Option<SessionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(
-                "SELECT user_session_id, user_id, created_at, finished_at, user_agent,
-                        last_active_at, last_active_ip
-                 FROM user_sessions WHERE user_session_id = $1",
-            )
-            .bind(to_uuid(id))
-            .fetch_optional(conn)
-            .await
-        })?;
-        Ok(row.map(BrowserSession::from))
-    }
-
     /// Ends a browser session (logout). Ending it twice keeps the first time.
-    pub async fn finish_browser_session(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        self.exec_at(
-            "UPDATE user_sessions SET finished_at = $1
+    pub async fn finish(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx
+            .exec_at(
+                "UPDATE user_sessions SET finished_at = $1
                  WHERE user_session_id = $2 AND finished_at IS NULL",
-            now,
-            id,
-        )
-        .await?;
+                now,
+                id,
+            )
+            .await?;
         Ok(())
     }
 
@@ -132,21 +158,5 @@ impl Repository {
             created_at: now,
             user_password_id,
         })
-    }
-
-    /// When the person last authenticated in this session: OIDC `auth_time`.
-    pub async fn last_authentication_at(
-        &mut self,
-        session_id: Ulid,
-    ) -> Result<Option<DateTime<Utc>>, StorageError> {
-        let time: Option<Option<Timestamp>> = on_conn!(self, |conn| {
-            sqlx::query_scalar(
-                "SELECT MAX(created_at) FROM user_session_authentications WHERE user_session_id = $1",
-            )
-            .bind(to_uuid(session_id))
-            .fetch_optional(conn)
-            .await
-        })?;
-        Ok(time.flatten().map(|t| t.0))
     }
 }

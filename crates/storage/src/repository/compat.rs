@@ -9,7 +9,7 @@ use mxauth_model::{
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, users::USERS, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -44,14 +44,53 @@ impl From<SessionRow> for CompatSession {
     }
 }
 
-const SESSION_COLUMNS: &str = "s.compat_session_id, s.user_id, s.device_id, s.user_session_id,
-    s.is_synapse_admin, s.user_agent, s.human_name, s.created_at, s.finished_at";
+/// `compat_sessions`, in the order of [`SessionRow`].
+const COMPAT_SESSIONS: Table = Table {
+    name: "compat_sessions",
+    alias: "s",
+    columns: &[
+        "compat_session_id",
+        "user_id",
+        "device_id",
+        "user_session_id",
+        "is_synapse_admin",
+        "user_agent",
+        "human_name",
+        "created_at",
+        "finished_at",
+    ],
+};
+
+/// `compat_access_tokens`, as the lookup join reads them.
+const COMPAT_ACCESS_TOKENS: Table = Table {
+    name: "compat_access_tokens",
+    alias: "t",
+    columns: &[
+        "compat_access_token_id",
+        "compat_session_id",
+        "created_at",
+        "expires_at",
+    ],
+};
+
+/// `compat_refresh_tokens`, in the order of [`RefreshRow`].
+const COMPAT_REFRESH_TOKENS: Table = Table {
+    name: "compat_refresh_tokens",
+    alias: "",
+    columns: &[
+        "compat_refresh_token_id",
+        "compat_session_id",
+        "compat_access_token_id",
+        "created_at",
+        "consumed_at",
+    ],
+};
 
 #[derive(sqlx::FromRow)]
 struct LookupRow {
-    compat_access_token_id: Uuid,
-    token_created_at: Timestamp,
-    expires_at: Option<Timestamp>,
+    t_compat_access_token_id: Uuid,
+    t_created_at: Timestamp,
+    t_expires_at: Option<Timestamp>,
     #[sqlx(flatten)]
     session: SessionRow,
     u_username: String,
@@ -71,8 +110,64 @@ struct RefreshRow {
     consumed_at: Option<Timestamp>,
 }
 
-impl Repository {
-    pub async fn add_compat_session(&mut self, s: &CompatSession) -> Result<(), StorageError> {
+impl From<RefreshRow> for CompatRefreshToken {
+    fn from(r: RefreshRow) -> Self {
+        CompatRefreshToken {
+            id: to_ulid(r.compat_refresh_token_id),
+            session_id: to_ulid(r.compat_session_id),
+            access_token_id: r.compat_access_token_id.map(to_ulid),
+            created_at: r.created_at.0,
+            consumed_at: r.consumed_at.map(|t| t.0),
+        }
+    }
+}
+
+accessor! {
+    /// The `compat_sessions` table: sessions of the legacy login API.
+    CompatSessions, compat_sessions
+}
+
+accessor! {
+    /// The `compat_access_tokens` table (digests only).
+    CompatAccessTokens, compat_access_tokens
+}
+
+accessor! {
+    /// The `compat_refresh_tokens` table (digests only).
+    CompatRefreshTokens, compat_refresh_tokens
+}
+
+impl<M: Mode> CompatSessions<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<CompatSession>, StorageError> {
+        let row: Option<SessionRow> = COMPAT_SESSIONS
+            .find_where(self.tx, "s.compat_session_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(CompatSession::from))
+    }
+
+    /// The user's active compat sessions, optionally only those of one device.
+    pub async fn active(
+        &mut self,
+        user: &User,
+        device_id: Option<&str>,
+    ) -> Result<Vec<CompatSession>, StorageError> {
+        let sql = COMPAT_SESSIONS.select_where(
+            "s.user_id = $1 AND s.finished_at IS NULL AND ($2 IS NULL OR s.device_id = $2)
+             ORDER BY s.compat_session_id",
+        );
+        let rows: Vec<SessionRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(to_uuid(user.id))
+                .bind(device_id)
+                .fetch_all(conn)
+                .await
+        })?;
+        Ok(rows.into_iter().map(CompatSession::from).collect())
+    }
+}
+
+impl CompatSessions<'_, Write> {
+    pub async fn add(&mut self, s: &CompatSession) -> Result<(), StorageError> {
         on_conn!(self, |conn| {
             sqlx::query(
                 "INSERT INTO compat_sessions
@@ -95,50 +190,10 @@ impl Repository {
         Ok(())
     }
 
-    pub async fn find_compat_session(
-        &mut self,
-        id: Ulid,
-    ) -> Result<Option<CompatSession>, StorageError> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM compat_sessions s WHERE s.compat_session_id = $1"
-        );
-        let row: Option<SessionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(CompatSession::from))
-    }
-
-    /// The user's active compat sessions, optionally only those of one device.
-    pub async fn active_compat_sessions(
-        &mut self,
-        user: &User,
-        device_id: Option<&str>,
-    ) -> Result<Vec<CompatSession>, StorageError> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM compat_sessions s
-             WHERE s.user_id = $1 AND s.finished_at IS NULL AND ($2 IS NULL OR s.device_id = $2)
-             ORDER BY s.compat_session_id"
-        );
-        let rows: Vec<SessionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(user.id))
-                .bind(device_id)
-                .fetch_all(conn)
-                .await
-        })?;
-        Ok(rows.into_iter().map(CompatSession::from).collect())
-    }
-
     /// Ends a session; returns whether it was active.
-    pub async fn finish_compat_session(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn finish(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<bool, StorageError> {
         let changed = self
+            .tx
             .exec_at(
                 "UPDATE compat_sessions SET finished_at = $1
                  WHERE compat_session_id = $2 AND finished_at IS NULL",
@@ -148,8 +203,52 @@ impl Repository {
             .await?;
         Ok(changed == 1)
     }
+}
 
-    pub async fn add_compat_access_token(
+impl<M: Mode> CompatAccessTokens<'_, M> {
+    /// The compat access token with this digest, its session and user, in one
+    /// query (introspection's hot path).
+    pub async fn lookup(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<(CompatAccessToken, CompatSession, User)>, StorageError> {
+        let sql = format!(
+            "SELECT {}, {}, {}
+             FROM compat_access_tokens t
+             JOIN compat_sessions s ON s.compat_session_id = t.compat_session_id
+             JOIN users u ON u.user_id = s.user_id
+             WHERE t.access_token_sha256 = $1",
+            COMPAT_ACCESS_TOKENS.columns_as("t_"),
+            COMPAT_SESSIONS.columns(),
+            USERS.columns_as("u_"),
+        );
+        let row: Option<LookupRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+        })?;
+        Ok(row.map(|r| {
+            let session = CompatSession::from(r.session);
+            let token = CompatAccessToken {
+                id: to_ulid(r.t_compat_access_token_id),
+                session_id: session.id,
+                created_at: r.t_created_at.0,
+                expires_at: r.t_expires_at.map(|t| t.0),
+            };
+            let user = User {
+                id: session.user_id,
+                username: r.u_username,
+                created_at: r.u_created_at.0,
+                locked_at: r.u_locked_at.map(|t| t.0),
+                deactivated_at: r.u_deactivated_at.map(|t| t.0),
+                can_request_admin: r.u_can_request_admin,
+                is_guest: r.u_is_guest,
+            };
+            (token, session, user)
+        }))
+    }
+}
+
+impl CompatAccessTokens<'_, Write> {
+    pub async fn add(
         &mut self,
         id: Ulid,
         session_id: Ulid,
@@ -180,48 +279,33 @@ impl Repository {
         })
     }
 
-    /// The compat access token with this digest, its session and user, in one
-    /// query (introspection's hot path).
-    pub async fn lookup_compat_access_token(
+    /// Expires a compat access token now (after a refresh replaced it).
+    pub async fn expire(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx
+            .exec_at(
+                "UPDATE compat_access_tokens SET expires_at = $1 WHERE compat_access_token_id = $2",
+                now,
+                id,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl<M: Mode> CompatRefreshTokens<'_, M> {
+    pub async fn find_by_digest(
         &mut self,
         digest: &str,
-    ) -> Result<Option<(CompatAccessToken, CompatSession, User)>, StorageError> {
-        let sql = format!(
-            "SELECT t.compat_access_token_id, t.created_at AS token_created_at, t.expires_at,
-                    {SESSION_COLUMNS},
-                    u.username AS u_username, u.created_at AS u_created_at, u.locked_at AS u_locked_at,
-                    u.deactivated_at AS u_deactivated_at, u.can_request_admin AS u_can_request_admin,
-                    u.is_guest AS u_is_guest
-             FROM compat_access_tokens t
-             JOIN compat_sessions s ON s.compat_session_id = t.compat_session_id
-             JOIN users u ON u.user_id = s.user_id
-             WHERE t.access_token_sha256 = $1"
-        );
-        let row: Option<LookupRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
-        })?;
-        Ok(row.map(|r| {
-            let session = CompatSession::from(r.session);
-            let token = CompatAccessToken {
-                id: to_ulid(r.compat_access_token_id),
-                session_id: session.id,
-                created_at: r.token_created_at.0,
-                expires_at: r.expires_at.map(|t| t.0),
-            };
-            let user = User {
-                id: session.user_id,
-                username: r.u_username,
-                created_at: r.u_created_at.0,
-                locked_at: r.u_locked_at.map(|t| t.0),
-                deactivated_at: r.u_deactivated_at.map(|t| t.0),
-                can_request_admin: r.u_can_request_admin,
-                is_guest: r.u_is_guest,
-            };
-            (token, session, user)
-        }))
+    ) -> Result<Option<CompatRefreshToken>, StorageError> {
+        let row: Option<RefreshRow> = COMPAT_REFRESH_TOKENS
+            .find_where(self.tx, "refresh_token_sha256 = $1", digest.to_owned())
+            .await?;
+        Ok(row.map(CompatRefreshToken::from))
     }
+}
 
-    pub async fn add_compat_refresh_token(
+impl CompatRefreshTokens<'_, Write> {
+    pub async fn add(
         &mut self,
         id: Ulid,
         session_id: Ulid,
@@ -254,36 +338,10 @@ impl Repository {
         })
     }
 
-    pub async fn find_compat_refresh_token_by_digest(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<CompatRefreshToken>, StorageError> {
-        let row: Option<RefreshRow> = on_conn!(self, |conn| {
-            sqlx::query_as(
-                "SELECT compat_refresh_token_id, compat_session_id, compat_access_token_id,
-                        created_at, consumed_at
-                 FROM compat_refresh_tokens WHERE refresh_token_sha256 = $1",
-            )
-            .bind(digest)
-            .fetch_optional(conn)
-            .await
-        })?;
-        Ok(row.map(|r| CompatRefreshToken {
-            id: to_ulid(r.compat_refresh_token_id),
-            session_id: to_ulid(r.compat_session_id),
-            access_token_id: r.compat_access_token_id.map(to_ulid),
-            created_at: r.created_at.0,
-            consumed_at: r.consumed_at.map(|t| t.0),
-        }))
-    }
-
     /// Marks a refresh token used. Atomic: only one caller sees `true`.
-    pub async fn consume_compat_refresh_token(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn consume(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<bool, StorageError> {
         let changed = self
+            .tx
             .exec_at(
                 "UPDATE compat_refresh_tokens SET consumed_at = $1
                  WHERE compat_refresh_token_id = $2 AND consumed_at IS NULL",
@@ -292,20 +350,5 @@ impl Repository {
             )
             .await?;
         Ok(changed == 1)
-    }
-
-    /// Expires a compat access token now (after a refresh replaced it).
-    pub async fn expire_compat_access_token(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        self.exec_at(
-            "UPDATE compat_access_tokens SET expires_at = $1 WHERE compat_access_token_id = $2",
-            now,
-            id,
-        )
-        .await?;
-        Ok(())
     }
 }

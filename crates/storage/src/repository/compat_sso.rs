@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -49,13 +49,49 @@ impl From<Row> for CompatSsoLogin {
     }
 }
 
-const COLUMNS: &str = "compat_sso_login_id, redirect_uri, user_session_id, compat_session_id,
-    created_at, fulfilled_at, exchanged_at";
+/// `compat_sso_logins`, in the order of [`Row`].
+const COMPAT_SSO_LOGINS: Table = Table {
+    name: "compat_sso_logins",
+    alias: "",
+    columns: &[
+        "compat_sso_login_id",
+        "redirect_uri",
+        "user_session_id",
+        "compat_session_id",
+        "created_at",
+        "fulfilled_at",
+        "exchanged_at",
+    ],
+};
 
-impl Repository {
+accessor! {
+    /// The `compat_sso_logins` table: the legacy SSO redirect flow.
+    CompatSsoLogins, compat_sso_logins
+}
+
+impl<M: Mode> CompatSsoLogins<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<CompatSsoLogin>, StorageError> {
+        let row: Option<Row> = COMPAT_SSO_LOGINS
+            .find_where(self.tx, "compat_sso_login_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(CompatSsoLogin::from))
+    }
+
+    pub async fn find_by_token_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<CompatSsoLogin>, StorageError> {
+        let row: Option<Row> = COMPAT_SSO_LOGINS
+            .find_where(self.tx, "login_token_sha256 = $1", digest.to_owned())
+            .await?;
+        Ok(row.map(CompatSsoLogin::from))
+    }
+}
+
+impl CompatSsoLogins<'_, Write> {
     /// Starts a login. `placeholder_digest` fills the token column until the
     /// real token exists (it must be unique; a random digest is fine).
-    pub async fn add_compat_sso_login(
+    pub async fn add(
         &mut self,
         id: Ulid,
         redirect_uri: &str,
@@ -86,35 +122,9 @@ impl Repository {
         })
     }
 
-    pub async fn find_compat_sso_login(
-        &mut self,
-        id: Ulid,
-    ) -> Result<Option<CompatSsoLogin>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM compat_sso_logins WHERE compat_sso_login_id = $1");
-        let row: Option<Row> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(CompatSsoLogin::from))
-    }
-
-    pub async fn find_compat_sso_login_by_token_digest(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<CompatSsoLogin>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM compat_sso_logins WHERE login_token_sha256 = $1");
-        let row: Option<Row> = on_conn!(self, |conn| sqlx::query_as(&sql)
-            .bind(digest)
-            .fetch_optional(conn)
-            .await)?;
-        Ok(row.map(CompatSsoLogin::from))
-    }
-
     /// The person confirmed: records their browser session and the digest of
     /// the login token handed to the client. Only once.
-    pub async fn fulfill_compat_sso_login(
+    pub async fn fulfill(
         &mut self,
         id: Ulid,
         browser_session_id: Ulid,
@@ -139,7 +149,7 @@ impl Repository {
     }
 
     /// The login token was used. Atomic: only one exchange succeeds.
-    pub async fn exchange_compat_sso_login(
+    pub async fn exchange(
         &mut self,
         id: Ulid,
         compat_session_id: Ulid,

@@ -5,7 +5,7 @@ use mxauth_model::{User, UserEmail};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -30,12 +30,22 @@ impl From<EmailRow> for UserEmail {
     }
 }
 
-const COLUMNS: &str = "user_email_id, user_id, email, created_at";
+/// `user_emails`, in the order of [`EmailRow`].
+const USER_EMAILS: Table = Table {
+    name: "user_emails",
+    alias: "",
+    columns: &["user_email_id", "user_id", "email", "created_at"],
+};
 
-impl Repository {
+accessor! {
+    /// The `user_emails` table: users' confirmed addresses.
+    UserEmails, user_emails
+}
+
+impl UserEmails<'_, Write> {
     /// Adds a confirmed address. The same address twice for one user (in any
     /// letter case) is [`StorageError::Conflict`].
-    pub async fn add_user_email(
+    pub async fn add(
         &mut self,
         id: Ulid,
         user: &User,
@@ -65,16 +75,16 @@ impl Repository {
             created_at: now,
         })
     }
+}
 
+impl<M: Mode> UserEmails<'_, M> {
     /// The user's address equal to `email`, ignoring letter case.
-    pub async fn find_user_email(
+    pub async fn find(
         &mut self,
         user: &User,
         email: &str,
     ) -> Result<Option<UserEmail>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM user_emails WHERE user_id = $1 AND LOWER(email) = LOWER($2)"
-        );
+        let sql = USER_EMAILS.select_where("user_id = $1 AND LOWER(email) = LOWER($2)");
         let row: Option<EmailRow> = on_conn!(self, |conn| {
             sqlx::query_as(&sql)
                 .bind(to_uuid(user.id))
@@ -86,15 +96,14 @@ impl Repository {
     }
 
     /// All addresses of a user, oldest first.
-    pub async fn list_user_emails(&mut self, user: &User) -> Result<Vec<UserEmail>, StorageError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM user_emails WHERE user_id = $1 ORDER BY user_email_id");
-        let rows: Vec<EmailRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(user.id))
-                .fetch_all(conn)
-                .await
-        })?;
+    pub async fn list(&mut self, user: &User) -> Result<Vec<UserEmail>, StorageError> {
+        let rows: Vec<EmailRow> = USER_EMAILS
+            .list_where(
+                self.tx,
+                "user_id = $1 ORDER BY user_email_id",
+                to_uuid(user.id),
+            )
+            .await?;
         Ok(rows.into_iter().map(UserEmail::from).collect())
     }
 }

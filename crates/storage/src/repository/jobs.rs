@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -51,9 +51,43 @@ impl From<JobRow> for QueuedJob {
     }
 }
 
-impl Repository {
+/// `queue_jobs`, as far as [`JobRow`] reads it.
+const QUEUE_JOBS: Table = Table {
+    name: "queue_jobs",
+    alias: "",
+    columns: &[
+        "queue_job_id",
+        "queue_name",
+        "payload",
+        "status",
+        "attempt",
+        "scheduled_at",
+        "last_error",
+    ],
+};
+
+accessor! {
+    /// The `queue_jobs` table: work queued for a worker.
+    Jobs, jobs
+}
+
+impl<M: Mode> Jobs<'_, M> {
+    /// Jobs of one queue, oldest first.
+    pub async fn list(&mut self, queue_name: &str) -> Result<Vec<QueuedJob>, StorageError> {
+        let rows: Vec<JobRow> = QUEUE_JOBS
+            .list_where(
+                self.tx,
+                "queue_name = $1 ORDER BY queue_job_id",
+                queue_name.to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(QueuedJob::from).collect())
+    }
+}
+
+impl Jobs<'_, Write> {
     /// Queues a job to run as soon as a worker is free.
-    pub async fn enqueue_job(
+    pub async fn enqueue(
         &mut self,
         id: Ulid,
         queue_name: &str,
@@ -89,16 +123,14 @@ impl Repository {
     /// their attempt count goes up. Two workers never take the same job:
     /// PostgreSQL skips rows another transaction holds (`FOR UPDATE SKIP
     /// LOCKED`); SQLite has one writer at a time (`BEGIN IMMEDIATE`).
-    pub async fn claim_jobs(
+    pub async fn claim(
         &mut self,
         worker: &str,
         limit: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<QueuedJob>, StorageError> {
-        const RETURNING: &str =
-            "RETURNING queue_job_id, queue_name, payload, status, attempt, scheduled_at, last_error";
         // Dialect difference: row locks exist only on PostgreSQL.
-        let lock = if self.is_postgres() {
+        let lock = if self.tx.is_postgres() {
             "FOR UPDATE SKIP LOCKED"
         } else {
             ""
@@ -111,7 +143,8 @@ impl Repository {
                  WHERE status = 'available' AND scheduled_at <= $1
                  ORDER BY scheduled_at, queue_job_id LIMIT $3
                  {lock})
-             {RETURNING}"
+             RETURNING {}",
+            QUEUE_JOBS.columns()
         );
         let rows: Vec<JobRow> = on_conn!(self, |conn| {
             sqlx::query_as(&sql)
@@ -127,20 +160,21 @@ impl Repository {
     }
 
     /// The job ran to completion.
-    pub async fn complete_job(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
-        self.exec_at(
-            "UPDATE queue_jobs SET status = 'completed', completed_at = $1
+    pub async fn complete(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx
+            .exec_at(
+                "UPDATE queue_jobs SET status = 'completed', completed_at = $1
                  WHERE queue_job_id = $2",
-            now,
-            id,
-        )
-        .await?;
+                now,
+                id,
+            )
+            .await?;
         Ok(())
     }
 
     /// The job failed: it becomes available again at `retry_at`, or, with
     /// `None`, fails for good.
-    pub async fn fail_job(
+    pub async fn fail(
         &mut self,
         id: Ulid,
         error: &str,
@@ -174,7 +208,7 @@ impl Repository {
 
     /// Jobs left `running` since before `cutoff` belong to a worker that
     /// died: make them available again (at-least-once delivery).
-    pub async fn requeue_stale_jobs(&mut self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+    pub async fn requeue_stale(&mut self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
         Ok(on_conn!(self, |conn| {
             sqlx::query(
                 "UPDATE queue_jobs SET status = 'available', started_at = NULL, started_by = NULL
@@ -185,19 +219,5 @@ impl Repository {
             .await
             .map(|r| r.rows_affected())
         })?)
-    }
-
-    /// Jobs of one queue, oldest first.
-    pub async fn list_jobs(&mut self, queue_name: &str) -> Result<Vec<QueuedJob>, StorageError> {
-        let rows: Vec<JobRow> = on_conn!(self, |conn| {
-            sqlx::query_as(
-                "SELECT queue_job_id, queue_name, payload, status, attempt, scheduled_at, last_error
-                 FROM queue_jobs WHERE queue_name = $1 ORDER BY queue_job_id",
-            )
-            .bind(queue_name)
-            .fetch_all(conn)
-            .await
-        })?;
-        Ok(rows.into_iter().map(QueuedJob::from).collect())
     }
 }

@@ -1,11 +1,19 @@
-//! The repository: every read and write mxauth makes, inside one transaction.
+//! The repository: every read and write mxauth makes, through one handle.
 //!
-//! A request opens one [`Repository`] with [`crate::Database::begin`], calls
-//! methods on it, and commits; dropping it without committing rolls back.
+//! A request opens a [`Repository`] (one transaction) with
+//! [`crate::Database::begin`], or a [`ReadHandle`] (no transaction) with
+//! [`crate::Database::read`], and reaches each table group through an
+//! accessor: `repo.users().find_by_username(..)`,
+//! `repo.oauth2_sessions().finish(..)`. Accessors carry the handle's [`Mode`]:
+//! their read methods exist in both modes, their write methods only in
+//! [`Write`], so a write outside a transaction does not compile.
+//!
 //! Statements are written once, with `$1` placeholders that both sqlx drivers
 //! understand, and the [`on_conn!`] macro runs them on whichever backend the
-//! transaction belongs to. Methods are grouped by table in the files beside
-//! this one.
+//! handle belongs to. Each table group has its file beside this one, with its
+//! one column list and its accessor.
+
+use std::marker::PhantomData;
 
 use sqlx::{pool::PoolConnection, Postgres, Sqlite, Transaction};
 
@@ -14,21 +22,31 @@ use crate::StorageError;
 mod browser_sessions;
 mod compat;
 mod compat_sso;
-pub use compat_sso::CompatSsoLogin;
 mod emails;
 mod jobs;
 mod oauth2_clients;
 mod oauth2_grants;
 mod oauth2_sessions;
 mod oauth2_tokens;
-pub use jobs::QueuedJob;
-pub use passwords::NewPassword;
 mod passwords;
 mod syn2mas;
+mod users;
+
+pub use browser_sessions::BrowserSessions;
+pub use compat::{CompatAccessTokens, CompatRefreshTokens, CompatSessions};
+pub use compat_sso::{CompatSsoLogin, CompatSsoLogins};
+pub use emails::UserEmails;
+pub use jobs::{Jobs, QueuedJob};
+pub use oauth2_clients::OAuth2Clients;
+pub use oauth2_grants::AuthorizationGrants;
+pub use oauth2_sessions::OAuth2Sessions;
+pub use oauth2_tokens::{AccessTokens, RefreshTokens};
+pub use passwords::{NewPassword, UserPasswords};
 pub use syn2mas::{
     ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser,
+    Syn2Mas,
 };
-mod users;
+pub use users::Users;
 
 pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
@@ -40,20 +58,43 @@ pub(crate) enum Tx {
     PostgresConn(PoolConnection<Postgres>),
 }
 
-/// One open transaction.
-pub struct Repository {
+/// The handle may only read: [`ReadHandle`] and its accessors.
+pub enum Read {}
+/// The handle is a transaction and may write: [`Repository`].
+pub enum Write {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Read {}
+    impl Sealed for super::Write {}
+}
+
+/// [`Read`] or [`Write`]; nothing else (sealed).
+pub trait Mode: sealed::Sealed + Send + Sync + 'static {}
+impl Mode for Read {}
+impl Mode for Write {}
+
+/// A database handle. `Repository` (mode [`Write`]) is one open transaction;
+/// dropping it without [`Repository::commit`] rolls back.
+pub struct Repository<M: Mode = Write> {
     pub(crate) tx: Tx,
     /// SQLite writers hold the process's write lock until the end of the
     /// transaction (see `SqliteWriteLock`).
     _write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    _mode: PhantomData<M>,
 }
 
-/// Runs `$body` with `$conn` bound to the transaction's connection, once per
+/// A handle for reads outside any transaction: each statement sees the
+/// latest committed data. Its accessors have no write methods.
+pub type ReadHandle = Repository<Read>;
+
+/// Runs `$body` with `$conn` bound to the handle's connection, once per
 /// backend arm. The body is type-checked for each backend separately, so the
-/// same statement and row struct serve both.
+/// same statement and row struct serve both. `$repo` is an accessor (or
+/// anything with a `tx: &mut Tx` field).
 macro_rules! on_conn {
     ($repo:expr, |$conn:ident| $body:expr) => {
-        match &mut $repo.tx {
+        match &mut *$repo.tx {
             $crate::repository::Tx::Sqlite(tx) => {
                 let $conn = &mut **tx;
                 $body
@@ -75,38 +116,30 @@ macro_rules! on_conn {
 }
 pub(crate) use on_conn;
 
-impl Repository {
-    pub(crate) fn sqlite(
-        tx: Transaction<'static, Sqlite>,
-        guard: tokio::sync::OwnedMutexGuard<()>,
-    ) -> Self {
-        Self {
-            tx: Tx::Sqlite(tx),
-            _write_guard: Some(guard),
+/// Declares the accessor type of one table group and the method of
+/// [`Repository`] that hands it out, in the mode of the handle.
+macro_rules! accessor {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        pub struct $name<'c, M: $crate::repository::Mode = $crate::repository::Write> {
+            pub(crate) tx: &'c mut $crate::repository::Tx,
+            _mode: ::std::marker::PhantomData<M>,
         }
-    }
 
-    pub(crate) fn postgres(tx: Transaction<'static, Postgres>) -> Self {
-        Self {
-            tx: Tx::Postgres(tx),
-            _write_guard: None,
+        impl<M: $crate::repository::Mode> $crate::repository::Repository<M> {
+            $(#[$doc])*
+            pub fn $method(&mut self) -> $name<'_, M> {
+                $name {
+                    tx: &mut self.tx,
+                    _mode: ::std::marker::PhantomData,
+                }
+            }
         }
-    }
+    };
+}
+pub(crate) use accessor;
 
-    pub(crate) fn sqlite_conn(conn: PoolConnection<Sqlite>) -> Self {
-        Self {
-            tx: Tx::SqliteConn(conn),
-            _write_guard: None,
-        }
-    }
-
-    pub(crate) fn postgres_conn(conn: PoolConnection<Postgres>) -> Self {
-        Self {
-            tx: Tx::PostgresConn(conn),
-            _write_guard: None,
-        }
-    }
-
+impl Tx {
     /// Runs `sql` binding `$1` to `now` and `$2` to `id`, the shape of every
     /// state change here ("finish this session", "revoke this token"…), and
     /// returns how many rows changed.
@@ -116,7 +149,8 @@ impl Repository {
         now: chrono::DateTime<chrono::Utc>,
         id: ulid::Ulid,
     ) -> Result<u64, StorageError> {
-        Ok(on_conn!(self, |conn| {
+        let this = TxRef { tx: self };
+        Ok(on_conn!(this, |conn| {
             sqlx::query(sql)
                 .bind(crate::types::Timestamp(now))
                 .bind(crate::types::to_uuid(id))
@@ -127,16 +161,179 @@ impl Repository {
     }
 
     pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self.tx, Tx::Postgres(_) | Tx::PostgresConn(_))
+        matches!(self, Tx::Postgres(_) | Tx::PostgresConn(_))
+    }
+}
+
+/// A table's name, the alias its statements give it, and its column list,
+/// written once: every `SELECT` of the table and every row struct that
+/// decodes it follow this list.
+pub(crate) struct Table {
+    pub name: &'static str,
+    /// `s` in `FROM oauth2_sessions s`; empty for statements that use none.
+    pub alias: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+impl Table {
+    fn qualified(&self, column: &str) -> String {
+        if self.alias.is_empty() {
+            column.to_owned()
+        } else {
+            format!("{}.{column}", self.alias)
+        }
     }
 
+    /// `s.a, s.b, …`: every column, qualified by the alias.
+    pub fn columns(&self) -> String {
+        self.columns_except(&[])
+    }
+
+    /// Every column but `skip`, for a join where another table already
+    /// returns a column of the same name and value.
+    pub fn columns_except(&self, skip: &[&str]) -> String {
+        let kept = self.columns.iter().filter(|c| !skip.contains(c));
+        kept.map(|c| self.qualified(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `u.a AS u_a, …`: every column renamed with `prefix`, for a join whose
+    /// row struct holds this table's columns under prefixed names.
+    pub fn columns_as(&self, prefix: &str) -> String {
+        let renamed = self.columns.iter().map(|c| {
+            let qualified = self.qualified(c);
+            format!("{qualified} AS {prefix}{c}")
+        });
+        renamed.collect::<Vec<_>>().join(", ")
+    }
+
+    /// `SELECT <every column> FROM <table> <alias> WHERE <condition>`.
+    pub fn select_where(&self, condition: &str) -> String {
+        format!(
+            "SELECT {} FROM {} {} WHERE {condition}",
+            self.columns(),
+            self.name,
+            self.alias
+        )
+    }
+}
+
+/// A value one statement binds, on either backend. Owned: SQLite binds a
+/// borrowed `&str` only for as long as the statement text, which these
+/// helpers build themselves.
+pub(crate) trait BindValue:
+    for<'q> sqlx::Encode<'q, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'q> sqlx::Encode<'q, Postgres>
+    + sqlx::Type<Postgres>
+    + Send
+{
+}
+impl<T> BindValue for T where
+    T: for<'q> sqlx::Encode<'q, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'q> sqlx::Encode<'q, Postgres>
+        + sqlx::Type<Postgres>
+        + Send
+{
+}
+
+/// A row struct that decodes from either backend.
+pub(crate) trait Row:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + Send
+    + Unpin
+{
+}
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
+impl Table {
+    /// The row `WHERE condition`, with `$1` bound to `value`: the lookup
+    /// every `find…` method of a table makes.
+    pub(crate) async fn find_where<R: Row>(
+        &self,
+        tx: &mut Tx,
+        condition: &str,
+        value: impl BindValue,
+    ) -> Result<Option<R>, StorageError> {
+        let sql = self.select_where(condition);
+        let this = TxRef { tx };
+        Ok(on_conn!(this, |conn| {
+            sqlx::query_as(&sql).bind(value).fetch_optional(conn).await
+        })?)
+    }
+
+    /// Every row `WHERE condition` (which may end in `ORDER BY`), with `$1`
+    /// bound to `value`.
+    pub(crate) async fn list_where<R: Row>(
+        &self,
+        tx: &mut Tx,
+        condition: &str,
+        value: impl BindValue,
+    ) -> Result<Vec<R>, StorageError> {
+        let sql = self.select_where(condition);
+        let this = TxRef { tx };
+        Ok(on_conn!(this, |conn| {
+            sqlx::query_as(&sql).bind(value).fetch_all(conn).await
+        })?)
+    }
+}
+
+/// Lets [`on_conn!`] run on a bare `&mut Tx`.
+struct TxRef<'c> {
+    tx: &'c mut Tx,
+}
+
+impl<M: Mode> Repository<M> {
     /// `SELECT 1`: the database answers.
     pub(crate) async fn probe_read(&mut self) -> Result<(), StorageError> {
-        on_conn!(self, |conn| sqlx::query("SELECT 1")
+        let this = TxRef { tx: &mut self.tx };
+        on_conn!(this, |conn| sqlx::query("SELECT 1")
             .execute(conn)
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+}
+
+impl ReadHandle {
+    pub(crate) fn sqlite_conn(conn: PoolConnection<Sqlite>) -> Self {
+        Self::with(Tx::SqliteConn(conn), None)
+    }
+
+    pub(crate) fn postgres_conn(conn: PoolConnection<Postgres>) -> Self {
+        Self::with(Tx::PostgresConn(conn), None)
+    }
+}
+
+impl<M: Mode> Repository<M> {
+    fn with(tx: Tx, write_guard: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        Self {
+            tx,
+            _write_guard: write_guard,
+            _mode: PhantomData,
+        }
+    }
+}
+
+impl Repository<Write> {
+    pub(crate) fn sqlite(
+        tx: Transaction<'static, Sqlite>,
+        guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Self {
+        Self::with(Tx::Sqlite(tx), Some(guard))
+    }
+
+    pub(crate) fn postgres(tx: Transaction<'static, Postgres>) -> Self {
+        Self::with(Tx::Postgres(tx), None)
     }
 
     /// A write that changes nothing but still reaches the disk when
@@ -158,13 +355,13 @@ impl Repository {
                     .execute(&mut **tx)
                     .await?;
             }
-            // A read handle has nothing to commit.
+            // Only `Database::read` builds these, and it returns a ReadHandle.
             Tx::SqliteConn(_) | Tx::PostgresConn(_) => {}
         }
         Ok(())
     }
 
-    /// Commits the transaction (nothing to do for a read handle).
+    /// Commits the transaction.
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await?,
@@ -174,7 +371,7 @@ impl Repository {
         Ok(())
     }
 
-    /// Rolls the transaction back (nothing to do for a read handle).
+    /// Rolls the transaction back.
     pub async fn rollback(self) -> Result<(), StorageError> {
         match self.tx {
             Tx::Sqlite(tx) => tx.rollback().await?,

@@ -1,13 +1,13 @@
 //! `oauth2_clients`: static clients (synced from the config) and dynamic
 //! ones (RFC 7591). URI lists are stored as JSON text.
 
-use mxauth_model::oauth2::{Client, GrantTypes, UnknownAuthMethod};
+use mxauth_model::oauth2::{Client, GrantTypes};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_stored, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -39,18 +39,47 @@ struct ClientRow {
     created_at: Timestamp,
 }
 
-const COLUMNS: &str = "oauth2_client_id, encrypted_client_secret, redirect_uris,
-    grant_type_authorization_code, grant_type_refresh_token, grant_type_client_credentials,
-    grant_type_device_code, client_name, logo_uri, client_uri, policy_uri, tos_uri, jwks,
-    jwks_uri, id_token_signed_response_alg, userinfo_signed_response_alg,
-    token_endpoint_auth_method, token_endpoint_auth_signing_alg, initiate_login_uri,
-    application_type, contacts, is_static, metadata_digest, created_at";
+/// `oauth2_clients`, in the order of [`ClientRow`] and of `bind_client!`.
+const OAUTH2_CLIENTS: Table = Table {
+    name: "oauth2_clients",
+    alias: "",
+    columns: &[
+        "oauth2_client_id",
+        "encrypted_client_secret",
+        "redirect_uris",
+        "grant_type_authorization_code",
+        "grant_type_refresh_token",
+        "grant_type_client_credentials",
+        "grant_type_device_code",
+        "client_name",
+        "logo_uri",
+        "client_uri",
+        "policy_uri",
+        "tos_uri",
+        "jwks",
+        "jwks_uri",
+        "id_token_signed_response_alg",
+        "userinfo_signed_response_alg",
+        "token_endpoint_auth_method",
+        "token_endpoint_auth_signing_alg",
+        "initiate_login_uri",
+        "application_type",
+        "contacts",
+        "is_static",
+        "metadata_digest",
+        "created_at",
+    ],
+};
 
-fn json_list(text: Option<&str>) -> Result<Vec<String>, StorageError> {
+/// A list stored as a JSON array of strings in `column`.
+fn json_list(column: &'static str, text: Option<&str>) -> Result<Vec<String>, StorageError> {
     match text {
         None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| StorageError::Malformed(format!("stored URI list: {e}"))),
+        Some(text) => serde_json::from_str(text).map_err(|e| StorageError::Malformed {
+            table: OAUTH2_CLIENTS.name,
+            column,
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -66,7 +95,7 @@ impl TryFrom<ClientRow> for Client {
         Ok(Client {
             id: to_ulid(row.oauth2_client_id),
             encrypted_client_secret: row.encrypted_client_secret,
-            redirect_uris: json_list(Some(&row.redirect_uris))?,
+            redirect_uris: json_list("redirect_uris", Some(&row.redirect_uris))?,
             grant_types: GrantTypes {
                 authorization_code: row.grant_type_authorization_code,
                 refresh_token: row.grant_type_refresh_token,
@@ -82,13 +111,15 @@ impl TryFrom<ClientRow> for Client {
             jwks_uri: row.jwks_uri,
             id_token_signed_response_alg: row.id_token_signed_response_alg,
             userinfo_signed_response_alg: row.userinfo_signed_response_alg,
-            token_endpoint_auth_method: method
-                .parse()
-                .map_err(|e: UnknownAuthMethod| StorageError::Malformed(e.to_string()))?,
+            token_endpoint_auth_method: parse_stored(
+                OAUTH2_CLIENTS.name,
+                "token_endpoint_auth_method",
+                method,
+            )?,
             token_endpoint_auth_signing_alg: row.token_endpoint_auth_signing_alg,
             initiate_login_uri: row.initiate_login_uri,
             application_type: row.application_type,
-            contacts: json_list(row.contacts.as_deref())?,
+            contacts: json_list("contacts", row.contacts.as_deref())?,
             is_static: row.is_static,
             metadata_digest: row.metadata_digest,
             created_at: row.created_at.0,
@@ -96,7 +127,7 @@ impl TryFrom<ClientRow> for Client {
     }
 }
 
-/// Binds every column of `client` in the order of [`COLUMNS`].
+/// Binds every column of `client` in the order of [`OAUTH2_CLIENTS`].
 macro_rules! bind_client {
     ($query:expr, $client:expr) => {{
         let c = $client;
@@ -128,13 +159,28 @@ macro_rules! bind_client {
     }};
 }
 
-const PLACEHOLDERS: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24";
+/// `INSERT INTO oauth2_clients (<every column>) VALUES ($1, …)`.
+fn insert_statement() -> String {
+    let placeholders = (1..=OAUTH2_CLIENTS.columns.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO oauth2_clients ({}) VALUES ({placeholders})",
+        OAUTH2_CLIENTS.columns()
+    )
+}
 
-impl Repository {
+accessor! {
+    /// The `oauth2_clients` table: static and dynamically registered clients.
+    OAuth2Clients, oauth2_clients
+}
+
+impl OAuth2Clients<'_, Write> {
     /// Registers a new client. Same metadata digest as an existing client is
     /// [`StorageError::Conflict`].
-    pub async fn add_client(&mut self, client: &Client) -> Result<(), StorageError> {
-        let sql = format!("INSERT INTO oauth2_clients ({COLUMNS}) VALUES ({PLACEHOLDERS})");
+    pub async fn add(&mut self, client: &Client) -> Result<(), StorageError> {
+        let sql = insert_statement();
         on_conn!(self, |conn| {
             bind_client!(sqlx::query(&sql), client)
                 .execute(conn)
@@ -147,17 +193,17 @@ impl Repository {
 
     /// Inserts or replaces a static client (config sync). The creation time
     /// of an existing client is kept.
-    pub async fn upsert_static_client(&mut self, client: &Client) -> Result<(), StorageError> {
-        let updates = COLUMNS
-            .split(',')
-            .map(str::trim)
-            .filter(|c| *c != "oauth2_client_id" && *c != "created_at")
+    pub async fn upsert_static(&mut self, client: &Client) -> Result<(), StorageError> {
+        let updates = OAUTH2_CLIENTS
+            .columns
+            .iter()
+            .filter(|c| **c != "oauth2_client_id" && **c != "created_at")
             .map(|c| format!("{c} = excluded.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO oauth2_clients ({COLUMNS}) VALUES ({PLACEHOLDERS})
-             ON CONFLICT (oauth2_client_id) DO UPDATE SET {updates}"
+            "{} ON CONFLICT (oauth2_client_id) DO UPDATE SET {updates}",
+            insert_statement()
         );
         on_conn!(self, |conn| {
             bind_client!(sqlx::query(&sql), client)
@@ -168,52 +214,9 @@ impl Repository {
         Ok(())
     }
 
-    /// How many clients exist, static and dynamic.
-    pub async fn count_clients(&mut self) -> Result<i64, StorageError> {
-        Ok(on_conn!(self, |conn| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM oauth2_clients")
-                .fetch_one(conn)
-                .await
-        })?)
-    }
-
-    pub async fn find_client(&mut self, id: Ulid) -> Result<Option<Client>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM oauth2_clients WHERE oauth2_client_id = $1");
-        let row: Option<ClientRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        row.map(Client::try_from).transpose()
-    }
-
-    pub async fn find_client_by_metadata_digest(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<Client>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM oauth2_clients WHERE metadata_digest = $1");
-        let row: Option<ClientRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
-        })?;
-        row.map(Client::try_from).transpose()
-    }
-
-    /// Every static client, oldest id first.
-    pub async fn list_static_clients(&mut self) -> Result<Vec<Client>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM oauth2_clients WHERE is_static = TRUE ORDER BY oauth2_client_id"
-        );
-        let rows: Vec<ClientRow> =
-            on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
-        rows.into_iter().map(Client::try_from).collect()
-    }
-}
-
-impl Repository {
     /// Removes a static client that left the configuration, with its
     /// sessions, tokens and grants.
-    pub async fn delete_static_client(&mut self, id: Ulid) -> Result<(), StorageError> {
+    pub async fn delete_static(&mut self, id: Ulid) -> Result<(), StorageError> {
         const STATEMENTS: [&str; 5] = [
             "DELETE FROM oauth2_refresh_tokens WHERE oauth2_session_id IN
                (SELECT oauth2_session_id FROM oauth2_sessions WHERE oauth2_client_id = $1)",
@@ -233,5 +236,41 @@ impl Repository {
             })?;
         }
         Ok(())
+    }
+}
+
+impl<M: Mode> OAuth2Clients<'_, M> {
+    /// How many clients exist, static and dynamic.
+    pub async fn count(&mut self) -> Result<i64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM oauth2_clients")
+                .fetch_one(conn)
+                .await
+        })?)
+    }
+
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<Client>, StorageError> {
+        let row: Option<ClientRow> = OAUTH2_CLIENTS
+            .find_where(self.tx, "oauth2_client_id = $1", to_uuid(id))
+            .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    pub async fn find_by_metadata_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<Client>, StorageError> {
+        let row: Option<ClientRow> = OAUTH2_CLIENTS
+            .find_where(self.tx, "metadata_digest = $1", digest.to_owned())
+            .await?;
+        row.map(Client::try_from).transpose()
+    }
+
+    /// Every static client, oldest id first.
+    pub async fn list_static(&mut self) -> Result<Vec<Client>, StorageError> {
+        let sql = OAUTH2_CLIENTS.select_where("is_static = TRUE ORDER BY oauth2_client_id");
+        let rows: Vec<ClientRow> =
+            on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
+        rows.into_iter().map(Client::try_from).collect()
     }
 }

@@ -6,9 +6,9 @@ use mxauth_model::oauth2::AuthorizationGrant;
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_scope, parse_stored, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -37,21 +37,27 @@ struct GrantRow {
     oauth2_session_id: Option<Uuid>,
 }
 
-impl From<GrantRow> for AuthorizationGrant {
-    fn from(r: GrantRow) -> Self {
-        AuthorizationGrant {
+impl TryFrom<GrantRow> for AuthorizationGrant {
+    type Error = StorageError;
+
+    fn try_from(r: GrantRow) -> Result<Self, StorageError> {
+        let table = GRANTS.name;
+        Ok(AuthorizationGrant {
             id: to_ulid(r.oauth2_authorization_grant_id),
             client_id: to_ulid(r.oauth2_client_id),
             redirect_uri: r.redirect_uri,
             redirect_uri_sent: r.redirect_uri_sent,
-            scope: r.scope,
+            scope: parse_scope(table, "scope", &r.scope)?,
             state: r.state,
             nonce: r.nonce,
-            response_mode: r.response_mode,
+            response_mode: parse_stored(table, "response_mode", &r.response_mode)?,
             response_type_code: r.response_type_code,
             response_type_id_token: r.response_type_id_token,
             code_challenge: r.code_challenge,
-            code_challenge_method: r.code_challenge_method,
+            code_challenge_method: r
+                .code_challenge_method
+                .map(|m| parse_stored(table, "code_challenge_method", &m))
+                .transpose()?,
             login_hint: r.login_hint,
             prompt: r.prompt,
             locale: r.locale,
@@ -61,22 +67,67 @@ impl From<GrantRow> for AuthorizationGrant {
             exchanged_at: r.exchanged_at.map(|t| t.0),
             browser_session_id: r.user_session_id.map(to_ulid),
             session_id: r.oauth2_session_id.map(to_ulid),
-        }
+        })
     }
 }
 
-const COLUMNS: &str = "oauth2_authorization_grant_id, oauth2_client_id, redirect_uri,
-    redirect_uri_sent, scope,
-    state, nonce, response_mode, response_type_code, response_type_id_token, code_challenge,
-    code_challenge_method, login_hint, prompt, locale, created_at, fulfilled_at, cancelled_at,
-    exchanged_at, user_session_id, oauth2_session_id";
+/// `oauth2_authorization_grants`, in the order of [`GrantRow`].
+const GRANTS: Table = Table {
+    name: "oauth2_authorization_grants",
+    alias: "",
+    columns: &[
+        "oauth2_authorization_grant_id",
+        "oauth2_client_id",
+        "redirect_uri",
+        "redirect_uri_sent",
+        "scope",
+        "state",
+        "nonce",
+        "response_mode",
+        "response_type_code",
+        "response_type_id_token",
+        "code_challenge",
+        "code_challenge_method",
+        "login_hint",
+        "prompt",
+        "locale",
+        "created_at",
+        "fulfilled_at",
+        "cancelled_at",
+        "exchanged_at",
+        "user_session_id",
+        "oauth2_session_id",
+    ],
+};
 
-impl Repository {
-    /// Stores a new, pending grant.
-    pub async fn add_authorization_grant(
+accessor! {
+    /// The `oauth2_authorization_grants` table: authorization requests.
+    AuthorizationGrants, oauth2_grants
+}
+
+impl<M: Mode> AuthorizationGrants<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<AuthorizationGrant>, StorageError> {
+        let row: Option<GrantRow> = GRANTS
+            .find_where(self.tx, "oauth2_authorization_grant_id = $1", to_uuid(id))
+            .await?;
+        row.map(AuthorizationGrant::try_from).transpose()
+    }
+
+    /// The grant whose code has this digest.
+    pub async fn find_by_code_digest(
         &mut self,
-        g: &AuthorizationGrant,
-    ) -> Result<(), StorageError> {
+        digest: &str,
+    ) -> Result<Option<AuthorizationGrant>, StorageError> {
+        let row: Option<GrantRow> = GRANTS
+            .find_where(self.tx, "authorization_code_sha256 = $1", digest.to_owned())
+            .await?;
+        row.map(AuthorizationGrant::try_from).transpose()
+    }
+}
+
+impl AuthorizationGrants<'_, Write> {
+    /// Stores a new, pending grant.
+    pub async fn add(&mut self, g: &AuthorizationGrant) -> Result<(), StorageError> {
         on_conn!(self, |conn| {
             sqlx::query(
                 "INSERT INTO oauth2_authorization_grants
@@ -89,14 +140,14 @@ impl Repository {
             .bind(to_uuid(g.id))
             .bind(to_uuid(g.client_id))
             .bind(&g.redirect_uri)
-            .bind(&g.scope)
+            .bind(g.scope.to_string())
             .bind(g.state.as_deref())
             .bind(g.nonce.as_deref())
-            .bind(&g.response_mode)
+            .bind(g.response_mode.as_str())
             .bind(g.response_type_code)
             .bind(g.response_type_id_token)
             .bind(g.code_challenge.as_deref())
-            .bind(g.code_challenge_method.as_deref())
+            .bind(g.code_challenge_method.map(|m| m.as_str()))
             .bind(g.login_hint.as_deref())
             .bind(g.prompt.as_deref())
             .bind(g.locale.as_deref())
@@ -109,40 +160,10 @@ impl Repository {
         Ok(())
     }
 
-    pub async fn find_authorization_grant(
-        &mut self,
-        id: Ulid,
-    ) -> Result<Option<AuthorizationGrant>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id = $1"
-        );
-        let row: Option<GrantRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(AuthorizationGrant::from))
-    }
-
-    /// The grant whose code has this digest.
-    pub async fn find_grant_by_code_digest(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<AuthorizationGrant>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM oauth2_authorization_grants WHERE authorization_code_sha256 = $1"
-        );
-        let row: Option<GrantRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
-        })?;
-        Ok(row.map(AuthorizationGrant::from))
-    }
-
     /// Consent given: binds the grant to the browser session and records the
     /// digest of the code handed to the client. Only a pending grant moves;
     /// returns whether it did.
-    pub async fn fulfill_authorization_grant(
+    pub async fn fulfill(
         &mut self,
         id: Ulid,
         browser_session_id: Ulid,
@@ -169,7 +190,7 @@ impl Repository {
 
     /// The code was redeemed. Atomic: of two concurrent exchanges of the
     /// same code only one sees `true` (RFC 6749 §4.1.2: single use).
-    pub async fn exchange_authorization_grant(
+    pub async fn exchange(
         &mut self,
         id: Ulid,
         session_id: Ulid,
@@ -192,12 +213,9 @@ impl Repository {
     }
 
     /// The user refused, or the request was abandoned.
-    pub async fn cancel_authorization_grant(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn cancel(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<bool, StorageError> {
         let changed = self
+            .tx
             .exec_at(
                 "UPDATE oauth2_authorization_grants SET cancelled_at = $1
                  WHERE oauth2_authorization_grant_id = $2

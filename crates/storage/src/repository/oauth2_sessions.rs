@@ -5,9 +5,9 @@ use mxauth_model::oauth2::Session;
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_scope, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -26,30 +26,61 @@ pub(crate) struct SessionRow {
     pub finished_at: Option<Timestamp>,
 }
 
-impl From<SessionRow> for Session {
-    fn from(r: SessionRow) -> Self {
-        Session {
+impl TryFrom<SessionRow> for Session {
+    type Error = StorageError;
+
+    fn try_from(r: SessionRow) -> Result<Self, StorageError> {
+        Ok(Session {
             id: to_ulid(r.oauth2_session_id),
             client_id: to_ulid(r.oauth2_client_id),
             user_id: r.user_id.map(to_ulid),
             browser_session_id: r.user_session_id.map(to_ulid),
-            scope: r.scope_list,
+            scope: parse_scope(OAUTH2_SESSIONS.name, "scope_list", &r.scope_list)?,
             user_agent: r.user_agent,
             last_active_at: r.last_active_at.map(|t| t.0),
             last_active_ip: r.last_active_ip,
             human_name: r.human_name,
             created_at: r.created_at.0,
             finished_at: r.finished_at.map(|t| t.0),
-        }
+        })
     }
 }
 
-pub(crate) const SESSION_COLUMNS: &str = "s.oauth2_session_id, s.oauth2_client_id, s.user_id,
-    s.user_session_id, s.scope_list, s.user_agent, s.last_active_at, s.last_active_ip,
-    s.human_name, s.created_at, s.finished_at";
+/// `oauth2_sessions`, in the order of [`SessionRow`].
+pub(crate) const OAUTH2_SESSIONS: Table = Table {
+    name: "oauth2_sessions",
+    alias: "s",
+    columns: &[
+        "oauth2_session_id",
+        "oauth2_client_id",
+        "user_id",
+        "user_session_id",
+        "scope_list",
+        "user_agent",
+        "last_active_at",
+        "last_active_ip",
+        "human_name",
+        "created_at",
+        "finished_at",
+    ],
+};
 
-impl Repository {
-    pub async fn add_oauth2_session(&mut self, s: &Session) -> Result<(), StorageError> {
+accessor! {
+    /// The `oauth2_sessions` table: what a client may do for a user.
+    OAuth2Sessions, oauth2_sessions
+}
+
+impl<M: Mode> OAuth2Sessions<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<Session>, StorageError> {
+        let row: Option<SessionRow> = OAUTH2_SESSIONS
+            .find_where(self.tx, "s.oauth2_session_id = $1", to_uuid(id))
+            .await?;
+        row.map(Session::try_from).transpose()
+    }
+}
+
+impl OAuth2Sessions<'_, Write> {
+    pub async fn add(&mut self, s: &Session) -> Result<(), StorageError> {
         on_conn!(self, |conn| {
             sqlx::query(
                 "INSERT INTO oauth2_sessions
@@ -61,7 +92,7 @@ impl Repository {
             .bind(to_uuid(s.client_id))
             .bind(s.user_id.map(to_uuid))
             .bind(s.browser_session_id.map(to_uuid))
-            .bind(&s.scope)
+            .bind(s.scope.to_string())
             .bind(s.user_agent.as_deref())
             .bind(s.human_name.as_deref())
             .bind(Timestamp(s.created_at))
@@ -72,26 +103,9 @@ impl Repository {
         Ok(())
     }
 
-    pub async fn find_oauth2_session(&mut self, id: Ulid) -> Result<Option<Session>, StorageError> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM oauth2_sessions s WHERE s.oauth2_session_id = $1"
-        );
-        let row: Option<SessionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(Session::from))
-    }
-
     /// Ends a session and revokes every token it still has. Returns whether
     /// the session was active before.
-    pub async fn finish_oauth2_session(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    pub async fn finish(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<bool, StorageError> {
         const STATEMENTS: [&str; 3] = [
             "UPDATE oauth2_sessions SET finished_at = $1
              WHERE oauth2_session_id = $2 AND finished_at IS NULL",

@@ -10,7 +10,9 @@ use mxauth_model::{
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{
+    accessor, oauth2_sessions::OAUTH2_SESSIONS, on_conn, users::USERS, Mode, Table, Write,
+};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -80,11 +82,105 @@ struct IntrospectionRow {
     u_is_guest: Option<bool>,
 }
 
-const ACCESS_COLUMNS: &str = "t.oauth2_access_token_id, t.oauth2_session_id, t.created_at,
-    t.expires_at, t.revoked_at, t.first_used_at";
+/// `oauth2_access_tokens`, in the order of [`AccessRow`].
+const ACCESS_TOKENS: Table = Table {
+    name: "oauth2_access_tokens",
+    alias: "t",
+    columns: &[
+        "oauth2_access_token_id",
+        "oauth2_session_id",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "first_used_at",
+    ],
+};
 
-impl Repository {
-    pub async fn add_access_token(
+/// `oauth2_refresh_tokens`, in the order of [`RefreshRow`].
+const REFRESH_TOKENS: Table = Table {
+    name: "oauth2_refresh_tokens",
+    alias: "",
+    columns: &[
+        "oauth2_refresh_token_id",
+        "oauth2_session_id",
+        "oauth2_access_token_id",
+        "created_at",
+        "consumed_at",
+        "revoked_at",
+        "next_oauth2_refresh_token_id",
+    ],
+};
+
+accessor! {
+    /// The `oauth2_access_tokens` table (digests only).
+    AccessTokens, oauth2_access_tokens
+}
+
+accessor! {
+    /// The `oauth2_refresh_tokens` table (digests only).
+    RefreshTokens, oauth2_refresh_tokens
+}
+
+impl<M: Mode> AccessTokens<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<AccessToken>, StorageError> {
+        let row: Option<AccessRow> = ACCESS_TOKENS
+            .find_where(self.tx, "t.oauth2_access_token_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(AccessToken::from))
+    }
+
+    pub async fn find_by_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<AccessToken>, StorageError> {
+        let row: Option<AccessRow> = ACCESS_TOKENS
+            .find_where(self.tx, "t.access_token_sha256 = $1", digest.to_owned())
+            .await?;
+        Ok(row.map(AccessToken::from))
+    }
+
+    /// The token with this digest, its session and the session's user, in
+    /// one round trip.
+    pub async fn lookup(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<(AccessToken, Session, Option<User>)>, StorageError> {
+        let sql = format!(
+            "SELECT {}, {}, {}
+             FROM oauth2_access_tokens t
+             JOIN oauth2_sessions s ON s.oauth2_session_id = t.oauth2_session_id
+             LEFT JOIN users u ON u.user_id = s.user_id
+             WHERE t.access_token_sha256 = $1",
+            ACCESS_TOKENS.columns(),
+            // The token's own column of that name carries the same value.
+            OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
+            USERS.columns_as("u_"),
+        );
+        let row: Option<IntrospectionRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+        })?;
+        row.map(|r| {
+            let user = match (r.u_user_id, r.u_username, r.u_created_at) {
+                (Some(id), Some(username), Some(created_at)) => Some(User {
+                    id: to_ulid(id),
+                    username,
+                    created_at: created_at.0,
+                    locked_at: r.u_locked_at.map(|t| t.0),
+                    deactivated_at: r.u_deactivated_at.map(|t| t.0),
+                    can_request_admin: r.u_can_request_admin.unwrap_or(false),
+                    is_guest: r.u_is_guest.unwrap_or(false),
+                }),
+                _ => None,
+            };
+            let session = Session::try_from(r.session)?;
+            Ok((AccessToken::from(r.token), session, user))
+        })
+        .transpose()
+    }
+}
+
+impl AccessTokens<'_, Write> {
+    pub async fn add(
         &mut self,
         id: Ulid,
         session_id: Ulid,
@@ -117,102 +213,53 @@ impl Repository {
         })
     }
 
-    pub async fn find_access_token(
-        &mut self,
-        id: Ulid,
-    ) -> Result<Option<AccessToken>, StorageError> {
-        let sql = format!("SELECT {ACCESS_COLUMNS} FROM oauth2_access_tokens t WHERE t.oauth2_access_token_id = $1");
-        let row: Option<AccessRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(AccessToken::from))
-    }
-
-    pub async fn find_access_token_by_digest(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<AccessToken>, StorageError> {
-        let sql = format!(
-            "SELECT {ACCESS_COLUMNS} FROM oauth2_access_tokens t WHERE t.access_token_sha256 = $1"
-        );
-        let row: Option<AccessRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
-        })?;
-        Ok(row.map(AccessToken::from))
-    }
-
-    /// The token with this digest, its session and the session's user, in
-    /// one round trip.
-    pub async fn lookup_access_token(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<(AccessToken, Session, Option<User>)>, StorageError> {
-        let sql = format!(
-            "SELECT {ACCESS_COLUMNS}, {sessions},
-                    u.user_id AS u_user_id, u.username AS u_username, u.created_at AS u_created_at,
-                    u.locked_at AS u_locked_at, u.deactivated_at AS u_deactivated_at,
-                    u.can_request_admin AS u_can_request_admin, u.is_guest AS u_is_guest
-             FROM oauth2_access_tokens t
-             JOIN oauth2_sessions s ON s.oauth2_session_id = t.oauth2_session_id
-             LEFT JOIN users u ON u.user_id = s.user_id
-             WHERE t.access_token_sha256 = $1",
-            sessions = super::oauth2_sessions::SESSION_COLUMNS.replace("s.oauth2_session_id,", "")
-        );
-        let row: Option<IntrospectionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
-        })?;
-        Ok(row.map(|r| {
-            let user = match (r.u_user_id, r.u_username, r.u_created_at) {
-                (Some(id), Some(username), Some(created_at)) => Some(User {
-                    id: to_ulid(id),
-                    username,
-                    created_at: created_at.0,
-                    locked_at: r.u_locked_at.map(|t| t.0),
-                    deactivated_at: r.u_deactivated_at.map(|t| t.0),
-                    can_request_admin: r.u_can_request_admin.unwrap_or(false),
-                    is_guest: r.u_is_guest.unwrap_or(false),
-                }),
-                _ => None,
-            };
-            (AccessToken::from(r.token), Session::from(r.session), user)
-        }))
-    }
-
     /// Records the first use of an access token; later uses change nothing.
-    pub async fn mark_access_token_used(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        self.exec_at(
-            "UPDATE oauth2_access_tokens SET first_used_at = $1
+    pub async fn mark_used(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx
+            .exec_at(
+                "UPDATE oauth2_access_tokens SET first_used_at = $1
                  WHERE oauth2_access_token_id = $2 AND first_used_at IS NULL",
-            now,
-            id,
-        )
-        .await?;
+                now,
+                id,
+            )
+            .await?;
         Ok(())
     }
 
-    pub async fn revoke_access_token(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        self.exec_at(
-            "UPDATE oauth2_access_tokens SET revoked_at = $1
+    pub async fn revoke(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx
+            .exec_at(
+                "UPDATE oauth2_access_tokens SET revoked_at = $1
                  WHERE oauth2_access_token_id = $2 AND revoked_at IS NULL",
-            now,
-            id,
-        )
-        .await?;
+                now,
+                id,
+            )
+            .await?;
         Ok(())
     }
+}
 
-    pub async fn add_refresh_token(
+impl<M: Mode> RefreshTokens<'_, M> {
+    pub async fn find(&mut self, id: Ulid) -> Result<Option<RefreshToken>, StorageError> {
+        let row: Option<RefreshRow> = REFRESH_TOKENS
+            .find_where(self.tx, "oauth2_refresh_token_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(RefreshToken::from))
+    }
+
+    pub async fn find_by_digest(
+        &mut self,
+        digest: &str,
+    ) -> Result<Option<RefreshToken>, StorageError> {
+        let row: Option<RefreshRow> = REFRESH_TOKENS
+            .find_where(self.tx, "refresh_token_sha256 = $1", digest.to_owned())
+            .await?;
+        Ok(row.map(RefreshToken::from))
+    }
+}
+
+impl RefreshTokens<'_, Write> {
+    pub async fn add(
         &mut self,
         id: Ulid,
         session_id: Ulid,
@@ -247,46 +294,9 @@ impl Repository {
         })
     }
 
-    pub async fn find_refresh_token(
-        &mut self,
-        id: Ulid,
-    ) -> Result<Option<RefreshToken>, StorageError> {
-        self.refresh_token_where("oauth2_refresh_token_id = $1", to_uuid(id))
-            .await
-    }
-
-    pub async fn find_refresh_token_by_digest(
-        &mut self,
-        digest: &str,
-    ) -> Result<Option<RefreshToken>, StorageError> {
-        let sql = "SELECT oauth2_refresh_token_id, oauth2_session_id, oauth2_access_token_id,
-                created_at, consumed_at, revoked_at, next_oauth2_refresh_token_id
-             FROM oauth2_refresh_tokens WHERE refresh_token_sha256 = $1";
-        let row: Option<RefreshRow> = on_conn!(self, |conn| {
-            sqlx::query_as(sql).bind(digest).fetch_optional(conn).await
-        })?;
-        Ok(row.map(RefreshToken::from))
-    }
-
-    async fn refresh_token_where(
-        &mut self,
-        condition: &'static str,
-        id: Uuid,
-    ) -> Result<Option<RefreshToken>, StorageError> {
-        let sql = format!(
-            "SELECT oauth2_refresh_token_id, oauth2_session_id, oauth2_access_token_id,
-                created_at, consumed_at, revoked_at, next_oauth2_refresh_token_id
-             FROM oauth2_refresh_tokens WHERE {condition}"
-        );
-        let row: Option<RefreshRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
-        })?;
-        Ok(row.map(RefreshToken::from))
-    }
-
     /// Rotation: marks the token consumed and links its successor. Atomic:
     /// only one of two concurrent refreshes sees `true`.
-    pub async fn consume_refresh_token(
+    pub async fn consume(
         &mut self,
         id: Ulid,
         next_id: Ulid,
@@ -308,18 +318,15 @@ impl Repository {
         Ok(changed == 1)
     }
 
-    pub async fn revoke_refresh_token(
-        &mut self,
-        id: Ulid,
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        self.exec_at(
-            "UPDATE oauth2_refresh_tokens SET revoked_at = $1
+    pub async fn revoke(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.tx
+            .exec_at(
+                "UPDATE oauth2_refresh_tokens SET revoked_at = $1
                  WHERE oauth2_refresh_token_id = $2 AND revoked_at IS NULL",
-            now,
-            id,
-        )
-        .await?;
+                now,
+                id,
+            )
+            .await?;
         Ok(())
     }
 }

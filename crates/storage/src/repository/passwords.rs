@@ -5,7 +5,7 @@ use mxauth_model::{User, UserPassword};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Table, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -29,8 +29,10 @@ impl TryFrom<PasswordRow> for UserPassword {
             id: to_ulid(row.user_password_id),
             user_id: to_ulid(row.user_id),
             hashed_password: row.hashed_password,
-            version: u16::try_from(row.version).map_err(|_| {
-                StorageError::Malformed(format!("password scheme version {}", row.version))
+            version: u16::try_from(row.version).map_err(|_| StorageError::Malformed {
+                table: USER_PASSWORDS.name,
+                column: "version",
+                reason: format!("password scheme version {} is out of range", row.version),
             })?,
             upgraded_from_id: row.upgraded_from_id.map(to_ulid),
             created_at: row.created_at.0,
@@ -47,9 +49,28 @@ pub struct NewPassword<'a> {
     pub upgraded_from: Option<&'a UserPassword>,
 }
 
-impl Repository {
+/// `user_passwords`, in the order of [`PasswordRow`].
+const USER_PASSWORDS: Table = Table {
+    name: "user_passwords",
+    alias: "",
+    columns: &[
+        "user_password_id",
+        "user_id",
+        "hashed_password",
+        "version",
+        "upgraded_from_id",
+        "created_at",
+    ],
+};
+
+accessor! {
+    /// The `user_passwords` table: every hash a user had; the newest counts.
+    UserPasswords, user_passwords
+}
+
+impl UserPasswords<'_, Write> {
     /// Stores a new hash for `user`; it becomes the active one.
-    pub async fn add_user_password(
+    pub async fn add(
         &mut self,
         user: &User,
         new: NewPassword<'_>,
@@ -81,22 +102,18 @@ impl Repository {
             created_at: now,
         })
     }
+}
 
+impl<M: Mode> UserPasswords<'_, M> {
     /// The newest hash of `user`, if they have a password at all.
-    pub async fn active_user_password(
-        &mut self,
-        user: &User,
-    ) -> Result<Option<UserPassword>, StorageError> {
-        let row: Option<PasswordRow> = on_conn!(self, |conn| {
-            sqlx::query_as(
-                "SELECT user_password_id, user_id, hashed_password, version, upgraded_from_id, created_at
-                 FROM user_passwords WHERE user_id = $1
-                 ORDER BY created_at DESC, user_password_id DESC LIMIT 1",
+    pub async fn active(&mut self, user: &User) -> Result<Option<UserPassword>, StorageError> {
+        let row: Option<PasswordRow> = USER_PASSWORDS
+            .find_where(
+                self.tx,
+                "user_id = $1 ORDER BY created_at DESC, user_password_id DESC LIMIT 1",
+                to_uuid(user.id),
             )
-            .bind(to_uuid(user.id))
-            .fetch_optional(conn)
-            .await
-        })?;
+            .await?;
         row.map(UserPassword::try_from).transpose()
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, on_conn, Mode, Write};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -100,9 +100,14 @@ macro_rules! insert_rows {
     };
 }
 
-impl Repository {
+accessor! {
+    /// The bulk reads and writes of `mxauth syn2mas`.
+    Syn2Mas, syn2mas
+}
+
+impl<M: Mode> Syn2Mas<'_, M> {
     /// Which of `usernames` the target has already, by username.
-    pub async fn syn2mas_existing_users(
+    pub async fn existing_users(
         &mut self,
         usernames: &[String],
     ) -> Result<HashMap<String, ExistingUser>, StorageError> {
@@ -136,7 +141,7 @@ impl Repository {
     }
 
     /// The usernames of users syn2mas did not write, in order.
-    pub async fn syn2mas_foreign_usernames(&mut self) -> Result<Vec<String>, StorageError> {
+    pub async fn foreign_usernames(&mut self) -> Result<Vec<String>, StorageError> {
         const SQL: &str = "SELECT u.username FROM users u
              WHERE NOT EXISTS (SELECT 1 FROM syn2mas_imported_users i WHERE i.user_id = u.user_id)
              ORDER BY u.username";
@@ -147,7 +152,7 @@ impl Repository {
 
     /// The active compat session of each device of these users that has
     /// one, keyed by `(user, device)`.
-    pub async fn syn2mas_existing_devices(
+    pub async fn existing_devices(
         &mut self,
         users: &[Ulid],
     ) -> Result<HashMap<(Ulid, String), Ulid>, StorageError> {
@@ -175,7 +180,7 @@ impl Repository {
 
     /// Which of these token digests are stored already (access tokens, or
     /// refresh tokens when `refresh`).
-    pub async fn syn2mas_existing_token_digests(
+    pub async fn existing_token_digests(
         &mut self,
         digests: &[String],
         refresh: bool,
@@ -200,10 +205,12 @@ impl Repository {
         }
         Ok(found)
     }
+}
 
+impl Syn2Mas<'_, Write> {
     /// Writes one batch. Parents go first (users, then sessions, then
     /// access tokens, then refresh tokens) for the foreign keys.
-    pub async fn syn2mas_write(
+    pub async fn write(
         &mut self,
         batch: &ImportBatch,
         now: DateTime<Utc>,

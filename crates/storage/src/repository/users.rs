@@ -1,13 +1,13 @@
 //! The `users` table: accounts, their lock/deactivation state and admin flag.
 
 use chrono::{DateTime, Utc};
-use mxauth_model::User;
+use mxauth_model::{Scope, User};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{on_conn, Repository};
+use super::{accessor, oauth2_sessions::OAUTH2_SESSIONS, on_conn, Mode, Table, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{parse_scope, to_ulid, to_uuid, Timestamp},
     StorageError,
 };
 
@@ -36,12 +36,128 @@ impl From<UserRow> for User {
     }
 }
 
-const COLUMNS: &str =
-    "user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest";
+/// `users`, in the order of [`UserRow`].
+pub(crate) const USERS: Table = Table {
+    name: "users",
+    alias: "u",
+    columns: &[
+        "user_id",
+        "username",
+        "created_at",
+        "locked_at",
+        "deactivated_at",
+        "can_request_admin",
+        "is_guest",
+    ],
+};
 
-impl Repository {
+accessor! {
+    /// The `users` table: accounts and their state.
+    Users, users
+}
+
+impl<M: Mode> Users<'_, M> {
+    pub async fn find_by_id(&mut self, id: Ulid) -> Result<Option<User>, StorageError> {
+        let row: Option<UserRow> = USERS
+            .find_where(self.tx, "u.user_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    /// Looks a user up by exact localpart.
+    pub async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError> {
+        let row: Option<UserRow> = USERS
+            .find_where(self.tx, "u.username = $1", username.to_owned())
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    /// Up to two users whose localpart equals `username` ignoring ASCII
+    /// case (served by the `LOWER(username)` index). Synapse once allowed
+    /// upper-case localparts, and imported users keep them; two results
+    /// mean the name is ambiguous without its exact case.
+    pub async fn find_by_username_ignoring_case(
+        &mut self,
+        username: &str,
+    ) -> Result<Vec<User>, StorageError> {
+        let rows: Vec<UserRow> = USERS
+            .list_where(
+                self.tx,
+                "LOWER(u.username) = LOWER($1) ORDER BY u.user_id LIMIT 2",
+                username.to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// Users allowed to request admin rights, oldest first.
+    pub async fn list_admins(&mut self) -> Result<Vec<User>, StorageError> {
+        let sql = USERS.select_where("u.can_request_admin = TRUE ORDER BY u.user_id");
+        let rows: Vec<UserRow> = on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// How many users exist.
+    pub async fn count(&mut self) -> Result<i64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(conn)
+                .await
+        })?)
+    }
+
+    /// Every user, oldest first, a page at a time (`after` the last id seen).
+    pub async fn list(
+        &mut self,
+        after: Option<Ulid>,
+        limit: i64,
+    ) -> Result<Vec<User>, StorageError> {
+        let sql = USERS.select_where("u.user_id > $1 ORDER BY u.user_id LIMIT $2");
+        let after = to_uuid(after.unwrap_or(Ulid::nil()));
+        let rows: Vec<UserRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(conn)
+                .await
+        })?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The scopes of the user's active OAuth sessions and the device ids of
+    /// their active compatibility sessions: everything that has a device.
+    pub async fn active_session_devices(
+        &mut self,
+        user_id: Ulid,
+    ) -> Result<(Vec<Scope>, Vec<String>), StorageError> {
+        let scopes: Vec<String> = on_conn!(self, |conn| {
+            sqlx::query_scalar(
+                "SELECT scope_list FROM oauth2_sessions WHERE user_id = $1 AND finished_at IS NULL",
+            )
+            .bind(to_uuid(user_id))
+            .fetch_all(conn)
+            .await
+        })?;
+        let devices: Vec<String> = on_conn!(self, |conn| {
+            sqlx::query_scalar(
+                "SELECT device_id FROM compat_sessions
+                 WHERE user_id = $1 AND finished_at IS NULL AND device_id IS NOT NULL",
+            )
+            .bind(to_uuid(user_id))
+            .fetch_all(conn)
+            .await
+        })?;
+        let scopes = scopes
+            .iter()
+            .map(|s| parse_scope(OAUTH2_SESSIONS.name, "scope_list", s))
+            .collect::<Result<_, _>>()?;
+        Ok((scopes, devices))
+    }
+}
+
+impl Users<'_, Write> {
     /// Creates a user. A taken username is [`StorageError::Conflict`].
-    pub async fn add_user(
+    pub async fn add(
         &mut self,
         id: Ulid,
         username: &str,
@@ -71,66 +187,6 @@ impl Repository {
         })
     }
 
-    pub async fn find_user_by_id(&mut self, id: Ulid) -> Result<Option<User>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM users WHERE user_id = $1");
-        let row: Option<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_uuid(id))
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(User::from))
-    }
-
-    /// Looks a user up by exact localpart.
-    pub async fn find_user_by_username(
-        &mut self,
-        username: &str,
-    ) -> Result<Option<User>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
-        let row: Option<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(username)
-                .fetch_optional(conn)
-                .await
-        })?;
-        Ok(row.map(User::from))
-    }
-
-    /// Up to two users whose localpart equals `username` ignoring ASCII
-    /// case (served by the `LOWER(username)` index). Synapse once allowed
-    /// upper-case localparts, and imported users keep them; two results
-    /// mean the name is ambiguous without its exact case.
-    pub async fn find_users_by_username_ignoring_case(
-        &mut self,
-        username: &str,
-    ) -> Result<Vec<User>, StorageError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM users WHERE LOWER(username) = LOWER($1) ORDER BY user_id LIMIT 2"
-        );
-        let rows: Vec<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(username).fetch_all(conn).await
-        })?;
-        Ok(rows.into_iter().map(User::from).collect())
-    }
-
-    /// Users allowed to request admin rights, oldest first.
-    pub async fn list_admin_users(&mut self) -> Result<Vec<User>, StorageError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM users WHERE can_request_admin = TRUE ORDER BY user_id");
-        let rows: Vec<UserRow> = on_conn!(self, |conn| sqlx::query_as(&sql).fetch_all(conn).await)?;
-        Ok(rows.into_iter().map(User::from).collect())
-    }
-
-    /// How many users exist.
-    pub async fn count_users(&mut self) -> Result<i64, StorageError> {
-        Ok(on_conn!(self, |conn| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM users")
-                .fetch_one(conn)
-                .await
-        })?)
-    }
-
     pub async fn set_can_request_admin(
         &mut self,
         mut user: User,
@@ -150,45 +206,40 @@ impl Repository {
 
     /// Locks a user: their sessions stay but stop working until unlocked.
     /// Locking an already locked user keeps the first lock time.
-    pub async fn lock_user(
-        &mut self,
-        mut user: User,
-        now: DateTime<Utc>,
-    ) -> Result<User, StorageError> {
+    pub async fn lock(&mut self, mut user: User, now: DateTime<Utc>) -> Result<User, StorageError> {
         if user.locked_at.is_none() {
-            self.set_user_time(user.id, "locked_at", Some(now)).await?;
+            self.set_time(user.id, "locked_at", Some(now)).await?;
             user.locked_at = Some(now);
         }
         Ok(user)
     }
 
-    pub async fn unlock_user(&mut self, mut user: User) -> Result<User, StorageError> {
-        self.set_user_time(user.id, "locked_at", None).await?;
+    pub async fn unlock(&mut self, mut user: User) -> Result<User, StorageError> {
+        self.set_time(user.id, "locked_at", None).await?;
         user.locked_at = None;
         Ok(user)
     }
 
-    pub async fn deactivate_user(
+    pub async fn deactivate(
         &mut self,
         mut user: User,
         now: DateTime<Utc>,
     ) -> Result<User, StorageError> {
         if user.deactivated_at.is_none() {
-            self.set_user_time(user.id, "deactivated_at", Some(now))
-                .await?;
+            self.set_time(user.id, "deactivated_at", Some(now)).await?;
             user.deactivated_at = Some(now);
         }
         Ok(user)
     }
 
-    pub async fn reactivate_user(&mut self, mut user: User) -> Result<User, StorageError> {
-        self.set_user_time(user.id, "deactivated_at", None).await?;
+    pub async fn reactivate(&mut self, mut user: User) -> Result<User, StorageError> {
+        self.set_time(user.id, "deactivated_at", None).await?;
         user.deactivated_at = None;
         Ok(user)
     }
 
     /// Sets one of the user's timestamp columns; `column` is never user input.
-    async fn set_user_time(
+    async fn set_time(
         &mut self,
         id: Ulid,
         column: &'static str,
@@ -204,52 +255,5 @@ impl Repository {
                 .map(|r| r.rows_affected())
         })?;
         Ok(())
-    }
-}
-
-impl Repository {
-    /// Every user, oldest first, a page at a time (`after` the last id seen).
-    pub async fn list_users(
-        &mut self,
-        after: Option<Ulid>,
-        limit: i64,
-    ) -> Result<Vec<User>, StorageError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2");
-        let after = to_uuid(after.unwrap_or(Ulid::nil()));
-        let rows: Vec<UserRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql)
-                .bind(after)
-                .bind(limit)
-                .fetch_all(conn)
-                .await
-        })?;
-        Ok(rows.into_iter().map(User::from).collect())
-    }
-
-    /// The scopes of the user's active OAuth sessions and the device ids of
-    /// their active compatibility sessions: everything that has a device.
-    pub async fn active_session_devices(
-        &mut self,
-        user_id: Ulid,
-    ) -> Result<(Vec<String>, Vec<String>), StorageError> {
-        let scopes: Vec<String> = on_conn!(self, |conn| {
-            sqlx::query_scalar(
-                "SELECT scope_list FROM oauth2_sessions WHERE user_id = $1 AND finished_at IS NULL",
-            )
-            .bind(to_uuid(user_id))
-            .fetch_all(conn)
-            .await
-        })?;
-        let devices: Vec<String> = on_conn!(self, |conn| {
-            sqlx::query_scalar(
-                "SELECT device_id FROM compat_sessions
-                 WHERE user_id = $1 AND finished_at IS NULL AND device_id IS NOT NULL",
-            )
-            .bind(to_uuid(user_id))
-            .fetch_all(conn)
-            .await
-        })?;
-        Ok((scopes, devices))
     }
 }

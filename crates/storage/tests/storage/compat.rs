@@ -10,7 +10,8 @@ async fn compat_sessions_tokens_and_lookup(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
     let alice = repo
-        .add_user(new_ulid(now(), &mut rng), "alice", now())
+        .users()
+        .add(new_ulid(now(), &mut rng), "alice", now())
         .await
         .unwrap();
     let session = |rng: &mut rand::rngs::StdRng, device: &str| CompatSession {
@@ -26,21 +27,23 @@ async fn compat_sessions_tokens_and_lookup(db: &Database) {
     };
     let first = session(&mut rng, "BOTDEVICE1");
     let second = session(&mut rng, "OTHERDEV22");
-    repo.add_compat_session(&first).await.unwrap();
-    repo.add_compat_session(&second).await.unwrap();
+    repo.compat_sessions().add(&first).await.unwrap();
+    repo.compat_sessions().add(&second).await.unwrap();
     assert_eq!(
-        repo.find_compat_session(first.id).await.unwrap(),
+        repo.compat_sessions().find(first.id).await.unwrap(),
         Some(first.clone())
     );
     assert_eq!(
-        repo.active_compat_sessions(&alice, None)
+        repo.compat_sessions()
+            .active(&alice, None)
             .await
             .unwrap()
             .len(),
         2
     );
     assert_eq!(
-        repo.active_compat_sessions(&alice, Some("BOTDEVICE1"))
+        repo.compat_sessions()
+            .active(&alice, Some("BOTDEVICE1"))
             .await
             .unwrap(),
         vec![first.clone()]
@@ -48,7 +51,8 @@ async fn compat_sessions_tokens_and_lookup(db: &Database) {
 
     let exp = now() + Duration::minutes(5);
     let at = repo
-        .add_compat_access_token(
+        .compat_access_tokens()
+        .add(
             new_ulid(now(), &mut rng),
             first.id,
             "c-at",
@@ -58,7 +62,8 @@ async fn compat_sessions_tokens_and_lookup(db: &Database) {
         .await
         .unwrap();
     let (token, found, user) = repo
-        .lookup_compat_access_token("c-at")
+        .compat_access_tokens()
+        .lookup("c-at")
         .await
         .unwrap()
         .unwrap();
@@ -67,41 +72,58 @@ async fn compat_sessions_tokens_and_lookup(db: &Database) {
         (at.clone(), first.clone(), alice.clone())
     );
     assert!(repo
-        .lookup_compat_access_token("nope")
+        .compat_access_tokens()
+        .lookup("nope")
         .await
         .unwrap()
         .is_none());
 
     let rt = repo
-        .add_compat_refresh_token(new_ulid(now(), &mut rng), first.id, at.id, "c-rt", now())
+        .compat_refresh_tokens()
+        .add(new_ulid(now(), &mut rng), first.id, at.id, "c-rt", now())
         .await
         .unwrap();
     assert_eq!(
-        repo.find_compat_refresh_token_by_digest("c-rt")
+        repo.compat_refresh_tokens()
+            .find_by_digest("c-rt")
             .await
             .unwrap(),
         Some(rt.clone())
     );
     assert!(repo
-        .consume_compat_refresh_token(rt.id, now())
+        .compat_refresh_tokens()
+        .consume(rt.id, now())
         .await
         .unwrap());
     assert!(!repo
-        .consume_compat_refresh_token(rt.id, now())
+        .compat_refresh_tokens()
+        .consume(rt.id, now())
         .await
         .unwrap());
-    repo.expire_compat_access_token(at.id, now()).await.unwrap();
+    repo.compat_access_tokens()
+        .expire(at.id, now())
+        .await
+        .unwrap();
     let (token, _, _) = repo
-        .lookup_compat_access_token("c-at")
+        .compat_access_tokens()
+        .lookup("c-at")
         .await
         .unwrap()
         .unwrap();
     assert!(!token.is_valid(now()));
 
-    assert!(repo.finish_compat_session(first.id, now()).await.unwrap());
-    assert!(!repo.finish_compat_session(first.id, now()).await.unwrap());
+    assert!(repo
+        .compat_sessions()
+        .finish(first.id, now())
+        .await
+        .unwrap());
+    assert!(!repo
+        .compat_sessions()
+        .finish(first.id, now())
+        .await
+        .unwrap());
     assert_eq!(
-        repo.active_compat_sessions(&alice, None).await.unwrap(),
+        repo.compat_sessions().active(&alice, None).await.unwrap(),
         vec![second]
     );
 }
@@ -111,15 +133,18 @@ async fn sso_logins_are_fulfilled_and_exchanged_once(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
     let alice = repo
-        .add_user(new_ulid(now(), &mut rng), "alice", now())
+        .users()
+        .add(new_ulid(now(), &mut rng), "alice", now())
         .await
         .unwrap();
     let browser = repo
-        .add_browser_session(new_ulid(now(), &mut rng), &alice, None, now())
+        .browser_sessions()
+        .add(new_ulid(now(), &mut rng), &alice, None, now())
         .await
         .unwrap();
     let login = repo
-        .add_compat_sso_login(
+        .compat_sso_logins()
+        .add(
             new_ulid(now(), &mut rng),
             "https://app.example.com/",
             "placeholder",
@@ -128,19 +153,22 @@ async fn sso_logins_are_fulfilled_and_exchanged_once(db: &Database) {
         .await
         .unwrap();
     assert_eq!(
-        repo.find_compat_sso_login(login.id).await.unwrap(),
+        repo.compat_sso_logins().find(login.id).await.unwrap(),
         Some(login.clone())
     );
     assert!(repo
-        .fulfill_compat_sso_login(login.id, browser.id, "token-digest", now())
+        .compat_sso_logins()
+        .fulfill(login.id, browser.id, "token-digest", now())
         .await
         .unwrap());
     assert!(!repo
-        .fulfill_compat_sso_login(login.id, browser.id, "other", now())
+        .compat_sso_logins()
+        .fulfill(login.id, browser.id, "other", now())
         .await
         .unwrap());
     let found = repo
-        .find_compat_sso_login_by_token_digest("token-digest")
+        .compat_sso_logins()
+        .find_by_token_digest("token-digest")
         .await
         .unwrap()
         .unwrap();
@@ -156,16 +184,23 @@ async fn sso_logins_are_fulfilled_and_exchanged_once(db: &Database) {
         created_at: now(),
         finished_at: None,
     };
-    repo.add_compat_session(&session).await.unwrap();
+    repo.compat_sessions().add(&session).await.unwrap();
     assert!(repo
-        .exchange_compat_sso_login(login.id, session.id, now())
+        .compat_sso_logins()
+        .exchange(login.id, session.id, now())
         .await
         .unwrap());
     assert!(!repo
-        .exchange_compat_sso_login(login.id, session.id, now())
+        .compat_sso_logins()
+        .exchange(login.id, session.id, now())
         .await
         .unwrap());
-    let done = repo.find_compat_sso_login(login.id).await.unwrap().unwrap();
+    let done = repo
+        .compat_sso_logins()
+        .find(login.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(done.compat_session_id, Some(session.id));
 }
 crate::both!(sso_logins_are_fulfilled_and_exchanged_once);

@@ -118,3 +118,13 @@ macro_rules! both {
         }
     };
 }
+
+/// Runs one statement directly on the pool, past the repository: for tests
+/// that must put into the database what mxauth itself would never write.
+pub async fn execute_raw(db: &Database, sql: &str) {
+    match db {
+        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Database::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+}

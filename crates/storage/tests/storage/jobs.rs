@@ -9,7 +9,8 @@ async fn jobs_are_queued_in_order(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
     let first = repo
-        .enqueue_job(
+        .jobs()
+        .enqueue(
             new_ulid(now(), &mut rng),
             "provision-user",
             r#"{"user_id":"a"}"#,
@@ -19,7 +20,8 @@ async fn jobs_are_queued_in_order(db: &Database) {
         .unwrap();
     let later = now() + Duration::seconds(1);
     let second = repo
-        .enqueue_job(
+        .jobs()
+        .enqueue(
             new_ulid(later, &mut rng),
             "provision-user",
             r#"{"user_id":"b"}"#,
@@ -27,17 +29,18 @@ async fn jobs_are_queued_in_order(db: &Database) {
         )
         .await
         .unwrap();
-    repo.enqueue_job(new_ulid(later, &mut rng), "sync-devices", "{}", later)
+    repo.jobs()
+        .enqueue(new_ulid(later, &mut rng), "sync-devices", "{}", later)
         .await
         .unwrap();
     repo.commit().await.unwrap();
 
     let mut repo = db.begin().await.unwrap();
-    let jobs = repo.list_jobs("provision-user").await.unwrap();
+    let jobs = repo.jobs().list("provision-user").await.unwrap();
     assert_eq!(jobs, vec![first, second]);
     assert_eq!(jobs[0].status, "available");
     assert_eq!(jobs[0].attempt, 0);
-    assert!(repo.list_jobs("nothing").await.unwrap().is_empty());
+    assert!(repo.jobs().list("nothing").await.unwrap().is_empty());
 }
 crate::both!(jobs_are_queued_in_order);
 
@@ -45,47 +48,51 @@ async fn claimed_jobs_run_once_and_failures_retry(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
     let a = repo
-        .enqueue_job(new_ulid(now(), &mut rng), "provision-user", "{}", now())
+        .jobs()
+        .enqueue(new_ulid(now(), &mut rng), "provision-user", "{}", now())
         .await
         .unwrap();
     let later = now() + Duration::minutes(10);
     let b = repo
-        .enqueue_job(new_ulid(later, &mut rng), "provision-user", "{}", later)
+        .jobs()
+        .enqueue(new_ulid(later, &mut rng), "provision-user", "{}", later)
         .await
         .unwrap();
     repo.commit().await.unwrap();
 
     // Only due jobs are claimed, and a claimed job is not claimed again.
     let mut repo = db.begin().await.unwrap();
-    let claimed = repo.claim_jobs("w1", 10, now()).await.unwrap();
+    let claimed = repo.jobs().claim("w1", 10, now()).await.unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a.id]);
     assert_eq!(
         (claimed[0].status.as_str(), claimed[0].attempt),
         ("running", 1)
     );
-    assert!(repo.claim_jobs("w2", 10, now()).await.unwrap().is_empty());
+    assert!(repo.jobs().claim("w2", 10, now()).await.unwrap().is_empty());
     let retry_at = now() + Duration::seconds(5);
-    repo.fail_job(a.id, "homeserver down", Some(retry_at), now())
+    repo.jobs()
+        .fail(a.id, "homeserver down", Some(retry_at), now())
         .await
         .unwrap();
     repo.commit().await.unwrap();
 
     let mut repo = db.begin().await.unwrap();
-    assert!(repo.claim_jobs("w1", 10, now()).await.unwrap().is_empty());
-    let again = repo.claim_jobs("w1", 10, retry_at).await.unwrap();
+    assert!(repo.jobs().claim("w1", 10, now()).await.unwrap().is_empty());
+    let again = repo.jobs().claim("w1", 10, retry_at).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempt, 2);
     assert_eq!(again[0].last_error.as_deref(), Some("homeserver down"));
-    repo.complete_job(a.id, retry_at).await.unwrap();
-    let both_due = repo.claim_jobs("w1", 10, later).await.unwrap();
+    repo.jobs().complete(a.id, retry_at).await.unwrap();
+    let both_due = repo.jobs().claim("w1", 10, later).await.unwrap();
     assert_eq!(
         both_due.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![b.id]
     );
-    repo.fail_job(b.id, "bad payload", None, later)
+    repo.jobs()
+        .fail(b.id, "bad payload", None, later)
         .await
         .unwrap();
-    let jobs = repo.list_jobs("provision-user").await.unwrap();
+    let jobs = repo.jobs().list("provision-user").await.unwrap();
     assert_eq!(
         jobs.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(),
         vec!["completed", "failed"]
@@ -97,19 +104,22 @@ async fn stale_running_jobs_are_requeued(db: &Database) {
     let mut rng = rng();
     let mut repo = db.begin().await.unwrap();
     let job = repo
-        .enqueue_job(new_ulid(now(), &mut rng), "sync-devices", "{}", now())
+        .jobs()
+        .enqueue(new_ulid(now(), &mut rng), "sync-devices", "{}", now())
         .await
         .unwrap();
-    repo.claim_jobs("dead-worker", 1, now()).await.unwrap();
-    assert_eq!(repo.requeue_stale_jobs(now()).await.unwrap(), 0);
+    repo.jobs().claim("dead-worker", 1, now()).await.unwrap();
+    assert_eq!(repo.jobs().requeue_stale(now()).await.unwrap(), 0);
     assert_eq!(
-        repo.requeue_stale_jobs(now() + Duration::minutes(1))
+        repo.jobs()
+            .requeue_stale(now() + Duration::minutes(1))
             .await
             .unwrap(),
         1
     );
     let claimed = repo
-        .claim_jobs("w", 1, now() + Duration::minutes(1))
+        .jobs()
+        .claim("w", 1, now() + Duration::minutes(1))
         .await
         .unwrap();
     assert_eq!(claimed[0].id, job.id);
@@ -125,16 +135,17 @@ async fn concurrent_workers_on_postgres_never_share_a_job() {
     let mut rng = rng();
     let mut repo = t.db.begin().await.unwrap();
     for _ in 0..20 {
-        repo.enqueue_job(new_ulid(now(), &mut rng), "provision-user", "{}", now())
+        repo.jobs()
+            .enqueue(new_ulid(now(), &mut rng), "provision-user", "{}", now())
             .await
             .unwrap();
     }
     repo.commit().await.unwrap();
     let mut first = t.db.begin().await.unwrap();
     let mut second = t.db.begin().await.unwrap();
-    let a = first.claim_jobs("w1", 12, now()).await.unwrap();
+    let a = first.jobs().claim("w1", 12, now()).await.unwrap();
     // The second worker does not wait for the first: it skips locked rows.
-    let b = second.claim_jobs("w2", 12, now()).await.unwrap();
+    let b = second.jobs().claim("w2", 12, now()).await.unwrap();
     assert_eq!(a.len(), 12);
     assert_eq!(b.len(), 8);
     assert!(a.iter().all(|x| b.iter().all(|y| x.id != y.id)));

@@ -11,4 +11,5 @@ mod compat;
 mod jobs;
 mod migrations;
 mod oauth2;
+mod stored_values;
 mod users;

@@ -61,12 +61,11 @@ async fn migrating_twice_applies_nothing_the_second_time(db: &Database) {
 crate::both!(migrating_twice_applies_nothing_the_second_time);
 
 async fn a_migration_changed_after_release_is_refused(db: &Database) {
-    let sql = "UPDATE mxauth_migrations SET checksum = 'tampered' WHERE version = 1";
-    match db {
-        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        Database::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    crate::harness::execute_raw(
+        db,
+        "UPDATE mxauth_migrations SET checksum = 'tampered' WHERE version = 1",
+    )
+    .await;
     let err = migrate::run(db, |_| {}).await.unwrap_err().to_string();
     assert!(err.contains("was changed after it was applied"), "{err}");
 }

@@ -2,15 +2,17 @@
 
 use chrono::Duration;
 use mxauth_model::{
-    oauth2::{AuthorizationGrant, Client, ClientAuthMethod, GrantState, GrantTypes, Session},
-    User,
+    oauth2::{
+        AuthorizationGrant, Client, ClientAuthMethod, GrantState, GrantTypes, ResponseMode, Session,
+    },
+    CodeChallengeMethod, User,
 };
 use mxauth_storage::{new_ulid, Database, StorageError};
 use rand::rngs::StdRng;
 
 use crate::harness::{now, rng};
 
-fn client(rng: &mut StdRng, digest: Option<&str>) -> Client {
+pub(crate) fn client(rng: &mut StdRng, digest: Option<&str>) -> Client {
     Client {
         id: new_ulid(now(), rng),
         encrypted_client_secret: None,
@@ -43,10 +45,11 @@ fn client(rng: &mut StdRng, digest: Option<&str>) -> Client {
     }
 }
 
-async fn user(db: &Database, rng: &mut StdRng, name: &str) -> User {
+pub(crate) async fn user(db: &Database, rng: &mut StdRng, name: &str) -> User {
     let mut repo = db.begin().await.unwrap();
     let user = repo
-        .add_user(new_ulid(now(), rng), name, now())
+        .users()
+        .add(new_ulid(now(), rng), name, now())
         .await
         .unwrap();
     repo.commit().await.unwrap();
@@ -57,27 +60,34 @@ async fn clients_round_trip_and_dedupe_by_digest(db: &Database) {
     let mut rng = rng();
     let app = client(&mut rng, Some("digest-1"));
     let mut repo = db.begin().await.unwrap();
-    repo.add_client(&app).await.unwrap();
-    assert_eq!(repo.find_client(app.id).await.unwrap(), Some(app.clone()));
+    repo.oauth2_clients().add(&app).await.unwrap();
     assert_eq!(
-        repo.find_client_by_metadata_digest("digest-1")
+        repo.oauth2_clients().find(app.id).await.unwrap(),
+        Some(app.clone())
+    );
+    assert_eq!(
+        repo.oauth2_clients()
+            .find_by_metadata_digest("digest-1")
             .await
             .unwrap(),
         Some(app.clone())
     );
     assert_eq!(
-        repo.find_client_by_metadata_digest("other").await.unwrap(),
+        repo.oauth2_clients()
+            .find_by_metadata_digest("other")
+            .await
+            .unwrap(),
         None
     );
     repo.commit().await.unwrap();
 
     let mut repo = db.begin().await.unwrap();
     let twin = client(&mut rng, Some("digest-1"));
-    let err = repo.add_client(&twin).await.unwrap_err();
+    let err = repo.oauth2_clients().add(&twin).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict(_)), "{err}");
     repo.rollback().await.unwrap();
     let mut repo = db.read().await.unwrap();
-    assert_eq!(repo.count_clients().await.unwrap(), 1);
+    assert_eq!(repo.oauth2_clients().count().await.unwrap(), 1);
 }
 crate::both!(clients_round_trip_and_dedupe_by_digest);
 
@@ -88,16 +98,19 @@ async fn static_clients_upsert_keeps_creation_time(db: &Database) {
     app.token_endpoint_auth_method = ClientAuthMethod::ClientSecretBasic;
     app.encrypted_client_secret = Some("sealed".into());
     let mut repo = db.begin().await.unwrap();
-    repo.upsert_static_client(&app).await.unwrap();
+    repo.oauth2_clients().upsert_static(&app).await.unwrap();
     let mut changed = app.clone();
     changed.redirect_uris = vec!["https://new.example.com/cb".into()];
     changed.created_at = now() + Duration::days(1);
-    repo.upsert_static_client(&changed).await.unwrap();
-    let stored = repo.find_client(app.id).await.unwrap().unwrap();
+    repo.oauth2_clients().upsert_static(&changed).await.unwrap();
+    let stored = repo.oauth2_clients().find(app.id).await.unwrap().unwrap();
     assert_eq!(stored.redirect_uris, changed.redirect_uris);
     assert_eq!(stored.created_at, app.created_at);
-    repo.add_client(&client(&mut rng, None)).await.unwrap();
-    assert_eq!(repo.list_static_clients().await.unwrap().len(), 1);
+    repo.oauth2_clients()
+        .add(&client(&mut rng, None))
+        .await
+        .unwrap();
+    assert_eq!(repo.oauth2_clients().list_static().await.unwrap().len(), 1);
 }
 crate::both!(static_clients_upsert_keeps_creation_time);
 
@@ -106,33 +119,48 @@ async fn browser_sessions_and_authentications(db: &Database) {
     let alice = user(db, &mut rng, "alice").await;
     let mut repo = db.begin().await.unwrap();
     let session = repo
-        .add_browser_session(new_ulid(now(), &mut rng), &alice, Some("Firefox"), now())
+        .browser_sessions()
+        .add(new_ulid(now(), &mut rng), &alice, Some("Firefox"), now())
         .await
         .unwrap();
     assert_eq!(
-        repo.find_browser_session(session.id).await.unwrap(),
+        repo.browser_sessions().find(session.id).await.unwrap(),
         Some(session.clone())
     );
-    assert_eq!(repo.last_authentication_at(session.id).await.unwrap(), None);
+    assert_eq!(
+        repo.browser_sessions()
+            .last_authentication_at(session.id)
+            .await
+            .unwrap(),
+        None
+    );
     let later = now() + Duration::minutes(3);
-    repo.add_authentication(new_ulid(now(), &mut rng), &session, None, now())
+    repo.browser_sessions()
+        .add_authentication(new_ulid(now(), &mut rng), &session, None, now())
         .await
         .unwrap();
-    repo.add_authentication(new_ulid(later, &mut rng), &session, None, later)
+    repo.browser_sessions()
+        .add_authentication(new_ulid(later, &mut rng), &session, None, later)
         .await
         .unwrap();
     assert_eq!(
-        repo.last_authentication_at(session.id).await.unwrap(),
+        repo.browser_sessions()
+            .last_authentication_at(session.id)
+            .await
+            .unwrap(),
         Some(later)
     );
-    repo.finish_browser_session(session.id, later)
+    repo.browser_sessions()
+        .finish(session.id, later)
         .await
         .unwrap();
-    repo.finish_browser_session(session.id, later + Duration::hours(1))
+    repo.browser_sessions()
+        .finish(session.id, later + Duration::hours(1))
         .await
         .unwrap();
     let stored = repo
-        .find_browser_session(session.id)
+        .browser_sessions()
+        .find(session.id)
         .await
         .unwrap()
         .unwrap();
@@ -141,20 +169,20 @@ async fn browser_sessions_and_authentications(db: &Database) {
 }
 crate::both!(browser_sessions_and_authentications);
 
-fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
+pub(crate) fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
     AuthorizationGrant {
         id: new_ulid(now(), rng),
         client_id: client.id,
         redirect_uri: "https://app.example.com/cb".into(),
         redirect_uri_sent: false,
-        scope: "openid urn:matrix:client:api:*".into(),
+        scope: "openid urn:matrix:client:api:*".parse().unwrap(),
         state: Some("xyz".into()),
         nonce: Some("n-0S6".into()),
-        response_mode: "query".into(),
+        response_mode: ResponseMode::Query,
         response_type_code: true,
         response_type_id_token: false,
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCQHtYwjoJ0BD-LqLqS4P0E8".into()),
-        code_challenge_method: Some("S256".into()),
+        code_challenge_method: Some(CodeChallengeMethod::S256),
         login_hint: None,
         prompt: None,
         locale: None,
@@ -167,13 +195,13 @@ fn grant(rng: &mut StdRng, client: &Client) -> AuthorizationGrant {
     }
 }
 
-fn session(rng: &mut StdRng, client: &Client, user: Option<&User>) -> Session {
+pub(crate) fn session(rng: &mut StdRng, client: &Client, user: Option<&User>) -> Session {
     Session {
         id: new_ulid(now(), rng),
         client_id: client.id,
         user_id: user.map(|u| u.id),
         browser_session_id: None,
-        scope: "openid".into(),
+        scope: "openid".parse().unwrap(),
         user_agent: None,
         last_active_at: None,
         last_active_ip: None,
@@ -189,27 +217,31 @@ async fn a_code_is_exchanged_once(db: &Database) {
     let app = client(&mut rng, None);
     let g = grant(&mut rng, &app);
     let mut repo = db.begin().await.unwrap();
-    repo.add_client(&app).await.unwrap();
-    repo.add_authorization_grant(&g).await.unwrap();
+    repo.oauth2_clients().add(&app).await.unwrap();
+    repo.oauth2_grants().add(&g).await.unwrap();
     assert_eq!(
-        repo.find_authorization_grant(g.id).await.unwrap(),
+        repo.oauth2_grants().find(g.id).await.unwrap(),
         Some(g.clone())
     );
     let browser = repo
-        .add_browser_session(new_ulid(now(), &mut rng), &alice, None, now())
+        .browser_sessions()
+        .add(new_ulid(now(), &mut rng), &alice, None, now())
         .await
         .unwrap();
     let t = now() + Duration::seconds(5);
     assert!(repo
-        .fulfill_authorization_grant(g.id, browser.id, "code-digest", t)
+        .oauth2_grants()
+        .fulfill(g.id, browser.id, "code-digest", t)
         .await
         .unwrap());
     assert!(!repo
-        .fulfill_authorization_grant(g.id, browser.id, "other", t)
+        .oauth2_grants()
+        .fulfill(g.id, browser.id, "other", t)
         .await
         .unwrap());
     let found = repo
-        .find_grant_by_code_digest("code-digest")
+        .oauth2_grants()
+        .find_by_code_digest("code-digest")
         .await
         .unwrap()
         .unwrap();
@@ -217,33 +249,26 @@ async fn a_code_is_exchanged_once(db: &Database) {
     assert_eq!(found.browser_session_id, Some(browser.id));
 
     let s = session(&mut rng, &app, Some(&alice));
-    repo.add_oauth2_session(&s).await.unwrap();
-    assert!(repo
-        .exchange_authorization_grant(g.id, s.id, t)
-        .await
-        .unwrap());
-    assert!(!repo
-        .exchange_authorization_grant(g.id, s.id, t)
-        .await
-        .unwrap());
-    let exchanged = repo.find_authorization_grant(g.id).await.unwrap().unwrap();
+    repo.oauth2_sessions().add(&s).await.unwrap();
+    assert!(repo.oauth2_grants().exchange(g.id, s.id, t).await.unwrap());
+    assert!(!repo.oauth2_grants().exchange(g.id, s.id, t).await.unwrap());
+    let exchanged = repo.oauth2_grants().find(g.id).await.unwrap().unwrap();
     assert_eq!(exchanged.state(), GrantState::Exchanged);
     assert_eq!(exchanged.session_id, Some(s.id));
     // An exchanged grant can no longer be cancelled.
-    assert!(!repo.cancel_authorization_grant(g.id, t).await.unwrap());
+    assert!(!repo.oauth2_grants().cancel(g.id, t).await.unwrap());
 
     let pending = grant(&mut rng, &app);
-    repo.add_authorization_grant(&pending).await.unwrap();
-    assert!(repo
-        .cancel_authorization_grant(pending.id, t)
-        .await
-        .unwrap());
+    repo.oauth2_grants().add(&pending).await.unwrap();
+    assert!(repo.oauth2_grants().cancel(pending.id, t).await.unwrap());
     assert!(!repo
-        .fulfill_authorization_grant(pending.id, browser.id, "late", t)
+        .oauth2_grants()
+        .fulfill(pending.id, browser.id, "late", t)
         .await
         .unwrap());
     assert_eq!(
-        repo.find_authorization_grant(pending.id)
+        repo.oauth2_grants()
+            .find(pending.id)
             .await
             .unwrap()
             .unwrap()
@@ -260,17 +285,18 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
     let s = session(&mut rng, &app, Some(&alice));
     let machine = session(&mut rng, &app, None);
     let mut repo = db.begin().await.unwrap();
-    repo.add_client(&app).await.unwrap();
-    repo.add_oauth2_session(&s).await.unwrap();
-    repo.add_oauth2_session(&machine).await.unwrap();
+    repo.oauth2_clients().add(&app).await.unwrap();
+    repo.oauth2_sessions().add(&s).await.unwrap();
+    repo.oauth2_sessions().add(&machine).await.unwrap();
     assert_eq!(
-        repo.find_oauth2_session(s.id).await.unwrap(),
+        repo.oauth2_sessions().find(s.id).await.unwrap(),
         Some(s.clone())
     );
 
     let exp = now() + Duration::seconds(300);
     let at = repo
-        .add_access_token(
+        .oauth2_access_tokens()
+        .add(
             new_ulid(now(), &mut rng),
             s.id,
             "at-digest",
@@ -280,15 +306,22 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
         .await
         .unwrap();
     assert_eq!(
-        repo.find_access_token_by_digest("at-digest").await.unwrap(),
+        repo.oauth2_access_tokens()
+            .find_by_digest("at-digest")
+            .await
+            .unwrap(),
         Some(at.clone())
     );
     assert_eq!(
-        repo.find_access_token_by_digest("nope").await.unwrap(),
+        repo.oauth2_access_tokens()
+            .find_by_digest("nope")
+            .await
+            .unwrap(),
         None
     );
     let (token, session, owner) = repo
-        .lookup_access_token("at-digest")
+        .oauth2_access_tokens()
+        .lookup("at-digest")
         .await
         .unwrap()
         .unwrap();
@@ -298,7 +331,8 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
     );
 
     let machine_at = repo
-        .add_access_token(
+        .oauth2_access_tokens()
+        .add(
             new_ulid(now(), &mut rng),
             machine.id,
             "m-digest",
@@ -307,17 +341,27 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
         )
         .await
         .unwrap();
-    let (_, _, owner) = repo.lookup_access_token("m-digest").await.unwrap().unwrap();
+    let (_, _, owner) = repo
+        .oauth2_access_tokens()
+        .lookup("m-digest")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(owner, None);
     assert_eq!(machine_at.expires_at, None);
 
     let first = now() + Duration::seconds(1);
-    repo.mark_access_token_used(at.id, first).await.unwrap();
-    repo.mark_access_token_used(at.id, first + Duration::seconds(9))
+    repo.oauth2_access_tokens()
+        .mark_used(at.id, first)
+        .await
+        .unwrap();
+    repo.oauth2_access_tokens()
+        .mark_used(at.id, first + Duration::seconds(9))
         .await
         .unwrap();
     assert_eq!(
-        repo.find_access_token(at.id)
+        repo.oauth2_access_tokens()
+            .find(at.id)
             .await
             .unwrap()
             .unwrap()
@@ -326,47 +370,60 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
     );
 
     let rt = repo
-        .add_refresh_token(new_ulid(now(), &mut rng), s.id, at.id, "rt-digest", now())
+        .oauth2_refresh_tokens()
+        .add(new_ulid(now(), &mut rng), s.id, at.id, "rt-digest", now())
         .await
         .unwrap();
     assert_eq!(
-        repo.find_refresh_token_by_digest("rt-digest")
+        repo.oauth2_refresh_tokens()
+            .find_by_digest("rt-digest")
             .await
             .unwrap(),
         Some(rt.clone())
     );
     let at2 = repo
-        .add_access_token(new_ulid(now(), &mut rng), s.id, "at2", now(), Some(exp))
+        .oauth2_access_tokens()
+        .add(new_ulid(now(), &mut rng), s.id, "at2", now(), Some(exp))
         .await
         .unwrap();
     let rt2 = repo
-        .add_refresh_token(new_ulid(now(), &mut rng), s.id, at2.id, "rt2", now())
+        .oauth2_refresh_tokens()
+        .add(new_ulid(now(), &mut rng), s.id, at2.id, "rt2", now())
         .await
         .unwrap();
     assert!(repo
-        .consume_refresh_token(rt.id, rt2.id, first)
+        .oauth2_refresh_tokens()
+        .consume(rt.id, rt2.id, first)
         .await
         .unwrap());
     assert!(!repo
-        .consume_refresh_token(rt.id, rt2.id, first)
+        .oauth2_refresh_tokens()
+        .consume(rt.id, rt2.id, first)
         .await
         .unwrap());
-    let consumed = repo.find_refresh_token(rt.id).await.unwrap().unwrap();
+    let consumed = repo
+        .oauth2_refresh_tokens()
+        .find(rt.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(consumed.next_refresh_token_id, Some(rt2.id));
     assert!(!consumed.is_valid());
 
     // Finishing the session revokes what is left.
-    assert!(repo.finish_oauth2_session(s.id, first).await.unwrap());
-    assert!(!repo.finish_oauth2_session(s.id, first).await.unwrap());
+    assert!(repo.oauth2_sessions().finish(s.id, first).await.unwrap());
+    assert!(!repo.oauth2_sessions().finish(s.id, first).await.unwrap());
     assert!(repo
-        .find_access_token(at2.id)
+        .oauth2_access_tokens()
+        .find(at2.id)
         .await
         .unwrap()
         .unwrap()
         .revoked_at
         .is_some());
     assert!(repo
-        .find_refresh_token(rt2.id)
+        .oauth2_refresh_tokens()
+        .find(rt2.id)
         .await
         .unwrap()
         .unwrap()
@@ -374,7 +431,8 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
         .is_some());
     // A consumed token keeps its state rather than being marked revoked.
     assert_eq!(
-        repo.find_refresh_token(rt.id)
+        repo.oauth2_refresh_tokens()
+            .find(rt.id)
             .await
             .unwrap()
             .unwrap()
@@ -382,21 +440,27 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
         None
     );
     assert!(!repo
-        .find_oauth2_session(s.id)
+        .oauth2_sessions()
+        .find(s.id)
         .await
         .unwrap()
         .unwrap()
         .is_active());
 
-    repo.revoke_access_token(machine_at.id, first)
+    repo.oauth2_access_tokens()
+        .revoke(machine_at.id, first)
         .await
         .unwrap();
     assert!(!repo
-        .find_access_token(machine_at.id)
+        .oauth2_access_tokens()
+        .find(machine_at.id)
         .await
         .unwrap()
         .unwrap()
         .is_valid(first));
-    repo.revoke_refresh_token(rt2.id, first).await.unwrap();
+    repo.oauth2_refresh_tokens()
+        .revoke(rt2.id, first)
+        .await
+        .unwrap();
 }
 crate::both!(tokens_by_digest_and_introspection_join);

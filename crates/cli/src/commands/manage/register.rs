@@ -46,7 +46,7 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     check_username(&username, tools.server_name)?;
     {
         let mut repo = tools.db.begin().await?;
-        if repo.find_user_by_username(&username).await?.is_some() {
+        if repo.users().find_by_username(&username).await?.is_some() {
             bail!("a user named {username} already exists; nothing was changed");
         }
     }
@@ -100,7 +100,8 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     let now = tools.clock.now();
     let mut repo = tools.db.begin().await?;
     let user = match repo
-        .add_user(new_ulid(now, &mut OsRandom.rng()), &username, now)
+        .users()
+        .add(new_ulid(now, &mut OsRandom.rng()), &username, now)
         .await
     {
         Ok(user) => user,
@@ -110,13 +111,14 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         }
         Err(e) => return Err(e.into()),
     };
-    let user = repo.set_can_request_admin(user, *admin).await?;
+    let user = repo.users().set_can_request_admin(user, *admin).await?;
     if let Some(hashed) = hashed {
         store_password(&mut repo, tools.clock, &user, hashed).await?;
     }
     for email in emails {
         match repo
-            .add_user_email(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
+            .user_emails()
+            .add(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
             .await
         {
             Ok(_) | Err(StorageError::Conflict(_)) => {}

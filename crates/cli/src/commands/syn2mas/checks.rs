@@ -345,8 +345,8 @@ async fn check_target(
     let mut repo = target.read().await?;
     // Usually none or a handful; all of them are checked, so a clash can
     // never surface half-way through the import.
-    let usernames = repo.syn2mas_foreign_usernames().await?;
-    repo.rollback().await?;
+    let usernames = repo.syn2mas().foreign_usernames().await?;
+    drop(repo);
     let Some(example) = usernames.first() else {
         return Ok(());
     };

@@ -185,7 +185,7 @@ async fn write_page(
         .collect();
     tally.users_skipped = (users.len() - wanted.len()) as u64;
     let names: Vec<String> = wanted.iter().map(|(_, name)| (*name).to_owned()).collect();
-    let existing = repo.syn2mas_existing_users(&names).await?;
+    let existing = repo.syn2mas().existing_users(&names).await?;
     // Synapse user id → (mxauth id, is new, is admin)
     let mut ids: HashMap<&str, (Ulid, bool, bool)> = HashMap::new();
     for &(user, name) in &wanted {
@@ -265,7 +265,7 @@ async fn write_page(
     let mut sessions = if earlier.is_empty() {
         HashMap::new()
     } else {
-        repo.syn2mas_existing_devices(&earlier).await?
+        repo.syn2mas().existing_devices(&earlier).await?
     };
     for device in &page.devices {
         let Some(&(user, _, admin)) = ids.get(device.user_id.as_str()) else {
@@ -300,9 +300,11 @@ async fn write_page(
         Default::default()
     } else {
         (
-            repo.syn2mas_existing_token_digests(&access_digests, false)
+            repo.syn2mas()
+                .existing_token_digests(&access_digests, false)
                 .await?,
-            repo.syn2mas_existing_token_digests(&refresh_digests, true)
+            repo.syn2mas()
+                .existing_token_digests(&refresh_digests, true)
                 .await?,
         )
     };
@@ -358,7 +360,7 @@ async fn write_page(
         }
     }
 
-    repo.syn2mas_write(&batch, now).await?;
+    repo.syn2mas().write(&batch, now).await?;
     tally.users = batch.users.len() as u64;
     tally.passwords = batch.passwords.len() as u64;
     tally.emails = batch.emails.len() as u64;

@@ -234,10 +234,11 @@ pub async fn finish_login(
     let mut repo = state.db.begin().await?;
     // Replacing a device ends its earlier sessions, but not the device.
     for old in repo
-        .active_compat_sessions(user, Some(&new.device_id))
+        .compat_sessions()
+        .active(user, Some(&new.device_id))
         .await?
     {
-        repo.finish_compat_session(old.id, now).await?;
+        repo.compat_sessions().finish(old.id, now).await?;
     }
     let session = CompatSession {
         id: new_ulid(now, &mut state.random.rng()),
@@ -250,10 +251,11 @@ pub async fn finish_login(
         created_at: now,
         finished_at: None,
     };
-    repo.add_compat_session(&session).await?;
+    repo.compat_sessions().add(&session).await?;
     if let LoginOrigin::Sso { login_id, .. } = origin {
         if !repo
-            .exchange_compat_sso_login(login_id, session.id, now)
+            .compat_sso_logins()
+            .exchange(login_id, session.id, now)
             .await?
         {
             return Err(MatrixError::forbidden("This login token was already used"));

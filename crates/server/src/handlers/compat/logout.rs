@@ -32,9 +32,10 @@ pub async fn authenticated(
     }
     let mut repo = state.db.read().await?;
     let found = repo
-        .lookup_compat_access_token(&token_digest(token))
+        .compat_access_tokens()
+        .lookup(&token_digest(token))
         .await?;
-    repo.rollback().await?;
+    drop(repo);
     let now = state.clock.now();
     match found {
         Some((token, session, user))
@@ -52,7 +53,8 @@ async fn end(
     session: &CompatSession,
 ) -> Result<(), MatrixError> {
     if repo
-        .finish_compat_session(session.id, state.clock.now())
+        .compat_sessions()
+        .finish(session.id, state.clock.now())
         .await?
     {
         let payload = json!({ "user_id": session.user_id });
@@ -86,7 +88,7 @@ pub async fn logout_all(
 ) -> Result<Json<serde_json::Value>, MatrixError> {
     let (_, user) = authenticated(&state, &headers).await?;
     let mut repo = state.db.begin().await?;
-    for session in repo.active_compat_sessions(&user, None).await? {
+    for session in repo.compat_sessions().active(&user, None).await? {
         end(&mut repo, &state, &session).await?;
     }
     repo.commit().await?;

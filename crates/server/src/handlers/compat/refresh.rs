@@ -33,17 +33,20 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Value, MatrixError> {
     let now = state.clock.now();
     let mut repo = state.db.begin().await?;
     let refresh = repo
-        .find_compat_refresh_token_by_digest(&token_digest(token))
+        .compat_refresh_tokens()
+        .find_by_digest(&token_digest(token))
         .await?
         .filter(|t| t.consumed_at.is_none())
         .ok_or_else(|| MatrixError::unknown_token("Invalid refresh token"))?;
     let session = repo
-        .find_compat_session(refresh.session_id)
+        .compat_sessions()
+        .find(refresh.session_id)
         .await?
         .filter(|s| s.is_active())
         .ok_or_else(|| MatrixError::unknown_token("The session has ended"))?;
     let user_ok = repo
-        .find_user_by_id(session.user_id)
+        .users()
+        .find_by_id(session.user_id)
         .await?
         .is_some_and(|u| u.is_valid());
     if !user_ok {
@@ -51,11 +54,15 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Value, MatrixError> {
             "The account is locked or deactivated",
         ));
     }
-    if !repo.consume_compat_refresh_token(refresh.id, now).await? {
+    if !repo
+        .compat_refresh_tokens()
+        .consume(refresh.id, now)
+        .await?
+    {
         return Err(MatrixError::unknown_token("Invalid refresh token"));
     }
     if let Some(old) = refresh.access_token_id {
-        repo.expire_compat_access_token(old, now).await?;
+        repo.compat_access_tokens().expire(old, now).await?;
     }
     let pair = tokens::issue(&mut repo, state, session.id, true).await?;
     repo.commit().await?;

@@ -77,7 +77,8 @@ pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQue
     let result = async {
         let mut repo = state.db.begin().await?;
         let login = repo
-            .add_compat_sso_login(
+            .compat_sso_logins()
+            .add(
                 new_ulid(now, &mut state.random.rng()),
                 target.as_str(),
                 &placeholder,
@@ -110,7 +111,8 @@ pub async fn exchange_login_token(
     let now = state.clock.now();
     let mut repo = state.db.read().await?;
     let login = repo
-        .find_compat_sso_login_by_token_digest(&token_digest(token))
+        .compat_sso_logins()
+        .find_by_token_digest(&token_digest(token))
         .await?
         .ok_or_else(invalid)?;
     let fresh = login
@@ -121,12 +123,14 @@ pub async fn exchange_login_token(
     }
     let browser_session_id = login.browser_session_id.ok_or_else(invalid)?;
     let session = repo
-        .find_browser_session(browser_session_id)
+        .browser_sessions()
+        .find(browser_session_id)
         .await?
         .filter(|s| s.is_active())
         .ok_or_else(invalid)?;
     let user = repo
-        .find_user_by_id(session.user_id)
+        .users()
+        .find_by_id(session.user_id)
         .await?
         .ok_or_else(invalid)?;
     check_account(&user)?;

@@ -149,8 +149,13 @@ async fn login_errors_are_matrix_errors() {
     assert_eq!(garbage.json()["errcode"], "M_NOT_JSON");
 
     let mut repo = t.state.db.begin().await.unwrap();
-    let alice = repo.find_user_by_username("alice").await.unwrap().unwrap();
-    repo.lock_user(alice, t.clock.now()).await.unwrap();
+    let alice = repo
+        .users()
+        .find_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    repo.users().lock(alice, t.clock.now()).await.unwrap();
     repo.commit().await.unwrap();
     let locked = post_json(
         &router,
@@ -306,9 +311,15 @@ async fn a_homeserver_outage_creates_nothing() {
     .await;
     assert_eq!(response.status, 503);
     let mut repo = t.state.db.begin().await.unwrap();
-    let alice = repo.find_user_by_username("alice").await.unwrap().unwrap();
+    let alice = repo
+        .users()
+        .find_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(repo
-        .active_compat_sessions(&alice, None)
+        .compat_sessions()
+        .active(&alice, None)
         .await
         .unwrap()
         .is_empty());

@@ -24,7 +24,8 @@ pub async fn issue(
     let ttl = state.site.compat_token_ttl;
     let expires_at = with_refresh.then(|| now + ttl);
     let access = repo
-        .add_compat_access_token(
+        .compat_access_tokens()
+        .add(
             new_ulid(now, &mut state.random.rng()),
             session_id,
             &token_digest(&access_token),
@@ -34,14 +35,15 @@ pub async fn issue(
         .await?;
     let refresh_token = if with_refresh {
         let token = TokenType::CompatRefreshToken.generate(&mut state.random.rng());
-        repo.add_compat_refresh_token(
-            new_ulid(now, &mut state.random.rng()),
-            session_id,
-            access.id,
-            &token_digest(&token),
-            now,
-        )
-        .await?;
+        repo.compat_refresh_tokens()
+            .add(
+                new_ulid(now, &mut state.random.rng()),
+                session_id,
+                access.id,
+                &token_digest(&token),
+                now,
+            )
+            .await?;
         Some(token)
     } else {
         None

@@ -95,7 +95,7 @@ pub async fn handler(
 
     // 2. Everything else is answered at the redirect URI.
     let mode_param = get("response_mode");
-    let mode = mode_param.map(ResponseMode::parse);
+    let mode = mode_param.map(|m| m.parse::<ResponseMode>().ok());
     let answer = Answerable {
         state: &state,
         redirect_uri: redirect_uri.clone(),
@@ -197,14 +197,14 @@ pub async fn handler(
         client_id: client.id,
         redirect_uri,
         redirect_uri_sent: get("redirect_uri").is_some(),
-        scope: scope.to_string(),
+        scope,
         state: answer.client_state.clone(),
         nonce: get("nonce").map(str::to_owned),
-        response_mode: answer.mode.as_str().to_owned(),
+        response_mode: answer.mode,
         response_type_code: true,
         response_type_id_token: false,
         code_challenge: challenge.map(str::to_owned),
-        code_challenge_method: method.map(|m| m.as_str().to_owned()),
+        code_challenge_method: method,
         login_hint: get("login_hint").map(str::to_owned),
         prompt: prompt.map(str::to_owned),
         locale: get("ui_locales").map(str::to_owned),
@@ -236,8 +236,8 @@ async fn load_client(
 ) -> Result<Option<mxauth_model::oauth2::Client>, Response> {
     let result = async {
         let mut repo = state.db.read().await?;
-        let client = repo.find_client(id).await?;
-        repo.rollback().await?;
+        let client = repo.oauth2_clients().find(id).await?;
+        drop(repo);
         Ok::<_, mxauth_storage::StorageError>(client)
     }
     .await;
@@ -249,6 +249,6 @@ async fn store(
     grant: &AuthorizationGrant,
 ) -> Result<(), mxauth_storage::StorageError> {
     let mut repo = state.db.begin().await?;
-    repo.add_authorization_grant(grant).await?;
+    repo.oauth2_grants().add(grant).await?;
     repo.commit().await
 }

@@ -65,7 +65,8 @@ pub async fn active_access_token_of(
         .db
         .read()
         .await?
-        .lookup_access_token(&token_digest(token))
+        .oauth2_access_tokens()
+        .lookup(&token_digest(token))
         .await?;
     let Some((token, session, user)) = found else {
         return Ok(None);
@@ -79,7 +80,7 @@ pub async fn active_access_token_of(
     // Written once per token, not on every check: this is a hot path.
     if token.first_used_at.is_none() {
         let mut repo = state.db.begin().await?;
-        repo.mark_access_token_used(token.id, now).await?;
+        repo.oauth2_access_tokens().mark_used(token.id, now).await?;
         repo.commit().await?;
     }
     Ok(Some(ActiveToken {

@@ -153,8 +153,8 @@ pub async fn authenticate(
         return Err(failed(used_basic));
     };
     let mut repo = state.db.read().await?;
-    let client = repo.find_client(id).await?;
-    repo.rollback().await?;
+    let client = repo.oauth2_clients().find(id).await?;
+    drop(repo);
     let Some(client) = client else {
         return Err(failed(used_basic));
     };

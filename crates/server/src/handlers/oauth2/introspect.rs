@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
-use mxauth_model::{scope::device_scope, token_digest, Scope, TokenType};
+use mxauth_model::{scope::device_scope, token_digest, TokenType};
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
@@ -170,7 +170,7 @@ async fn access_token(
         return Ok(inactive());
     };
     let now = state.clock.now();
-    let scope: Scope = active.session.scope.parse().unwrap_or_default();
+    let scope = &active.session.scope;
     let mut body = json!({
         "active": true,
         // MSC2967: both the stable and unstable Matrix scope names, so
@@ -200,19 +200,20 @@ async fn access_token(
 async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthError> {
     let mut repo = state.db.read().await?;
     let Some(refresh) = repo
-        .find_refresh_token_by_digest(&token_digest(token))
+        .oauth2_refresh_tokens()
+        .find_by_digest(&token_digest(token))
         .await?
     else {
         return Ok(inactive());
     };
-    let Some(session) = repo.find_oauth2_session(refresh.session_id).await? else {
+    let Some(session) = repo.oauth2_sessions().find(refresh.session_id).await? else {
         return Ok(inactive());
     };
     let user = match session.user_id {
-        Some(id) => repo.find_user_by_id(id).await?,
+        Some(id) => repo.users().find_by_id(id).await?,
         None => None,
     };
-    repo.rollback().await?;
+    drop(repo);
     let owner_ok = match session.user_id {
         Some(_) => user.as_ref().is_some_and(mxauth_model::User::is_valid),
         None => true,
@@ -221,7 +222,7 @@ async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthErro
     if !refresh.is_valid() || !session_ok {
         return Ok(inactive());
     }
-    let scope: Scope = session.scope.parse().unwrap_or_default();
+    let scope = &session.scope;
     let mut body = json!({
         "active": true,
         "scope": scope.introspection_scope().to_string(),
@@ -248,9 +249,10 @@ async fn compat_access_token(
     let now = state.clock.now();
     let mut repo = state.db.read().await?;
     let found = repo
-        .lookup_compat_access_token(&token_digest(token))
+        .compat_access_tokens()
+        .lookup(&token_digest(token))
         .await?;
-    repo.rollback().await?;
+    drop(repo);
     let Some((token, session, user)) = found else {
         return Ok(inactive());
     };

@@ -9,6 +9,8 @@ use axum::{
 };
 use url::Url;
 
+pub use mxauth_model::oauth2::ResponseMode;
+
 use crate::templates::{FormPostContext, Templates};
 
 fn is_loopback(url: &Url) -> bool {
@@ -59,33 +61,6 @@ pub fn resolve(registered: &[String], requested: Option<&str>) -> Result<String,
             [] => Err("the client has no registered redirect URI".into()),
             _ => Err("redirect_uri is required: the client registered several".into()),
         },
-    }
-}
-
-/// How the authorization response reaches the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponseMode {
-    Query,
-    Fragment,
-    FormPost,
-}
-
-impl ResponseMode {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "query" => Some(Self::Query),
-            "fragment" => Some(Self::Fragment),
-            "form_post" => Some(Self::FormPost),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Query => "query",
-            Self::Fragment => "fragment",
-            Self::FormPost => "form_post",
-        }
     }
 }
 

@@ -41,11 +41,13 @@ async fn handle(
     let mut repo = state.db.begin().await?;
     let session_id = match TokenType::check(token) {
         Ok(TokenType::AccessToken) => repo
-            .find_access_token_by_digest(&digest)
+            .oauth2_access_tokens()
+            .find_by_digest(&digest)
             .await?
             .map(|t| t.session_id),
         Ok(TokenType::RefreshToken) => repo
-            .find_refresh_token_by_digest(&digest)
+            .oauth2_refresh_tokens()
+            .find_by_digest(&digest)
             .await?
             .map(|t| t.session_id),
         _ => None,
@@ -53,7 +55,7 @@ async fn handle(
     let Some(session_id) = session_id else {
         return Ok(());
     };
-    let Some(session) = repo.find_oauth2_session(session_id).await? else {
+    let Some(session) = repo.oauth2_sessions().find(session_id).await? else {
         return Ok(());
     };
     if session.client_id != client.id {

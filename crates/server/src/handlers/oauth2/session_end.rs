@@ -14,7 +14,7 @@ pub async fn end_session(
     session: &Session,
 ) -> Result<(), StorageError> {
     let now = state.clock.now();
-    if repo.finish_oauth2_session(session.id, now).await? {
+    if repo.oauth2_sessions().finish(session.id, now).await? {
         if let Some(user_id) = session.user_id {
             jobs::enqueue(
                 repo,

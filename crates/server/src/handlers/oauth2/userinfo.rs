@@ -7,7 +7,6 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use mxauth_model::Scope;
 use serde_json::json;
 
 use super::{
@@ -52,7 +51,7 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
         }
         Err(e) => return OAuthError::from(e).into_response(),
     };
-    let scope: Scope = active.session.scope.parse().unwrap_or_default();
+    let scope = &active.session.scope;
     let Some(user) = active.user.filter(|_| scope.contains("openid")) else {
         return bearer_error(
             StatusCode::FORBIDDEN,
@@ -63,8 +62,8 @@ pub async fn handler(State(state): State<AppState>, headers: HeaderMap) -> Respo
     let claims = json!({ "sub": user.sub(), "username": user.username });
     let client = async {
         let mut repo = state.db.read().await?;
-        let client = repo.find_client(active.session.client_id).await?;
-        repo.rollback().await?;
+        let client = repo.oauth2_clients().find(active.session.client_id).await?;
+        drop(repo);
         Ok::<_, mxauth_storage::StorageError>(client)
     }
     .await;

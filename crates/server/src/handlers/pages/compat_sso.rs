@@ -38,7 +38,8 @@ async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, Response> {
         .await
         .map_err(|e| internal_error(state, &e))?;
     let login = repo
-        .find_compat_sso_login(id)
+        .compat_sso_logins()
+        .find(id)
         .await
         .map_err(|e| internal_error(state, &e))?
         .ok_or_else(gone)?;
@@ -124,7 +125,8 @@ pub async fn submit(
     let fulfilled = async {
         let mut repo = state.db.begin().await?;
         let ok = repo
-            .fulfill_compat_sso_login(login.id, session.id, &token_digest(&token), now)
+            .compat_sso_logins()
+            .fulfill(login.id, session.id, &token_digest(&token), now)
             .await?;
         repo.commit().await?;
         Ok::<_, mxauth_storage::StorageError>(ok)

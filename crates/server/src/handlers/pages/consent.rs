@@ -91,12 +91,12 @@ async fn load(state: &AppState, grant_id: &str) -> Result<Result<Loaded, Respons
     };
     let loaded = async {
         let mut repo = state.db.read().await?;
-        let grant = repo.find_authorization_grant(id).await?;
+        let grant = repo.oauth2_grants().find(id).await?;
         let client = match &grant {
-            Some(g) => repo.find_client(g.client_id).await?,
+            Some(g) => repo.oauth2_clients().find(g.client_id).await?,
             None => None,
         };
-        repo.rollback().await?;
+        drop(repo);
         Ok::<_, mxauth_storage::StorageError>(grant.zip(client))
     }
     .await
@@ -132,7 +132,7 @@ fn login_redirect(state: &AppState, grant: &AuthorizationGrant, force: bool) -> 
 }
 
 fn mode(grant: &AuthorizationGrant) -> ResponseMode {
-    ResponseMode::parse(&grant.response_mode).unwrap_or(ResponseMode::Query)
+    grant.response_mode
 }
 
 fn deny(state: &AppState, grant: &AuthorizationGrant, description: &str) -> Response {
@@ -157,7 +157,8 @@ async fn cancel(
     grant: &AuthorizationGrant,
 ) -> Result<(), mxauth_storage::StorageError> {
     let mut repo = state.db.begin().await?;
-    repo.cancel_authorization_grant(grant.id, state.clock.now())
+    repo.oauth2_grants()
+        .cancel(grant.id, state.clock.now())
         .await?;
     repo.commit().await
 }
@@ -185,8 +186,11 @@ pub async fn show(
     {
         let last = async {
             let mut repo = state.db.read().await?;
-            let last = repo.last_authentication_at(session.id).await?;
-            repo.rollback().await?;
+            let last = repo
+                .browser_sessions()
+                .last_authentication_at(session.id)
+                .await?;
+            drop(repo);
             Ok::<_, mxauth_storage::StorageError>(last)
         }
         .await;
@@ -196,8 +200,8 @@ pub async fn show(
             Err(e) => return internal_error(&state, &e),
         }
     }
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
-    if admin_refused(&scope, &user) {
+    let scope = &grant.scope;
+    if admin_refused(scope, &user) {
         if let Err(e) = cancel(&state, &grant).await {
             return internal_error(&state, &e);
         }
@@ -212,7 +216,7 @@ pub async fn show(
         logout_action: state.urls.relative(paths::LOGOUT),
         csrf,
         client: summary(client),
-        scopes: descriptions(&scope),
+        scopes: descriptions(scope),
         mxid: user.mxid(&state.site.server_name),
         username: user.username,
         redirect_host: display_host(&grant.redirect_uri),
@@ -240,8 +244,8 @@ pub async fn submit(
         Ok(None) => return login_redirect(&state, &grant, false),
         Err(e) => return internal_error(&state, &e),
     };
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
-    if input.decision != "allow" || admin_refused(&scope, &user) {
+    let scope = &grant.scope;
+    if input.decision != "allow" || admin_refused(scope, &user) {
         if let Err(e) = cancel(&state, &grant).await {
             return internal_error(&state, &e);
         }
@@ -251,7 +255,8 @@ pub async fn submit(
     let fulfilled = async {
         let mut repo = state.db.begin().await?;
         let ok = repo
-            .fulfill_authorization_grant(grant.id, session.id, &token_digest(&code), now)
+            .oauth2_grants()
+            .fulfill(grant.id, session.id, &token_digest(&code), now)
             .await?;
         repo.commit().await?;
         Ok::<_, mxauth_storage::StorageError>(ok)

@@ -84,16 +84,14 @@ async fn continuing_to(state: &AppState, next: &str) -> Result<Option<String>, S
         .relative(&paths::COMPLETE_COMPAT_SSO.replace("{id}", ""));
     if let Some(grant_id) = id_after(state.urls.consent("")) {
         let mut repo = state.db.read().await?;
-        let client = match repo.find_authorization_grant(grant_id).await? {
-            Some(grant) => repo.find_client(grant.client_id).await?,
+        let client = match repo.oauth2_grants().find(grant_id).await? {
+            Some(grant) => repo.oauth2_clients().find(grant.client_id).await?,
             None => None,
         };
-        repo.rollback().await?;
         Ok(client.as_ref().map(client_display_name))
     } else if let Some(login_id) = id_after(sso_prefix) {
         let mut repo = state.db.read().await?;
-        let login = repo.find_compat_sso_login(login_id).await?;
-        repo.rollback().await?;
+        let login = repo.compat_sso_logins().find(login_id).await?;
         Ok(login.map(|login| display_host(&login.redirect_uri)))
     } else {
         Ok(None)
@@ -195,14 +193,16 @@ pub async fn submit(
     let session = async {
         let mut repo = state.db.begin().await?;
         let session = repo
-            .add_browser_session(
+            .browser_sessions()
+            .add(
                 new_ulid(now, &mut state.random.rng()),
                 &user,
                 user_agent,
                 now,
             )
             .await?;
-        repo.add_authentication(new_ulid(now, &mut state.random.rng()), &session, None, now)
+        repo.browser_sessions()
+            .add_authentication(new_ulid(now, &mut state.random.rng()), &session, None, now)
             .await?;
         repo.commit().await?;
         Ok::<_, mxauth_storage::StorageError>(session)

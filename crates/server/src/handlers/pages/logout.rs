@@ -31,7 +31,7 @@ pub async fn submit(
     if let Some(id) = cookie.browser_session.take() {
         let result = async {
             let mut repo = state.db.begin().await?;
-            repo.finish_browser_session(id, now).await?;
+            repo.browser_sessions().finish(id, now).await?;
             repo.commit().await
         }
         .await;

@@ -154,16 +154,17 @@ pub async fn current_user(
         return Ok(None);
     };
     let mut repo = state.db.read().await?;
-    let session = repo.find_browser_session(session_id).await?;
+    let session = repo.browser_sessions().find(session_id).await?;
     let result = match session.filter(BrowserSession::is_active) {
         Some(session) => repo
-            .find_user_by_id(session.user_id)
+            .users()
+            .find_by_id(session.user_id)
             .await?
             .filter(User::is_valid)
             .map(|user| (session, user)),
         None => None,
     };
-    repo.rollback().await?;
+    drop(repo);
     Ok(result)
 }
 

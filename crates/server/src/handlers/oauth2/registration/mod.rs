@@ -114,16 +114,17 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
         created_at: now,
     };
     let mut repo = state.db.begin().await?;
-    let stored = match repo.add_client(&client).await {
+    let stored = match repo.oauth2_clients().add(&client).await {
         Ok(()) => client,
         Err(StorageError::Conflict(_)) => {
             repo.rollback().await?;
             let mut repo = state.db.read().await?;
             let existing = repo
-                .find_client_by_metadata_digest(digest.as_deref().unwrap_or_default())
+                .oauth2_clients()
+                .find_by_metadata_digest(digest.as_deref().unwrap_or_default())
                 .await?
                 .ok_or_else(|| OAuthError::server_error(&"a conflicting client vanished"))?;
-            repo.rollback().await?;
+            drop(repo);
             return Ok(registered(&existing, None));
         }
         Err(e) => return Err(e.into()),

@@ -285,7 +285,7 @@ async fn token_with_jwks_uri(
     client.jwks_uri = Some(jwks_uri);
     client.is_static = is_static;
     let mut repo = t.state.db.begin().await.unwrap();
-    repo.add_client(&client).await.unwrap();
+    repo.oauth2_clients().add(&client).await.unwrap();
     repo.commit().await.unwrap();
     let claims = assertion_claims(
         &client.client_id(),

@@ -62,12 +62,14 @@ async fn register_authorize_login_consent_token_userinfo_refresh_revoke() {
     // Tokens are stored as digests only.
     let mut repo = t.state.db.begin().await.unwrap();
     assert!(repo
-        .find_access_token_by_digest(&access)
+        .oauth2_access_tokens()
+        .find_by_digest(&access)
         .await
         .unwrap()
         .is_none());
     assert!(repo
-        .find_access_token_by_digest(&mxauth_model::token_digest(&access))
+        .oauth2_access_tokens()
+        .find_by_digest(&mxauth_model::token_digest(&access))
         .await
         .unwrap()
         .is_some());

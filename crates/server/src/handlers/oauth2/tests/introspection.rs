@@ -156,12 +156,13 @@ async fn a_static_client_sees_every_token_with_its_type() {
     let admin = confidential(&router).await;
     let mut repo = t.state.db.begin().await.unwrap();
     let mut client = repo
-        .find_client(admin.id.parse().unwrap())
+        .oauth2_clients()
+        .find(admin.id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
     client.is_static = true;
-    repo.upsert_static_client(&client).await.unwrap();
+    repo.oauth2_clients().upsert_static(&client).await.unwrap();
     repo.commit().await.unwrap();
 
     let answer = introspect_as(&router, &admin, &access).await;

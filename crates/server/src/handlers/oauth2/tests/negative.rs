@@ -228,8 +228,13 @@ async fn a_locked_user_cannot_log_in_and_their_tokens_stop_working() {
         .await
         .json();
     let mut repo = t.state.db.begin().await.unwrap();
-    let alice = repo.find_user_by_username("alice").await.unwrap().unwrap();
-    repo.lock_user(alice, t.clock.now()).await.unwrap();
+    let alice = repo
+        .users()
+        .find_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    repo.users().lock(alice, t.clock.now()).await.unwrap();
     repo.commit().await.unwrap();
     assert_eq!(
         introspect(&router, tokens["access_token"].as_str().unwrap()).await["active"],

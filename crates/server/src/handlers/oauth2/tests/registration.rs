@@ -24,8 +24,8 @@ fn valid_metadata(name: &str) -> Vec<u8> {
 
 async fn client_count(t: &crate::test_support::TestState) -> usize {
     let mut repo = t.state.db.read().await.unwrap();
-    let count = repo.count_clients().await.unwrap();
-    repo.rollback().await.unwrap();
+    let count = repo.oauth2_clients().count().await.unwrap();
+    drop(repo);
     usize::try_from(count).unwrap()
 }
 

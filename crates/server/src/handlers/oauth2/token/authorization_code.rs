@@ -12,7 +12,7 @@ use chrono::Duration;
 use mxauth_model::{
     oauth2::{Client, GrantState, Session},
     pkce::{self, CodeChallengeMethod},
-    token_digest, Scope,
+    token_digest,
 };
 use mxauth_storage::new_ulid;
 
@@ -40,7 +40,8 @@ pub async fn exchange(
     // on SQLite no write lock) is held while the homeserver answers.
     let mut repo = state.db.read().await?;
     let grant = repo
-        .find_grant_by_code_digest(&token_digest(code))
+        .oauth2_grants()
+        .find_by_code_digest(&token_digest(code))
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the code is invalid"))?;
     if grant.client_id != client.id {
@@ -51,7 +52,7 @@ pub async fn exchange(
     match grant.state() {
         GrantState::Fulfilled => {}
         GrantState::Exchanged => {
-            repo.rollback().await?;
+            drop(repo);
             end_replayed_session(state, grant.id, grant.session_id).await?;
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
@@ -84,8 +85,6 @@ pub async fn exchange(
         (Some(challenge), Some(verifier)) => {
             let method = grant
                 .code_challenge_method
-                .as_deref()
-                .and_then(|m| m.parse().ok())
                 .unwrap_or(CodeChallengeMethod::S256);
             pkce::check(method, challenge, verifier)
                 .map_err(|e| OAuthError::invalid_grant(format!("PKCE verification failed: {e}")))?;
@@ -103,21 +102,26 @@ pub async fn exchange(
         .browser_session_id
         .ok_or_else(|| OAuthError::invalid_grant("the code is invalid"))?;
     let browser_session = repo
-        .find_browser_session(browser_session_id)
+        .browser_sessions()
+        .find(browser_session_id)
         .await?
         .filter(|s| s.is_active())
         .ok_or_else(|| {
             OAuthError::invalid_grant("the browser session that approved this code has ended")
         })?;
     let user = repo
-        .find_user_by_id(browser_session.user_id)
+        .users()
+        .find_by_id(browser_session.user_id)
         .await?
         .filter(|u| u.is_valid())
         .ok_or_else(|| OAuthError::invalid_grant("the user is locked or deactivated"))?;
-    let auth_time = repo.last_authentication_at(browser_session.id).await?;
-    repo.rollback().await?;
+    let auth_time = repo
+        .browser_sessions()
+        .last_authentication_at(browser_session.id)
+        .await?;
+    drop(repo);
 
-    let scope: Scope = grant.scope.parse().unwrap_or_default();
+    let scope = &grant.scope;
     // The device must exist on the homeserver before the client uses the
     // token (Synapse refuses tokens of unknown devices). The upsert is
     // idempotent, so it runs before anything is written: if the homeserver
@@ -141,9 +145,10 @@ pub async fn exchange(
         created_at: now,
         finished_at: None,
     };
-    repo.add_oauth2_session(&session).await?;
+    repo.oauth2_sessions().add(&session).await?;
     if !repo
-        .exchange_authorization_grant(grant.id, session.id, now)
+        .oauth2_grants()
+        .exchange(grant.id, session.id, now)
         .await?
     {
         // A concurrent exchange won the race.
@@ -176,7 +181,7 @@ pub async fn exchange(
         refresh_token: pair.refresh_token,
         id_token,
         expires_in: state.site.access_token_ttl.num_seconds(),
-        scope: grant.scope,
+        scope: grant.scope.to_string(),
     })
 }
 
@@ -191,7 +196,7 @@ async fn end_replayed_session(
         return Ok(());
     };
     let mut repo = state.db.begin().await?;
-    if let Some(session) = repo.find_oauth2_session(session_id).await? {
+    if let Some(session) = repo.oauth2_sessions().find(session_id).await? {
         crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session).await?;
         repo.commit().await?;
         tracing::warn!(grant = %grant_id, "authorization code replayed; its session was ended");

@@ -52,7 +52,7 @@ pub async fn exchange(
         client_id: client.id,
         user_id: None,
         browser_session_id: None,
-        scope: scope.to_string(),
+        scope,
         user_agent: None,
         last_active_at: None,
         last_active_ip: None,
@@ -61,7 +61,7 @@ pub async fn exchange(
         finished_at: None,
     };
     let mut repo = state.db.begin().await?;
-    repo.add_oauth2_session(&session).await?;
+    repo.oauth2_sessions().add(&session).await?;
     let pair = new_pair(&mut repo, state, &session, false, now).await?;
     repo.commit().await?;
     Ok(IssuedTokens {
@@ -69,6 +69,6 @@ pub async fn exchange(
         refresh_token: None,
         id_token: None,
         expires_in: state.site.access_token_ttl.num_seconds(),
-        scope: session.scope,
+        scope: session.scope.to_string(),
     })
 }

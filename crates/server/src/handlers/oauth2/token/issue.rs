@@ -59,7 +59,8 @@ pub async fn new_pair(
     let access_token = TokenType::AccessToken.generate(&mut state.random.rng());
     let expires_at = now + state.site.access_token_ttl;
     let access = repo
-        .add_access_token(
+        .oauth2_access_tokens()
+        .add(
             new_ulid(now, &mut state.random.rng()),
             session.id,
             &token_digest(&access_token),
@@ -70,7 +71,8 @@ pub async fn new_pair(
     let (refresh_token, refresh_token_id) = if with_refresh {
         let token = TokenType::RefreshToken.generate(&mut state.random.rng());
         let refresh = repo
-            .add_refresh_token(
+            .oauth2_refresh_tokens()
+            .add(
                 new_ulid(now, &mut state.random.rng()),
                 session.id,
                 access.id,

@@ -28,11 +28,13 @@ pub async fn exchange(
     let now = state.clock.now();
     let mut repo = state.db.begin().await?;
     let refresh = repo
-        .find_refresh_token_by_digest(&token_digest(token))
+        .oauth2_refresh_tokens()
+        .find_by_digest(&token_digest(token))
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
     let session = repo
-        .find_oauth2_session(refresh.session_id)
+        .oauth2_sessions()
+        .find(refresh.session_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
     if session.client_id != client.id {
@@ -47,7 +49,8 @@ pub async fn exchange(
     }
     if let Some(user_id) = session.user_id {
         let valid = repo
-            .find_user_by_id(user_id)
+            .users()
+            .find_by_id(user_id)
             .await?
             .is_some_and(|u| u.is_valid());
         if !valid {
@@ -63,8 +66,7 @@ pub async fn exchange(
         let requested: Scope = requested
             .parse()
             .map_err(|e| OAuthError::invalid_scope(format!("the scope is invalid: {e}")))?;
-        let granted: Scope = session.scope.parse().unwrap_or_default();
-        if !requested.is_subset_of(&granted) {
+        if !requested.is_subset_of(&session.scope) {
             return Err(OAuthError::invalid_scope(
                 "a refresh cannot widen the scope of the session",
             ));
@@ -94,7 +96,8 @@ pub async fn exchange(
         .refresh_token_id
         .ok_or_else(|| OAuthError::server_error(&"no refresh token issued"))?;
     if !repo
-        .consume_refresh_token(replaced, new_refresh_id, now)
+        .oauth2_refresh_tokens()
+        .consume(replaced, new_refresh_id, now)
         .await?
     {
         // A concurrent refresh consumed it first.
@@ -108,7 +111,7 @@ pub async fn exchange(
         refresh_token: pair.refresh_token,
         id_token: None,
         expires_in: state.site.access_token_ttl.num_seconds(),
-        scope: session.scope,
+        scope: session.scope.to_string(),
     })
 }
 
@@ -122,21 +125,22 @@ async fn lost_response_successor(
     let Some(next_id) = consumed.next_refresh_token_id else {
         return Ok(None);
     };
-    let Some(next) = repo.find_refresh_token(next_id).await? else {
+    let Some(next) = repo.oauth2_refresh_tokens().find(next_id).await? else {
         return Ok(None);
     };
     if !next.is_valid() {
         return Ok(None);
     }
     let access = match next.access_token_id {
-        Some(id) => repo.find_access_token(id).await?,
+        Some(id) => repo.oauth2_access_tokens().find(id).await?,
         None => None,
     };
     if access.as_ref().is_some_and(|a| a.first_used_at.is_some()) {
         return Ok(None);
     }
     if let Some(access) = access {
-        repo.revoke_access_token(access.id, consumed.consumed_at.unwrap_or_default())
+        repo.oauth2_access_tokens()
+            .revoke(access.id, consumed.consumed_at.unwrap_or_default())
             .await?;
     }
     Ok(Some(next.id))
