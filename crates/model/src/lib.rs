@@ -9,7 +9,7 @@ pub mod username;
 pub use clock::{Clock, MockClock, SystemClock};
 pub use email::is_plausible_email;
 pub use user::{User, UserEmail, UserPassword};
-pub use username::{localpart_of, validate_localpart, UsernameError};
+pub use username::{localpart_of, user_id_localpart, validate_localpart, UsernameError};
 
 pub mod browser_session;
 pub mod oauth2;
