@@ -11,7 +11,7 @@ pub use clock::{Clock, MockClock, SystemClock};
 pub use email::is_plausible_email;
 pub use random::{BoxRng, OsRandom, RandomSource, SeededRandom};
 pub use user::{User, UserEmail, UserPassword};
-pub use username::{localpart_of, validate_localpart, UsernameError};
+pub use username::{localpart_of, user_id_localpart, validate_localpart, UsernameError};
 
 pub mod browser_session;
 pub mod oauth2;

@@ -32,12 +32,22 @@ fn is_allowed(c: char) -> bool {
 /// ignored (people paste names).
 pub fn localpart_of<'a>(input: &'a str, server_name: &str) -> Option<&'a str> {
     let input = input.trim();
-    match input.strip_prefix('@') {
-        Some(mxid) => match mxid.split_once(':') {
-            Some((localpart, server)) if server == server_name => Some(localpart),
-            _ => None,
-        },
-        None => Some(input),
+    if input.starts_with('@') {
+        user_id_localpart(input, server_name)
+    } else {
+        Some(input)
+    }
+}
+
+/// The localpart of a full Matrix user ID as a homeserver stores it
+/// (`@alice:example.com`), only when `server_name` is its server: `None` for
+/// anything else, a bare name or surrounding white space included. The
+/// localpart ends at the first `:` (the spec allows none inside one), so a
+/// server name with a port (`example.com:8448`) matches as a whole.
+pub fn user_id_localpart<'a>(user_id: &'a str, server_name: &str) -> Option<&'a str> {
+    match user_id.strip_prefix('@')?.split_once(':') {
+        Some((localpart, server)) if server == server_name => Some(localpart),
+        _ => None,
     }
 }
 
@@ -78,6 +88,34 @@ mod tests {
         );
         assert_eq!(localpart_of("@alice:other.org", "example.com"), None);
         assert_eq!(localpart_of("@alice", "example.com"), None);
+    }
+
+    #[test]
+    fn user_ids_only_of_this_server() {
+        assert_eq!(
+            user_id_localpart("@alice:example.com", "example.com"),
+            Some("alice")
+        );
+        assert_eq!(
+            user_id_localpart("@alice:example.com:8448", "example.com:8448"),
+            Some("alice")
+        );
+        assert_eq!(user_id_localpart("@alice:other.org", "example.com"), None);
+        assert_eq!(
+            user_id_localpart("@alice:badexample.com", "example.com"),
+            None
+        );
+        assert_eq!(
+            user_id_localpart("@alice:example.com:8448", "example.com"),
+            None
+        );
+        // Strict: a stored user ID, never a typed name.
+        assert_eq!(user_id_localpart("alice", "example.com"), None);
+        assert_eq!(
+            user_id_localpart(" @alice:example.com", "example.com"),
+            None
+        );
+        assert_eq!(user_id_localpart("@alice", "example.com"), None);
     }
 
     #[test]

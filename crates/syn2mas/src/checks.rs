@@ -5,13 +5,19 @@
 
 use std::{collections::HashMap, fmt};
 
-use anyhow::Result;
-use mxauth_config::{HashAlgorithm, RootConfig};
+use mxauth_config::{HashAlgorithm, PasswordSchemeConfig, RootConfig};
 use mxauth_storage::Database;
 use ulid::Ulid;
 
-use super::{source::SynapseSource, synapse_config::SynapseConfig};
-use crate::resolve;
+use crate::{source::SynapseSource, synapse_config::SynapseConfig, Syn2masError};
+
+type Result<T, E = Syn2masError> = std::result::Result<T, E>;
+
+/// The pepper of `passwords.schemes[index]` (its `secret`, or what its
+/// `secret_file` holds), from the caller, who reads files; an error is the
+/// message of the finding.
+pub type SchemePepper<'a> =
+    &'a dyn Fn(usize, &PasswordSchemeConfig) -> Result<Option<Vec<u8>>, String>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -67,6 +73,7 @@ pub struct CheckOptions<'a> {
     pub ignore_missing_auth_providers: bool,
     /// A real run (not `check`, not `--dry-run`): Synapse must be stopped.
     pub real_run: bool,
+    pub scheme_pepper: SchemePepper<'a>,
 }
 
 /// The configuration checks. Returns the mapping from Synapse
@@ -89,7 +96,7 @@ pub fn check_configs(
             ),
         );
     }
-    check_password_scheme(synapse, config, findings);
+    check_password_scheme(synapse, config, options.scheme_pepper, findings);
     if synapse.allow_guest_access {
         findings.error(
             "Synapse has allow_guest_access enabled; guests are not supported with delegated authentication",
@@ -137,7 +144,12 @@ pub fn check_configs(
 
 /// Synapse's bcrypt hashes are imported as scheme version 1, so version 1
 /// must be bcrypt with Synapse's pepper and normalisation.
-fn check_password_scheme(synapse: &SynapseConfig, config: &RootConfig, findings: &mut Findings) {
+fn check_password_scheme(
+    synapse: &SynapseConfig,
+    config: &RootConfig,
+    scheme_pepper: SchemePepper<'_>,
+    findings: &mut Findings,
+) {
     if !synapse.password_enabled {
         return;
     }
@@ -165,7 +177,7 @@ fn check_password_scheme(synapse: &SynapseConfig, config: &RootConfig, findings:
         );
         return;
     }
-    match resolve::scheme_pepper(index, scheme) {
+    match scheme_pepper(index, scheme) {
         Ok(pepper) => {
             let pepper = pepper.unwrap_or_default();
             if pepper != synapse.pepper.as_bytes() {
@@ -175,7 +187,7 @@ fn check_password_scheme(synapse: &SynapseConfig, config: &RootConfig, findings:
                 );
             }
         }
-        Err(e) => findings.error(format!("{e:#}"), "make the secret_file readable"),
+        Err(message) => findings.error(message, "make the secret_file readable"),
     }
     if !scheme.unicode_normalization {
         findings.warning(
@@ -379,18 +391,25 @@ async fn check_target(
 mod tests {
     use super::*;
 
+    /// The sample config of the CLI's tests, with the keys of `extra`'s
+    /// sections set on top of it.
     fn config(extra: &str) -> RootConfig {
-        let dir = std::env::temp_dir().join(format!("mxauth-checks-{}", Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let base = dir.join("base.yaml");
-        std::fs::write(
-            &base,
-            include_str!("../../../tests/fixtures/mas-config-sample.yaml"),
-        )
+        let mut config: serde_norway::Value = serde_norway::from_str(include_str!(
+            "../../cli/tests/fixtures/mas-config-sample.yaml"
+        ))
         .unwrap();
-        let over = dir.join("over.yaml");
-        std::fs::write(&over, extra).unwrap();
-        crate::config_loader::load_files(&[base, over]).unwrap()
+        let extra: serde_norway::Mapping = serde_norway::from_str(extra).unwrap();
+        for (section, keys) in extra {
+            for (key, value) in keys.as_mapping().unwrap() {
+                config[section.as_str().unwrap()][key.as_str().unwrap()] = value.clone();
+            }
+        }
+        serde_norway::from_value(config).unwrap()
+    }
+
+    /// Peppers from `secret` only: these tests have no files.
+    fn inline_pepper(_: usize, scheme: &PasswordSchemeConfig) -> Result<Option<Vec<u8>>, String> {
+        Ok(scheme.secret.clone().map(String::into_bytes))
     }
 
     fn options(mappings: &[String]) -> CheckOptions<'_> {
@@ -398,6 +417,7 @@ mod tests {
             mappings,
             ignore_missing_auth_providers: false,
             real_run: false,
+            scheme_pepper: &inline_pepper,
         }
     }
 
@@ -445,7 +465,7 @@ mod tests {
             ..SynapseConfig::default()
         };
         let mut findings = Findings::default();
-        check_password_scheme(&synapse, &config("{}"), &mut findings);
+        check_password_scheme(&synapse, &config("{}"), &inline_pepper, &mut findings);
         assert!(
             findings.0[0].message.contains("argon2") || findings.0[0].message.contains("Argon2"),
             "{}",
@@ -455,6 +475,7 @@ mod tests {
         check_password_scheme(
             &synapse,
             &config("passwords:\n  schemes:\n    - {version: 1, algorithm: bcrypt, unicode_normalization: true, secret: other}\n"),
+            &inline_pepper,
             &mut findings,
         );
         assert!(
@@ -466,6 +487,7 @@ mod tests {
         check_password_scheme(
             &synapse,
             &config("passwords:\n  schemes:\n    - {version: 1, algorithm: bcrypt, unicode_normalization: true, secret: pep}\n"),
+            &inline_pepper,
             &mut findings,
         );
         assert!(findings.0.is_empty(), "{:?}", findings.0);

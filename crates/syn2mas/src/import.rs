@@ -1,5 +1,6 @@
-//! The import itself: Synapse's users in pages of [`PAGE`], each page with
-//! its emails, external ids, devices and tokens, written as one batch.
+//! The import itself: Synapse's users in pages of `batch_users` (see
+//! [`ImportSettings`]), each page with its emails, external ids, devices
+//! and tokens, written as one batch.
 //!
 //! A real run commits every batch on its own, and records each user it
 //! writes in `syn2mas_imported_users` in the same transaction. So a run that
@@ -17,79 +18,57 @@
 
 use std::collections::HashMap;
 
-use anyhow::{bail, Result};
 use chrono::{DateTime, TimeZone, Utc};
-use mxauth_model::tokens::token_digest;
+use mxauth_model::{tokens::token_digest, user_id_localpart};
 use mxauth_storage::{
     new_ulid, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
     ImportUser, Repository,
 };
 use ulid::Ulid;
 
-use super::{
-    progress::{Progress, Tally},
+use crate::{
+    progress::{ImportProgress, Tally},
     source::{
         SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseSource, SynapseThreepid,
         SynapseUser,
     },
+    Syn2masError,
 };
+
+type Result<T, E = Syn2masError> = std::result::Result<T, E>;
 
 /// Users per batch: large enough for few round trips, small enough that a
 /// batch (with two devices and tokens per user) stays a few megabytes.
-/// `MXAUTH_SYN2MAS_BATCH_USERS` changes it.
-const PAGE: i64 = 1000;
-
-fn page_size() -> i64 {
-    std::env::var("MXAUTH_SYN2MAS_BATCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(PAGE)
-}
-
-/// For the tests of resumption: end the process abruptly after this many
-/// committed batches, which leaves exactly what a crash or a kill there
-/// would leave.
-fn crash_after_batches() -> Option<u64> {
-    std::env::var("MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-}
+pub const DEFAULT_BATCH_USERS: i64 = 1000;
 
 pub struct ImportSettings<'a> {
     pub server_name: &'a str,
     pub providers: &'a HashMap<String, Ulid>,
     pub dry_run: bool,
+    /// Users per batch, more than zero ([`DEFAULT_BATCH_USERS`] unless the
+    /// operator chose otherwise).
+    pub batch_users: i64,
 }
 
 fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
 }
 
-/// `@alice:example.com` → `alice`, only for users of this server.
-fn localpart<'a>(user_id: &'a str, server_name: &str) -> Option<&'a str> {
-    user_id
-        .strip_prefix('@')?
-        .strip_suffix(server_name)?
-        .strip_suffix(':')
-}
-
-/// Runs the import; returns what was (or, in a dry run, would have been)
-/// written.
+/// Runs the import, telling `progress` after each batch; returns what was
+/// (or, in a dry run, would have been) written.
 pub async fn run(
     source: &SynapseSource,
     target: &Database,
     settings: &ImportSettings<'_>,
-    total_users: u64,
+    progress: &mut dyn ImportProgress,
 ) -> Result<Tally> {
-    let mut progress = Progress::new(total_users);
     let mut tally = Tally::default();
     let mut dry_run_tx = if settings.dry_run {
         Some(target.begin().await?)
     } else {
         None
     };
-    let (size, crash_after) = (page_size(), crash_after_batches());
+    let size = settings.batch_users.max(1);
     let mut batches = 0;
     // Reading the next page from Synapse overlaps with writing this one.
     let mut next = read_page(source, "", size).await?;
@@ -107,30 +86,13 @@ pub async fn run(
         };
         let (written, following) = tokio::join!(write, read_page(source, &page.last, size));
         tally.add(&written?);
-        progress.update(&tally);
         batches += 1;
-        if !settings.dry_run && crash_after == Some(batches) {
-            eprintln!(
-                "stopping after {batches} batch(es) (MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES)"
-            );
-            std::process::exit(70);
-        }
+        progress.batch_written(&tally, batches);
         next = following?;
     }
     if let Some(repo) = dry_run_tx {
         repo.rollback().await?;
     }
-    let elapsed = progress.finish(&tally);
-    eprintln!(
-        "{} in {:.1} s ({:.0} users/s)",
-        if settings.dry_run {
-            "Dry run finished, nothing was written"
-        } else {
-            "Import finished"
-        },
-        elapsed.as_secs_f64(),
-        tally.users_seen as f64 / elapsed.as_secs_f64().max(0.001)
-    );
     Ok(tally)
 }
 
@@ -181,7 +143,7 @@ async fn write_page(
     let wanted: Vec<(&SynapseUser, &str)> = users
         .iter()
         .filter(|u| u.appservice_id.is_none() && !u.is_guest)
-        .filter_map(|u| Some((u, localpart(&u.name, settings.server_name)?)))
+        .filter_map(|u| Some((u, user_id_localpart(&u.name, settings.server_name)?)))
         .collect();
     tally.users_skipped = (users.len() - wanted.len()) as u64;
     let names: Vec<String> = wanted.iter().map(|(_, name)| (*name).to_owned()).collect();
@@ -191,9 +153,7 @@ async fn write_page(
     for &(user, name) in &wanted {
         if let Some(found) = existing.get(name) {
             if !found.imported {
-                bail!(
-                    "mxauth already has a user {name:?} that syn2mas did not import; nothing more was written"
-                );
+                return Err(Syn2masError::ForeignUser(name.to_owned()));
             }
             tally.users_skipped += 1;
             ids.insert(&user.name, (found.id, false, user.admin));
@@ -370,23 +330,4 @@ async fn write_page(
     tally.access_tokens = batch.access_tokens.len() as u64;
     tally.refresh_tokens = batch.refresh_tokens.len() as u64;
     Ok(tally)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::localpart;
-
-    #[test]
-    fn localpart_only_for_this_server() {
-        assert_eq!(
-            localpart("@alice:example.com", "example.com"),
-            Some("alice")
-        );
-        assert_eq!(
-            localpart("@alice:example.com:8448", "example.com:8448"),
-            Some("alice")
-        );
-        assert_eq!(localpart("@alice:other.org", "example.com"), None);
-        assert_eq!(localpart("@alice:badexample.com", "example.com"), None);
-    }
 }

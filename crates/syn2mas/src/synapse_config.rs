@@ -1,11 +1,58 @@
 //! The parts of Synapse's `homeserver.yaml` that syn2mas needs. Synapse
 //! merges several `-c` files by top-level key, later files winning; so do we.
 //! Unknown keys are ignored: this reads someone else's file.
+//!
+//! The caller reads the files and passes their text (only the CLI reads
+//! files); parsing here only looks at the file system to place relative
+//! paths the way Synapse would.
 
-use std::path::{Path, PathBuf};
+use std::{
+    num::ParseIntError,
+    path::{Path, PathBuf},
+};
 
-use anyhow::{bail, Context as _, Result};
 use serde_norway::{Mapping, Value};
+use thiserror::Error;
+
+/// Why Synapse's config cannot be used; each names the file or key at fault.
+#[derive(Debug, Error)]
+pub enum SynapseConfigError {
+    #[error("{} is not valid YAML", .file.display())]
+    NotYaml {
+        file: PathBuf,
+        #[source]
+        source: serde_norway::Error,
+    },
+    #[error("{} is not a YAML mapping", .0.display())]
+    NotAMapping(PathBuf),
+    #[error("the Synapse config has no server_name")]
+    NoServerName,
+    #[error("Synapse's database is in memory (:memory:): there is nothing to import")]
+    InMemoryDatabase,
+    #[error("database.args.host {host:?} is not a host name")]
+    BadHost {
+        host: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("database.args.port {port:?} is not a port")]
+    BadPort {
+        port: String,
+        #[source]
+        source: ParseIntError,
+    },
+    #[error("Synapse's database.name {0:?} is neither sqlite3 nor psycopg2")]
+    UnknownEngine(String),
+    #[error(transparent)]
+    Uri(#[from] url::ParseError),
+}
+
+/// One of Synapse's config files, as the caller read it.
+#[derive(Debug, Clone)]
+pub struct SynapseConfigFile {
+    pub path: PathBuf,
+    pub text: String,
+}
 
 /// Synapse's settings, as far as the migration cares.
 #[derive(Debug, Default)]
@@ -62,33 +109,35 @@ fn string(map: &Mapping, key: &str) -> Option<String> {
 }
 
 impl SynapseConfig {
-    /// Reads and merges the files; relative paths inside (the SQLite
-    /// database, the pid file) are taken relative to the first file's folder
-    /// only if they do not exist as given, because Synapse resolves them
-    /// against its working directory.
-    pub fn load(files: &[PathBuf]) -> Result<Self> {
-        if files.is_empty() {
-            bail!("--synapse-config is required: the path of Synapse's homeserver.yaml");
-        }
+    /// Parses and merges the files, in order; relative paths inside (the
+    /// SQLite database, the pid file) are taken relative to the first file's
+    /// folder only if they do not exist as given, because Synapse resolves
+    /// them against its working directory.
+    pub fn parse(files: &[SynapseConfigFile]) -> Result<Self, SynapseConfigError> {
         let mut merged = Mapping::new();
         for file in files {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the Synapse config {}", file.display()))?;
-            let value: Value = serde_norway::from_str(&text)
-                .with_context(|| format!("{} is not valid YAML", file.display()))?;
+            let value: Value = serde_norway::from_str(&file.text).map_err(|source| {
+                SynapseConfigError::NotYaml {
+                    file: file.path.clone(),
+                    source,
+                }
+            })?;
             match value {
                 Value::Mapping(map) => merged.extend(map),
                 Value::Null => {}
-                _ => bail!("{} is not a YAML mapping", file.display()),
+                _ => return Err(SynapseConfigError::NotAMapping(file.path.clone())),
             }
         }
-        let base = files[0].parent().unwrap_or(Path::new("."));
+        let base = files
+            .first()
+            .and_then(|file| file.path.parent())
+            .unwrap_or(Path::new("."));
         Self::from_mapping(&merged, base)
     }
 
-    fn from_mapping(map: &Mapping, base: &Path) -> Result<Self> {
+    fn from_mapping(map: &Mapping, base: &Path) -> Result<Self, SynapseConfigError> {
         let Some(server_name) = string(map, "server_name") else {
-            bail!("the Synapse config has no server_name");
+            return Err(SynapseConfigError::NoServerName);
         };
         let resolve = |path: &str| {
             let path = PathBuf::from(path);
@@ -156,7 +205,10 @@ impl SynapseConfig {
 }
 
 /// `database: {name: sqlite3|psycopg2, args: {…}}`.
-fn database(db: &Mapping, resolve: &dyn Fn(&str) -> PathBuf) -> Result<SynapseDatabase> {
+fn database(
+    db: &Mapping,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<SynapseDatabase, SynapseConfigError> {
     let name = string(db, "name").unwrap_or_else(|| "sqlite3".to_owned());
     let args = match db.get("args") {
         Some(Value::Mapping(args)) => args.clone(),
@@ -166,7 +218,7 @@ fn database(db: &Mapping, resolve: &dyn Fn(&str) -> PathBuf) -> Result<SynapseDa
         "sqlite3" => {
             let path = string(&args, "database").unwrap_or_else(|| "homeserver.db".to_owned());
             if path == ":memory:" {
-                bail!("Synapse's database is in memory (:memory:): there is nothing to import");
+                return Err(SynapseConfigError::InMemoryDatabase);
             }
             Ok(SynapseDatabase::Sqlite(resolve(&path)))
         }
@@ -186,13 +238,14 @@ fn database(db: &Mapping, resolve: &dyn Fn(&str) -> PathBuf) -> Result<SynapseDa
                 // A unix socket folder: libpq's `host` query parameter.
                 uri.query_pairs_mut().append_pair("host", &host);
             } else {
-                uri.set_host(Some(&host))
-                    .with_context(|| format!("database.args.host {host:?} is not a host name"))?;
+                if let Err(source) = uri.set_host(Some(&host)) {
+                    return Err(SynapseConfigError::BadHost { host, source });
+                }
             }
             if let Some(port) = port {
                 let port: u16 = port
                     .parse()
-                    .with_context(|| format!("database.args.port {port:?} is not a port"))?;
+                    .map_err(|source| SynapseConfigError::BadPort { port, source })?;
                 let _ = uri.set_port(Some(port));
             }
             uri.set_path(&dbname);
@@ -201,7 +254,7 @@ fn database(db: &Mapping, resolve: &dyn Fn(&str) -> PathBuf) -> Result<SynapseDa
             }
             Ok(SynapseDatabase::Postgres(uri.to_string()))
         }
-        other => bail!("Synapse's database.name {other:?} is neither sqlite3 nor psycopg2"),
+        other => Err(SynapseConfigError::UnknownEngine(other.to_owned())),
     }
 }
 
@@ -243,6 +296,31 @@ mod tests {
         assert!(config.allow_guest_access);
         assert_eq!(config.pepper, "pep");
         assert_eq!(config.other_sso, ["cas_config"]);
+    }
+
+    #[test]
+    fn later_files_win_by_top_level_key_and_bad_yaml_names_its_file() {
+        let file = |path: &str, text: &str| SynapseConfigFile {
+            path: PathBuf::from(path),
+            text: text.to_owned(),
+        };
+        let config = SynapseConfig::parse(&[
+            file("/srv/synapse/homeserver.yaml", "server_name: a.org\n"),
+            file("/etc/extra.yaml", "server_name: b.org\n"),
+            file("/etc/empty.yaml", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.server_name, "b.org");
+        assert_eq!(
+            config.database,
+            Some(SynapseDatabase::Sqlite(PathBuf::from(
+                "/srv/synapse/homeserver.db"
+            )))
+        );
+        let err = SynapseConfig::parse(&[file("/etc/bad.yaml", "server_name: [")]).unwrap_err();
+        assert!(err.to_string().contains("/etc/bad.yaml"), "{err}");
+        let err = SynapseConfig::parse(&[file("/etc/list.yaml", "- a")]).unwrap_err();
+        assert_eq!(err.to_string(), "/etc/list.yaml is not a YAML mapping");
     }
 
     #[test]

@@ -3,17 +3,20 @@
 //! transactions. Every statement is plain SQL both engines accept; users are
 //! read in pages by name, and each page's devices, tokens and third-party ids
 //! by the same name range, so memory stays bounded by the page size.
+//! It also looks for signs that Synapse still runs: other sessions on its
+//! PostgreSQL database, other processes holding its SQLite file (`/proc`).
 
 use std::str::FromStr;
 
-use anyhow::{bail, Context as _, Result};
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqlitePoolOptions},
     PgPool, SqlitePool,
 };
 
-use super::synapse_config::SynapseDatabase;
+use crate::{synapse_config::SynapseDatabase, Syn2masError};
+
+type Result<T, E = Syn2masError> = std::result::Result<T, E>;
 
 enum Pool {
     Sqlite(SqlitePool),
@@ -110,20 +113,20 @@ impl SynapseSource {
         match database {
             SynapseDatabase::Sqlite(path) => {
                 if !path.is_file() {
-                    bail!(
-                        "Synapse's SQLite database {} does not exist (set --synapse-database-uri if it moved)",
-                        path.display()
-                    );
+                    return Err(Syn2masError::SqliteMissing(path));
                 }
                 let options = SqliteConnectOptions::new()
                     .filename(&path)
                     .read_only(true)
                     .create_if_missing(false);
-                let pool = SqlitePoolOptions::new()
+                let pool = match SqlitePoolOptions::new()
                     .max_connections(2)
                     .connect_with(options)
                     .await
-                    .with_context(|| format!("cannot open {} read-only", path.display()))?;
+                {
+                    Ok(pool) => pool,
+                    Err(source) => return Err(Syn2masError::SqliteOpen { path, source }),
+                };
                 Ok(Self {
                     pool: Pool::Sqlite(pool),
                     description: format!("SQLite file {}", path.display()),
@@ -131,7 +134,7 @@ impl SynapseSource {
                 })
             }
             SynapseDatabase::Postgres(uri) => {
-                let mut shown = url::Url::parse(&uri).context("the Synapse database URI")?;
+                let mut shown = url::Url::parse(&uri).map_err(Syn2masError::PostgresUri)?;
                 let _ = shown.set_password(None);
                 let options = PgConnectOptions::from_str(&uri)?.application_name("mxauth-syn2mas");
                 let pool = PgPoolOptions::new()
@@ -147,7 +150,10 @@ impl SynapseSource {
                     })
                     .connect_with(options)
                     .await
-                    .with_context(|| format!("cannot connect to Synapse's database {shown}"))?;
+                    .map_err(|source| Syn2masError::PostgresConnect {
+                        shown: shown.to_string(),
+                        source,
+                    })?;
                 Ok(Self {
                     pool: Pool::Postgres(pool),
                     description: format!("PostgreSQL {shown}"),
@@ -220,9 +226,9 @@ impl SynapseSource {
                 sqlx::query_scalar(&sql)
                 .fetch_one(pool)
                 .await
-                .with_context(|| format!(
-                    "reading Synapse's database ({sql}); is this a Synapse database of a recent version?"
-                ))?
+                .map_err(reading(format!(
+                        "reading Synapse's database ({sql}); is this a Synapse database of a recent version?"
+                    )))?
             }))
         }
         Ok(SourceCounts {
@@ -288,7 +294,7 @@ impl SynapseSource {
             .bind(limit)
             .fetch_all(pool)
             .await
-            .context("reading Synapse's users")?))
+            .map_err(reading("reading Synapse's users"))?))
     }
 
     pub async fn threepids(&self, first: &str, last: &str) -> Result<Vec<SynapseThreepid>> {
@@ -340,10 +346,16 @@ impl SynapseSource {
             .bind(last)
             .fetch_all(pool)
             .await
-            .context("reading Synapse's database")?))
+            .map_err(reading("reading Synapse's database"))?))
     }
 
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }
+}
+
+/// Names a failed read of Synapse's database.
+fn reading(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Syn2masError {
+    let what = what.into();
+    move |source| Syn2masError::SynapseRead { what, source }
 }
