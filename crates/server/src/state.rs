@@ -8,14 +8,8 @@ use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::Database;
 
 use crate::{
-    client_ip::ClientIp,
-    cookies::CookieSettings,
-    homeserver::Homeserver,
-    outbound::Outbound,
-    passwords::PasswordManager,
-    rate_limit::{Limiter, RetryAfter},
-    templates::Templates,
-    urls::UrlBuilder,
+    cookies::CookieSettings, homeserver::Homeserver, outbound::Outbound,
+    passwords::PasswordManager, rate_limit::Limiter, templates::Templates, urls::UrlBuilder,
 };
 use mxauth_config::{IpNetwork, RateLimit};
 use mxauth_crypto::encrypter::Encrypter;
@@ -47,26 +41,6 @@ pub struct SiteConfig {
     pub compat_token_ttl: Duration,
     /// `http.limits.handler_timeout`: past it a request answers 503.
     pub handler_timeout: std::time::Duration,
-}
-
-impl AppState {
-    /// Takes one password check from the budgets of the client IP and of
-    /// the account (`rate_limiting.login`). Every path that checks a
-    /// password calls this first.
-    pub fn check_password_rate(&self, ip: &ClientIp, account: &str) -> Result<(), RetryAfter> {
-        let now = self.clock.now();
-        let account = account.to_lowercase();
-        self.limiter
-            .check(
-                &format!("login-ip:{}", ip.key()),
-                self.site.login_per_ip,
-                now,
-            )
-            .and_then(|()| {
-                let key = format!("login-account:{account}");
-                self.limiter.check(&key, self.site.login_per_account, now)
-            })
-    }
 }
 
 #[derive(Clone)]

@@ -6,11 +6,10 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
+use mxauth_model::OsRandom;
 use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
-use mxauth_model::{OsRandom, RandomSource as _};
-use mxauth_server::{jobs, passwords::PasswordManager};
-use mxauth_storage::{new_ulid, Database, NewPassword, Repository};
-use serde_json::json;
+use mxauth_server::{jobs, ops, passwords::PasswordManager};
+use mxauth_storage::{Database, Repository};
 
 use super::Context;
 use crate::{args::ManageCommand, resolve};
@@ -73,6 +72,16 @@ pub struct Tools<'a> {
     pub clock: &'a dyn Clock,
 }
 
+impl Tools<'_> {
+    /// What the shared operations need: the system's clock and generator.
+    pub fn ops(&self) -> ops::Context<'_> {
+        ops::Context {
+            clock: self.clock,
+            random: &OsRandom,
+        }
+    }
+}
+
 pub fn password_manager(ctx: &Context) -> Result<PasswordManager> {
     resolve::password_manager(&ctx.config.passwords)?
         .context("passwords are disabled in this configuration (passwords.enabled: false)")
@@ -99,27 +108,6 @@ async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Resu
         .with_context(|| format!("there is no user named {localpart}"))
 }
 
-/// Queues a job for the worker, inside the caller's transaction.
-pub async fn queue(
-    repo: &mut Repository,
-    clock: &dyn Clock,
-    queue_name: &str,
-    payload: serde_json::Value,
-) -> Result<()> {
-    jobs::enqueue(repo, clock, &mxauth_model::OsRandom, queue_name, payload).await?;
-    Ok(())
-}
-
-/// Queues a job whose payload is just the user.
-async fn queue_for_user(
-    repo: &mut Repository,
-    clock: &dyn Clock,
-    queue_name: &str,
-    user: &User,
-) -> Result<()> {
-    queue(repo, clock, queue_name, json!({ "user_id": user.id })).await
-}
-
 async fn add_email(
     tools: &Tools<'_>,
     username: &str,
@@ -131,7 +119,7 @@ async fn add_email(
     }
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    if repo.user_emails().find(&user, email).await?.is_some() {
+    if !ops::users::add_email(&mut repo, tools.ops(), &user, email).await? {
         // Every stored address is confirmed, so both commands are done.
         eprintln!(
             "{} already has the confirmed address {email}.",
@@ -139,11 +127,6 @@ async fn add_email(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let now = tools.clock.now();
-    repo.user_emails()
-        .add(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
-        .await?;
-    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
     repo.commit().await?;
     let verb = if verify {
         "Added and confirmed"
@@ -152,29 +135,6 @@ async fn add_email(
     };
     eprintln!("{verb} {email} for {}.", user.username);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Stores an already computed `(version, hash)` as the user's password.
-pub async fn store_password(
-    repo: &mut Repository,
-    clock: &dyn Clock,
-    user: &User,
-    hashed: (u16, String),
-) -> Result<()> {
-    let now = clock.now();
-    repo.user_passwords()
-        .add(
-            user,
-            NewPassword {
-                id: new_ulid(now, &mut OsRandom.rng()),
-                hashed_password: &hashed.1,
-                version: hashed.0,
-                upgraded_from: None,
-            },
-            now,
-        )
-        .await?;
-    Ok(())
 }
 
 /// Refuses a password below `passwords.minimum_complexity` unless told not to.
@@ -207,7 +167,7 @@ async fn set_password(
     check_complexity(passwords, password, &[&user.username], ignore_complexity)?;
     let hashed = passwords.hash(password.to_owned()).await?;
     let mut repo = tools.db.begin().await?;
-    store_password(&mut repo, tools.clock, &user, hashed).await?;
+    ops::users::set_password(&mut repo, tools.ops(), &user, &hashed).await?;
     repo.commit().await?;
     eprintln!("Password of {} changed.", user.username);
     Ok(ExitCode::SUCCESS)
@@ -216,19 +176,7 @@ async fn set_password(
 async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<ExitCode> {
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    let now = tools.clock.now();
-    let user = repo.users().lock(user, now).await?;
-    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
-    if deactivate {
-        let user = repo.users().deactivate(user.clone(), now).await?;
-        queue(
-            &mut repo,
-            tools.clock,
-            jobs::queues::DEACTIVATE_USER,
-            json!({ "user_id": user.id, "hs_erase": false }),
-        )
-        .await?;
-    }
+    let user = ops::users::lock(&mut repo, tools.ops(), user, deactivate).await?;
     repo.commit().await?;
     let what = if deactivate {
         "locked and deactivated"
@@ -242,12 +190,7 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
 async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<ExitCode> {
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    let mut user = repo.users().unlock(user).await?;
-    if reactivate {
-        user = repo.users().reactivate(user).await?;
-        queue_for_user(&mut repo, tools.clock, jobs::queues::REACTIVATE_USER, &user).await?;
-    }
-    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
+    let user = ops::users::unlock(&mut repo, tools.ops(), user, reactivate).await?;
     repo.commit().await?;
     let what = if reactivate {
         "unlocked and reactivated"
@@ -284,7 +227,8 @@ async fn provision_all(tools: &Tools<'_>) -> Result<ExitCode> {
         };
         after = Some(last.id);
         for user in &page {
-            queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, user).await?;
+            ops::users::queue_for(&mut repo, tools.ops(), jobs::queues::PROVISION_USER, user)
+                .await?;
         }
         repo.commit().await?;
         count += page.len();

@@ -142,29 +142,6 @@ pub trait Homeserver: Send + Sync {
     fn allow_cross_signing_reset<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()>;
 }
 
-/// Creates `device` for `localpart`; a user the homeserver does not know yet
-/// (its provisioning job has not run) is provisioned first. Used wherever a
-/// token with a device is issued: Synapse refuses tokens of unknown devices.
-pub async fn ensure_device(
-    hs: &dyn Homeserver,
-    user: &mxauth_model::User,
-    device: &str,
-    display_name: Option<&str>,
-) -> Result<(), HomeserverError> {
-    match hs.upsert_device(&user.username, device, display_name).await {
-        Err(HomeserverError::Refused { status, .. }) if status == 404 || status == 500 => {
-            let request = ProvisionRequest {
-                localpart: user.username.clone(),
-                locked: user.locked_at.is_some(),
-                ..ProvisionRequest::default()
-            };
-            hs.provision_user(&request).await?;
-            hs.upsert_device(&user.username, device, display_name).await
-        }
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::HomeserverError;

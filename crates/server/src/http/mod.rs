@@ -62,7 +62,9 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
             ResourceName::Oauth => {
                 handlers::discovery::keys_router().merge(handlers::oauth2::router())
             }
-            ResourceName::Human => handlers::pages::router(),
+            ResourceName::Human => {
+                handlers::pages::router().merge(handlers::oauth2::authorize_router())
+            }
             ResourceName::Compat => handlers::compat::router(),
             _ => continue,
         };

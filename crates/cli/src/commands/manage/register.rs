@@ -8,13 +8,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use mxauth_model::is_plausible_email;
 use mxauth_model::{OsRandom, RandomSource as _};
-use mxauth_server::homeserver::Availability;
+use mxauth_server::{homeserver::Availability, ops};
 use mxauth_storage::{new_ulid, StorageError};
 use serde_json::json;
 
-use super::{
-    check_complexity, check_username, localpart, password_manager, queue, store_password, Tools,
-};
+use super::{check_complexity, check_username, localpart, password_manager, Tools};
 use crate::{
     args::ManageCommand,
     commands::{state, Context},
@@ -113,7 +111,7 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     };
     let user = repo.users().set_can_request_admin(user, *admin).await?;
     if let Some(hashed) = hashed {
-        store_password(&mut repo, tools.clock, &user, hashed).await?;
+        ops::users::set_password(&mut repo, tools.ops(), &user, &hashed).await?;
     }
     for email in emails {
         match repo
@@ -129,9 +127,11 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     if let Some(name) = display_name {
         payload["set_display_name"] = json!(name);
     }
-    queue(
+    let ops = tools.ops();
+    mxauth_server::jobs::enqueue(
         &mut repo,
-        tools.clock,
+        ops.clock,
+        ops.random,
         mxauth_server::jobs::queues::PROVISION_USER,
         payload,
     )

@@ -15,9 +15,11 @@ use mxauth_model::{compat::CompatSession, localpart_of, tokens::generate_device_
 use mxauth_storage::new_ulid;
 use serde_json::{json, Value};
 
-use super::{tokens, MatrixError};
+use super::MatrixError;
 use crate::{
-    client_ip::ClientIp, homeserver, password_check::password_login, rate_limit::RetryAfter,
+    client_ip::ClientIp,
+    ops::{self, login::password_login},
+    rate_limit::RetryAfter,
     state::AppState,
 };
 
@@ -143,7 +145,7 @@ async fn handle(
         MatrixError::forbidden(format!("{requested} is not a user of {server_name}"))
     })?;
 
-    if let Err(RetryAfter(wait)) = state.check_password_rate(&ip, localpart) {
+    if let Err(RetryAfter(wait)) = ops::login::check_rate(state, &ip, localpart) {
         let mut e = MatrixError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "M_LIMIT_EXCEEDED",
@@ -216,7 +218,7 @@ pub async fn finish_login(
     // is idempotent and runs before the transaction opens: no write
     // transaction (on SQLite, no write lock) waits on the homeserver, and
     // if the homeserver is down nothing is written.
-    let created = homeserver::ensure_device(
+    let created = ops::devices::ensure(
         state.homeserver.as_ref(),
         user,
         &new.device_id,
@@ -261,7 +263,7 @@ pub async fn finish_login(
             return Err(MatrixError::forbidden("This login token was already used"));
         }
     }
-    let pair = tokens::issue(&mut repo, state, session.id, new.with_refresh).await?;
+    let pair = ops::tokens::compat_pair(&mut repo, state, session.id, new.with_refresh).await?;
     repo.commit().await?;
     tracing::info!(user = %user.username, device = %new.device_id, "compat login");
 

@@ -1,5 +1,6 @@
 //! `POST /_matrix/client/{v}/logout` and `/logout/all`: end compat sessions
-//! and have the worker remove their devices from the homeserver.
+//! ([`crate::ops::sessions`]: the worker then removes their devices from the
+//! homeserver).
 
 use axum::{
     extract::State,
@@ -7,11 +8,10 @@ use axum::{
     Json,
 };
 use mxauth_model::{compat::CompatSession, token_digest, TokenType, User};
-use mxauth_storage::Repository;
 use serde_json::json;
 
 use super::MatrixError;
-use crate::{handlers::oauth2::bearer::bearer, jobs, state::AppState};
+use crate::{handlers::oauth2::bearer::bearer, ops, state::AppState};
 
 /// The active compat session and user of the request's access token.
 pub async fn authenticated(
@@ -47,36 +47,13 @@ pub async fn authenticated(
     }
 }
 
-async fn end(
-    repo: &mut Repository,
-    state: &AppState,
-    session: &CompatSession,
-) -> Result<(), MatrixError> {
-    if repo
-        .compat_sessions()
-        .finish(session.id, state.clock.now())
-        .await?
-    {
-        let payload = json!({ "user_id": session.user_id });
-        jobs::enqueue(
-            repo,
-            state.clock.as_ref(),
-            state.random.as_ref(),
-            jobs::queues::SYNC_DEVICES,
-            payload,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, MatrixError> {
     let (session, _) = authenticated(&state, &headers).await?;
     let mut repo = state.db.begin().await?;
-    end(&mut repo, &state, &session).await?;
+    ops::sessions::end_compat(&mut repo, (&state).into(), &session).await?;
     repo.commit().await?;
     Ok(Json(json!({})))
 }
@@ -89,7 +66,7 @@ pub async fn logout_all(
     let (_, user) = authenticated(&state, &headers).await?;
     let mut repo = state.db.begin().await?;
     for session in repo.compat_sessions().active(&user, None).await? {
-        end(&mut repo, &state, &session).await?;
+        ops::sessions::end_compat(&mut repo, (&state).into(), &session).await?;
     }
     repo.commit().await?;
     Ok(Json(json!({})))

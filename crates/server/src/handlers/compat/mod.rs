@@ -9,7 +9,6 @@ pub mod login;
 mod logout;
 mod refresh;
 pub mod sso;
-mod tokens;
 
 use axum::{
     routing::{get, post},

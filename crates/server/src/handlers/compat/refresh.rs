@@ -10,7 +10,7 @@ use axum::{
 use mxauth_model::{token_digest, TokenType};
 use serde_json::{json, Value};
 
-use super::{tokens, MatrixError};
+use super::MatrixError;
 use crate::state::AppState;
 
 pub async fn refresh(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
@@ -64,7 +64,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Value, MatrixError> {
     if let Some(old) = refresh.access_token_id {
         repo.compat_access_tokens().expire(old, now).await?;
     }
-    let pair = tokens::issue(&mut repo, state, session.id, true).await?;
+    let pair = crate::ops::tokens::compat_pair(&mut repo, state, session.id, true).await?;
     repo.commit().await?;
     Ok(json!({
         "access_token": pair.access_token,

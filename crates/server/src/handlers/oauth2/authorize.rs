@@ -18,7 +18,7 @@ use mxauth_model::{
 use mxauth_storage::new_ulid;
 use ulid::Ulid;
 
-use super::redirect::{self, ResponseMode};
+use crate::handlers::authorization_response::{self as redirect, ResponseMode};
 use crate::{handlers::pages, state::AppState};
 
 /// A request that can be answered at the client's redirect URI.

@@ -6,10 +6,8 @@ pub mod bearer;
 pub mod client_auth;
 pub mod error;
 pub mod introspect;
-pub mod redirect;
 pub mod registration;
 pub mod revoke;
-pub mod session_end;
 pub mod token;
 pub mod userinfo;
 
@@ -21,6 +19,12 @@ use axum::{
 use crate::{state::AppState, urls::paths};
 
 /// The API endpoints (resource `oauth`).
+/// `/authorize`, served with the pages (the `human` resource, as MAS
+/// does): it starts the browser's part of the flow.
+pub fn authorize_router() -> Router<AppState> {
+    Router::new().route(paths::AUTHORIZE, get(authorize::handler))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::TOKEN, post(token::handler))

@@ -63,7 +63,7 @@ async fn handle(
             "the token was issued to another client",
         ));
     }
-    super::session_end::end_session(&mut repo, state, &session).await?;
+    crate::ops::sessions::end_oauth2(&mut repo, state.into(), &session).await?;
     repo.commit().await?;
     Ok(())
 }

@@ -23,7 +23,7 @@ use super::{
     error_page, expired_form_page, internal_error, render, DecisionForm,
 };
 use crate::{
-    handlers::oauth2::redirect::{self, ResponseMode},
+    handlers::authorization_response::{self as redirect, ResponseMode},
     state::AppState,
     templates::{ClientHomepage, ClientSummary, ConsentContext},
     urls::paths,

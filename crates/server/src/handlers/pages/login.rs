@@ -18,8 +18,12 @@ use super::{
     expired_form_page, internal_error, render, safe_next,
 };
 use crate::{
-    client_ip::ClientIp, password_check::password_login, rate_limit::RetryAfter, state::AppState,
-    templates::LoginContext, urls::paths,
+    client_ip::ClientIp,
+    ops::{self, login::password_login},
+    rate_limit::RetryAfter,
+    state::AppState,
+    templates::LoginContext,
+    urls::paths,
 };
 
 #[derive(Deserialize)]
@@ -139,7 +143,7 @@ pub async fn submit(
     }
     // Every password check is rate limited, per client IP and per account.
     let account = localpart_of(&input.username, &state.site.server_name).unwrap_or(&input.username);
-    if let Err(RetryAfter(wait)) = state.check_password_rate(&ip, account) {
+    if let Err(RetryAfter(wait)) = ops::login::check_rate(&state, &ip, account) {
         let seconds = wait.num_seconds().max(1);
         let message = format!("Too many sign-in attempts. Try again in {seconds} seconds.");
         let mut response = error_page(&state, 429, "Too many attempts", &message);

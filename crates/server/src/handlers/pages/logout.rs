@@ -31,7 +31,7 @@ pub async fn submit(
     if let Some(id) = cookie.browser_session.take() {
         let result = async {
             let mut repo = state.db.begin().await?;
-            repo.browser_sessions().finish(id, now).await?;
+            crate::ops::sessions::end_browser(&mut repo, (&state).into(), id).await?;
             repo.commit().await
         }
         .await;

@@ -30,10 +30,6 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            paths::AUTHORIZE,
-            get(crate::handlers::oauth2::authorize::handler),
-        )
         .route(paths::LOGIN, get(login::show).post(login::submit))
         .route(paths::LOGOUT, axum::routing::post(logout::submit))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))

@@ -16,7 +16,8 @@ use mxauth_model::{
 };
 use mxauth_storage::new_ulid;
 
-use super::issue::{new_pair, sign_id_token, IdTokenInput, IssuedTokens};
+use super::issue::{sign_id_token, IdTokenInput, IssuedTokens};
+use crate::ops::{self, tokens::oauth2_pair};
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
 
 /// How long after consent a code can be exchanged.
@@ -127,7 +128,17 @@ pub async fn exchange(
     // idempotent, so it runs before anything is written: if the homeserver
     // is down, nothing is created and the same code can be tried again.
     if let Ok(Some(device)) = scope.device_id() {
-        super::devices::ensure_device(state, &user, device).await?;
+        ops::devices::ensure(state.homeserver.as_ref(), &user, device, None)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, user = %user.username, device, "creating the device on the homeserver");
+                OAuthError {
+                    status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    code: "temporarily_unavailable",
+                    description: "the homeserver could not be reached to create this device; try again".into(),
+                    basic_challenge: false,
+                }
+            })?;
     }
 
     let mut repo = state.db.begin().await?;
@@ -154,7 +165,7 @@ pub async fn exchange(
         // A concurrent exchange won the race.
         return Err(OAuthError::invalid_grant("the code was already used"));
     }
-    let pair = new_pair(
+    let pair = oauth2_pair(
         &mut repo,
         state,
         &session,
@@ -197,7 +208,7 @@ async fn end_replayed_session(
     };
     let mut repo = state.db.begin().await?;
     if let Some(session) = repo.oauth2_sessions().find(session_id).await? {
-        crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session).await?;
+        ops::sessions::end_oauth2(&mut repo, state.into(), &session).await?;
         repo.commit().await?;
         tracing::warn!(grant = %grant_id, "authorization code replayed; its session was ended");
     }

@@ -10,7 +10,8 @@ use mxauth_model::{
 };
 use mxauth_storage::new_ulid;
 
-use super::issue::{new_pair, IssuedTokens};
+use super::issue::IssuedTokens;
+use crate::ops::tokens::oauth2_pair;
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
 
 pub async fn exchange(
@@ -62,7 +63,7 @@ pub async fn exchange(
     };
     let mut repo = state.db.begin().await?;
     repo.oauth2_sessions().add(&session).await?;
-    let pair = new_pair(&mut repo, state, &session, false, now).await?;
+    let pair = oauth2_pair(&mut repo, state, &session, false, now).await?;
     repo.commit().await?;
     Ok(IssuedTokens {
         access_token: pair.access_token,

@@ -1,13 +1,9 @@
-//! Creating the tokens of a grant: an access token (`mat_…`), a refresh
-//! token (`mar_…`) when the client may refresh, and an ID token when
-//! `openid` was granted. Only the digests are stored.
+//! The token endpoint's answer and the ID token of a grant (when `openid`
+//! was granted). The access and refresh tokens themselves come from
+//! [`crate::ops::tokens`].
 
 use chrono::{DateTime, Duration, Utc};
-use mxauth_model::{
-    oauth2::{Client, Session},
-    token_digest, TokenType, User,
-};
-use mxauth_storage::{new_ulid, Repository};
+use mxauth_model::{oauth2::Client, User};
 use serde_json::{json, Value};
 
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
@@ -38,57 +34,6 @@ impl IssuedTokens {
         }
         body
     }
-}
-
-/// The raw tokens and their database ids, after storing the digests.
-pub struct NewPair {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    pub refresh_token_id: Option<ulid::Ulid>,
-}
-
-/// Stores a new access token (and refresh token if `with_refresh`) for
-/// `session` inside `repo`.
-pub async fn new_pair(
-    repo: &mut Repository,
-    state: &AppState,
-    session: &Session,
-    with_refresh: bool,
-    now: DateTime<Utc>,
-) -> Result<NewPair, OAuthError> {
-    let access_token = TokenType::AccessToken.generate(&mut state.random.rng());
-    let expires_at = now + state.site.access_token_ttl;
-    let access = repo
-        .oauth2_access_tokens()
-        .add(
-            new_ulid(now, &mut state.random.rng()),
-            session.id,
-            &token_digest(&access_token),
-            now,
-            Some(expires_at),
-        )
-        .await?;
-    let (refresh_token, refresh_token_id) = if with_refresh {
-        let token = TokenType::RefreshToken.generate(&mut state.random.rng());
-        let refresh = repo
-            .oauth2_refresh_tokens()
-            .add(
-                new_ulid(now, &mut state.random.rng()),
-                session.id,
-                access.id,
-                &token_digest(&token),
-                now,
-            )
-            .await?;
-        (Some(token), Some(refresh.id))
-    } else {
-        (None, None)
-    };
-    Ok(NewPair {
-        access_token,
-        refresh_token,
-        refresh_token_id,
-    })
 }
 
 /// The claims of an ID token (OIDC Core §2, §3.1.3.6).

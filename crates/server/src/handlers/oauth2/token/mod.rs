@@ -3,7 +3,6 @@
 
 mod authorization_code;
 mod client_credentials;
-pub mod devices;
 mod issue;
 mod refresh;
 

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use mxauth_model::{oauth2::Client, token_digest, Scope};
 use mxauth_storage::Repository;
 
-use super::issue::{new_pair, IssuedTokens};
+use super::issue::IssuedTokens;
+use crate::ops::{self, tokens::oauth2_pair};
 use crate::{handlers::oauth2::error::OAuthError, state::AppState};
 
 pub async fn exchange(
@@ -81,8 +82,7 @@ pub async fn exchange(
         match lost_response_successor(&mut repo, &refresh).await? {
             Some(successor) => successor,
             None => {
-                crate::handlers::oauth2::session_end::end_session(&mut repo, state, &session)
-                    .await?;
+                ops::sessions::end_oauth2(&mut repo, state.into(), &session).await?;
                 repo.commit().await?;
                 tracing::warn!(session = %session.id, "refresh token replayed; the session was ended");
                 return Err(OAuthError::invalid_grant(
@@ -91,7 +91,7 @@ pub async fn exchange(
             }
         }
     };
-    let pair = new_pair(&mut repo, state, &session, true, now).await?;
+    let pair = oauth2_pair(&mut repo, state, &session, true, now).await?;
     let new_refresh_id = pair
         .refresh_token_id
         .ok_or_else(|| OAuthError::server_error(&"no refresh token issued"))?;

@@ -1,7 +1,11 @@
-//! Checking a user's password against the database, the way every login
-//! path does it: read the active hash, verify it off the async threads (no
-//! transaction held while hashing), and if an older scheme verified, store
-//! the password re-hashed with the newest scheme.
+//! A password login, the way every surface does it (login page, legacy
+//! `/login`): the rate limit on the client IP and the account, the rule
+//! that finds the account from what was typed, the same work and time for
+//! unknown users, wrong passwords and accounts without one; then the
+//! password is verified off the async threads (no transaction held while
+//! hashing) and, if an older scheme verified, stored re-hashed with the
+//! newest. Callers refuse locked and deactivated accounts after, each in
+//! its surface's words.
 
 use mxauth_model::{Clock, User};
 use mxauth_storage::{new_ulid, Database, NewPassword, StorageError};
@@ -9,9 +13,30 @@ use rand::RngCore;
 use thiserror::Error;
 
 use crate::{
+    client_ip::ClientIp,
     passwords::{PasswordError, PasswordManager},
+    rate_limit::RetryAfter,
     state::AppState,
 };
+
+/// Takes one password check from the budgets of the client IP and of the
+/// account (`rate_limiting.login`). Every path that checks a password calls
+/// this first.
+pub fn check_rate(state: &AppState, ip: &ClientIp, account: &str) -> Result<(), RetryAfter> {
+    let now = state.clock.now();
+    let account = account.to_lowercase();
+    state
+        .limiter
+        .check(
+            &format!("login-ip:{}", ip.key()),
+            state.site.login_per_ip,
+            now,
+        )
+        .and_then(|()| {
+            let key = format!("login-account:{account}");
+            state.limiter.check(&key, state.site.login_per_account, now)
+        })
+}
 
 /// The outcome of a password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Redirect URIs: choosing the one to use (exact match, RFC 6749 §3.1.2.3
+//! The authorization response, shared by `/authorize` (errors it can send
+//! back) and the consent page (the code). Redirect URIs: choosing the one to use (exact match, RFC 6749 §3.1.2.3
 //! and RFC 9700 §2.1; any port on loopback, RFC 8252 §7.3) and sending the
 //! authorization response back in the requested response mode (query,
 //! fragment, or an auto-submitted form, OAuth 2.0 Form Post Response Mode).

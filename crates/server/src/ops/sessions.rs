@@ -1,0 +1,65 @@
+//! Ending sessions. An OAuth or compat session that ends loses its tokens
+//! (they check the session's state) and a job syncs the user's devices on
+//! the homeserver from the sessions that remain, so the device goes too. A
+//! browser session only ends: it has no device.
+
+use mxauth_model::{compat::CompatSession, oauth2::Session};
+use mxauth_storage::{Repository, StorageError};
+use serde_json::json;
+use ulid::Ulid;
+
+use super::Context;
+use crate::jobs;
+
+/// Ends an OAuth session (revocation, logout, a replayed code or refresh
+/// token).
+pub async fn end_oauth2(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    session: &Session,
+) -> Result<(), StorageError> {
+    if repo.oauth2_sessions().finish(session.id, ctx.now()).await? {
+        if let Some(user_id) = session.user_id {
+            sync_devices(repo, ctx, user_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends a compat session (`/logout`, `/logout/all`, a replaced device).
+pub async fn end_compat(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    session: &CompatSession,
+) -> Result<(), StorageError> {
+    if repo.compat_sessions().finish(session.id, ctx.now()).await? {
+        sync_devices(repo, ctx, session.user_id).await?;
+    }
+    Ok(())
+}
+
+/// Ends a browser session (the logout button).
+pub async fn end_browser(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    id: Ulid,
+) -> Result<(), StorageError> {
+    repo.browser_sessions().finish(id, ctx.now()).await?;
+    Ok(())
+}
+
+async fn sync_devices(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user_id: Ulid,
+) -> Result<(), StorageError> {
+    jobs::enqueue(
+        repo,
+        ctx.clock,
+        ctx.random,
+        jobs::queues::SYNC_DEVICES,
+        json!({ "user_id": user_id }),
+    )
+    .await?;
+    Ok(())
+}

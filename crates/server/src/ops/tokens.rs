@@ -1,0 +1,111 @@
+//! Issuing token pairs, stored only as digests. OAuth: an access token
+//! (`mat_…`) that expires after `experimental.access_token_ttl`, and a
+//! refresh token (`mar_…`) when the client may refresh. Compat: an access
+//! token (`mct_…`) and, when the client asked for one, a refresh token
+//! (`mcr_…`), the access token then expiring after `compat_token_ttl`;
+//! without one it never expires (as Synapse's did).
+
+use chrono::{DateTime, Utc};
+use mxauth_model::{oauth2::Session, token_digest, TokenType};
+use mxauth_storage::{new_ulid, Repository, StorageError};
+
+use crate::state::AppState;
+
+/// The raw tokens and their database ids, after storing the digests.
+pub struct NewPair {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub refresh_token_id: Option<ulid::Ulid>,
+}
+
+/// Stores a new access token (and refresh token if `with_refresh`) for
+/// `session` inside `repo`.
+pub async fn oauth2_pair(
+    repo: &mut Repository,
+    state: &AppState,
+    session: &Session,
+    with_refresh: bool,
+    now: DateTime<Utc>,
+) -> Result<NewPair, StorageError> {
+    let access_token = TokenType::AccessToken.generate(&mut state.random.rng());
+    let expires_at = now + state.site.access_token_ttl;
+    let access = repo
+        .oauth2_access_tokens()
+        .add(
+            new_ulid(now, &mut state.random.rng()),
+            session.id,
+            &token_digest(&access_token),
+            now,
+            Some(expires_at),
+        )
+        .await?;
+    let (refresh_token, refresh_token_id) = if with_refresh {
+        let token = TokenType::RefreshToken.generate(&mut state.random.rng());
+        let refresh = repo
+            .oauth2_refresh_tokens()
+            .add(
+                new_ulid(now, &mut state.random.rng()),
+                session.id,
+                access.id,
+                &token_digest(&token),
+                now,
+            )
+            .await?;
+        (Some(token), Some(refresh.id))
+    } else {
+        (None, None)
+    };
+    Ok(NewPair {
+        access_token,
+        refresh_token,
+        refresh_token_id,
+    })
+}
+
+pub struct CompatPair {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in_ms: Option<i64>,
+}
+
+pub async fn compat_pair(
+    repo: &mut Repository,
+    state: &AppState,
+    session_id: ulid::Ulid,
+    with_refresh: bool,
+) -> Result<CompatPair, StorageError> {
+    let now = state.clock.now();
+    let access_token = TokenType::CompatAccessToken.generate(&mut state.random.rng());
+    let ttl = state.site.compat_token_ttl;
+    let expires_at = with_refresh.then(|| now + ttl);
+    let access = repo
+        .compat_access_tokens()
+        .add(
+            new_ulid(now, &mut state.random.rng()),
+            session_id,
+            &token_digest(&access_token),
+            now,
+            expires_at,
+        )
+        .await?;
+    let refresh_token = if with_refresh {
+        let token = TokenType::CompatRefreshToken.generate(&mut state.random.rng());
+        repo.compat_refresh_tokens()
+            .add(
+                new_ulid(now, &mut state.random.rng()),
+                session_id,
+                access.id,
+                &token_digest(&token),
+                now,
+            )
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(CompatPair {
+        access_token,
+        refresh_token,
+        expires_in_ms: with_refresh.then(|| ttl.num_milliseconds()),
+    })
+}
