@@ -103,6 +103,27 @@ impl UrlBuilder {
         self.base.scheme() == "https"
     }
 
+    /// The login page, coming back to `next` (a path of ours) afterwards;
+    /// with the MSC2964 `login_hint` to prefill, and `prompt=login` when a
+    /// fresh login is required (OIDC Core §3.1.2.1). The one builder for
+    /// every page that sends a browser to log in.
+    pub fn login_redirect(
+        &self,
+        next: &str,
+        login_hint: Option<&str>,
+        prompt_login: bool,
+    ) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("next", next);
+        if let Some(hint) = login_hint {
+            query.append_pair("login_hint", hint);
+        }
+        if prompt_login {
+            query.append_pair("prompt", "login");
+        }
+        format!("{}?{}", self.relative(paths::LOGIN), query.finish())
+    }
+
     pub fn consent(&self, grant_id: &str) -> String {
         self.relative(&paths::CONSENT.replace("{grant_id}", grant_id))
     }
@@ -129,6 +150,14 @@ mod tests {
         );
         assert_eq!(urls.relative(paths::LOGIN), "/auth/login");
         assert_eq!(urls.consent("01ABC"), "/auth/consent/01ABC");
+        assert_eq!(
+            urls.login_redirect("/auth/consent/01ABC", Some("mxid:@a:b c"), true),
+            "/auth/login?next=%2Fauth%2Fconsent%2F01ABC&login_hint=mxid%3A%40a%3Ab+c&prompt=login"
+        );
+        assert_eq!(
+            urls.login_redirect("/auth/account/", None, false),
+            "/auth/login?next=%2Fauth%2Faccount%2F"
+        );
         assert_eq!(urls.base_path(), "/auth/");
         assert_eq!(urls.issuer(), "https://matrix.example.com/auth");
         assert!(urls.is_https());

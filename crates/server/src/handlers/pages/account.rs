@@ -22,11 +22,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
     };
     let Some((_, user)) = user else {
         let next = state.urls.relative(paths::ACCOUNT);
-        let login = format!(
-            "{}?next={}",
-            state.urls.relative(paths::LOGIN),
-            urlencode(&next)
-        );
+        let login = state.urls.login_redirect(&next, None, false);
         return Redirect::to(&login).into_response();
     };
     let ctx = AccountContext {
@@ -35,8 +31,4 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         logout_action: state.urls.relative(paths::LOGOUT),
     };
     render(&state, &ctx, set)
-}
-
-pub fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

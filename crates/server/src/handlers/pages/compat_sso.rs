@@ -16,8 +16,8 @@ use ulid::Ulid;
 use url::Url;
 
 use super::{
-    account::urlencode, cookie_with_csrf, current_user, display_host, error_page,
-    expired_form_page, internal_error, render, DecisionForm,
+    cookie_with_csrf, current_user, display_host, error_page, expired_form_page, internal_error,
+    render, DecisionForm,
 };
 use crate::{state::AppState, templates::CompatSsoContext, urls::paths};
 
@@ -64,11 +64,7 @@ pub async fn show(
         Ok(Some((_, user))) => user,
         Ok(None) => {
             let next = state.urls.relative(&action(&login.id));
-            let url = format!(
-                "{}?next={}",
-                state.urls.relative(paths::LOGIN),
-                urlencode(&next)
-            );
+            let url = state.urls.login_redirect(&next, None, false);
             return Redirect::to(&url).into_response();
         }
         Err(e) => return internal_error(&state, &e),

@@ -19,8 +19,8 @@ use ulid::Ulid;
 use url::Url;
 
 use super::{
-    account::urlencode, client_display_name, cookie_with_csrf, current_user, display_host,
-    error_page, expired_form_page, internal_error, render, DecisionForm,
+    client_display_name, cookie_with_csrf, current_user, display_host, error_page,
+    expired_form_page, internal_error, render, DecisionForm,
 };
 use crate::{
     handlers::authorization_response::{self as redirect, ResponseMode},
@@ -117,17 +117,9 @@ async fn load(state: &AppState, grant_id: &str) -> Result<Result<Loaded, Respons
 
 fn login_redirect(state: &AppState, grant: &AuthorizationGrant, force: bool) -> Response {
     let next = state.urls.consent(&grant.id.to_string());
-    let mut url = format!(
-        "{}?next={}",
-        state.urls.relative(paths::LOGIN),
-        urlencode(&next)
-    );
-    if let Some(hint) = &grant.login_hint {
-        url.push_str(&format!("&login_hint={}", urlencode(hint)));
-    }
-    if force {
-        url.push_str("&prompt=login");
-    }
+    let url = state
+        .urls
+        .login_redirect(&next, grant.login_hint.as_deref(), force);
     Redirect::to(&url).into_response()
 }
 
