@@ -17,6 +17,7 @@ mod server;
 mod slow_homeserver;
 mod syn2mas;
 mod synapse;
+mod synapse_peer;
 mod sync;
 mod templates;
 mod webdriver;

@@ -31,7 +31,7 @@ use matrix_sdk::{
 };
 use serde_json::json;
 
-use crate::{support::*, synapse::*};
+use crate::{support::*, synapse_peer::*};
 
 const PASSWORD: &str = "correct horse battery staple";
 

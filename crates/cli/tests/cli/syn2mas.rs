@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::{support::*, synapse::*};
+use crate::{support::*, synapse_peer::*};
 
 const MAPPING: &str = "oidc-test:01HFVBY12TMNTYTBV8W921M5FA";
 
