@@ -8,9 +8,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
 use mxauth_model::{OsRandom, RandomSource as _};
-use mxauth_server::{jobs, passwords::PasswordManager};
+use mxauth_server::{
+    jobs::{self, DeactivateUser, Job, ProvisionUser, ReactivateUser},
+    passwords::PasswordManager,
+};
 use mxauth_storage::{new_ulid, Database, NewPassword, Repository};
-use serde_json::json;
 
 use super::Context;
 use crate::{args::ManageCommand, resolve};
@@ -100,24 +102,9 @@ async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Resu
 }
 
 /// Queues a job for the worker, inside the caller's transaction.
-pub async fn queue(
-    repo: &mut Repository,
-    clock: &dyn Clock,
-    queue_name: &str,
-    payload: serde_json::Value,
-) -> Result<()> {
-    jobs::enqueue(repo, clock, &mxauth_model::OsRandom, queue_name, payload).await?;
+pub async fn queue(repo: &mut Repository, clock: &dyn Clock, job: impl Into<Job>) -> Result<()> {
+    jobs::enqueue(repo, clock, &mxauth_model::OsRandom, &job.into()).await?;
     Ok(())
-}
-
-/// Queues a job whose payload is just the user.
-async fn queue_for_user(
-    repo: &mut Repository,
-    clock: &dyn Clock,
-    queue_name: &str,
-    user: &User,
-) -> Result<()> {
-    queue(repo, clock, queue_name, json!({ "user_id": user.id })).await
 }
 
 async fn add_email(
@@ -143,7 +130,7 @@ async fn add_email(
     repo.user_emails()
         .add(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
         .await?;
-    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
+    queue(&mut repo, tools.clock, ProvisionUser::new(user.id)).await?;
     repo.commit().await?;
     let verb = if verify {
         "Added and confirmed"
@@ -218,16 +205,14 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
     let user = find_user(&mut repo, username, tools.server_name).await?;
     let now = tools.clock.now();
     let user = repo.users().lock(user, now).await?;
-    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
+    queue(&mut repo, tools.clock, ProvisionUser::new(user.id)).await?;
     if deactivate {
         let user = repo.users().deactivate(user.clone(), now).await?;
-        queue(
-            &mut repo,
-            tools.clock,
-            jobs::queues::DEACTIVATE_USER,
-            json!({ "user_id": user.id, "hs_erase": false }),
-        )
-        .await?;
+        let job = DeactivateUser {
+            hs_erase: false,
+            user_id: user.id,
+        };
+        queue(&mut repo, tools.clock, job).await?;
     }
     repo.commit().await?;
     let what = if deactivate {
@@ -245,9 +230,9 @@ async fn unlock(tools: &Tools<'_>, username: &str, reactivate: bool) -> Result<E
     let mut user = repo.users().unlock(user).await?;
     if reactivate {
         user = repo.users().reactivate(user).await?;
-        queue_for_user(&mut repo, tools.clock, jobs::queues::REACTIVATE_USER, &user).await?;
+        queue(&mut repo, tools.clock, ReactivateUser { user_id: user.id }).await?;
     }
-    queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, &user).await?;
+    queue(&mut repo, tools.clock, ProvisionUser::new(user.id)).await?;
     repo.commit().await?;
     let what = if reactivate {
         "unlocked and reactivated"
@@ -284,7 +269,7 @@ async fn provision_all(tools: &Tools<'_>) -> Result<ExitCode> {
         };
         after = Some(last.id);
         for user in &page {
-            queue_for_user(&mut repo, tools.clock, jobs::queues::PROVISION_USER, user).await?;
+            queue(&mut repo, tools.clock, ProvisionUser::new(user.id)).await?;
         }
         repo.commit().await?;
         count += page.len();

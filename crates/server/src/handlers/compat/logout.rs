@@ -11,7 +11,11 @@ use mxauth_storage::Repository;
 use serde_json::json;
 
 use super::MatrixError;
-use crate::{handlers::oauth2::bearer::bearer, jobs, state::AppState};
+use crate::{
+    handlers::oauth2::bearer::bearer,
+    jobs::{self, SyncDevices},
+    state::AppState,
+};
 
 /// The active compat session and user of the request's access token.
 pub async fn authenticated(
@@ -57,13 +61,14 @@ async fn end(
         .finish(session.id, state.clock.now())
         .await?
     {
-        let payload = json!({ "user_id": session.user_id });
+        let job = SyncDevices {
+            user_id: session.user_id,
+        };
         jobs::enqueue(
             repo,
             state.clock.as_ref(),
             state.random.as_ref(),
-            jobs::queues::SYNC_DEVICES,
-            payload,
+            &job.into(),
         )
         .await?;
     }

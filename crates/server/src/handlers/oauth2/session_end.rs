@@ -2,11 +2,12 @@
 //! homeserver forget its device (the device list is synced from the
 //! sessions that remain).
 
+use crate::{
+    jobs::{self, SyncDevices},
+    state::AppState,
+};
 use mxauth_model::oauth2::Session;
 use mxauth_storage::{Repository, StorageError};
-use serde_json::json;
-
-use crate::{jobs, state::AppState};
 
 pub async fn end_session(
     repo: &mut Repository,
@@ -20,8 +21,7 @@ pub async fn end_session(
                 repo,
                 state.clock.as_ref(),
                 state.random.as_ref(),
-                jobs::queues::SYNC_DEVICES,
-                json!({ "user_id": user_id }),
+                &SyncDevices { user_id }.into(),
             )
             .await?;
         }
