@@ -22,24 +22,6 @@ pub struct IssuedTokens {
     pub scope: String,
 }
 
-impl IssuedTokens {
-    pub fn to_json(&self) -> Value {
-        let mut body = json!({
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-            "scope": self.scope,
-        });
-        if let Some(refresh) = &self.refresh_token {
-            body["refresh_token"] = json!(refresh);
-        }
-        if let Some(id_token) = &self.id_token {
-            body["id_token"] = json!(id_token);
-        }
-        body
-    }
-}
-
 /// The raw tokens and their database ids, after storing the digests.
 pub struct NewPair {
     pub access_token: String,
