@@ -355,3 +355,61 @@ async fn authenticate(
         .map_err(|e| MatrixError::internal(&e))?
         .ok_or_else(|| MatrixError::forbidden("Invalid username or password"))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn login_bodies_parse_by_type() {
+        let body = json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": "alice"},
+            "password": "wonderland",
+            "token": "ignored: a field of another type",
+        });
+        let Ok(LoginRequest::Password {
+            identifier: Some(Identifier::User { user }),
+            password,
+            ..
+        }) = parse(&body)
+        else {
+            panic!("not a password login");
+        };
+        assert_eq!(
+            (user.as_deref(), password.as_deref()),
+            (Some("alice"), Some("wonderland"))
+        );
+        let third_party = json!({"type": "m.id.thirdparty", "medium": "email", "address": "a@b.c"});
+        assert!(matches!(parse(&third_party), Ok(Identifier::Unsupported)));
+        assert!(matches!(
+            parse(&json!({"type": "m.login.dummy"})),
+            Ok(LoginRequest::Unsupported)
+        ));
+        let device: DeviceRequest = parse(&json!({"refresh_token": null})).unwrap();
+        assert_eq!(device.refresh_token, None);
+    }
+
+    #[test]
+    fn fields_of_the_wrong_json_type_are_bad_json() {
+        let wrong = [
+            json!({"password": 7, "type": "m.login.password"}),
+            json!({"type": 5}),
+            json!({}),
+        ];
+        for body in wrong {
+            let e = parse::<LoginRequest>(&body).err().expect("refused");
+            assert_eq!(
+                (e.status, e.errcode),
+                (StatusCode::BAD_REQUEST, "M_BAD_JSON"),
+                "{body}"
+            );
+        }
+        let e = parse::<DeviceRequest>(&json!({"device_id": 5}))
+            .err()
+            .expect("refused");
+        assert_eq!(e.errcode, "M_BAD_JSON");
+    }
+}
