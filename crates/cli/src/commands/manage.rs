@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use mxauth_model::OsRandom;
 use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
-use mxauth_server::{jobs, ops, passwords::PasswordManager};
+use mxauth_server::{jobs::ProvisionUser, ops, passwords::PasswordManager};
 use mxauth_storage::{Database, Repository};
 
 use super::Context;
@@ -227,8 +227,7 @@ async fn provision_all(tools: &Tools<'_>) -> Result<ExitCode> {
         };
         after = Some(last.id);
         for user in &page {
-            ops::users::queue_for(&mut repo, tools.ops(), jobs::queues::PROVISION_USER, user)
-                .await?;
+            ops::users::queue(&mut repo, tools.ops(), ProvisionUser::new(user.id)).await?;
         }
         repo.commit().await?;
         count += page.len();

@@ -6,27 +6,31 @@
 //! does not know the user yet) retry with exponential backoff (5 s, 10 s,
 //! 20 s…, at most an hour apart) up to 10 attempts; a refusal the homeserver
 //! will repeat (`M_INVALID_USERNAME`) fails the job at once.
+//!
+//! Each kind of job is a variant of [`Job`] with its own file here
+//! (`provision_user.rs` …) holding its payload and its `run`.
 
-mod handlers;
+mod deactivate_user;
+mod error;
+mod job;
+mod provision_user;
+mod reactivate_user;
+mod sync_devices;
 
 use std::{sync::Arc, time::Duration as StdDuration};
 
 use chrono::Duration;
 use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::{new_ulid, Database, QueuedJob, Repository, StorageError};
-use serde_json::Value;
 
 use crate::homeserver::Homeserver;
 
-pub use handlers::JobError;
-
-/// Queue names, as MAS names them.
-pub mod queues {
-    pub const PROVISION_USER: &str = "provision-user";
-    pub const SYNC_DEVICES: &str = "sync-devices";
-    pub const DEACTIVATE_USER: &str = "deactivate-user";
-    pub const REACTIVATE_USER: &str = "reactivate-user";
-}
+pub use deactivate_user::DeactivateUser;
+pub use error::JobError;
+pub use job::Job;
+pub use provision_user::ProvisionUser;
+pub use reactivate_user::ReactivateUser;
+pub use sync_devices::SyncDevices;
 
 pub const MAX_ATTEMPTS: i64 = 10;
 /// A job running longer than this is presumed lost with its worker.
@@ -47,15 +51,20 @@ pub async fn enqueue(
     repo: &mut Repository,
     clock: &dyn Clock,
     random: &dyn RandomSource,
-    queue: &str,
-    payload: Value,
+    job: &Job,
 ) -> Result<QueuedJob, StorageError> {
+    // Unreachable in practice: payloads hold only ids, strings and flags.
+    let payload = job.payload().map_err(|e| StorageError::Malformed {
+        table: "queue_jobs",
+        column: "payload",
+        reason: e.to_string(),
+    })?;
     let now = clock.now();
     repo.jobs()
         .enqueue(
             new_ulid(now, &mut random.rng()),
-            queue,
-            &payload.to_string(),
+            job.queue_name(),
+            &payload,
             now,
         )
         .await
@@ -78,8 +87,8 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
     let jobs = repo.jobs().claim(worker, BATCH, now).await?;
     repo.commit().await?;
     for job in &jobs {
-        let outcome =
-            tokio::time::timeout(StdDuration::from_secs(60), handlers::run(ctx, job)).await;
+        let run = async { Job::decode(&job.queue_name, &job.payload)?.run(ctx).await };
+        let outcome = tokio::time::timeout(StdDuration::from_secs(60), run).await;
         let result =
             outcome.unwrap_or_else(|_| Err(JobError::Retry("timed out after 60 s".into())));
         let now = ctx.clock.now();

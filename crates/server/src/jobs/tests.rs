@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use mxauth_model::{MockClock, OsRandom};
 use serde_json::json;
+use ulid::Ulid;
 
 use super::*;
 use crate::{homeserver::FakeHomeserver, test_support::test_db};
@@ -20,19 +21,27 @@ async fn setup() -> (JobContext, Arc<FakeHomeserver>, MockClock) {
     (ctx, hs, clock)
 }
 
-async fn user_with_job(
-    ctx: &JobContext,
-    queue: &str,
-    extra: serde_json::Value,
-) -> mxauth_model::User {
-    named_user_with_job(ctx, "alice", queue, extra).await
+/// Jobs of the kinds the tests queue, for a user id.
+fn provision(user_id: Ulid) -> Job {
+    ProvisionUser::new(user_id).into()
+}
+
+fn sync_devices(user_id: Ulid) -> Job {
+    SyncDevices { user_id }.into()
+}
+
+fn reactivate(user_id: Ulid) -> Job {
+    ReactivateUser { user_id }.into()
+}
+
+async fn user_with_job(ctx: &JobContext, job: impl FnOnce(Ulid) -> Job) -> mxauth_model::User {
+    named_user_with_job(ctx, "alice", job).await
 }
 
 async fn named_user_with_job(
     ctx: &JobContext,
     username: &str,
-    queue: &str,
-    extra: serde_json::Value,
+    job: impl FnOnce(Ulid) -> Job,
 ) -> mxauth_model::User {
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await.unwrap();
@@ -50,11 +59,7 @@ async fn named_user_with_job(
         )
         .await
         .unwrap();
-    let mut payload = json!({ "user_id": user.id });
-    for (k, v) in extra.as_object().unwrap() {
-        payload[k] = v.clone();
-    }
-    enqueue(&mut repo, ctx.clock.as_ref(), &OsRandom, queue, payload)
+    enqueue(&mut repo, ctx.clock.as_ref(), &OsRandom, &job(user.id))
         .await
         .unwrap();
     repo.commit().await.unwrap();
@@ -70,18 +75,20 @@ async fn statuses(ctx: &JobContext, queue: &str) -> Vec<(String, i64)> {
 #[tokio::test]
 async fn provisioning_reaches_the_homeserver() {
     let (ctx, hs, _) = setup().await;
-    user_with_job(
-        &ctx,
-        queues::PROVISION_USER,
-        json!({"set_display_name": "Alice"}),
-    )
+    user_with_job(&ctx, |user_id| {
+        ProvisionUser {
+            set_display_name: Some("Alice".into()),
+            user_id,
+        }
+        .into()
+    })
     .await;
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
     let alice = hs.user("alice").expect("provisioned");
     assert_eq!(alice.display_name.as_deref(), Some("Alice"));
     assert_eq!(alice.emails, vec!["alice@example.com"]);
     assert_eq!(
-        statuses(&ctx, queues::PROVISION_USER).await,
+        statuses(&ctx, ProvisionUser::QUEUE).await,
         vec![("completed".into(), 1)]
     );
     assert_eq!(
@@ -95,10 +102,10 @@ async fn provisioning_reaches_the_homeserver() {
 async fn a_job_waits_for_the_homeserver_with_backoff() {
     let (ctx, hs, clock) = setup().await;
     hs.set_down(true);
-    user_with_job(&ctx, queues::PROVISION_USER, json!({})).await;
+    user_with_job(&ctx, provision).await;
     run_batch(&ctx, "w").await.unwrap();
     assert_eq!(
-        statuses(&ctx, queues::PROVISION_USER).await,
+        statuses(&ctx, ProvisionUser::QUEUE).await,
         vec![("available".into(), 1)]
     );
     assert!(hs.user("alice").is_none());
@@ -110,7 +117,7 @@ async fn a_job_waits_for_the_homeserver_with_backoff() {
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
     assert!(hs.user("alice").is_some());
     assert_eq!(
-        statuses(&ctx, queues::PROVISION_USER).await,
+        statuses(&ctx, ProvisionUser::QUEUE).await,
         vec![("completed".into(), 2)]
     );
 }
@@ -119,13 +126,13 @@ async fn a_job_waits_for_the_homeserver_with_backoff() {
 async fn attempts_are_bounded() {
     let (ctx, hs, clock) = setup().await;
     hs.set_down(true);
-    user_with_job(&ctx, queues::REACTIVATE_USER, json!({})).await;
+    user_with_job(&ctx, reactivate).await;
     for _ in 0..MAX_ATTEMPTS {
         run_batch(&ctx, "w").await.unwrap();
         clock.advance(Duration::hours(2));
     }
     assert_eq!(
-        statuses(&ctx, queues::REACTIVATE_USER).await,
+        statuses(&ctx, ReactivateUser::QUEUE).await,
         vec![("failed".into(), MAX_ATTEMPTS)]
     );
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 0);
@@ -136,11 +143,11 @@ async fn a_permanent_refusal_fails_the_job_at_once() {
     let (ctx, hs, clock) = setup().await;
     // Synapse refuses to create `_svc` with 400 M_INVALID_USERNAME, and will
     // refuse it on every retry.
-    named_user_with_job(&ctx, "_svc", queues::PROVISION_USER, json!({})).await;
+    named_user_with_job(&ctx, "_svc", provision).await;
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
     assert!(hs.user("_svc").is_none());
     let mut repo = ctx.db.begin().await.unwrap();
-    let jobs = repo.jobs().list(queues::PROVISION_USER).await.unwrap();
+    let jobs = repo.jobs().list(ProvisionUser::QUEUE).await.unwrap();
     assert_eq!((jobs[0].status.as_str(), jobs[0].attempt), ("failed", 1));
     let reason = jobs[0].last_error.as_deref().unwrap_or_default();
     assert!(
@@ -157,10 +164,10 @@ async fn a_user_unknown_to_the_homeserver_is_retried() {
     // 404: the user's provisioning job has not run yet, so a device sync
     // waits for it instead of failing.
     let (ctx, hs, clock) = setup().await;
-    let user = user_with_job(&ctx, queues::SYNC_DEVICES, json!({})).await;
+    let user = user_with_job(&ctx, sync_devices).await;
     run_batch(&ctx, "w").await.unwrap();
     assert_eq!(
-        statuses(&ctx, queues::SYNC_DEVICES).await,
+        statuses(&ctx, SyncDevices::QUEUE).await,
         vec![("available".into(), 1)]
     );
     hs.provision_user(&crate::homeserver::ProvisionRequest {
@@ -172,7 +179,7 @@ async fn a_user_unknown_to_the_homeserver_is_retried() {
     clock.advance(Duration::seconds(5));
     assert_eq!(run_batch(&ctx, "w").await.unwrap(), 1);
     assert_eq!(
-        statuses(&ctx, queues::SYNC_DEVICES).await,
+        statuses(&ctx, SyncDevices::QUEUE).await,
         vec![("completed".into(), 2)]
     );
 }
@@ -180,7 +187,7 @@ async fn a_user_unknown_to_the_homeserver_is_retried() {
 #[tokio::test]
 async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
     let (ctx, hs, _) = setup().await;
-    let user = user_with_job(&ctx, queues::PROVISION_USER, json!({})).await;
+    let user = user_with_job(&ctx, provision).await;
     run_batch(&ctx, "w").await.unwrap();
     hs.upsert_device("alice", "STALEDEVICE", None)
         .await
@@ -218,8 +225,7 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
         &mut repo,
         ctx.clock.as_ref(),
         &OsRandom,
-        queues::SYNC_DEVICES,
-        json!({"user_id": user.id}),
+        &sync_devices(user.id),
     )
     .await
     .unwrap();
@@ -233,24 +239,22 @@ async fn sync_devices_keeps_exactly_the_active_sessions_devices() {
 async fn bad_jobs_fail_for_good_at_once() {
     let (ctx, _, _) = setup().await;
     let mut repo = ctx.db.begin().await.unwrap();
-    enqueue(
-        &mut repo,
-        ctx.clock.as_ref(),
-        &OsRandom,
-        "no-such-queue",
-        json!({"user_id": ulid::Ulid::nil()}),
-    )
-    .await
-    .unwrap();
-    enqueue(
-        &mut repo,
-        ctx.clock.as_ref(),
-        &OsRandom,
-        queues::PROVISION_USER,
-        json!({"nope": 1}),
-    )
-    .await
-    .unwrap();
+    // What another version or a tool may have stored.
+    let now = ctx.clock.now();
+    for (queue, payload) in [
+        ("no-such-queue", json!({"user_id": Ulid::nil()})),
+        (ProvisionUser::QUEUE, json!({"nope": 1})),
+    ] {
+        repo.jobs()
+            .enqueue(
+                new_ulid(now, &mut OsRandom.rng()),
+                queue,
+                &payload.to_string(),
+                now,
+            )
+            .await
+            .unwrap();
+    }
     repo.commit().await.unwrap();
     run_batch(&ctx, "w").await.unwrap();
     assert_eq!(
@@ -258,7 +262,7 @@ async fn bad_jobs_fail_for_good_at_once() {
         vec![("failed".into(), 1)]
     );
     assert_eq!(
-        statuses(&ctx, queues::PROVISION_USER).await,
+        statuses(&ctx, ProvisionUser::QUEUE).await,
         vec![("failed".into(), 1)]
     );
 }

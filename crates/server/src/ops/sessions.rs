@@ -5,11 +5,10 @@
 
 use mxauth_model::{compat::CompatSession, oauth2::Session};
 use mxauth_storage::{Repository, StorageError};
-use serde_json::json;
 use ulid::Ulid;
 
 use super::Context;
-use crate::jobs;
+use crate::jobs::{self, SyncDevices};
 
 /// Ends an OAuth session (revocation, logout, a replayed code or refresh
 /// token).
@@ -53,13 +52,7 @@ async fn sync_devices(
     ctx: Context<'_>,
     user_id: Ulid,
 ) -> Result<(), StorageError> {
-    jobs::enqueue(
-        repo,
-        ctx.clock,
-        ctx.random,
-        jobs::queues::SYNC_DEVICES,
-        json!({ "user_id": user_id }),
-    )
-    .await?;
+    let job = SyncDevices { user_id }.into();
+    jobs::enqueue(repo, ctx.clock, ctx.random, &job).await?;
     Ok(())
 }

@@ -5,10 +5,9 @@
 
 use mxauth_model::User;
 use mxauth_storage::{NewPassword, Repository, StorageError};
-use serde_json::json;
 
 use super::Context;
-use crate::jobs::{self, queues};
+use crate::jobs::{self, DeactivateUser, Job, ProvisionUser, ReactivateUser};
 
 /// Locks `user` (no new logins; the homeserver marks them locked) and, if
 /// `deactivate`, deactivates them too (the homeserver deactivates them,
@@ -21,18 +20,14 @@ pub async fn lock(
 ) -> Result<User, StorageError> {
     let now = ctx.now();
     let mut user = repo.users().lock(user, now).await?;
-    queue_for(repo, ctx, queues::PROVISION_USER, &user).await?;
+    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
     if deactivate {
         user = repo.users().deactivate(user, now).await?;
-        let payload = json!({ "user_id": user.id, "hs_erase": false });
-        jobs::enqueue(
-            repo,
-            ctx.clock,
-            ctx.random,
-            queues::DEACTIVATE_USER,
-            payload,
-        )
-        .await?;
+        let job = DeactivateUser {
+            hs_erase: false,
+            user_id: user.id,
+        };
+        queue(repo, ctx, job).await?;
     }
     Ok(user)
 }
@@ -47,9 +42,9 @@ pub async fn unlock(
     let mut user = repo.users().unlock(user).await?;
     if reactivate {
         user = repo.users().reactivate(user).await?;
-        queue_for(repo, ctx, queues::REACTIVATE_USER, &user).await?;
+        queue(repo, ctx, ReactivateUser { user_id: user.id }).await?;
     }
-    queue_for(repo, ctx, queues::PROVISION_USER, &user).await?;
+    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
     Ok(user)
 }
 
@@ -68,7 +63,7 @@ pub async fn add_email(
     repo.user_emails()
         .add(ctx.new_id(now), user, email, now)
         .await?;
-    queue_for(repo, ctx, queues::PROVISION_USER, user).await?;
+    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
     Ok(true)
 }
 
@@ -96,14 +91,12 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Queues a job whose payload is just the user.
-pub async fn queue_for(
+/// Queues `job` inside the caller's transaction.
+pub async fn queue(
     repo: &mut Repository,
     ctx: Context<'_>,
-    queue: &str,
-    user: &User,
+    job: impl Into<Job>,
 ) -> Result<(), StorageError> {
-    let payload = json!({ "user_id": user.id });
-    jobs::enqueue(repo, ctx.clock, ctx.random, queue, payload).await?;
+    jobs::enqueue(repo, ctx.clock, ctx.random, &job.into()).await?;
     Ok(())
 }

@@ -8,9 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use mxauth_model::is_plausible_email;
 use mxauth_model::{OsRandom, RandomSource as _};
-use mxauth_server::{homeserver::Availability, ops};
+use mxauth_server::{homeserver::Availability, jobs::ProvisionUser, ops};
 use mxauth_storage::{new_ulid, StorageError};
-use serde_json::json;
 
 use super::{check_complexity, check_username, localpart, password_manager, Tools};
 use crate::{
@@ -123,19 +122,11 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
             Err(e) => return Err(e.into()),
         }
     }
-    let mut payload = json!({ "user_id": user.id });
-    if let Some(name) = display_name {
-        payload["set_display_name"] = json!(name);
-    }
-    let ops = tools.ops();
-    mxauth_server::jobs::enqueue(
-        &mut repo,
-        ops.clock,
-        ops.random,
-        mxauth_server::jobs::queues::PROVISION_USER,
-        payload,
-    )
-    .await?;
+    let job = ProvisionUser {
+        set_display_name: display_name.clone(),
+        user_id: user.id,
+    };
+    ops::users::queue(&mut repo, tools.ops(), job).await?;
     repo.commit().await?;
     println!("{}", user.mxid(tools.server_name));
     eprintln!("User {} created.", user.username);

@@ -13,6 +13,7 @@ use axum::{
 };
 use mxauth_model::{compat::CompatSession, localpart_of, tokens::generate_device_id, User};
 use mxauth_storage::new_ulid;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::MatrixError;
@@ -53,27 +54,82 @@ pub async fn login(
     }
 }
 
-fn string(value: &Value, key: &str) -> Option<String> {
-    value.get(key).and_then(Value::as_str).map(str::to_owned)
+/// The body of `POST /login` (C-S API "Login"): the login type with its
+/// fields. Fields of other types are ignored, as Synapse does; a field of
+/// the wrong JSON type is `M_BAD_JSON`.
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum LoginRequest {
+    #[serde(rename = "m.login.password")]
+    Password {
+        identifier: Option<Identifier>,
+        /// Deprecated; wins over `identifier`, as in Synapse.
+        user: Option<String>,
+        password: Option<String>,
+    },
+    #[serde(rename = "m.login.token")]
+    Token { token: Option<String> },
+    /// Any other type (`m.login.dummy`, `m.login.sso` …): not a login.
+    #[serde(other)]
+    Unsupported,
+}
+
+/// Who is logging in (C-S API "Identifier types").
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum Identifier {
+    #[serde(rename = "m.id.user")]
+    User { user: Option<String> },
+    /// `m.id.thirdparty`, `m.id.phone` and anything else: not supported.
+    #[serde(other)]
+    Unsupported,
+}
+
+/// The fields of the body about the new device and session, whatever the
+/// login type; read before the type so a bad `device_id` is reported first.
+#[derive(Deserialize)]
+struct DeviceRequest {
+    device_id: Option<String>,
+    initial_device_display_name: Option<String>,
+    /// `null` counts as absent, as it did when the body was read by hand.
+    refresh_token: Option<bool>,
+}
+
+/// The `type` the body names, for the message about an unsupported one.
+fn type_named(value: Option<&Value>) -> &str {
+    value
+        .and_then(|v| v.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// `body` as `T`, or `M_BAD_JSON` naming what does not fit.
+fn parse<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, MatrixError> {
+    T::deserialize(body).map_err(|e| MatrixError::bad_json(e.to_string()))
 }
 
 /// The user named by the request: top-level `user` wins, as in Synapse.
-fn requested_user(body: &Value) -> Result<String, MatrixError> {
-    if let Some(user) = string(body, "user") {
+fn requested_user(
+    user: Option<String>,
+    identifier: Option<Identifier>,
+    body: &Value,
+) -> Result<String, MatrixError> {
+    if let Some(user) = user {
         return Ok(user);
     }
-    let Some(identifier) = body.get("identifier") else {
-        return Err(MatrixError::bad_json("identifier is missing"));
-    };
-    match identifier.get("type").and_then(Value::as_str) {
-        Some("m.id.user") => string(identifier, "user")
-            .ok_or_else(|| MatrixError::bad_json("identifier.user is missing")),
-        Some(other) => Err(MatrixError::new(
+    match identifier {
+        None => Err(MatrixError::bad_json("identifier is missing")),
+        Some(Identifier::User { user }) => {
+            user.ok_or_else(|| MatrixError::bad_json("identifier.user is missing"))
+        }
+        Some(Identifier::Unsupported) => Err(MatrixError::new(
             StatusCode::BAD_REQUEST,
             "M_UNKNOWN",
-            format!("identifier type {other} is not supported; use m.id.user"),
+            format!(
+                "identifier type {} is not supported; use m.id.user",
+                type_named(body.get("identifier"))
+            ),
         )),
-        None => Err(MatrixError::bad_json("identifier.type is missing")),
     }
 }
 
@@ -95,7 +151,12 @@ async fn handle(
             format!("the body is not JSON: {e}"),
         )
     })?;
-    let device_id = match string(&body, "device_id") {
+    // Only an object: serde would also read a struct from an array.
+    if !body.is_object() {
+        return Err(MatrixError::bad_json("the body must be a JSON object"));
+    }
+    let device: DeviceRequest = parse(&body)?;
+    let device_id = match device.device_id {
         Some(id) if valid_device_id(&id) => id,
         Some(_) => {
             return Err(MatrixError::new(
@@ -108,38 +169,38 @@ async fn handle(
     };
     let new_session = NewSession {
         device_id,
-        display_name: string(&body, "initial_device_display_name"),
-        with_refresh: body
-            .get("refresh_token")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        display_name: device.initial_device_display_name,
+        with_refresh: device.refresh_token.unwrap_or(false),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    match body.get("type").and_then(Value::as_str) {
-        Some("m.login.password") if state.passwords.is_some() => {}
-        Some("m.login.password") => {
+    let (identifier, user, password) = match parse(&body)? {
+        LoginRequest::Password { .. } if state.passwords.is_none() => {
             return Err(MatrixError::forbidden(
                 "password login is disabled on this server",
             ))
         }
-        Some("m.login.token") => {
-            return super::sso::exchange_login_token(state, &body, new_session).await
+        LoginRequest::Password {
+            identifier,
+            user,
+            password,
+        } => (identifier, user, password),
+        LoginRequest::Token { token } => {
+            let token = token.ok_or_else(|| MatrixError::bad_json("token is missing"))?;
+            return super::sso::exchange_login_token(state, &token, new_session).await;
         }
-        Some(other) => {
+        LoginRequest::Unsupported => {
             return Err(MatrixError::new(
                 StatusCode::BAD_REQUEST,
                 "M_UNKNOWN",
-                format!("login type {other} is not supported"),
+                format!("login type {} is not supported", type_named(Some(&body))),
             ))
         }
-        None => return Err(MatrixError::bad_json("type is missing")),
-    }
-    let requested = requested_user(&body)?;
-    let password =
-        string(&body, "password").ok_or_else(|| MatrixError::bad_json("password is missing"))?;
+    };
+    let requested = requested_user(user, identifier, &body)?;
+    let password = password.ok_or_else(|| MatrixError::bad_json("password is missing"))?;
     let server_name = &state.site.server_name;
     let localpart = localpart_of(&requested, server_name).ok_or_else(|| {
         MatrixError::forbidden(format!("{requested} is not a user of {server_name}"))
@@ -295,4 +356,62 @@ async fn authenticate(
         .await
         .map_err(|e| MatrixError::internal(&e))?
         .ok_or_else(|| MatrixError::forbidden("Invalid username or password"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn login_bodies_parse_by_type() {
+        let body = json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": "alice"},
+            "password": "wonderland",
+            "token": "ignored: a field of another type",
+        });
+        let Ok(LoginRequest::Password {
+            identifier: Some(Identifier::User { user }),
+            password,
+            ..
+        }) = parse(&body)
+        else {
+            panic!("not a password login");
+        };
+        assert_eq!(
+            (user.as_deref(), password.as_deref()),
+            (Some("alice"), Some("wonderland"))
+        );
+        let third_party = json!({"type": "m.id.thirdparty", "medium": "email", "address": "a@b.c"});
+        assert!(matches!(parse(&third_party), Ok(Identifier::Unsupported)));
+        assert!(matches!(
+            parse(&json!({"type": "m.login.dummy"})),
+            Ok(LoginRequest::Unsupported)
+        ));
+        let device: DeviceRequest = parse(&json!({"refresh_token": null})).unwrap();
+        assert_eq!(device.refresh_token, None);
+    }
+
+    #[test]
+    fn fields_of_the_wrong_json_type_are_bad_json() {
+        let wrong = [
+            json!({"password": 7, "type": "m.login.password"}),
+            json!({"type": 5}),
+            json!({}),
+        ];
+        for body in wrong {
+            let e = parse::<LoginRequest>(&body).err().expect("refused");
+            assert_eq!(
+                (e.status, e.errcode),
+                (StatusCode::BAD_REQUEST, "M_BAD_JSON"),
+                "{body}"
+            );
+        }
+        let e = parse::<DeviceRequest>(&json!({"device_id": 5}))
+            .err()
+            .expect("refused");
+        assert_eq!(e.errcode, "M_BAD_JSON");
+    }
 }

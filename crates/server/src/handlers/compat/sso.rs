@@ -100,13 +100,9 @@ pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQue
 /// `m.login.token`: the login token from the confirmation page, once.
 pub async fn exchange_login_token(
     state: &AppState,
-    body: &Value,
+    token: &str,
     new: NewSession,
 ) -> Result<Value, MatrixError> {
-    let token = body
-        .get("token")
-        .and_then(Value::as_str)
-        .ok_or_else(|| MatrixError::bad_json("token is missing"))?;
     let invalid = || MatrixError::forbidden("Invalid login token");
     let now = state.clock.now();
     let mut repo = state.db.read().await?;

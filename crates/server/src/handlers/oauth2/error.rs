@@ -127,7 +127,7 @@ impl IntoResponse for OAuthError {
 
 /// A JSON answer with the no-store headers RFC 6749 §5.1 requires for
 /// anything carrying tokens.
-pub fn no_store_json(value: serde_json::Value) -> Response {
+pub fn no_store_json(value: impl serde::Serialize) -> Response {
     (
         [
             (header::CACHE_CONTROL, "no-store"),

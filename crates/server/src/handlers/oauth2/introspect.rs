@@ -24,7 +24,7 @@ use axum::{
     Form,
 };
 use mxauth_model::{scope::device_scope, token_digest, TokenType};
-use serde_json::{json, Value};
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use super::{
@@ -45,15 +45,44 @@ pub async fn handler(
     }
 }
 
-fn inactive() -> Value {
-    json!({ "active": false })
+/// The answer (RFC 7662 §2.2). Fields are in alphabetical order, the
+/// order the answer had when built as a `json!` map; absent ones are left
+/// out, so an inactive answer is `{"active":false}` and nothing else.
+#[derive(Debug, Default, Serialize)]
+struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// Only for callers that send `X-MAS-Supports-Device-Id: 1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+}
+
+fn inactive() -> Introspection {
+    Introspection::default()
 }
 
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
     pairs: Vec<(String, String)>,
-) -> Result<Value, OAuthError> {
+) -> Result<Introspection, OAuthError> {
     let params = form_params(pairs)?;
     let caller = caller(state, headers, &params).await?;
     let token = params
@@ -101,10 +130,10 @@ enum Caller {
 impl Caller {
     /// Whether this caller may see an active answer about a token issued to
     /// the answer's `client_id` (`legacy` for compat sessions).
-    fn may_see(&self, body: &Value) -> bool {
+    fn may_see(&self, body: &Introspection) -> bool {
         match self {
             Caller::Homeserver | Caller::StaticClient => true,
-            Caller::DynamicClient(id) => body["client_id"].as_str() == Some(id.as_str()),
+            Caller::DynamicClient(id) => body.client_id.as_deref() == Some(id.as_str()),
         }
     }
 
@@ -165,39 +194,35 @@ async fn access_token(
     token: &str,
     only_client: Option<&str>,
     with_device_id: bool,
-) -> Result<Value, OAuthError> {
+) -> Result<Introspection, OAuthError> {
     let Some(active) = active_access_token_of(state, token, only_client).await? else {
         return Ok(inactive());
     };
     let now = state.clock.now();
     let scope = &active.session.scope;
-    let mut body = json!({
-        "active": true,
+    let expires_at = active.token.expires_at;
+    let device_id = match with_device_id {
+        true => scope.device_id().ok().flatten().map(str::to_owned),
+        false => None,
+    };
+    Ok(Introspection {
+        active: true,
         // MSC2967: both the stable and unstable Matrix scope names, so
         // homeservers of either generation understand them.
-        "scope": scope.introspection_scope().to_string(),
-        "client_id": active.session.client_id.to_string(),
-        "token_type": "access_token",
-        "iat": active.token.created_at.timestamp(),
-        "nbf": active.token.created_at.timestamp(),
-    });
-    if let Some(exp) = active.token.expires_at {
-        body["exp"] = json!(exp.timestamp());
-        body["expires_in"] = json!((exp - now).num_seconds().max(0));
-    }
-    if let Some(user) = &active.user {
-        body["sub"] = json!(user.sub());
-        body["username"] = json!(user.username);
-    }
-    if with_device_id {
-        if let Ok(Some(device)) = scope.device_id() {
-            body["device_id"] = json!(device);
-        }
-    }
-    Ok(body)
+        scope: Some(scope.introspection_scope().to_string()),
+        client_id: Some(active.session.client_id.to_string()),
+        token_type: Some("access_token"),
+        iat: Some(active.token.created_at.timestamp()),
+        nbf: Some(active.token.created_at.timestamp()),
+        exp: expires_at.map(|exp| exp.timestamp()),
+        expires_in: expires_at.map(|exp| (exp - now).num_seconds().max(0)),
+        sub: active.user.as_ref().map(|user| user.sub()),
+        username: active.user.as_ref().map(|user| user.username.clone()),
+        device_id,
+    })
 }
 
-async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthError> {
+async fn refresh_token(state: &AppState, token: &str) -> Result<Introspection, OAuthError> {
     let mut repo = state.db.read().await?;
     let Some(refresh) = repo
         .oauth2_refresh_tokens()
@@ -223,18 +248,16 @@ async fn refresh_token(state: &AppState, token: &str) -> Result<Value, OAuthErro
         return Ok(inactive());
     }
     let scope = &session.scope;
-    let mut body = json!({
-        "active": true,
-        "scope": scope.introspection_scope().to_string(),
-        "client_id": session.client_id.to_string(),
-        "token_type": "refresh_token",
-        "iat": refresh.created_at.timestamp(),
-    });
-    if let Some(user) = &user {
-        body["sub"] = json!(user.sub());
-        body["username"] = json!(user.username);
-    }
-    Ok(body)
+    Ok(Introspection {
+        active: true,
+        scope: Some(scope.introspection_scope().to_string()),
+        client_id: Some(session.client_id.to_string()),
+        token_type: Some("refresh_token"),
+        iat: Some(refresh.created_at.timestamp()),
+        sub: user.as_ref().map(|user| user.sub()),
+        username: user.map(|user| user.username),
+        ..Introspection::default()
+    })
 }
 
 /// A token from the legacy `/login`: both Matrix API scopes, the device as
@@ -245,7 +268,7 @@ async fn compat_access_token(
     state: &AppState,
     token: &str,
     with_device_id: bool,
-) -> Result<Value, OAuthError> {
+) -> Result<Introspection, OAuthError> {
     let now = state.clock.now();
     let mut repo = state.db.read().await?;
     let found = repo
@@ -275,23 +298,18 @@ async fn compat_access_token(
     if session.is_synapse_admin {
         scope.push("urn:synapse:admin:*".to_owned());
     }
-    let mut body = json!({
-        "active": true,
-        "scope": scope.join(" "),
-        "client_id": "legacy",
-        "username": user.username,
-        "sub": user.sub(),
-        "token_type": "access_token",
-        "iat": token.created_at.timestamp(),
-    });
-    if let Some(exp) = token.expires_at {
-        body["exp"] = json!(exp.timestamp());
-        body["expires_in"] = json!((exp - now).num_seconds().max(0));
-    }
-    if with_device_id {
-        if let Some(device) = &session.device_id {
-            body["device_id"] = json!(device);
-        }
-    }
-    Ok(body)
+    let expires_at = token.expires_at;
+    Ok(Introspection {
+        active: true,
+        scope: Some(scope.join(" ")),
+        client_id: Some("legacy".to_owned()),
+        sub: Some(user.sub()),
+        username: Some(user.username),
+        token_type: Some("access_token"),
+        iat: Some(token.created_at.timestamp()),
+        nbf: None,
+        exp: expires_at.map(|exp| exp.timestamp()),
+        expires_in: expires_at.map(|exp| (exp - now).num_seconds().max(0)),
+        device_id: session.device_id.filter(|_| with_device_id),
+    })
 }

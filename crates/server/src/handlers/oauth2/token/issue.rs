@@ -18,24 +18,6 @@ pub struct IssuedTokens {
     pub scope: String,
 }
 
-impl IssuedTokens {
-    pub fn to_json(&self) -> Value {
-        let mut body = json!({
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-            "scope": self.scope,
-        });
-        if let Some(refresh) = &self.refresh_token {
-            body["refresh_token"] = json!(refresh);
-        }
-        if let Some(id_token) = &self.id_token {
-            body["id_token"] = json!(id_token);
-        }
-        body
-    }
-}
-
 /// The claims of an ID token (OIDC Core §2, §3.1.3.6).
 pub struct IdTokenInput<'a> {
     pub client: &'a Client,

@@ -12,6 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
+use serde::Serialize;
 
 use super::{
     client_auth::{authenticate, form_params},
@@ -54,5 +55,32 @@ async fn handle(
             )))
         }
     };
-    Ok(super::error::no_store_json(tokens.to_json()))
+    Ok(super::error::no_store_json(TokenResponse::from(&tokens)))
+}
+
+/// The answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). Fields are in
+/// alphabetical order, the order the answer had when built as a `json!` map.
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    scope: &'a str,
+    token_type: &'static str,
+}
+
+impl<'a> From<&'a IssuedTokens> for TokenResponse<'a> {
+    fn from(tokens: &'a IssuedTokens) -> Self {
+        Self {
+            access_token: &tokens.access_token,
+            expires_in: tokens.expires_in,
+            id_token: tokens.id_token.as_deref(),
+            refresh_token: tokens.refresh_token.as_deref(),
+            scope: &tokens.scope,
+            token_type: "Bearer",
+        }
+    }
 }

@@ -1,0 +1,215 @@
+//! `Job`: every kind of job, with its queue name (MAS's) and its payload
+//! (the JSON MAS stores), so jobs queued by an older mxauth or by
+//! MAS-compatible tooling still run. Every job is idempotent: running it
+//! twice has the effect of running it once, which at-least-once delivery
+//! needs.
+
+use mxauth_model::User;
+use serde::de::DeserializeOwned;
+use ulid::Ulid;
+
+use super::{DeactivateUser, JobContext, JobError, ProvisionUser, ReactivateUser, SyncDevices};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    ProvisionUser(ProvisionUser),
+    SyncDevices(SyncDevices),
+    DeactivateUser(DeactivateUser),
+    ReactivateUser(ReactivateUser),
+}
+
+impl Job {
+    /// The queue the job is stored under.
+    pub fn queue_name(&self) -> &'static str {
+        match self {
+            Self::ProvisionUser(_) => ProvisionUser::QUEUE,
+            Self::SyncDevices(_) => SyncDevices::QUEUE,
+            Self::DeactivateUser(_) => DeactivateUser::QUEUE,
+            Self::ReactivateUser(_) => ReactivateUser::QUEUE,
+        }
+    }
+
+    /// The user the job is about: every job today is about one.
+    pub fn user_id(&self) -> Ulid {
+        match self {
+            Self::ProvisionUser(job) => job.user_id,
+            Self::SyncDevices(job) => job.user_id,
+            Self::DeactivateUser(job) => job.user_id,
+            Self::ReactivateUser(job) => job.user_id,
+        }
+    }
+
+    /// The payload stored in `queue_jobs.payload`.
+    pub fn payload(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Self::ProvisionUser(job) => serde_json::to_string(job),
+            Self::SyncDevices(job) => serde_json::to_string(job),
+            Self::DeactivateUser(job) => serde_json::to_string(job),
+            Self::ReactivateUser(job) => serde_json::to_string(job),
+        }
+    }
+
+    /// The job stored under `queue` with `payload`. An unknown queue or a
+    /// payload that does not fit its queue is a permanent failure: no retry
+    /// will make it run.
+    pub fn decode(queue: &str, payload: &str) -> Result<Self, JobError> {
+        match queue {
+            ProvisionUser::QUEUE => parse(payload).map(Self::ProvisionUser),
+            SyncDevices::QUEUE => parse(payload).map(Self::SyncDevices),
+            DeactivateUser::QUEUE => parse(payload).map(Self::DeactivateUser),
+            ReactivateUser::QUEUE => parse(payload).map(Self::ReactivateUser),
+            other => Err(JobError::Permanent(format!("unknown queue {other:?}"))),
+        }
+    }
+
+    /// Does what the job asks on the homeserver; errors name the user.
+    pub(super) async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let user = load_user(ctx, self.user_id()).await?;
+        let outcome = match self {
+            Self::ProvisionUser(job) => job.run(ctx, &user).await,
+            Self::SyncDevices(job) => job.run(ctx, &user).await,
+            Self::DeactivateUser(job) => job.run(ctx, &user).await,
+            Self::ReactivateUser(job) => job.run(ctx, &user).await,
+        };
+        outcome.map_err(|e| e.about(&user.username))
+    }
+}
+
+impl From<ProvisionUser> for Job {
+    fn from(job: ProvisionUser) -> Self {
+        Self::ProvisionUser(job)
+    }
+}
+
+impl From<SyncDevices> for Job {
+    fn from(job: SyncDevices) -> Self {
+        Self::SyncDevices(job)
+    }
+}
+
+impl From<DeactivateUser> for Job {
+    fn from(job: DeactivateUser) -> Self {
+        Self::DeactivateUser(job)
+    }
+}
+
+impl From<ReactivateUser> for Job {
+    fn from(job: ReactivateUser) -> Self {
+        Self::ReactivateUser(job)
+    }
+}
+
+/// Unknown fields are ignored, as MAS adds its own (tracing metadata).
+fn parse<T: DeserializeOwned>(payload: &str) -> Result<T, JobError> {
+    serde_json::from_str(payload)
+        .map_err(|e| JobError::Permanent(format!("malformed payload: {e}")))
+}
+
+async fn load_user(ctx: &JobContext, id: Ulid) -> Result<User, JobError> {
+    let mut repo = ctx.db.read().await?;
+    let user = repo.users().find_by_id(id).await?;
+    drop(repo);
+    user.ok_or_else(|| JobError::Permanent(format!("user {id} does not exist")))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+    fn user_id() -> Ulid {
+        Ulid::from_string(ID).unwrap()
+    }
+
+    /// The text earlier versions stored, built as they built it.
+    fn old_payload(value: serde_json::Value) -> String {
+        value.to_string()
+    }
+
+    #[test]
+    fn payloads_are_stored_as_before() {
+        let cases = [
+            (
+                Job::from(ProvisionUser::new(user_id())),
+                old_payload(json!({ "user_id": user_id() })),
+            ),
+            (
+                Job::from(ProvisionUser {
+                    set_display_name: Some("Alice".into()),
+                    user_id: user_id(),
+                }),
+                old_payload(json!({ "user_id": user_id(), "set_display_name": "Alice" })),
+            ),
+            (
+                Job::from(SyncDevices { user_id: user_id() }),
+                old_payload(json!({ "user_id": user_id() })),
+            ),
+            (
+                Job::from(DeactivateUser {
+                    hs_erase: false,
+                    user_id: user_id(),
+                }),
+                old_payload(json!({ "user_id": user_id(), "hs_erase": false })),
+            ),
+            (
+                Job::from(ReactivateUser { user_id: user_id() }),
+                old_payload(json!({ "user_id": user_id() })),
+            ),
+        ];
+        for (job, stored) in cases {
+            assert_eq!(job.payload().unwrap(), stored, "{job:?}");
+            assert_eq!(Job::decode(job.queue_name(), &stored).unwrap(), job);
+        }
+    }
+
+    #[test]
+    fn old_and_mas_payloads_still_decode() {
+        let with_name = format!(r#"{{"set_display_name":"Alice","user_id":"{ID}"}}"#);
+        assert_eq!(
+            Job::decode("provision-user", &with_name).unwrap(),
+            Job::ProvisionUser(ProvisionUser {
+                set_display_name: Some("Alice".into()),
+                user_id: user_id(),
+            })
+        );
+        // A field this version does not know (MAS adds tracing metadata) and
+        // an absent `hs_erase` (no erasure).
+        let mas = format!(r#"{{"user_id":"{ID}","_mas_job_metadata":{{"trace_id":"x"}}}}"#);
+        assert_eq!(
+            Job::decode("deactivate-user", &mas).unwrap(),
+            Job::DeactivateUser(DeactivateUser {
+                hs_erase: false,
+                user_id: user_id(),
+            })
+        );
+        assert_eq!(
+            Job::decode("sync-devices", &mas).unwrap().user_id(),
+            user_id()
+        );
+        assert_eq!(
+            Job::decode("reactivate-user", &mas).unwrap().queue_name(),
+            "reactivate-user"
+        );
+    }
+
+    #[test]
+    fn unknown_queues_and_bad_payloads_fail_for_good() {
+        for (queue, payload) in [
+            ("no-such-queue", format!(r#"{{"user_id":"{ID}"}}"#)),
+            ("provision-user", r#"{"nope":1}"#.to_owned()),
+            ("sync-devices", "not json".to_owned()),
+            (
+                "deactivate-user",
+                format!(r#"{{"user_id":"{ID}","hs_erase":"yes"}}"#),
+            ),
+        ] {
+            assert!(
+                matches!(Job::decode(queue, &payload), Err(JobError::Permanent(_))),
+                "{queue} {payload}"
+            );
+        }
+    }
+}
