@@ -8,8 +8,8 @@ use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::Database;
 
 use crate::{
-    client_ip::ClientIp,
     cookies::CookieSettings,
+    extract::ClientIp,
     homeserver::Homeserver,
     outbound::Outbound,
     passwords::PasswordManager,

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::{tokens, MatrixError};
 use crate::{
-    client_ip::ClientIp, homeserver, password_check::password_login, rate_limit::RetryAfter,
+    extract::ClientIp, homeserver, password_check::password_login, rate_limit::RetryAfter,
     state::AppState,
 };
 

@@ -8,6 +8,7 @@
 
 use axum::{
     extract::{Query, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use mxauth_model::{
@@ -19,7 +20,7 @@ use mxauth_storage::new_ulid;
 use ulid::Ulid;
 
 use super::redirect::{self, ResponseMode};
-use crate::{handlers::pages, state::AppState};
+use crate::{errors::PageError, extract::form_params, state::AppState};
 
 /// A request that can be answered at the client's redirect URI.
 struct Answerable<'a> {
@@ -46,9 +47,12 @@ pub async fn handler(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let params = match super::client_auth::form_params(params) {
+    let params = match form_params(params) {
         Ok(params) => params,
-        Err(e) => return pages::error_page(&state, 400, "Invalid request", &e.description),
+        Err(e) => {
+            return PageError::new(StatusCode::BAD_REQUEST, "Invalid request", e.description)
+                .into_response()
+        }
     };
     let get = |name: &str| {
         params
@@ -59,12 +63,12 @@ pub async fn handler(
 
     // 1. The client and the redirect URI: failures here stay on our page.
     let Some(client_id) = get("client_id") else {
-        return pages::error_page(
-            &state,
-            400,
+        return PageError::new(
+            StatusCode::BAD_REQUEST,
             "Invalid request",
             "The client_id parameter is missing.",
-        );
+        )
+        .into_response();
     };
     let client = match client_id.parse::<Ulid>() {
         Ok(id) => match load_client(&state, id).await {
@@ -74,22 +78,22 @@ pub async fn handler(
         Err(_) => None,
     };
     let Some(client) = client else {
-        return pages::error_page(
-            &state,
-            400,
+        return PageError::new(
+            StatusCode::BAD_REQUEST,
             "Unknown application",
             "No application is registered with this client_id.",
-        );
+        )
+        .into_response();
     };
     let redirect_uri = match redirect::resolve(&client.redirect_uris, get("redirect_uri")) {
         Ok(uri) => uri,
         Err(reason) => {
-            return pages::error_page(
-                &state,
-                400,
+            return PageError::new(
+                StatusCode::BAD_REQUEST,
                 "Invalid redirect",
-                &format!("The application sent an invalid redirect: {reason}."),
+                format!("The application sent an invalid redirect: {reason}."),
             )
+            .into_response()
         }
     };
 
@@ -217,8 +221,8 @@ pub async fn handler(
     };
     if let Err(e) = store(&state, &grant).await {
         // RFC 6749 §4.1.2.1: temporarily_unavailable when the cause passes.
-        if crate::handlers::unavailable::is_unavailable(&e) {
-            crate::handlers::unavailable::log(&e);
+        if crate::errors::unavailable::is_unavailable(&e) {
+            crate::errors::unavailable::log(&e);
             return answer.error(
                 "temporarily_unavailable",
                 "the database is unavailable; try again in a few seconds",
@@ -241,7 +245,7 @@ async fn load_client(
         Ok::<_, mxauth_storage::StorageError>(client)
     }
     .await;
-    result.map_err(|e| pages::internal_error(state, &e))
+    result.map_err(|e| PageError::from(e).into_response())
 }
 
 async fn store(
