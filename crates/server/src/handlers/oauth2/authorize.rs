@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use mxauth_model::{
-    oauth2::AuthorizationGrant,
+    oauth2::{AuthorizationGrant, Client},
     pkce::{self, CodeChallengeMethod},
     Scope,
 };
@@ -20,7 +20,11 @@ use mxauth_storage::new_ulid;
 use ulid::Ulid;
 
 use super::redirect::{self, ResponseMode};
-use crate::{errors::PageError, extract::form_params, state::AppState};
+use crate::{
+    errors::PageError,
+    extract::{form_params, OAuthParams},
+    state::AppState,
+};
 
 /// A request that can be answered at the client's redirect URI.
 struct Answerable<'a> {
@@ -47,55 +51,11 @@ pub async fn handler(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let params = match form_params(params) {
-        Ok(params) => params,
-        Err(e) => {
-            return PageError::new(StatusCode::BAD_REQUEST, "Invalid request", e.description)
-                .into_response()
-        }
+    let (params, client, redirect_uri) = match client_and_redirect(&state, params).await {
+        Ok(found) => found,
+        Err(page) => return page.into_response(),
     };
-    let get = |name: &str| {
-        params
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
-
-    // 1. The client and the redirect URI: failures here stay on our page.
-    let Some(client_id) = get("client_id") else {
-        return PageError::new(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The client_id parameter is missing.",
-        )
-        .into_response();
-    };
-    let client = match client_id.parse::<Ulid>() {
-        Ok(id) => match load_client(&state, id).await {
-            Ok(client) => client,
-            Err(response) => return response,
-        },
-        Err(_) => None,
-    };
-    let Some(client) = client else {
-        return PageError::new(
-            StatusCode::BAD_REQUEST,
-            "Unknown application",
-            "No application is registered with this client_id.",
-        )
-        .into_response();
-    };
-    let redirect_uri = match redirect::resolve(&client.redirect_uris, get("redirect_uri")) {
-        Ok(uri) => uri,
-        Err(reason) => {
-            return PageError::new(
-                StatusCode::BAD_REQUEST,
-                "Invalid redirect",
-                format!("The application sent an invalid redirect: {reason}."),
-            )
-            .into_response()
-        }
-    };
+    let get = |name: &str| non_empty(&params, name);
 
     // 2. Everything else is answered at the redirect URI.
     let mode_param = get("response_mode");
@@ -234,18 +194,52 @@ pub async fn handler(
     Redirect::to(&state.urls.consent(&grant.id.to_string())).into_response()
 }
 
-async fn load_client(
+/// A parameter's value; an empty one counts as absent.
+fn non_empty<'a>(params: &'a OAuthParams, name: &str) -> Option<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// Step 1: the parameters, the client and the redirect URI. Until they are
+/// known to be valid, failures stay on our page (RFC 6749 §4.1.2.1: never
+/// redirect to an unverified URI).
+async fn client_and_redirect(
     state: &AppState,
-    id: Ulid,
-) -> Result<Option<mxauth_model::oauth2::Client>, Response> {
-    let result = async {
-        let mut repo = state.db.read().await?;
-        let client = repo.oauth2_clients().find(id).await?;
-        drop(repo);
-        Ok::<_, mxauth_storage::StorageError>(client)
-    }
-    .await;
-    result.map_err(|e| PageError::from(e).into_response())
+    pairs: Vec<(String, String)>,
+) -> Result<(OAuthParams, Client, String), PageError> {
+    let invalid =
+        |title: &str, message: String| PageError::new(StatusCode::BAD_REQUEST, title, message);
+    let params = form_params(pairs).map_err(|e| invalid("Invalid request", e.description))?;
+    let get = |name: &str| non_empty(&params, name);
+    let client_id = get("client_id").ok_or_else(|| {
+        invalid(
+            "Invalid request",
+            "The client_id parameter is missing.".into(),
+        )
+    })?;
+    let client = match client_id.parse::<Ulid>() {
+        Ok(id) => {
+            let mut repo = state.db.read().await?;
+            repo.oauth2_clients().find(id).await?
+        }
+        Err(_) => None,
+    };
+    let client = client.ok_or_else(|| {
+        invalid(
+            "Unknown application",
+            "No application is registered with this client_id.".into(),
+        )
+    })?;
+    let redirect_uri =
+        redirect::resolve(&client.redirect_uris, get("redirect_uri")).map_err(|reason| {
+            invalid(
+                "Invalid redirect",
+                format!("The application sent an invalid redirect: {reason}."),
+            )
+        })?;
+    Ok((params, client, redirect_uri))
 }
 
 async fn store(
