@@ -1,8 +1,9 @@
 //! mxauth's server: configuration schema, HTTP router, passwords, signing
 //! keys. The CLI crate reads files and hands this crate resolved settings.
 
-pub mod client_ip;
 pub mod cookies;
+pub mod errors;
+pub mod extract;
 pub mod handlers;
 pub mod homeserver;
 pub mod http;

@@ -100,7 +100,7 @@ pub fn respond(
             match page {
                 Ok(html) => {
                     let mut response = Html(html).into_response();
-                    crate::handlers::pages::secure_headers(response.headers_mut());
+                    crate::errors::page::secure_headers(response.headers_mut());
                     // The page only posts its form: no resources, its one
                     // inline handler, and never inside a frame.
                     response.headers_mut().insert(

@@ -6,7 +6,6 @@ pub mod compat;
 pub mod discovery;
 pub mod oauth2;
 pub mod pages;
-pub mod unavailable;
 
 #[cfg(test)]
 mod login_tests;

@@ -14,7 +14,7 @@ use axum::{
 };
 
 use crate::state::AppState;
-use crate::{handlers::unavailable, urls::paths};
+use crate::{errors::unavailable, urls::paths};
 
 /// The longest a health check waits, for example behind a long write.
 const DEADLINE: Duration = Duration::from_secs(5);

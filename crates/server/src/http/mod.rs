@@ -16,7 +16,7 @@ use tower_http::{
     timeout::TimeoutLayer,
 };
 
-use crate::{handlers, state::AppState, urls::paths};
+use crate::{errors, handlers, state::AppState, urls::paths};
 use mxauth_config::{ListenerConfig, ResourceName};
 
 pub use serve::{bind_listeners, serve_listeners, BoundListener, ServeError};
@@ -54,6 +54,9 @@ pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
 /// prefix and per resource, CORS where browsers call us and the text guard.
 pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
     let guard = || axum::middleware::from_fn_with_state(state.clone(), text_guard::guard);
+    let error_pages = || {
+        axum::middleware::map_response_with_state(state.clone(), errors::page::render_error_pages)
+    };
     let mut router = Router::new();
     for resource in &listener.resources {
         let routes = match resource.name {
@@ -70,7 +73,8 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
         };
         // The guard sees paths without the prefix; its refusals pass
         // through CORS like any other answer.
-        let routes = routes.layer(guard());
+        // A `PageError` becomes its page here, whichever resource answered it.
+        let routes = routes.layer(error_pages()).layer(guard());
         let routes = match resource.name {
             ResourceName::Discovery | ResourceName::Oauth | ResourceName::Compat => {
                 routes.layer(cors::layer())

@@ -15,7 +15,7 @@ use mxauth_model::{Clock, RandomSource};
 use std::sync::Arc;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
-use crate::{client_ip, state::AppState};
+use crate::{extract::client_ip, state::AppState};
 
 pub const HEADER: &str = "x-request-id";
 

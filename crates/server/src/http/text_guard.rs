@@ -28,7 +28,8 @@ use serde_json::Value;
 
 use crate::state::AppState;
 use crate::{
-    handlers::{compat, oauth2::error::OAuthError, pages::error_page},
+    errors::{OAuthError, PageError},
+    handlers::compat,
     urls::paths,
 };
 
@@ -123,7 +124,7 @@ impl Dialect {
                     Problem::TooLarge => "Request too large",
                     _ => "Invalid request",
                 };
-                error_page(state, status.as_u16(), title, &message)
+                PageError::new(status, title, message).render(state)
             }
         }
     }

@@ -13,7 +13,7 @@ use rand::RngCore;
 use thiserror::Error;
 
 use crate::{
-    client_ip::ClientIp,
+    extract::ClientIp,
     passwords::{PasswordError, PasswordManager},
     rate_limit::RetryAfter,
     state::AppState,

@@ -7,7 +7,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::handlers::unavailable;
+use crate::errors::unavailable;
 
 #[derive(Debug)]
 pub struct MatrixError {

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::MatrixError;
 use crate::{
-    client_ip::ClientIp,
+    extract::ClientIp,
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,

@@ -8,6 +8,7 @@
 
 use axum::{
     extract::{Query, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::Duration;
@@ -21,7 +22,7 @@ use super::{
     login::{check_account, finish_login, LoginOrigin, NewSession},
     MatrixError,
 };
-use crate::{handlers::pages, state::AppState};
+use crate::{errors::PageError, state::AppState};
 
 /// How long a confirmed login token can be exchanged.
 const TOKEN_LIFETIME_SECONDS: i64 = 30;
@@ -65,12 +66,12 @@ fn acceptable_redirect(url: &str) -> Option<Url> {
 
 pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQuery>) -> Response {
     let Some(target) = q.redirect_url.as_deref().and_then(acceptable_redirect) else {
-        return pages::error_page(
-            &state,
-            400,
+        return PageError::new(
+            StatusCode::BAD_REQUEST,
             "Invalid request",
             "The application sent a missing or invalid redirectUrl.",
-        );
+        )
+        .render(&state);
     };
     let now = state.clock.now();
     let placeholder = token_digest(&generate_alphanumeric(&mut state.random.rng(), 32));
@@ -93,7 +94,7 @@ pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQue
         Ok(login) => {
             Redirect::to(&state.urls.complete_compat_sso(&login.id.to_string())).into_response()
         }
-        Err(e) => pages::internal_error(&state, &e),
+        Err(e) => PageError::from(e).render(&state),
     }
 }
 

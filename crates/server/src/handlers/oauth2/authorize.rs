@@ -8,10 +8,11 @@
 
 use axum::{
     extract::{Query, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use mxauth_model::{
-    oauth2::AuthorizationGrant,
+    oauth2::{AuthorizationGrant, Client},
     pkce::{self, CodeChallengeMethod},
     Scope,
 };
@@ -19,7 +20,11 @@ use mxauth_storage::new_ulid;
 use ulid::Ulid;
 
 use crate::handlers::authorization_response::{self as redirect, ResponseMode};
-use crate::{handlers::pages, state::AppState};
+use crate::{
+    errors::PageError,
+    extract::{form_params, OAuthParams},
+    state::AppState,
+};
 
 /// A request that can be answered at the client's redirect URI.
 struct Answerable<'a> {
@@ -46,52 +51,11 @@ pub async fn handler(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let params = match super::client_auth::form_params(params) {
-        Ok(params) => params,
-        Err(e) => return pages::error_page(&state, 400, "Invalid request", &e.description),
+    let (params, client, redirect_uri) = match client_and_redirect(&state, params).await {
+        Ok(found) => found,
+        Err(page) => return page.into_response(),
     };
-    let get = |name: &str| {
-        params
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
-
-    // 1. The client and the redirect URI: failures here stay on our page.
-    let Some(client_id) = get("client_id") else {
-        return pages::error_page(
-            &state,
-            400,
-            "Invalid request",
-            "The client_id parameter is missing.",
-        );
-    };
-    let client = match client_id.parse::<Ulid>() {
-        Ok(id) => match load_client(&state, id).await {
-            Ok(client) => client,
-            Err(response) => return response,
-        },
-        Err(_) => None,
-    };
-    let Some(client) = client else {
-        return pages::error_page(
-            &state,
-            400,
-            "Unknown application",
-            "No application is registered with this client_id.",
-        );
-    };
-    let redirect_uri = match redirect::resolve(&client.redirect_uris, get("redirect_uri")) {
-        Ok(uri) => uri,
-        Err(reason) => {
-            return pages::error_page(
-                &state,
-                400,
-                "Invalid redirect",
-                &format!("The application sent an invalid redirect: {reason}."),
-            )
-        }
-    };
+    let get = |name: &str| non_empty(&params, name);
 
     // 2. Everything else is answered at the redirect URI.
     let mode_param = get("response_mode");
@@ -217,8 +181,8 @@ pub async fn handler(
     };
     if let Err(e) = store(&state, &grant).await {
         // RFC 6749 §4.1.2.1: temporarily_unavailable when the cause passes.
-        if crate::handlers::unavailable::is_unavailable(&e) {
-            crate::handlers::unavailable::log(&e);
+        if crate::errors::unavailable::is_unavailable(&e) {
+            crate::errors::unavailable::log(&e);
             return answer.error(
                 "temporarily_unavailable",
                 "the database is unavailable; try again in a few seconds",
@@ -230,18 +194,52 @@ pub async fn handler(
     Redirect::to(&state.urls.consent(&grant.id.to_string())).into_response()
 }
 
-async fn load_client(
+/// A parameter's value; an empty one counts as absent.
+fn non_empty<'a>(params: &'a OAuthParams, name: &str) -> Option<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+/// Step 1: the parameters, the client and the redirect URI. Until they are
+/// known to be valid, failures stay on our page (RFC 6749 §4.1.2.1: never
+/// redirect to an unverified URI).
+async fn client_and_redirect(
     state: &AppState,
-    id: Ulid,
-) -> Result<Option<mxauth_model::oauth2::Client>, Response> {
-    let result = async {
-        let mut repo = state.db.read().await?;
-        let client = repo.oauth2_clients().find(id).await?;
-        drop(repo);
-        Ok::<_, mxauth_storage::StorageError>(client)
-    }
-    .await;
-    result.map_err(|e| pages::internal_error(state, &e))
+    pairs: Vec<(String, String)>,
+) -> Result<(OAuthParams, Client, String), PageError> {
+    let invalid =
+        |title: &str, message: String| PageError::new(StatusCode::BAD_REQUEST, title, message);
+    let params = form_params(pairs).map_err(|e| invalid("Invalid request", e.description))?;
+    let get = |name: &str| non_empty(&params, name);
+    let client_id = get("client_id").ok_or_else(|| {
+        invalid(
+            "Invalid request",
+            "The client_id parameter is missing.".into(),
+        )
+    })?;
+    let client = match client_id.parse::<Ulid>() {
+        Ok(id) => {
+            let mut repo = state.db.read().await?;
+            repo.oauth2_clients().find(id).await?
+        }
+        Err(_) => None,
+    };
+    let client = client.ok_or_else(|| {
+        invalid(
+            "Unknown application",
+            "No application is registered with this client_id.".into(),
+        )
+    })?;
+    let redirect_uri =
+        redirect::resolve(&client.redirect_uris, get("redirect_uri")).map_err(|reason| {
+            invalid(
+                "Invalid redirect",
+                format!("The application sent an invalid redirect: {reason}."),
+            )
+        })?;
+    Ok((params, client, redirect_uri))
 }
 
 async fn store(

@@ -17,32 +17,25 @@
 //! - A `token_type_hint` that names another type answers inactive (MAS's
 //!   rule), so a caller cannot use one kind of token where another is meant.
 
-use axum::{
-    extract::State,
-    http::HeaderMap,
-    response::{IntoResponse, Response},
-    Form,
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use mxauth_model::{scope::device_scope, token_digest, TokenType};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use super::{
-    bearer::{active_access_token_of, bearer},
-    client_auth::{authenticate, form_params},
-    error::{no_store_json, OAuthError},
+use super::bearer::{active_access_token_of, bearer};
+use crate::{
+    errors::{no_store_json, OAuthError},
+    extract::{authenticate, OAuthForm, OAuthParams},
+    state::AppState,
+    urls::paths,
 };
-use crate::{state::AppState, urls::paths};
 
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    match handle(&state, &headers, pairs).await {
-        Ok(body) => no_store_json(body),
-        Err(e) => e.into_response(),
-    }
+    OAuthForm(params): OAuthForm,
+) -> Result<Response, OAuthError> {
+    handle(&state, &headers, &params).await.map(no_store_json)
 }
 
 /// The answer (RFC 7662 §2.2). Fields are in alphabetical order, the
@@ -81,10 +74,9 @@ fn inactive() -> Introspection {
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
-    pairs: Vec<(String, String)>,
+    params: &OAuthParams,
 ) -> Result<Introspection, OAuthError> {
-    let params = form_params(pairs)?;
-    let caller = caller(state, headers, &params).await?;
+    let caller = caller(state, headers, params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
@@ -149,7 +141,7 @@ impl Caller {
 async fn caller(
     state: &AppState,
     headers: &HeaderMap,
-    params: &std::collections::HashMap<String, String>,
+    params: &OAuthParams,
 ) -> Result<Caller, OAuthError> {
     if let Some(secret) = bearer(headers) {
         let expected = state.site.matrix_secret.as_bytes();

@@ -1,10 +1,9 @@
 //! Resource `oauth`: the OAuth 2.0 / OpenID Connect API endpoints, and the
-//! pieces they share (error bodies, client authentication, redirects).
+//! pieces they share (error bodies, redirects). Client authentication is
+//! an extractor, in `crate::extract`.
 
 pub mod authorize;
 pub mod bearer;
-pub mod client_auth;
-pub mod error;
 pub mod introspect;
 pub mod registration;
 pub mod revoke;

@@ -9,11 +9,8 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{
-    bearer::{active_access_token, bearer},
-    error::OAuthError,
-};
-use crate::state::AppState;
+use super::bearer::{active_access_token, bearer};
+use crate::{errors::OAuthError, state::AppState};
 use mxauth_crypto::jose::JwsAlgorithm;
 
 /// RFC 6750 §3: errors of a protected resource go in `WWW-Authenticate`.

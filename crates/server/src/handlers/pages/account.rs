@@ -2,11 +2,10 @@
 //! profile, emails, sessions and password management come with the account
 //! management issue.
 
-use super::{cookie_with_csrf, current_user, internal_error, render};
-use crate::{state::AppState, templates::AccountContext, urls::paths};
+use super::render;
+use crate::{extract::PageSession, state::AppState, templates::AccountContext, urls::paths};
 use axum::{
     extract::State,
-    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
 
@@ -14,21 +13,16 @@ pub async fn redirect_to_slash(State(state): State<AppState>) -> Response {
     Redirect::to(&state.urls.relative(paths::ACCOUNT)).into_response()
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (cookie, csrf, set) = cookie_with_csrf(&state, &headers);
-    let user = match current_user(&state, &cookie).await {
-        Ok(user) => user,
-        Err(e) => return internal_error(&state, &e),
-    };
-    let Some((_, user)) = user else {
+pub async fn show(State(state): State<AppState>, page: PageSession) -> Response {
+    let Some((_, user)) = page.user else {
         let next = state.urls.relative(paths::ACCOUNT);
         let login = state.urls.login_redirect(&next, None, false);
         return Redirect::to(&login).into_response();
     };
     let ctx = AccountContext {
         mxid: user.mxid(&state.site.server_name),
-        csrf,
+        csrf: page.csrf,
         logout_action: state.urls.relative(paths::LOGOUT),
     };
-    render(&state, &ctx, set)
+    render(&state, &ctx, page.set_cookie)
 }

@@ -5,9 +5,8 @@
 
 use axum::{
     extract::{Path, State},
-    http::HeaderMap,
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use chrono::Duration;
 use mxauth_model::{token_digest, tokens::generate_alphanumeric};
@@ -15,11 +14,14 @@ use mxauth_storage::CompatSsoLogin;
 use ulid::Ulid;
 use url::Url;
 
-use super::{
-    cookie_with_csrf, current_user, display_host, error_page, expired_form_page, internal_error,
-    render, DecisionForm,
+use super::{display_host, render, DecisionForm};
+use crate::{
+    errors::PageError,
+    extract::{current_user, CsrfForm, PageSession},
+    state::AppState,
+    templates::CompatSsoContext,
+    urls::paths,
 };
-use crate::{state::AppState, templates::CompatSsoContext, urls::paths};
 
 const CONFIRM_WITHIN_MINUTES: i64 = 30;
 
@@ -27,22 +29,14 @@ fn action(id: &Ulid) -> String {
     paths::COMPLETE_COMPAT_SSO.replace("{id}", &id.to_string())
 }
 
-async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, Response> {
+/// The login waiting for confirmation; gone once used or expired.
+async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, PageError> {
     let gone = || {
-        error_page(state, 404, "Sign-in not found", "This sign-in request does not exist or was already used. Start again from the application.")
+        PageError::new(StatusCode::NOT_FOUND, "Sign-in not found", "This sign-in request does not exist or was already used. Start again from the application.")
     };
     let id: Ulid = id.parse().map_err(|_| gone())?;
-    let mut repo = state
-        .db
-        .read()
-        .await
-        .map_err(|e| internal_error(state, &e))?;
-    let login = repo
-        .compat_sso_logins()
-        .find(id)
-        .await
-        .map_err(|e| internal_error(state, &e))?
-        .ok_or_else(gone)?;
+    let mut repo = state.db.read().await?;
+    let login = repo.compat_sso_logins().find(id).await?.ok_or_else(gone)?;
     let expired = state.clock.now() - login.created_at > Duration::minutes(CONFIRM_WITHIN_MINUTES);
     if login.fulfilled_at.is_some() || expired {
         return Err(gone());
@@ -52,93 +46,68 @@ async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, Response> {
 
 pub async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let login = match load(&state, &id).await {
-        Ok(login) => login,
-        Err(page) => return page,
-    };
-    let (cookie, csrf, set) = cookie_with_csrf(&state, &headers);
-    let user = match current_user(&state, &cookie).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => {
-            let next = state.urls.relative(&action(&login.id));
-            let url = state.urls.login_redirect(&next, None, false);
-            return Redirect::to(&url).into_response();
-        }
-        Err(e) => return internal_error(&state, &e),
+    page: PageSession,
+) -> Result<Response, PageError> {
+    let login = load(&state, &id).await?;
+    let Some((_, user)) = page.user else {
+        let next = state.urls.relative(&action(&login.id));
+        let url = state.urls.login_redirect(&next, None, false);
+        return Ok(Redirect::to(&url).into_response());
     };
     let ctx = CompatSsoContext {
         action: state.urls.relative(&action(&login.id)),
-        csrf,
+        csrf: page.csrf,
         host: display_host(&login.redirect_uri),
         mxid: user.mxid(&state.site.server_name),
     };
-    render(&state, &ctx, set)
+    Ok(render(&state, &ctx, page.set_cookie))
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(input): Form<DecisionForm>,
-) -> Response {
-    let now = state.clock.now();
-    let cookie = state.cookies.read(&headers);
-    if !cookie.check_csrf(&input.csrf, now) {
-        return expired_form_page(&state);
-    }
-    let login = match load(&state, &id).await {
-        Ok(login) => login,
-        Err(page) => return page,
-    };
-    let Ok(mut target) = Url::parse(&login.redirect_uri) else {
-        return error_page(
-            &state,
-            400,
+    CsrfForm { cookie, form }: CsrfForm<DecisionForm>,
+) -> Result<Response, PageError> {
+    let login = load(&state, &id).await?;
+    let mut target = Url::parse(&login.redirect_uri).map_err(|_| {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
             "Invalid request",
             "The application's redirect URL is invalid.",
-        );
-    };
-    if input.decision != "allow" {
+        )
+    })?;
+    if form.decision != "allow" {
         // Nothing was granted; the request stays unconfirmed and expires.
-        return error_page(
-            &state,
-            200,
+        return Ok(PageError::new(
+            StatusCode::OK,
             "Sign-in cancelled",
             "Nothing was shared with the application. You can close this page.",
-        );
+        )
+        .into_response());
     }
-    let (session, _) = match current_user(&state, &cookie).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return error_page(&state, 403, "Not signed in", "Sign in first, then confirm.")
-        }
-        Err(e) => return internal_error(&state, &e),
+    let Some((session, _)) = current_user(&state, &cookie).await? else {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Not signed in",
+            "Sign in first, then confirm.",
+        ));
     };
     let token = generate_alphanumeric(&mut state.random.rng(), 32);
-    let fulfilled = async {
-        let mut repo = state.db.begin().await?;
-        let ok = repo
-            .compat_sso_logins()
-            .fulfill(login.id, session.id, &token_digest(&token), now)
-            .await?;
-        repo.commit().await?;
-        Ok::<_, mxauth_storage::StorageError>(ok)
-    }
-    .await;
-    match fulfilled {
-        Ok(true) => {
-            target.query_pairs_mut().append_pair("loginToken", &token);
-            Redirect::to(target.as_str()).into_response()
-        }
-        Ok(false) => error_page(
-            &state,
-            400,
+    let now = state.clock.now();
+    let mut repo = state.db.begin().await?;
+    let fulfilled = repo
+        .compat_sso_logins()
+        .fulfill(login.id, session.id, &token_digest(&token), now)
+        .await?;
+    repo.commit().await?;
+    if !fulfilled {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
             "Sign-in already completed",
             "This sign-in request was already used.",
-        ),
-        Err(e) => internal_error(&state, &e),
+        ));
     }
+    target.query_pairs_mut().append_pair("loginToken", &token);
+    Ok(Redirect::to(target.as_str()).into_response())
 }

@@ -4,9 +4,8 @@
 
 use axum::{
     extract::{Path, State},
-    http::HeaderMap,
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use mxauth_model::{
     oauth2::{AuthorizationGrant, Client, GrantState},
@@ -18,11 +17,10 @@ use mxauth_model::{
 use ulid::Ulid;
 use url::Url;
 
-use super::{
-    client_display_name, cookie_with_csrf, current_user, display_host, error_page,
-    expired_form_page, internal_error, render, DecisionForm,
-};
+use super::{client_display_name, display_host, render, DecisionForm};
 use crate::{
+    errors::PageError,
+    extract::{current_user, CsrfForm, PageSession},
     handlers::authorization_response::{self as redirect, ResponseMode},
     state::AppState,
     templates::{ClientHomepage, ClientSummary, ConsentContext},
@@ -72,47 +70,33 @@ fn summary(client: Client) -> ClientSummary {
     }
 }
 
-struct Loaded {
-    grant: AuthorizationGrant,
-    client: Client,
-}
-
-async fn load(state: &AppState, grant_id: &str) -> Result<Result<Loaded, Response>, Response> {
+/// The pending grant of the page and its client; a page saying why when
+/// there is none.
+async fn load(state: &AppState, grant_id: &str) -> Result<(AuthorizationGrant, Client), PageError> {
     let not_found = || {
-        error_page(
-            state,
-            404,
+        PageError::new(
+            StatusCode::NOT_FOUND,
             "Request not found",
             "This sign-in request does not exist. Start again from the application.",
         )
     };
-    let Ok(id) = grant_id.parse::<Ulid>() else {
-        return Ok(Err(not_found()));
+    let id = grant_id.parse::<Ulid>().map_err(|_| not_found())?;
+    let mut repo = state.db.read().await?;
+    let grant = repo.oauth2_grants().find(id).await?;
+    let client = match &grant {
+        Some(g) => repo.oauth2_clients().find(g.client_id).await?,
+        None => None,
     };
-    let loaded = async {
-        let mut repo = state.db.read().await?;
-        let grant = repo.oauth2_grants().find(id).await?;
-        let client = match &grant {
-            Some(g) => repo.oauth2_clients().find(g.client_id).await?,
-            None => None,
-        };
-        drop(repo);
-        Ok::<_, mxauth_storage::StorageError>(grant.zip(client))
-    }
-    .await
-    .map_err(|e| internal_error(state, &e))?;
-    let Some((grant, client)) = loaded else {
-        return Ok(Err(not_found()));
-    };
+    drop(repo);
+    let (grant, client) = grant.zip(client).ok_or_else(not_found)?;
     if grant.state() != GrantState::Pending {
-        return Ok(Err(error_page(
-            state,
-            400,
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
             "Request already completed",
             "This sign-in request was already used. Start again from the application.",
-        )));
+        ));
     }
-    Ok(Ok(Loaded { grant, client }))
+    Ok((grant, client))
 }
 
 fn login_redirect(state: &AppState, grant: &AuthorizationGrant, force: bool) -> Response {
@@ -155,116 +139,91 @@ async fn cancel(
     repo.commit().await
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(grant_id): Path<String>,
-) -> Response {
-    let Loaded { grant, client } = match load(&state, &grant_id).await {
-        Ok(Ok(loaded)) => loaded,
-        Ok(Err(page)) | Err(page) => return page,
-    };
-    let (cookie, csrf, set) = cookie_with_csrf(&state, &headers);
-    let (session, user) = match current_user(&state, &cookie).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return login_redirect(&state, &grant, false),
-        Err(e) => return internal_error(&state, &e),
-    };
-    // OIDC Core §3.1.2.1 prompt=login: authenticate again for this request.
-    if grant
+/// OIDC Core §3.1.2.1 `prompt=login`: the person must have entered their
+/// password since the request was made.
+async fn must_log_in_again(
+    state: &AppState,
+    grant: &AuthorizationGrant,
+    session_id: Ulid,
+) -> Result<bool, PageError> {
+    let asks_login = grant
         .prompt
         .as_deref()
-        .is_some_and(|p| p.split(' ').any(|v| v == "login"))
-    {
-        let last = async {
-            let mut repo = state.db.read().await?;
-            let last = repo
-                .browser_sessions()
-                .last_authentication_at(session.id)
-                .await?;
-            drop(repo);
-            Ok::<_, mxauth_storage::StorageError>(last)
-        }
-        .await;
-        match last {
-            Ok(Some(at)) if at >= grant.created_at => {}
-            Ok(_) => return login_redirect(&state, &grant, true),
-            Err(e) => return internal_error(&state, &e),
-        }
+        .is_some_and(|p| p.split(' ').any(|v| v == "login"));
+    if !asks_login {
+        return Ok(false);
+    }
+    let mut repo = state.db.read().await?;
+    let last = repo
+        .browser_sessions()
+        .last_authentication_at(session_id)
+        .await?;
+    drop(repo);
+    Ok(last.is_none_or(|at| at < grant.created_at))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(grant_id): Path<String>,
+    page: PageSession,
+) -> Result<Response, PageError> {
+    let (grant, client) = load(&state, &grant_id).await?;
+    let Some((session, user)) = page.user else {
+        return Ok(login_redirect(&state, &grant, false));
+    };
+    if must_log_in_again(&state, &grant, session.id).await? {
+        return Ok(login_redirect(&state, &grant, true));
     }
     let scope = &grant.scope;
     if admin_refused(scope, &user) {
-        if let Err(e) = cancel(&state, &grant).await {
-            return internal_error(&state, &e);
-        }
-        return deny(
+        cancel(&state, &grant).await?;
+        return Ok(deny(
             &state,
             &grant,
             "this account may not request administrator rights",
-        );
+        ));
     }
     let ctx = ConsentContext {
         action: state.urls.consent(&grant.id.to_string()),
         logout_action: state.urls.relative(paths::LOGOUT),
-        csrf,
+        csrf: page.csrf,
         client: summary(client),
         scopes: descriptions(scope),
         mxid: user.mxid(&state.site.server_name),
         username: user.username,
         redirect_host: display_host(&grant.redirect_uri),
     };
-    render(&state, &ctx, set)
+    Ok(render(&state, &ctx, page.set_cookie))
 }
 
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(grant_id): Path<String>,
-    Form(input): Form<DecisionForm>,
-) -> Response {
-    let now = state.clock.now();
-    let cookie = state.cookies.read(&headers);
-    if !cookie.check_csrf(&input.csrf, now) {
-        return expired_form_page(&state);
-    }
-    let Loaded { grant, .. } = match load(&state, &grant_id).await {
-        Ok(Ok(loaded)) => loaded,
-        Ok(Err(page)) | Err(page) => return page,
-    };
-    let (session, user) = match current_user(&state, &cookie).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return login_redirect(&state, &grant, false),
-        Err(e) => return internal_error(&state, &e),
+    CsrfForm { cookie, form }: CsrfForm<DecisionForm>,
+) -> Result<Response, PageError> {
+    let (grant, _) = load(&state, &grant_id).await?;
+    let Some((session, user)) = current_user(&state, &cookie).await? else {
+        return Ok(login_redirect(&state, &grant, false));
     };
     let scope = &grant.scope;
-    if input.decision != "allow" || admin_refused(scope, &user) {
-        if let Err(e) = cancel(&state, &grant).await {
-            return internal_error(&state, &e);
-        }
-        return deny(&state, &grant, "the user did not allow access");
+    if form.decision != "allow" || admin_refused(scope, &user) {
+        cancel(&state, &grant).await?;
+        return Ok(deny(&state, &grant, "the user did not allow access"));
     }
     let code = generate_alphanumeric(&mut state.random.rng(), 32);
-    let fulfilled = async {
-        let mut repo = state.db.begin().await?;
-        let ok = repo
-            .oauth2_grants()
-            .fulfill(grant.id, session.id, &token_digest(&code), now)
-            .await?;
-        repo.commit().await?;
-        Ok::<_, mxauth_storage::StorageError>(ok)
-    }
-    .await;
-    match fulfilled {
-        Ok(true) => {}
-        Ok(false) => {
-            return error_page(
-                &state,
-                400,
-                "Request already completed",
-                "This sign-in request was already used.",
-            )
-        }
-        Err(e) => return internal_error(&state, &e),
+    let now = state.clock.now();
+    let mut repo = state.db.begin().await?;
+    let fulfilled = repo
+        .oauth2_grants()
+        .fulfill(grant.id, session.id, &token_digest(&code), now)
+        .await?;
+    repo.commit().await?;
+    if !fulfilled {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Request already completed",
+            "This sign-in request was already used.",
+        ));
     }
     let mut params = vec![("code", code)];
     if let Some(client_state) = &grant.state {
@@ -273,5 +232,10 @@ pub async fn submit(
     // RFC 9207: name the issuer, so clients talking to several servers can
     // tell which one answered.
     params.push(("iss", state.urls.issuer().to_owned()));
-    redirect::respond(&state.templates, &grant.redirect_uri, mode(&grant), &params)
+    Ok(redirect::respond(
+        &state.templates,
+        &grant.redirect_uri,
+        mode(&grant),
+        &params,
+    ))
 }

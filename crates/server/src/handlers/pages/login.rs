@@ -6,19 +6,16 @@ use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Form,
 };
 use mxauth_model::localpart_of;
 use mxauth_storage::{new_ulid, StorageError};
 use serde::Deserialize;
 use ulid::Ulid;
 
-use super::{
-    client_display_name, cookie_with_csrf, current_user, display_host, error_page,
-    expired_form_page, internal_error, render, safe_next,
-};
+use super::{client_display_name, display_host, render, safe_next};
 use crate::{
-    client_ip::ClientIp,
+    errors::PageError,
+    extract::{cookie_with_csrf, current_user, ClientIp, CsrfForm, CsrfProtected},
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,
@@ -45,6 +42,12 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+impl CsrfProtected for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 const BAD_CREDENTIALS: &str = "Invalid username or password.";
 
 async fn form(
@@ -53,11 +56,8 @@ async fn form(
     next: &str,
     username: &str,
     error: Option<&str>,
-) -> Response {
-    let client_name = match continuing_to(state, next).await {
-        Ok(name) => name,
-        Err(e) => return internal_error(state, &e),
-    };
+) -> Result<Response, PageError> {
+    let client_name = continuing_to(state, next).await?;
     let (_, csrf, set) = cookie_with_csrf(state, headers);
     let ctx = LoginContext {
         action: state.urls.relative(paths::LOGIN),
@@ -71,7 +71,7 @@ async fn form(
     if error.is_some() {
         *response.status_mut() = StatusCode::UNAUTHORIZED;
     }
-    response
+    Ok(response)
 }
 
 /// The application this login continues to, named on the form so people
@@ -115,16 +115,13 @@ pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
-) -> Response {
+) -> Result<Response, PageError> {
     let next = safe_next(&state, q.next.as_deref());
     let cookie = state.cookies.read(&headers);
-    match current_user(&state, &cookie).await {
-        // Already logged in, and not asked to log in again: carry on.
-        Ok(Some(_)) if q.prompt.as_deref() != Some("login") => {
-            return Redirect::to(&next).into_response()
-        }
-        Ok(_) => {}
-        Err(e) => return internal_error(&state, &e),
+    let logged_in = current_user(&state, &cookie).await?.is_some();
+    // Already logged in, and not asked to log in again: carry on.
+    if logged_in && q.prompt.as_deref() != Some("login") {
+        return Ok(Redirect::to(&next).into_response());
     }
     let username = username_from_hint(q.login_hint.as_deref(), &state.site.server_name);
     form(&state, &headers, &next, &username, None).await
@@ -134,93 +131,70 @@ pub async fn submit(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    Form(input): Form<LoginForm>,
-) -> Response {
+    CsrfForm {
+        mut cookie,
+        form: input,
+    }: CsrfForm<LoginForm>,
+) -> Result<Response, PageError> {
     let now = state.clock.now();
-    let mut cookie = state.cookies.read(&headers);
-    if !cookie.check_csrf(&input.csrf, now) {
-        return expired_form_page(&state);
-    }
     // Every password check is rate limited, per client IP and per account.
     let account = localpart_of(&input.username, &state.site.server_name).unwrap_or(&input.username);
     if let Err(RetryAfter(wait)) = ops::login::check_rate(&state, &ip, account) {
         let seconds = wait.num_seconds().max(1);
         let message = format!("Too many sign-in attempts. Try again in {seconds} seconds.");
-        let mut response = error_page(&state, 429, "Too many attempts", &message);
-        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+        return Err(
+            PageError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", message)
+                .with_retry_after(seconds),
+        );
     }
     let next = safe_next(&state, input.next.as_deref());
     if state.passwords.is_none() {
-        return error_page(
-            &state,
-            403,
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
             "Password login is disabled",
             "This server does not accept passwords.",
-        );
+        ));
     }
-    let user = match password_login(&state, &input.username, input.password).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            return form(
-                &state,
-                &headers,
-                &next,
-                &input.username,
-                Some(BAD_CREDENTIALS),
-            )
-            .await
-        }
-        Err(e) => return internal_error(&state, &e),
+    let Some(user) = password_login(&state, &input.username, input.password).await? else {
+        let bad = Some(BAD_CREDENTIALS);
+        return form(&state, &headers, &next, &input.username, bad).await;
     };
     if user.deactivated_at.is_some() {
-        return error_page(
-            &state,
-            403,
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
             "Account deactivated",
             "This account has been deactivated.",
-        );
+        ));
     }
     if user.locked_at.is_some() {
-        return error_page(
-            &state,
-            403,
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
             "Account locked",
             "This account is locked. Contact the server's administrator.",
-        );
+        ));
     }
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let session = async {
-        let mut repo = state.db.begin().await?;
-        let session = repo
-            .browser_sessions()
-            .add(
-                new_ulid(now, &mut state.random.rng()),
-                &user,
-                user_agent,
-                now,
-            )
-            .await?;
-        repo.browser_sessions()
-            .add_authentication(new_ulid(now, &mut state.random.rng()), &session, None, now)
-            .await?;
-        repo.commit().await?;
-        Ok::<_, mxauth_storage::StorageError>(session)
-    }
-    .await;
-    let session = match session {
-        Ok(session) => session,
-        Err(e) => return internal_error(&state, &e),
-    };
+    let mut repo = state.db.begin().await?;
+    let session = repo
+        .browser_sessions()
+        .add(
+            new_ulid(now, &mut state.random.rng()),
+            &user,
+            user_agent,
+            now,
+        )
+        .await?;
+    repo.browser_sessions()
+        .add_authentication(new_ulid(now, &mut state.random.rng()), &session, None, now)
+        .await?;
+    repo.commit().await?;
     tracing::info!(user = %user.username, "logged in");
     cookie.browser_session = Some(session.id);
     let mut response = Redirect::to(&next).into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, state.cookies.header(&cookie));
-    response
+    Ok(response)
 }

@@ -1,16 +1,16 @@
 //! `POST /logout`: ends the browser session (CSRF-protected, so another site
 //! cannot log people out).
 
-use axum::{
-    extract::State,
-    http::{header, HeaderMap},
-    response::Response,
-    Form,
-};
+use axum::{extract::State, http::header, response::Response};
 use serde::Deserialize;
 
-use super::{expired_form_page, internal_error, render};
-use crate::{state::AppState, templates::LoggedOutContext};
+use super::render;
+use crate::{
+    errors::PageError,
+    extract::{CsrfForm, CsrfProtected},
+    state::AppState,
+    templates::LoggedOutContext,
+};
 
 #[derive(Deserialize)]
 pub struct LogoutForm {
@@ -18,30 +18,24 @@ pub struct LogoutForm {
     csrf: String,
 }
 
+impl CsrfProtected for LogoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(input): Form<LogoutForm>,
-) -> Response {
-    let now = state.clock.now();
-    let mut cookie = state.cookies.read(&headers);
-    if !cookie.check_csrf(&input.csrf, now) {
-        return expired_form_page(&state);
-    }
+    CsrfForm { mut cookie, .. }: CsrfForm<LogoutForm>,
+) -> Result<Response, PageError> {
     if let Some(id) = cookie.browser_session.take() {
-        let result = async {
-            let mut repo = state.db.begin().await?;
-            crate::ops::sessions::end_browser(&mut repo, (&state).into(), id).await?;
-            repo.commit().await
-        }
-        .await;
-        if let Err(e) = result {
-            return internal_error(&state, &e);
-        }
+        let mut repo = state.db.begin().await?;
+        crate::ops::sessions::end_browser(&mut repo, (&state).into(), id).await?;
+        repo.commit().await?;
     }
     let mut response = render(&state, &LoggedOutContext {}, None);
     response
         .headers_mut()
         .append(header::SET_COOKIE, state.cookies.header(&cookie));
-    response
+    Ok(response)
 }

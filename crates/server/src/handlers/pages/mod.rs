@@ -10,21 +10,19 @@ pub mod login;
 pub mod logout;
 
 use axum::{
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
     routing::get,
     Router,
 };
-use mxauth_model::{
-    browser_session::BrowserSession, oauth2::Client, tokens::generate_alphanumeric, User,
-};
+use mxauth_model::oauth2::Client;
 use url::Url;
 
 use crate::{
-    cookies::CookieData,
-    handlers::unavailable,
+    errors::{page::secure_headers, PageError},
+    extract::CsrfProtected,
     state::AppState,
-    templates::{ErrorContext, TemplateContext},
+    templates::TemplateContext,
     urls::paths,
 };
 
@@ -49,7 +47,7 @@ pub fn render(
 ) -> Response {
     let html = match state.templates.render(ctx) {
         Ok(html) => html,
-        Err(e) => return internal_error(state, &e),
+        Err(e) => return PageError::from(e).render(state),
     };
     let mut response = (StatusCode::OK, Html(html)).into_response();
     secure_headers(response.headers_mut());
@@ -57,33 +55,6 @@ pub fn render(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
-}
-
-pub fn secure_headers(headers: &mut HeaderMap) {
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'"),
-    );
-}
-
-/// An HTML error page with `status`.
-pub fn error_page(state: &AppState, status: u16, title: &str, message: &str) -> Response {
-    let mut response = render(state, &ErrorContext::new(title, message), None);
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    response
-}
-
-/// The answer to a form whose CSRF token does not match (expired, or not
-/// from our page).
-pub fn expired_form_page(state: &AppState) -> Response {
-    error_page(
-        state,
-        403,
-        "This form has expired",
-        "Go back, reload the page and try again (the form's CSRF token did not match).",
-    )
 }
 
 /// The form of a page that asks yes or no (consent, SSO confirmation).
@@ -96,72 +67,10 @@ pub struct DecisionForm {
     pub decision: String,
 }
 
-/// Logs an internal failure once, with its cause, and shows a page that
-/// says only that something failed on our side; a 503 page with
-/// `Retry-After` when the cause is the database being unavailable.
-pub fn internal_error(state: &AppState, cause: &(dyn std::error::Error + 'static)) -> Response {
-    let (status, title, message) = if unavailable::is_unavailable(cause) {
-        unavailable::log(cause);
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "The service cannot reach its database right now. Please try again in a few seconds.",
-        )
-    } else {
-        tracing::error!(error = %cause, "internal error while rendering a page");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "The server could not complete this request. Please try again later.",
-        )
-    };
-    let html = state
-        .templates
-        .render(&ErrorContext::new(title, message))
-        .unwrap_or_default();
-    let mut response = (status, Html(html)).into_response();
-    secure_headers(response.headers_mut());
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        unavailable::set_retry_after(response.headers_mut());
+impl CsrfProtected for DecisionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
-    response
-}
-
-/// The cookie of a request, with a CSRF token ensured; the `Set-Cookie`
-/// header is returned when the cookie changed.
-pub fn cookie_with_csrf(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> (CookieData, String, Option<HeaderValue>) {
-    let mut cookie = state.cookies.read(headers);
-    let (csrf, changed) = cookie.ensure_csrf(state.clock.now(), || {
-        generate_alphanumeric(&mut state.random.rng(), 32)
-    });
-    let set = changed.then(|| state.cookies.header(&cookie));
-    (cookie, csrf, set)
-}
-
-/// The logged-in person: an active browser session of a valid user.
-pub async fn current_user(
-    state: &AppState,
-    cookie: &CookieData,
-) -> Result<Option<(BrowserSession, User)>, mxauth_storage::StorageError> {
-    let Some(session_id) = cookie.browser_session else {
-        return Ok(None);
-    };
-    let mut repo = state.db.read().await?;
-    let session = repo.browser_sessions().find(session_id).await?;
-    let result = match session.filter(BrowserSession::is_active) {
-        Some(session) => repo
-            .users()
-            .find_by_id(session.user_id)
-            .await?
-            .filter(User::is_valid)
-            .map(|user| (session, user)),
-        None => None,
-    };
-    drop(repo);
-    Ok(result)
 }
 
 /// How pages name an OAuth client: its `client_name`, else its id.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::{handlers::oauth2::error::OAuthError, outbound};
+use crate::{errors::OAuthError, outbound};
 use mxauth_crypto::jose::JwsAlgorithm;
 
 /// The metadata mxauth reads (RFC 7591 §2, OIDC Registration §2). Other

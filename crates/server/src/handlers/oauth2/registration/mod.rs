@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use self::metadata::{validate, Metadata};
-use super::error::OAuthError;
-use crate::{client_ip::ClientIp, rate_limit::RetryAfter, state::AppState};
+use crate::errors::OAuthError;
+use crate::{extract::ClientIp, rate_limit::RetryAfter, state::AppState};
 
 /// The largest registration request read. Real metadata is a few hundred
 /// bytes; the limit keeps anyone from storing megabytes per request.

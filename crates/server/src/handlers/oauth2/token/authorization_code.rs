@@ -18,7 +18,7 @@ use mxauth_storage::new_ulid;
 
 use super::issue::{sign_id_token, IdTokenInput, IssuedTokens};
 use crate::ops::{self, tokens::oauth2_pair};
-use crate::{handlers::oauth2::error::OAuthError, state::AppState};
+use crate::{errors::OAuthError, state::AppState};
 
 /// How long after consent a code can be exchanged.
 const CODE_LIFETIME_MINUTES: i64 = 10;

@@ -12,7 +12,7 @@ use mxauth_storage::new_ulid;
 
 use super::issue::IssuedTokens;
 use crate::ops::tokens::oauth2_pair;
-use crate::{handlers::oauth2::error::OAuthError, state::AppState};
+use crate::{errors::OAuthError, state::AppState};
 
 pub async fn exchange(
     state: &AppState,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use mxauth_model::{oauth2::Client, User};
 use serde_json::{json, Value};
 
-use crate::{handlers::oauth2::error::OAuthError, state::AppState};
+use crate::{errors::OAuthError, state::AppState};
 use mxauth_crypto::jose::{token_hash, JwsAlgorithm};
 
 /// What the token endpoint returns (RFC 6749 §5.1, OIDC Core §3.1.3.3).

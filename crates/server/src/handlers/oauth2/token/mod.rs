@@ -6,56 +6,42 @@ mod client_credentials;
 mod issue;
 mod refresh;
 
-use axum::{
-    extract::State,
-    http::HeaderMap,
-    response::{IntoResponse, Response},
-    Form,
-};
+use axum::{extract::State, http::HeaderMap, response::Response};
 use serde::Serialize;
 
-use super::{
-    client_auth::{authenticate, form_params},
-    error::OAuthError,
+use crate::errors::OAuthError;
+use crate::{
+    extract::{authenticate, OAuthForm},
+    state::AppState,
+    urls::paths,
 };
-use crate::{state::AppState, urls::paths};
 
 pub use issue::{id_token_claims, IssuedTokens};
 
+/// The client is authenticated after `grant_type` is read, so a request
+/// without one is told so whoever sent it.
 pub async fn handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    match handle(&state, &headers, pairs).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn handle(
-    state: &AppState,
-    headers: &HeaderMap,
-    pairs: Vec<(String, String)>,
+    OAuthForm(params): OAuthForm,
 ) -> Result<Response, OAuthError> {
-    let params = form_params(pairs)?;
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?
         .clone();
     let endpoint = state.urls.absolute(paths::TOKEN);
-    let client = authenticate(state, headers, &params, &endpoint).await?;
+    let client = authenticate(&state, &headers, &params, &endpoint).await?;
     let tokens = match grant_type.as_str() {
-        "authorization_code" => authorization_code::exchange(state, &client, &params).await?,
-        "refresh_token" => refresh::exchange(state, &client, &params).await?,
-        "client_credentials" => client_credentials::exchange(state, &client, &params).await?,
+        "authorization_code" => authorization_code::exchange(&state, &client, &params).await?,
+        "refresh_token" => refresh::exchange(&state, &client, &params).await?,
+        "client_credentials" => client_credentials::exchange(&state, &client, &params).await?,
         other => {
             return Err(OAuthError::unsupported_grant_type(format!(
                 "the grant type {other:?} is not supported"
             )))
         }
     };
-    Ok(super::error::no_store_json(TokenResponse::from(&tokens)))
+    Ok(crate::errors::no_store_json(TokenResponse::from(&tokens)))
 }
 
 /// The answer (RFC 6749 §5.1, OIDC Core §3.1.3.3). Fields are in

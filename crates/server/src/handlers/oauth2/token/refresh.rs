@@ -11,7 +11,7 @@ use mxauth_storage::Repository;
 
 use super::issue::IssuedTokens;
 use crate::ops::{self, tokens::oauth2_pair};
-use crate::{handlers::oauth2::error::OAuthError, state::AppState};
+use crate::{errors::OAuthError, state::AppState};
 
 pub async fn exchange(
     state: &AppState,

@@ -8,7 +8,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::handlers::unavailable;
+use super::unavailable;
 
 /// An error code from RFC 6749 §5.2, RFC 7591 §3.2.2 or RFC 7009 §2.2.1,
 /// with a description saying what exactly was wrong.

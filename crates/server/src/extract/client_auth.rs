@@ -3,34 +3,68 @@
 //! `client_secret_post`, `client_secret_jwt` and `private_key_jwt`
 //! (RFC 7523 §2.2, OIDC Core §9). A client must use the method it
 //! registered; secrets are compared in constant time.
+//!
+//! [`AuthenticatedClient`] is the extractor for endpoints whose first step is
+//! authenticating the client; [`authenticate`] is the same check for those
+//! that look at the request first (the token endpoint wants its
+//! `grant_type`, introspection also accepts the homeserver's secret).
 
-use std::collections::HashMap;
+use std::marker::PhantomData;
 
-use axum::http::{header, HeaderMap};
+use axum::{
+    extract::{FromRequest, Request},
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use mxauth_model::oauth2::{Client, ClientAuthMethod};
 use subtle::ConstantTimeEq;
 use ulid::Ulid;
 
-use super::error::OAuthError;
-use crate::{outbound::Origin, state::AppState};
+use super::{OAuthForm, OAuthParams};
+use crate::{errors::OAuthError, outbound::Origin, state::AppState, urls::paths};
 use mxauth_crypto::jose::{verify_jws, VerificationKey};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// Turns form pairs into a map, refusing repeated parameters (RFC 6749 §3.2:
-/// "MUST NOT be included more than once").
-pub fn form_params(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, OAuthError> {
-    let mut map = HashMap::with_capacity(pairs.len());
-    for (name, value) in pairs {
-        if map.contains_key(&name) {
-            return Err(OAuthError::invalid_request(format!(
-                "the parameter {name} appears more than once"
-            )));
-        }
-        map.insert(name, value);
+/// An endpoint that authenticates clients: its path, whose absolute URL a
+/// client assertion must name as its audience (RFC 7523 §3).
+pub trait ClientAuthEndpoint: Send + Sync + 'static {
+    const PATH: &'static str;
+}
+
+/// `POST /oauth2/revoke` (RFC 7009 §2.1).
+pub struct Revocation;
+
+impl ClientAuthEndpoint for Revocation {
+    const PATH: &'static str = paths::REVOKE;
+}
+
+/// The client that sent the request, authenticated, with the parameters of
+/// its form ([`OAuthForm`]). A failure answers the OAuth error body
+/// (`invalid_client`, with `WWW-Authenticate: Basic` when Basic was tried).
+pub struct AuthenticatedClient<E> {
+    pub client: Client,
+    pub params: OAuthParams,
+    endpoint: PhantomData<E>,
+}
+
+impl<E: ClientAuthEndpoint> FromRequest<AppState> for AuthenticatedClient<E> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let OAuthForm(params) = OAuthForm::from_request(request, state).await?;
+        let endpoint = state.urls.absolute(E::PATH);
+        let client = authenticate(state, &headers, &params, &endpoint)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            client,
+            params,
+            endpoint: PhantomData,
+        })
     }
-    Ok(map)
 }
 
 /// `Authorization: Basic` credentials, each part form-decoded.
@@ -95,7 +129,7 @@ fn failed(basic: bool) -> OAuthError {
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    params: &HashMap<String, String>,
+    params: &OAuthParams,
     endpoint: &str,
 ) -> Result<Client, OAuthError> {
     let basic = basic_credentials(headers)?;
