@@ -21,6 +21,8 @@ pub struct Resolved {
     pub encryption_key: [u8; 32],
     pub matrix_secret: String,
     pub client_secrets: Vec<Option<String>>,
+    /// The secret of each upstream provider, in the file's order.
+    pub provider_secrets: Vec<Option<String>>,
 }
 
 fn read_file(path: &str, what: &str) -> Result<Vec<u8>> {
@@ -222,6 +224,24 @@ pub fn client_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
         .collect()
 }
 
+/// The secret of each upstream provider, read from `client_secret_file`
+/// when given there.
+pub fn provider_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
+    config
+        .upstream_oauth2
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            inline_or_file(
+                &p.client_secret,
+                &p.client_secret_file,
+                &format!("upstream_oauth2.providers[{i}].client_secret_file"),
+            )
+        })
+        .collect()
+}
+
 /// Checks the schema-level rules, then resolves everything.
 pub fn resolve(config: &RootConfig) -> Result<Resolved> {
     let issues = config.validate();
@@ -243,5 +263,6 @@ pub fn resolve(config: &RootConfig) -> Result<Resolved> {
         encryption_key: encryption_key(&config.secrets)?,
         matrix_secret: matrix_secret(&config.matrix)?,
         client_secrets: client_secrets(config)?,
+        provider_secrets: provider_secrets(config)?,
     })
 }

@@ -157,7 +157,10 @@ impl RootConfig {
         self.email.unbuilt(&mut issues);
         self.matrix.unbuilt(&mut issues);
         if !self.upstream_oauth2.providers.is_empty() {
-            issues.unbuilt("upstream_oauth2.providers", "login with upstream providers");
+            issues.unbuilt(
+                "upstream_oauth2.providers",
+                "login with upstream providers (they are synced to the database; the login flow is not built yet)",
+            );
         }
         self.account.unbuilt(&mut issues);
         self.branding.unbuilt(&mut issues);

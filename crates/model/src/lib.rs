@@ -19,6 +19,7 @@ pub mod oauth2;
 pub mod pkce;
 pub mod scope;
 pub mod tokens;
+pub mod upstream;
 
 pub use pkce::CodeChallengeMethod;
 pub use scope::{Scope, ScopeToken};

@@ -1,15 +1,17 @@
-//! `config sync`: makes the static clients of the configuration file
-//! (`clients[]`) exist in the database exactly as configured. Runs at server
-//! start (unless `--no-sync`) and from the CLI. Secrets are stored
-//! encrypted with `secrets.encryption`.
+//! `config sync`: makes the static clients (`clients[]`) and the upstream
+//! providers (`upstream_oauth2.providers[]`) of the configuration file exist
+//! in the database exactly as configured. Runs at server start (unless
+//! `--no-sync`) and from the CLI. Secrets are stored encrypted with
+//! `secrets.encryption`.
 
 use chrono::{DateTime, Utc};
 use mxauth_model::oauth2::{Client, ClientAuthMethod, GrantTypes};
 use mxauth_storage::{Database, StorageError};
 use ulid::Ulid;
 
-use mxauth_config::ClientConfig;
+use mxauth_config::{ClientConfig, UpstreamProviderConfig};
 use mxauth_crypto::encrypter::Encrypter;
+use mxauth_model::upstream::UpstreamProvider;
 
 /// A static client with its secret already read from `client_secret_file`.
 pub struct StaticClient<'a> {
@@ -111,6 +113,93 @@ pub async fn sync_clients(
             report.pruned.push(existing.client_id());
         } else {
             report.stale.push(existing.client_id());
+        }
+    }
+    if dry_run {
+        repo.rollback().await?;
+    } else {
+        repo.commit().await?;
+    }
+    Ok(report)
+}
+
+/// An upstream provider with its secret already read from
+/// `client_secret_file`.
+pub struct ConfiguredProvider<'a> {
+    pub config: &'a UpstreamProviderConfig,
+    pub secret: Option<String>,
+}
+
+fn to_provider(
+    position: usize,
+    p: &ConfiguredProvider<'_>,
+    encrypter: &Encrypter,
+    now: DateTime<Utc>,
+) -> Result<UpstreamProvider, String> {
+    let config = p.config;
+    let id: Ulid = config
+        .id
+        .parse()
+        .map_err(|_| format!("upstream provider id {:?} is not a ULID", config.id))?;
+    // The block as JSON, without its secrets: the secret is sealed in its
+    // own column, and a file path means nothing to another machine.
+    let mut settings = serde_json::to_value(config).map_err(|e| e.to_string())?;
+    if let Some(map) = settings.as_object_mut() {
+        map.remove("client_secret");
+        map.remove("client_secret_file");
+    }
+    Ok(UpstreamProvider {
+        id,
+        position: i64::try_from(position).unwrap_or(i64::MAX),
+        enabled: config.enabled,
+        issuer: config.issuer.clone(),
+        human_name: config.human_name.clone(),
+        brand_name: config.brand_name.clone(),
+        synapse_idp_id: config.synapse_idp_id.clone(),
+        client_id: config.client_id.clone(),
+        encrypted_client_secret: p.secret.as_deref().map(|s| encrypter.encrypt_str(s)),
+        settings: settings.to_string(),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// Upserts every provider in the file's order. A provider no longer in the
+/// file is disabled (nobody logs in with it; its links stay), or with
+/// `prune` deleted (its links still stay, so the accounts find them if the
+/// provider comes back). With `dry_run` nothing is written.
+pub async fn sync_providers(
+    db: &Database,
+    providers: &[ConfiguredProvider<'_>],
+    encrypter: &Encrypter,
+    now: DateTime<Utc>,
+    prune: bool,
+    dry_run: bool,
+) -> Result<SyncReport, SyncError> {
+    let wanted: Vec<UpstreamProvider> = providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| to_provider(i, p, encrypter, now))
+        .collect::<Result<_, _>>()
+        .map_err(SyncError::Invalid)?;
+    let mut report = SyncReport::default();
+    let mut repo = db.begin().await?;
+    for provider in &wanted {
+        repo.upstream_providers().upsert(provider).await?;
+        report.upserted.push(provider.id.to_string());
+    }
+    for existing in repo.upstream_providers().list().await? {
+        if wanted.iter().any(|w| w.id == existing.id) {
+            continue;
+        }
+        if prune {
+            repo.upstream_providers().delete(existing.id).await?;
+            report.pruned.push(existing.id.to_string());
+        } else {
+            if existing.enabled {
+                repo.upstream_providers().disable(existing.id, now).await?;
+            }
+            report.stale.push(existing.id.to_string());
         }
     }
     if dry_run {

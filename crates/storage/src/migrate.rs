@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "grant_redirect_uri_sent",
         "0003_grant_redirect_uri_sent.sql"
     ),
+    migration!(4, "upstream_providers", "0004_upstream_providers.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

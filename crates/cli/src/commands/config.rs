@@ -25,24 +25,29 @@ pub fn run(ctx: &Context, command: &ConfigCommand) -> Result<ExitCode> {
 pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
     let db = ctx.database().await?;
-    let encrypter = mxauth_crypto::encrypter::Encrypter::new(&resolved.encryption_key);
-    let report = super::state::sync(
-        &ctx.config,
-        &resolved.client_secrets,
-        &encrypter,
-        &db,
-        prune,
-        dry_run,
-    )
-    .await?;
+    let synced = super::state::sync(&ctx.config, &resolved, &db, prune, dry_run).await?;
+    let (clients, providers) = (&synced.clients, &synced.providers);
     let verb = if dry_run { "would be" } else { "were" };
-    eprintln!("{} static client(s) {verb} written.", report.upserted.len());
+    eprintln!(
+        "{} static client(s) {verb} written.",
+        clients.upserted.len()
+    );
+    eprintln!(
+        "{} upstream provider(s) {verb} written.",
+        providers.upserted.len()
+    );
     let one = if dry_run { "would be" } else { "was" };
-    for id in &report.pruned {
+    for id in &clients.pruned {
         eprintln!("Client {id} {one} removed (no longer in the configuration).");
     }
-    for id in &report.stale {
+    for id in &clients.stale {
         eprintln!("Client {id} is no longer in the configuration; --prune removes it.");
+    }
+    for id in &providers.pruned {
+        eprintln!("Upstream provider {id} {one} removed (no longer in the configuration; its links are kept).");
+    }
+    for id in &providers.stale {
+        eprintln!("Upstream provider {id} is no longer in the configuration and {one} disabled; --prune removes it.");
     }
     Ok(ExitCode::SUCCESS)
 }

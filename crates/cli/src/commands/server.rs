@@ -38,19 +38,12 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     }
 
     if !args.no_sync {
-        let report = state::sync(
-            config,
-            &resolved.client_secrets,
-            &mxauth_crypto::encrypter::Encrypter::new(&resolved.encryption_key),
-            &db,
-            false,
-            false,
-        )
-        .await?;
-        if !report.upserted.is_empty() {
+        let synced = state::sync(config, &resolved, &db, false, false).await?;
+        if !synced.clients.upserted.is_empty() || !synced.providers.upserted.is_empty() {
             tracing::info!(
-                "synced {} static client(s) from the configuration",
-                report.upserted.len()
+                "synced {} static client(s) and {} upstream provider(s) from the configuration",
+                synced.clients.upserted.len(),
+                synced.providers.upserted.len()
             );
         }
     }

@@ -13,7 +13,7 @@ use mxauth_server::{
     cookies::CookieSettings,
     homeserver::{Homeserver, SynapseConnection},
     state::{AppState, SiteConfig},
-    sync::{sync_clients, StaticClient, SyncReport},
+    sync::{sync_clients, sync_providers, ConfiguredProvider, StaticClient, SyncReport},
     urls::UrlBuilder,
 };
 use mxauth_storage::Database;
@@ -107,23 +107,43 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
     })
 }
 
-/// Syncs `clients[]` into the database.
+/// What `config sync` did to the clients and to the upstream providers.
+pub struct Synced {
+    pub clients: SyncReport,
+    pub providers: SyncReport,
+}
+
+/// Syncs `clients[]` and `upstream_oauth2.providers[]` into the database.
 pub async fn sync(
     config: &RootConfig,
-    secrets: &[Option<String>],
-    encrypter: &Encrypter,
+    resolved: &Resolved,
     db: &Database,
     prune: bool,
     dry_run: bool,
-) -> Result<SyncReport> {
+) -> Result<Synced> {
+    let encrypter = Encrypter::new(&resolved.encryption_key);
+    let now = SystemClock.now();
     let clients: Vec<StaticClient<'_>> = config
         .clients
         .iter()
-        .zip(secrets)
+        .zip(&resolved.client_secrets)
         .map(|(config, secret)| StaticClient {
             config,
             secret: secret.clone(),
         })
         .collect();
-    Ok(sync_clients(db, &clients, encrypter, SystemClock.now(), prune, dry_run).await?)
+    let providers: Vec<ConfiguredProvider<'_>> = config
+        .upstream_oauth2
+        .providers
+        .iter()
+        .zip(&resolved.provider_secrets)
+        .map(|(config, secret)| ConfiguredProvider {
+            config,
+            secret: secret.clone(),
+        })
+        .collect();
+    Ok(Synced {
+        clients: sync_clients(db, &clients, &encrypter, now, prune, dry_run).await?,
+        providers: sync_providers(db, &providers, &encrypter, now, prune, dry_run).await?,
+    })
 }

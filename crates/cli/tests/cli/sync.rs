@@ -99,3 +99,87 @@ async fn static_clients_are_synced_pruned_and_usable() {
     repo.rollback().await.unwrap();
     database.close().await;
 }
+
+const KEYCLOAK: &str = "01JSYNCKEYC0AK00000000000A";
+const GOOGLE: &str = "01JSYNCG00G1E0000000000000";
+
+#[tokio::test]
+async fn upstream_providers_are_synced_in_order_disabled_and_pruned() {
+    let dir = temp_dir("sync-upstream");
+    let db = TestDatabase::sqlite(&dir);
+    let secret_file = dir.join("keycloak-secret");
+    std::fs::write(&secret_file, "kc-s3cret\n").unwrap();
+    let providers = format!(
+        "upstream_oauth2:\n  providers:\n    - id: {KEYCLOAK}\n      issuer: https://sso.example.com/realms/matrix\n      human_name: Keycloak\n      synapse_idp_id: oidc-keycloak\n      client_id: matrix\n      client_secret_file: {}\n      token_endpoint_auth_method: client_secret_basic\n      scope: openid profile email\n    - id: {GOOGLE}\n      issuer: https://accounts.google.com/\n      brand_name: google\n      client_id: g-client\n      client_secret: g-s3cret\n      token_endpoint_auth_method: client_secret_post\n",
+        secret_file.display()
+    );
+    let (files, _port) = server_config("sync-upstream", &db, &providers);
+    assert_eq!(
+        run(with_configs(&mut mxauth(), &files).args(["database", "migrate"])).code,
+        0
+    );
+    let synced = run(with_configs(&mut mxauth(), &files).args(["config", "sync"]));
+    assert_eq!(synced.code, 0, "{}", synced.stderr);
+    assert!(
+        synced
+            .stderr
+            .contains("2 upstream provider(s) were written"),
+        "{}",
+        synced.stderr
+    );
+    let database = db.open().await;
+    let mut read = database.read().await.unwrap();
+    let stored = read.upstream_providers().list().await.unwrap();
+    drop(read);
+    let ids: Vec<String> = stored.iter().map(|p| p.id.to_string()).collect();
+    assert_eq!(ids, [KEYCLOAK, GOOGLE], "the file's order");
+    let keycloak = &stored[0];
+    assert!(keycloak.enabled);
+    assert_eq!(keycloak.synapse_idp_id.as_deref(), Some("oidc-keycloak"));
+    let sealed = keycloak.encrypted_client_secret.as_deref().unwrap();
+    assert!(!sealed.contains("kc-s3cret"), "secrets are sealed");
+    for provider in &stored {
+        assert!(
+            !provider.settings.contains("s3cret") && !provider.settings.contains("secret_file"),
+            "no secret or secret path in the settings: {}",
+            provider.settings
+        );
+    }
+    let settings: serde_json::Value = serde_json::from_str(&keycloak.settings).unwrap();
+    assert_eq!(settings["scope"], "openid profile email");
+
+    // Keycloak leaves the file: disabled, not deleted; --prune deletes it.
+    let google_block = &providers[providers.find(&format!("    - id: {GOOGLE}")).unwrap()..];
+    let only_google = format!("upstream_oauth2:\n  providers:\n{google_block}");
+    std::fs::write(files.last().unwrap(), &only_google).unwrap();
+    let stale = run(with_configs(&mut mxauth(), &files).args(["config", "sync"]));
+    assert!(
+        stale.stderr.contains(&format!(
+            "Upstream provider {KEYCLOAK} is no longer in the configuration and was disabled"
+        )),
+        "{}",
+        stale.stderr
+    );
+    let mut read = database.read().await.unwrap();
+    let kept = read
+        .upstream_providers()
+        .find(KEYCLOAK.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(!kept.unwrap().enabled);
+    drop(read);
+    let pruned = run(with_configs(&mut mxauth(), &files).args(["config", "sync", "--prune"]));
+    assert_eq!(pruned.code, 0, "{}", pruned.stderr);
+    let mut read = database.read().await.unwrap();
+    let left: Vec<String> = read
+        .upstream_providers()
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id.to_string())
+        .collect();
+    assert_eq!(left, [GOOGLE]);
+    drop(read);
+    database.close().await;
+}

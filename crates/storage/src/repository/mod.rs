@@ -30,6 +30,7 @@ mod oauth2_sessions;
 mod oauth2_tokens;
 mod passwords;
 mod syn2mas;
+mod upstream_providers;
 mod users;
 
 pub use browser_sessions::BrowserSessions;

@@ -12,4 +12,5 @@ mod jobs;
 mod migrations;
 mod oauth2;
 mod stored_values;
+mod upstream;
 mod users;
