@@ -16,6 +16,21 @@ pub async fn ensure(
     device: &str,
     display_name: Option<&str>,
 ) -> Result<(), HomeserverError> {
+    let created = upsert_provisioning(hs, user, device, display_name).await;
+    if let Err(e) = &created {
+        // Logged once here, for every surface; callers answer in their own
+        // words.
+        tracing::error!(error = %e, user = %user.username, device, "creating the device on the homeserver");
+    }
+    created
+}
+
+async fn upsert_provisioning(
+    hs: &dyn Homeserver,
+    user: &mxauth_model::User,
+    device: &str,
+    display_name: Option<&str>,
+) -> Result<(), HomeserverError> {
     match hs.upsert_device(&user.username, device, display_name).await {
         Err(HomeserverError::Refused { status, .. }) if status == 404 || status == 500 => {
             let request = ProvisionRequest {

@@ -286,8 +286,7 @@ pub async fn finish_login(
         new.display_name.as_deref(),
     )
     .await;
-    if let Err(e) = created {
-        tracing::error!(error = %e, user = %user.username, "compat login: creating the device");
+    if created.is_err() {
         return Err(MatrixError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "M_UNKNOWN",

@@ -130,14 +130,10 @@ pub async fn exchange(
     if let Ok(Some(device)) = scope.device_id() {
         ops::devices::ensure(state.homeserver.as_ref(), &user, device, None)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, user = %user.username, device, "creating the device on the homeserver");
-                OAuthError {
-                    status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    code: "temporarily_unavailable",
-                    description: "the homeserver could not be reached to create this device; try again".into(),
-                    basic_challenge: false,
-                }
+            .map_err(|_| {
+                OAuthError::temporarily_unavailable(
+                    "the homeserver could not be reached to create this device; try again",
+                )
             })?;
     }
 
