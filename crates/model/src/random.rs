@@ -54,13 +54,6 @@ impl RandomSource for SeededRandom {
     }
 }
 
-/// Makes sure a [`BoxRng`] can be passed where `impl RngCore + CryptoRng`
-/// is asked for.
-fn _assert_usable(rng: &mut BoxRng) {
-    fn takes(_: &mut (impl RngCore + CryptoRng)) {}
-    takes(rng);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

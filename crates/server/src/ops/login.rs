@@ -168,7 +168,6 @@ pub async fn check_user_password(
 #[cfg(test)]
 mod tests {
     use mxauth_model::MockClock;
-    use mxauth_storage::{migrate, DatabaseSettings};
     use rand::{rngs::StdRng, SeedableRng};
 
     use super::*;
@@ -186,14 +185,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_older_hash_is_upgraded_on_success_only() {
-        let path = std::env::temp_dir().join(format!("mxauth-pwcheck-{}.db", ulid::Ulid::new()));
-        let db = Database::connect(&DatabaseSettings::from_uri(format!(
-            "sqlite://{}",
-            path.display()
-        )))
-        .await
-        .unwrap();
-        migrate::run(&db, |_| {}).await.unwrap();
+        let db = crate::test_support::test_db().await;
         let clock = MockClock::default();
         let mut rng = StdRng::seed_from_u64(7);
 
@@ -292,6 +284,5 @@ mod tests {
             .unwrap();
         assert_eq!(none, PasswordCheck::NoPassword);
         db.close().await;
-        let _ = std::fs::remove_file(path);
     }
 }
