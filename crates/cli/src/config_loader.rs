@@ -105,13 +105,17 @@ pub fn deserialize_with_env(
     mut document: Value,
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<RootConfig> {
+    let selected = env_overrides::select(vars);
+    if selected.is_empty() {
+        return deserialize(document);
+    }
     // The full key tree, defaults included, tells how a variable's name
     // splits into keys; without it (the files alone do not load yet) the
     // keys present in the files guide the split.
     let schema = deserialize(document.clone())
         .ok()
         .and_then(|config| serde_norway::to_value(&config).ok());
-    for applied in env_overrides::apply(&mut document, schema.as_ref(), vars)? {
+    for applied in env_overrides::apply(&mut document, schema.as_ref(), selected)? {
         eprintln!(
             "configuration: {} sets {} (from the environment)",
             applied.variable, applied.key

@@ -30,15 +30,18 @@ pub struct AppliedOverride {
     pub key: String,
 }
 
-/// Sets the keys named by `MAS_*` variables in `document`. `schema` is the
-/// full key tree (the configuration serialised with its defaults) when it
-/// could be built, and guides how names split into keys.
-pub fn apply(
-    document: &mut Value,
-    schema: Option<&Value>,
-    vars: impl IntoIterator<Item = (String, String)>,
-) -> Result<Vec<AppliedOverride>> {
-    let mut vars: Vec<_> = vars
+/// A `MAS_*` variable under a configuration section: its name, the
+/// lower-case parts of the name after `MAS_`, its value.
+pub struct Selected {
+    variable: String,
+    parts: Vec<String>,
+    value: String,
+}
+
+/// The variables of `vars` that name configuration keys, in a stable order
+/// (two variables naming the same key apply the same way every time).
+pub fn select(vars: impl IntoIterator<Item = (String, String)>) -> Vec<Selected> {
+    let mut selected: Vec<Selected> = vars
         .into_iter()
         .filter_map(|(name, value)| {
             let parts = name.strip_prefix(PREFIX)?.to_ascii_lowercase();
@@ -46,13 +49,32 @@ pub fn apply(
             SECTIONS
                 .iter()
                 .any(|section| starts_with_key(&parts, section))
-                .then_some((name, parts, value))
+                .then_some(Selected {
+                    variable: name,
+                    parts,
+                    value,
+                })
         })
         .collect();
-    // Sorted, so two variables naming the same key apply in a stable order.
-    vars.sort();
+    selected.sort_by(|a, b| a.variable.cmp(&b.variable));
+    selected
+}
+
+/// Sets the keys named by the `selected` variables in `document`. `schema`
+/// is the full key tree (the configuration serialised with its defaults)
+/// when it could be built, and guides how names split into keys.
+pub fn apply(
+    document: &mut Value,
+    schema: Option<&Value>,
+    selected: Vec<Selected>,
+) -> Result<Vec<AppliedOverride>> {
     let mut applied = Vec::new();
-    for (variable, parts, value) in vars {
+    for Selected {
+        variable,
+        parts,
+        value,
+    } in selected
+    {
         let key = resolve(&parts, schema, document);
         let expects_text = lookup(schema, &key).is_some_and(Value::is_string)
             || lookup(Some(document), &key).is_some_and(Value::is_string);
