@@ -1,18 +1,15 @@
 -- Upstream OAuth 2.0 / OIDC providers, synced from `upstream_oauth2.providers`
--- by `config sync` (and at server start). The provider's whole configuration
--- block is kept as JSON in `settings` (secrets left out; the client secret
--- is sealed with `secrets.encryption`). Links (`upstream_oauth_links`) name
+-- by `config sync` (and at server start). Columns hold only what providers
+-- are looked up or ordered by; the rest of the configuration block is kept
+-- as JSON in `settings` (secrets left out; the client secret is sealed with
+-- `secrets.encryption`). Links (`upstream_oauth_links`) name
 -- providers by id without a foreign key: syn2mas writes them before the
 -- provider is configured, and a pruned provider that comes back finds them.
 CREATE TABLE upstream_oauth_providers (
     upstream_oauth_provider_id BLOB PRIMARY KEY,
     position INTEGER NOT NULL,
     enabled INTEGER NOT NULL,
-    issuer TEXT,
-    human_name TEXT,
-    brand_name TEXT,
     synapse_idp_id TEXT,
-    client_id TEXT NOT NULL,
     encrypted_client_secret TEXT,
     settings TEXT NOT NULL,
     created_at TEXT NOT NULL,

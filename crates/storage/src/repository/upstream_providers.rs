@@ -16,11 +16,7 @@ struct ProviderRow {
     upstream_oauth_provider_id: Uuid,
     position: i64,
     enabled: bool,
-    issuer: Option<String>,
-    human_name: Option<String>,
-    brand_name: Option<String>,
     synapse_idp_id: Option<String>,
-    client_id: String,
     encrypted_client_secret: Option<String>,
     settings: String,
     created_at: Timestamp,
@@ -36,11 +32,7 @@ const PROVIDERS: Table = Table {
         "upstream_oauth_provider_id",
         "position",
         "enabled",
-        "issuer",
-        "human_name",
-        "brand_name",
         "synapse_idp_id",
-        "client_id",
         "encrypted_client_secret",
         "settings",
         "created_at",
@@ -54,11 +46,7 @@ impl From<ProviderRow> for UpstreamProvider {
             id: to_ulid(row.upstream_oauth_provider_id),
             position: row.position,
             enabled: row.enabled,
-            issuer: row.issuer,
-            human_name: row.human_name,
-            brand_name: row.brand_name,
             synapse_idp_id: row.synapse_idp_id,
-            client_id: row.client_id,
             encrypted_client_secret: row.encrypted_client_secret,
             settings: row.settings,
             created_at: row.created_at.0,
@@ -98,11 +86,7 @@ impl UpstreamProviders<'_, Write> {
                 .bind(to_uuid(p.id))
                 .bind(p.position)
                 .bind(p.enabled)
-                .bind(p.issuer.as_deref())
-                .bind(p.human_name.as_deref())
-                .bind(p.brand_name.as_deref())
                 .bind(p.synapse_idp_id.as_deref())
-                .bind(p.client_id.as_str())
                 .bind(p.encrypted_client_secret.as_deref())
                 .bind(p.settings.as_str())
                 .bind(Timestamp(p.created_at))

@@ -13,11 +13,7 @@ fn provider(rng: &mut impl rand::RngCore, position: i64, idp: &str) -> UpstreamP
         id: new_ulid(now(), rng),
         position,
         enabled: true,
-        issuer: Some(format!("https://{idp}.example.com/")),
-        human_name: Some(idp.to_uppercase()),
-        brand_name: None,
         synapse_idp_id: Some(format!("oidc-{idp}")),
-        client_id: format!("{idp}-client"),
         encrypted_client_secret: Some("sealed".into()),
         settings: format!(r#"{{"client_id":"{idp}-client"}}"#),
         created_at: now(),
@@ -42,7 +38,7 @@ async fn providers_upsert_list_disable_and_delete(db: &Database) {
     // A second sync changes the settings but not the creation time.
     let later = now() + Duration::hours(1);
     let changed = UpstreamProvider {
-        human_name: Some("Keycloak".into()),
+        settings: r#"{"client_id":"keycloak-client","human_name":"Keycloak"}"#.into(),
         encrypted_client_secret: None,
         created_at: later,
         updated_at: later,
