@@ -1,6 +1,8 @@
 //! `compat_sessions`, `compat_access_tokens` and `compat_refresh_tokens`:
 //! the legacy login API's sessions and tokens (digests only).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use mxauth_model::{
     compat::{CompatAccessToken, CompatRefreshToken, CompatSession},
@@ -212,18 +214,25 @@ impl<M: Mode> CompatAccessTokens<'_, M> {
         &mut self,
         digest: &str,
     ) -> Result<Option<(CompatAccessToken, CompatSession, User)>, StorageError> {
-        let sql = format!(
-            "SELECT {}, {}, {}
-             FROM compat_access_tokens t
-             JOIN compat_sessions s ON s.compat_session_id = t.compat_session_id
-             JOIN users u ON u.user_id = s.user_id
-             WHERE t.access_token_sha256 = $1",
-            COMPAT_ACCESS_TOKENS.columns_as("t_"),
-            COMPAT_SESSIONS.columns(),
-            USERS.columns_as("u_"),
-        );
+        // Introspection's hot path: the statement is built once per process,
+        // not once per request.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {}, {}, {}
+                 FROM compat_access_tokens t
+                 JOIN compat_sessions s ON s.compat_session_id = t.compat_session_id
+                 JOIN users u ON u.user_id = s.user_id
+                 WHERE t.access_token_sha256 = $1",
+                COMPAT_ACCESS_TOKENS.columns_as("t_"),
+                COMPAT_SESSIONS.columns(),
+                USERS.columns_as("u_"),
+            )
+        });
         let row: Option<LookupRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+            sqlx::query_as(SQL.as_str())
+                .bind(digest)
+                .fetch_optional(conn)
+                .await
         })?;
         Ok(row.map(|r| {
             let session = CompatSession::from(r.session);

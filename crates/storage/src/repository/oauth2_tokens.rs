@@ -2,6 +2,8 @@
 //! The introspection lookup fetches token, session and user in one query:
 //! it is on Synapse's hot path.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use mxauth_model::{
     oauth2::{AccessToken, RefreshToken, Session},
@@ -145,19 +147,26 @@ impl<M: Mode> AccessTokens<'_, M> {
         &mut self,
         digest: &str,
     ) -> Result<Option<(AccessToken, Session, Option<User>)>, StorageError> {
-        let sql = format!(
-            "SELECT {}, {}, {}
-             FROM oauth2_access_tokens t
-             JOIN oauth2_sessions s ON s.oauth2_session_id = t.oauth2_session_id
-             LEFT JOIN users u ON u.user_id = s.user_id
-             WHERE t.access_token_sha256 = $1",
-            ACCESS_TOKENS.columns(),
-            // The token's own column of that name carries the same value.
-            OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
-            USERS.columns_as("u_"),
-        );
+        // Introspection's hot path: the statement is built once per process,
+        // not once per request.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {}, {}, {}
+                 FROM oauth2_access_tokens t
+                 JOIN oauth2_sessions s ON s.oauth2_session_id = t.oauth2_session_id
+                 LEFT JOIN users u ON u.user_id = s.user_id
+                 WHERE t.access_token_sha256 = $1",
+                ACCESS_TOKENS.columns(),
+                // The token's own column of that name carries the same value.
+                OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
+                USERS.columns_as("u_"),
+            )
+        });
         let row: Option<IntrospectionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(&sql).bind(digest).fetch_optional(conn).await
+            sqlx::query_as(SQL.as_str())
+                .bind(digest)
+                .fetch_optional(conn)
+                .await
         })?;
         row.map(|r| {
             let user = match (r.u_user_id, r.u_username, r.u_created_at) {
