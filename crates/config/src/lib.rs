@@ -34,7 +34,10 @@ pub use misc::{
 };
 pub use passwords::{HashAlgorithm, PasswordSchemeConfig, PasswordsConfig};
 pub use secrets::{KeyConfig, SecretsConfig};
-pub use upstream::{UpstreamOAuth2Config, UpstreamProviderConfig};
+pub use upstream::{
+    ClaimImport, ClaimsImports, SignInWithAppleConfig, TemplateOnly, UpstreamOAuth2Config,
+    UpstreamProviderConfig,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -15,6 +15,7 @@ pub mod rate_limit;
 pub mod state;
 pub mod sync;
 pub mod templates;
+pub mod upstream;
 pub mod urls;
 
 #[cfg(test)]

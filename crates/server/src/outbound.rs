@@ -125,6 +125,27 @@ impl Outbound {
         url: &str,
         limit: usize,
     ) -> Result<Vec<u8>, FetchError> {
+        let answer = self
+            .send(origin, reqwest::Method::GET, url, limit, |r| r)
+            .await?;
+        if !answer.status.is_success() {
+            return Err(FetchError::Status(answer.status));
+        }
+        Ok(answer.body)
+    }
+
+    /// Sends a `method` request to `url` (`build` may add headers and a
+    /// body) and reads at most `limit` bytes of the
+    /// answer, whatever its status, so callers can read an error body
+    /// (RFC 6749 §5.2).
+    pub async fn send(
+        &self,
+        origin: Origin,
+        method: reqwest::Method,
+        url: &str,
+        limit: usize,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, FetchError> {
         let parsed = url::Url::parse(url).map_err(|e| FetchError::Request(e.to_string()))?;
         let host = parsed.host_str().unwrap_or_default();
         let client = match origin {
@@ -134,13 +155,31 @@ impl Outbound {
             }
             Origin::Untrusted => &self.public_only,
         };
-        let response = client
-            .get(parsed)
+        let response = build(client.request(method, parsed))
             .send()
             .await
             .map_err(|e| FetchError::Request(error_chain(&e)))?;
-        read_limited(response, limit).await
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_limited(response, limit).await?;
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
     }
+}
+
+/// An answer read by [`Outbound::send`].
+#[derive(Debug)]
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
 }
 
 fn build(public_only: bool) -> Result<reqwest::Client, FetchError> {
@@ -180,14 +219,11 @@ pub enum Origin {
     Untrusted,
 }
 
-/// Reads a successful answer's body, at most `limit` bytes.
+/// Reads an answer's body, at most `limit` bytes.
 async fn read_limited(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Vec<u8>, FetchError> {
-    if !response.status().is_success() {
-        return Err(FetchError::Status(response.status()));
-    }
     if response
         .content_length()
         .is_some_and(|len| len > limit as u64)

@@ -61,6 +61,8 @@ pub struct AppState {
     /// Outbound HTTP (client key sets; upstream providers to come) behind
     /// the SSRF guard.
     pub outbound: Outbound,
+    /// Upstream providers' discovery documents and JWK Sets.
+    pub upstream_metadata: Arc<crate::upstream::MetadataCache>,
     /// The homeserver this server provisions users and devices on.
     pub homeserver: Arc<dyn Homeserver>,
     /// Documents that never change while the process runs, serialised once.

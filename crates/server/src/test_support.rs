@@ -178,6 +178,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         )),
         limiter: Arc::default(),
         outbound: crate::outbound::Outbound::new().unwrap(),
+        upstream_metadata: Default::default(),
         homeserver: homeserver.clone(),
         documents: Arc::default(),
     };

@@ -27,6 +27,12 @@ pub mod paths {
     /// The legacy SSO confirmation page (reached through the homeserver's
     /// `/login/sso/redirect`).
     pub const COMPLETE_COMPAT_SSO: &str = "/complete-compat-sso/{id}";
+    /// Signing in through an upstream provider: the redirect to it, its
+    /// callback, the page that links or registers, its back-channel logout.
+    pub const UPSTREAM_AUTHORIZE: &str = "/upstream/authorize/{id}";
+    pub const UPSTREAM_CALLBACK: &str = "/upstream/callback/{id}";
+    pub const UPSTREAM_LINK: &str = "/upstream/link/{id}";
+    pub const UPSTREAM_BACKCHANNEL_LOGOUT: &str = "/upstream/backchannel-logout/{id}";
 
     // The legacy Matrix client-server API (the `compat` resource), for
     // every `{version}` (`r0`, `v3`…) clients use.
@@ -133,6 +139,27 @@ impl UrlBuilder {
     /// the homeserver instead of on mxauth.
     pub fn complete_compat_sso(&self, login_id: &str) -> String {
         self.absolute(&paths::COMPLETE_COMPAT_SSO.replace("{id}", login_id))
+    }
+
+    /// Where a button sends the browser to sign in with an upstream
+    /// provider, coming back to `next` (a local path). Absolute: the legacy
+    /// SSO redirect leaves through the homeserver's domain.
+    pub fn upstream_authorize(&self, provider_id: &str, next: &str) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        let path = paths::UPSTREAM_AUTHORIZE.replace("{id}", provider_id);
+        format!("{}?{query}", self.absolute(&path))
+    }
+
+    /// The redirect URI registered at the provider (absolute, exact).
+    pub fn upstream_callback(&self, provider_id: &str) -> String {
+        self.absolute(&paths::UPSTREAM_CALLBACK.replace("{id}", provider_id))
+    }
+
+    /// The page that signs in, links or registers after the callback.
+    pub fn upstream_link(&self, link_id: &str) -> String {
+        self.relative(&paths::UPSTREAM_LINK.replace("{id}", link_id))
     }
 }
 

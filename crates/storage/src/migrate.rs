@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "0003_grant_redirect_uri_sent.sql"
     ),
     migration!(4, "upstream_providers", "0004_upstream_providers.sql"),
+    migration!(5, "upstream_sessions", "0005_upstream_sessions.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

@@ -102,6 +102,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         limiter: Arc::default(),
         outbound: mxauth_server::outbound::Outbound::new()
             .context("cannot set up outbound HTTP")?,
+        upstream_metadata: Default::default(),
         homeserver,
         documents: Arc::default(),
     })

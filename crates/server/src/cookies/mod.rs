@@ -28,6 +28,36 @@ pub struct CookieData {
     pub browser_session: Option<Ulid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<CsrfToken>,
+    /// Sign-ins started at upstream providers in this browser: the cookie
+    /// is what ties a provider's callback to the browser that started it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<PendingUpstream>,
+}
+
+/// A sign-in at an upstream provider, as the browser's cookie holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUpstream {
+    pub session: Ulid,
+    /// The PKCE verifier (RFC 7636 §4.1), kept only here, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<String>,
+}
+
+/// How many sign-ins a browser can have in flight (several tabs).
+const MAX_PENDING_UPSTREAM: usize = 4;
+
+impl CookieData {
+    /// Adds a sign-in, forgetting the oldest beyond the limit.
+    pub fn add_upstream(&mut self, pending: PendingUpstream) {
+        self.upstream.push(pending);
+        let excess = self.upstream.len().saturating_sub(MAX_PENDING_UPSTREAM);
+        self.upstream.drain(..excess);
+    }
+
+    /// Forgets a sign-in once it is used.
+    pub fn remove_upstream(&mut self, session: Ulid) {
+        self.upstream.retain(|p| p.session != session);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +166,7 @@ mod tests {
         let s = settings();
         let data = CookieData {
             browser_session: Some(Ulid::nil()),
-            csrf: None,
+            ..CookieData::default()
         };
         let header = s.header(&data);
         let text = header.to_str().unwrap();
@@ -161,7 +191,7 @@ mod tests {
         };
         let header = other.header(&CookieData {
             browser_session: Some(Ulid::nil()),
-            csrf: None,
+            ..CookieData::default()
         });
         assert_eq!(s.read(&request_with(&header)), CookieData::default());
     }

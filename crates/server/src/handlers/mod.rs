@@ -6,6 +6,7 @@ pub mod compat;
 pub mod discovery;
 pub mod oauth2;
 pub mod pages;
+pub mod upstream;
 
 #[cfg(test)]
 mod login_tests;

@@ -47,6 +47,22 @@ pub async fn end_browser(
     Ok(())
 }
 
+/// Ends a browser session and every OAuth and compat session started from
+/// it (a provider's back-channel logout with `logout_all`).
+pub async fn end_browser_and_children(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    id: Ulid,
+) -> Result<(), StorageError> {
+    for session in repo.oauth2_sessions().active_of_browser_session(id).await? {
+        end_oauth2(repo, ctx, &session).await?;
+    }
+    for session in repo.compat_sessions().active_of_browser_session(id).await? {
+        end_compat(repo, ctx, &session).await?;
+    }
+    end_browser(repo, ctx, id).await
+}
+
 async fn sync_devices(
     repo: &mut Repository,
     ctx: Context<'_>,

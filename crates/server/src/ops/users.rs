@@ -67,6 +67,54 @@ pub async fn add_email(
     Ok(true)
 }
 
+/// A user to create: [`register`]'s input.
+#[derive(Debug, Default)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: Option<&'a str>,
+    /// Confirmed addresses; one the user already has is skipped.
+    pub emails: &'a [String],
+    /// `(version, hash)`, computed before the transaction opened.
+    pub hashed_password: Option<&'a (u16, String)>,
+    pub admin: bool,
+}
+
+/// Creates a user with their password and emails, and queues their
+/// provisioning on the homeserver (with the display name), all in the
+/// caller's transaction. A taken username is [`StorageError::Conflict`].
+pub async fn register(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    new: NewUser<'_>,
+) -> Result<User, StorageError> {
+    let now = ctx.now();
+    let user = repo.users().add(ctx.new_id(now), new.username, now).await?;
+    let user = if new.admin {
+        repo.users().set_can_request_admin(user, true).await?
+    } else {
+        user
+    };
+    if let Some(hashed) = new.hashed_password {
+        set_password(repo, ctx, &user, hashed).await?;
+    }
+    for email in new.emails {
+        match repo
+            .user_emails()
+            .add(ctx.new_id(now), &user, email, now)
+            .await
+        {
+            Ok(_) | Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let job = ProvisionUser {
+        set_display_name: new.display_name.map(str::to_owned),
+        user_id: user.id,
+    };
+    queue(repo, ctx, job).await?;
+    Ok(user)
+}
+
 /// Stores an already computed `(version, hash)` as the user's password
 /// (hash before opening the transaction: hashing is slow).
 pub async fn set_password(

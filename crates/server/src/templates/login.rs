@@ -17,6 +17,21 @@ pub struct LoginContext {
     /// The application the person signs in for, when the login is a step
     /// of its request ("to continue to Element").
     pub client_name: Option<String>,
+    /// Whether the password form is shown (`passwords.enabled`).
+    pub password_login: bool,
+    /// A button per enabled upstream provider, in the configuration's order.
+    pub providers: Vec<ProviderButton>,
+}
+
+/// "Continue with Keycloak".
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderButton {
+    pub id: String,
+    pub name: String,
+    /// `brand_name` (google, github, apple…), for styling.
+    pub brand: Option<String>,
+    /// `/upstream/authorize/{id}?next=…`.
+    pub href: String,
 }
 
 impl TemplateContext for LoginContext {
@@ -30,6 +45,8 @@ impl TemplateContext for LoginContext {
             username: String::new(),
             error: None,
             client_name: None,
+            password_login: true,
+            providers: Vec::new(),
         };
         let retry = Self {
             next: "/consent/01J0000000000000000000000".into(),
@@ -38,6 +55,21 @@ impl TemplateContext for LoginContext {
             client_name: Some("Element".into()),
             ..first.clone()
         };
-        vec![first, retry]
+        let providers = vec![ProviderButton {
+            id: "01H8PKNWKKRPCBW4YGH1RWV279".into(),
+            name: "Keycloak".into(),
+            brand: Some("keycloak".into()),
+            href: "/upstream/authorize/01H8PKNWKKRPCBW4YGH1RWV279?next=%2Faccount%2F".into(),
+        }];
+        let with_providers = Self {
+            providers: providers.clone(),
+            ..first.clone()
+        };
+        let upstream_only = Self {
+            password_login: false,
+            providers,
+            ..first.clone()
+        };
+        vec![first, retry, with_providers, upstream_only]
     }
 }

@@ -20,6 +20,7 @@ mod form_post;
 mod login;
 #[cfg(test)]
 mod tests;
+mod upstream;
 
 use std::collections::HashMap;
 
@@ -33,7 +34,8 @@ pub use self::{
     consent::{ClientHomepage, ClientSummary, ConsentContext},
     error::ErrorContext,
     form_post::FormPostContext,
-    login::LoginContext,
+    login::{LoginContext, ProviderButton},
+    upstream::{UpstreamLinkContext, UpstreamRegisterContext},
 };
 
 /// The typed context of one template.
@@ -110,6 +112,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "pages/compat_sso.html",
         include_str!("../../../../templates/pages/compat_sso.html"),
     ),
+    (
+        "pages/upstream_register.html",
+        include_str!("../../../../templates/pages/upstream_register.html"),
+    ),
+    (
+        "pages/upstream_link.html",
+        include_str!("../../../../templates/pages/upstream_link.html"),
+    ),
 ];
 
 /// Renders every sample of one context type.
@@ -124,6 +134,8 @@ const CONTEXTS: &[SampleRenderer] = &[
     Templates::render_samples::<LoggedOutContext>,
     Templates::render_samples::<AccountContext>,
     Templates::render_samples::<CompatSsoContext>,
+    Templates::render_samples::<UpstreamRegisterContext>,
+    Templates::render_samples::<UpstreamLinkContext>,
 ];
 
 /// A template rendered by [`Templates::check`], and with how many samples.

@@ -75,6 +75,8 @@ fn pages_escape_html_and_show_their_context() {
             username: "<script>".into(),
             error: Some("Wrong".into()),
             client_name: Some("Element".into()),
+            password_login: true,
+            providers: Vec::new(),
         })
         .unwrap();
     assert!(login.contains("name=\"csrf\" value=\"tok\""));

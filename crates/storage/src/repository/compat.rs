@@ -166,6 +166,21 @@ impl<M: Mode> CompatSessions<'_, M> {
         })?;
         Ok(rows.into_iter().map(CompatSession::from).collect())
     }
+
+    /// The active sessions a legacy SSO login started from a browser session.
+    pub async fn active_of_browser_session(
+        &mut self,
+        browser_session_id: Ulid,
+    ) -> Result<Vec<CompatSession>, StorageError> {
+        let rows: Vec<SessionRow> = COMPAT_SESSIONS
+            .list_where(
+                self.tx,
+                "s.user_session_id = $1 AND s.finished_at IS NULL ORDER BY s.compat_session_id",
+                to_uuid(browser_session_id),
+            )
+            .await?;
+        Ok(rows.into_iter().map(CompatSession::from).collect())
+    }
 }
 
 impl CompatSessions<'_, Write> {

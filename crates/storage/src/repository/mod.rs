@@ -30,7 +30,9 @@ mod oauth2_sessions;
 mod oauth2_tokens;
 mod passwords;
 mod syn2mas;
+mod upstream_links;
 mod upstream_providers;
+mod upstream_sessions;
 mod users;
 
 pub use browser_sessions::BrowserSessions;

@@ -77,6 +77,22 @@ impl<M: Mode> OAuth2Sessions<'_, M> {
             .await?;
         row.map(Session::try_from).transpose()
     }
+
+    /// The active sessions started from a browser session (its "children",
+    /// ended with it by a provider's back-channel logout).
+    pub async fn active_of_browser_session(
+        &mut self,
+        browser_session_id: Ulid,
+    ) -> Result<Vec<Session>, StorageError> {
+        let rows: Vec<SessionRow> = OAUTH2_SESSIONS
+            .list_where(
+                self.tx,
+                "s.user_session_id = $1 AND s.finished_at IS NULL ORDER BY s.oauth2_session_id",
+                to_uuid(browser_session_id),
+            )
+            .await?;
+        rows.into_iter().map(Session::try_from).collect()
+    }
 }
 
 impl OAuth2Sessions<'_, Write> {

@@ -140,6 +140,19 @@ impl<M: Mode> UpstreamProviders<'_, M> {
         Ok(row.map(UpstreamProvider::from))
     }
 
+    /// The provider legacy clients name by Synapse's IdP id
+    /// (`/login/sso/redirect/oidc-keycloak`), enabled or not.
+    pub async fn find_by_synapse_idp_id(
+        &mut self,
+        idp_id: &str,
+    ) -> Result<Option<UpstreamProvider>, StorageError> {
+        let sql = PROVIDERS.select_where("synapse_idp_id = $1 ORDER BY position LIMIT 1");
+        let row: Option<ProviderRow> = on_conn!(self, |conn| {
+            sqlx::query_as(&sql).bind(idp_id).fetch_optional(conn).await
+        })?;
+        Ok(row.map(UpstreamProvider::from))
+    }
+
     /// Every provider, enabled or not, in the order of the configuration.
     pub async fn list(&mut self) -> Result<Vec<UpstreamProvider>, StorageError> {
         let sql = PROVIDERS.select_where("TRUE ORDER BY position, upstream_oauth_provider_id");

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use mxauth_model::is_plausible_email;
-use mxauth_model::{OsRandom, RandomSource as _};
-use mxauth_server::{homeserver::Availability, jobs::ProvisionUser, ops};
-use mxauth_storage::{new_ulid, StorageError};
+use mxauth_server::{homeserver::Availability, ops};
+use mxauth_storage::StorageError;
 
 use super::{check_complexity, check_username, localpart, password_manager, Tools};
 use crate::{
@@ -94,13 +93,15 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         }
     }
 
-    let now = tools.clock.now();
     let mut repo = tools.db.begin().await?;
-    let user = match repo
-        .users()
-        .add(new_ulid(now, &mut OsRandom.rng()), &username, now)
-        .await
-    {
+    let new = ops::users::NewUser {
+        username: &username,
+        display_name: display_name.as_deref(),
+        emails,
+        hashed_password: hashed.as_ref(),
+        admin: *admin,
+    };
+    let user = match ops::users::register(&mut repo, tools.ops(), new).await {
         Ok(user) => user,
         // Someone else created it since we checked.
         Err(StorageError::Conflict(_)) => {
@@ -108,25 +109,6 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         }
         Err(e) => return Err(e.into()),
     };
-    let user = repo.users().set_can_request_admin(user, *admin).await?;
-    if let Some(hashed) = hashed {
-        ops::users::set_password(&mut repo, tools.ops(), &user, &hashed).await?;
-    }
-    for email in emails {
-        match repo
-            .user_emails()
-            .add(new_ulid(now, &mut OsRandom.rng()), &user, email, now)
-            .await
-        {
-            Ok(_) | Err(StorageError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let job = ProvisionUser {
-        set_display_name: display_name.clone(),
-        user_id: user.id,
-    };
-    ops::users::queue(&mut repo, tools.ops(), job).await?;
     repo.commit().await?;
     println!("{}", user.mxid(tools.server_name));
     eprintln!("User {} created.", user.username);

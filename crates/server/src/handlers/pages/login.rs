@@ -16,10 +16,11 @@ use super::{client_display_name, display_host, render, safe_next};
 use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, current_user, ClientIp, CsrfForm, CsrfProtected},
+    handlers::upstream,
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,
-    templates::LoginContext,
+    templates::{LoginContext, ProviderButton},
     urls::paths,
 };
 
@@ -59,6 +60,16 @@ async fn form(
 ) -> Result<Response, PageError> {
     let client_name = continuing_to(state, next).await?;
     let (_, csrf, set) = cookie_with_csrf(state, headers);
+    let providers = upstream::enabled_providers(state)
+        .await?
+        .into_iter()
+        .map(|p| ProviderButton {
+            id: p.id.to_string(),
+            name: p.display_name(),
+            brand: p.config.brand_name.clone(),
+            href: state.urls.upstream_authorize(&p.id.to_string(), next),
+        })
+        .collect();
     let ctx = LoginContext {
         action: state.urls.relative(paths::LOGIN),
         csrf,
@@ -66,6 +77,8 @@ async fn form(
         username: username.to_owned(),
         error: error.map(str::to_owned),
         client_name,
+        password_login: state.passwords.is_some(),
+        providers,
     };
     let mut response = render(state, &ctx, set);
     if error.is_some() {

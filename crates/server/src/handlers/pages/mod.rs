@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
             paths::COMPLETE_COMPAT_SSO,
             get(compat_sso::show).post(compat_sso::submit),
         )
+        .merge(super::upstream::router())
 }
 
 /// Renders the page of `ctx`, 200, no framing, no caching.
