@@ -232,12 +232,18 @@ pub fn provider_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
         .providers
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            inline_or_file(
+        .map(|(i, p)| match &p.sign_in_with_apple {
+            // Sign in with Apple signs its client secret with this key.
+            Some(apple) if p.token_endpoint_auth_method == "sign_in_with_apple" => inline_or_file(
+                &apple.private_key,
+                &apple.private_key_file,
+                &format!("upstream_oauth2.providers[{i}].sign_in_with_apple.private_key_file"),
+            ),
+            _ => inline_or_file(
                 &p.client_secret,
                 &p.client_secret_file,
                 &format!("upstream_oauth2.providers[{i}].client_secret_file"),
-            )
+            ),
         })
         .collect()
 }

@@ -159,12 +159,7 @@ impl RootConfig {
         self.http.unbuilt(&mut issues);
         self.email.unbuilt(&mut issues);
         self.matrix.unbuilt(&mut issues);
-        if !self.upstream_oauth2.providers.is_empty() {
-            issues.unbuilt(
-                "upstream_oauth2.providers",
-                "login with upstream providers (they are synced to the database; the login flow is not built yet)",
-            );
-        }
+        self.upstream_oauth2.unbuilt(&mut issues);
         self.account.unbuilt(&mut issues);
         self.branding.unbuilt(&mut issues);
         self.captcha.unbuilt(&mut issues);

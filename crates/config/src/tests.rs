@@ -143,12 +143,50 @@ fn static_clients_need_ulids_and_secrets_for_secret_methods() {
 #[test]
 fn upstream_enumerations_list_allowed_values() {
     let err = errors(
-        "upstream_oauth2: {providers: [{id: 01H8PKNWKKRPCBW4YGH1RWV279, client_id: c, token_endpoint_auth_method: magic}]}",
+        "upstream_oauth2: {providers: [{id: 01H8PKNWKKRPCBW4YGH1RWV279, issuer: \"https://idp.example\", client_id: c, token_endpoint_auth_method: magic}]}",
     );
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(err[0].starts_with(
         "upstream_oauth2.providers[0].token_endpoint_auth_method: \"magic\" is not one of none,"
     ));
+}
+
+/// What a provider needs for the sign-in to work is checked up front, each
+/// problem named by its path.
+#[test]
+fn upstream_providers_name_what_their_sign_in_lacks() {
+    let provider = |rest: &str| {
+        errors(&format!(
+            "upstream_oauth2: {{providers: [{{id: 01H8PKNWKKRPCBW4YGH1RWV279, client_id: c, {rest}}}]}}"
+        ))
+    };
+    let err = provider(
+        "issuer: \"https://idp.example\", token_endpoint_auth_method: client_secret_basic",
+    );
+    assert_eq!(err, ["upstream_oauth2.providers[0].client_secret: missing: token_endpoint_auth_method client_secret_basic needs client_secret or client_secret_file"]);
+    let err = provider("token_endpoint_auth_method: none, discovery_mode: disabled, authorization_endpoint: \"https://idp.example/auth\"");
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(
+        err[0].starts_with("upstream_oauth2.providers[0].token_endpoint: missing"),
+        "{err:?}"
+    );
+    let err = provider("token_endpoint_auth_method: none");
+    assert!(
+        err[0].starts_with("upstream_oauth2.providers[0].issuer: missing"),
+        "{err:?}"
+    );
+    let err =
+        provider("issuer: \"https://idp.example\", token_endpoint_auth_method: sign_in_with_apple");
+    assert!(
+        err[0].starts_with("upstream_oauth2.providers[0].sign_in_with_apple: missing"),
+        "{err:?}"
+    );
+    let err = provider("issuer: \"not a url\", token_endpoint_auth_method: none");
+    assert_eq!(
+        err,
+        ["upstream_oauth2.providers[0].issuer: \"not a url\" is not a URL"]
+    );
+    assert!(provider("issuer: \"https://idp.example\", token_endpoint_auth_method: client_secret_post, client_secret: s").is_empty());
 }
 
 #[test]

@@ -196,6 +196,7 @@ impl UpstreamOAuth2Config {
                 p.on_backchannel_logout.as_deref(),
                 &["do_nothing", "logout_browser_only", "logout_all"],
             );
+            p.validate_flow(&path, issues);
             let imports = &p.claims_imports;
             for (name, import) in [
                 ("localpart", &imports.localpart),
@@ -217,6 +218,89 @@ impl UpstreamOAuth2Config {
                     format!("{path}.claims_imports.localpart.on_conflict"),
                     localpart.on_conflict.as_deref(),
                     &["fail", "add", "replace", "set"],
+                );
+            }
+        }
+    }
+}
+
+/// Methods that authenticate with the client secret (OIDC Core §9).
+const SECRET_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+];
+
+impl UpstreamProviderConfig {
+    /// What the sign-in needs to work at all, so `config check` says it
+    /// before a person meets the error page.
+    fn validate_flow(&self, path: &str, issues: &mut Issues) {
+        let method = self.token_endpoint_auth_method.as_str();
+        let has_secret = self.client_secret.is_some() || self.client_secret_file.is_some();
+        if SECRET_METHODS.contains(&method) && !has_secret {
+            issues.push(
+                format!("{path}.client_secret"),
+                format!("missing: token_endpoint_auth_method {method} needs client_secret or client_secret_file"),
+            );
+        }
+        if method == "sign_in_with_apple" {
+            match &self.sign_in_with_apple {
+                None => issues.push(
+                    format!("{path}.sign_in_with_apple"),
+                    "missing: token_endpoint_auth_method sign_in_with_apple needs this block (private_key or private_key_file, team_id, key_id)",
+                ),
+                Some(apple) => one_of(
+                    issues,
+                    &format!("{path}.sign_in_with_apple"),
+                    "private_key",
+                    &apple.private_key,
+                    &apple.private_key_file,
+                    true,
+                ),
+            }
+        }
+        if self.discovery_mode.as_deref() == Some("disabled") {
+            for (name, value) in [
+                ("authorization_endpoint", &self.authorization_endpoint),
+                ("token_endpoint", &self.token_endpoint),
+            ] {
+                if value.is_none() {
+                    issues.push(
+                        format!("{path}.{name}"),
+                        "missing: with discovery_mode: disabled the endpoints must be configured",
+                    );
+                }
+            }
+        }
+        if self.discovery_mode.as_deref() != Some("disabled") && self.issuer.is_none() {
+            issues.push(
+                format!("{path}.issuer"),
+                "missing: discovery needs the issuer (or set discovery_mode: disabled and the endpoints)",
+            );
+        }
+        for (name, value) in [
+            ("issuer", &self.issuer),
+            ("authorization_endpoint", &self.authorization_endpoint),
+            ("token_endpoint", &self.token_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+            ("userinfo_endpoint", &self.userinfo_endpoint),
+        ] {
+            if let Some(value) = value {
+                if url::Url::parse(value).is_err() {
+                    issues.push(format!("{path}.{name}"), format!("{value:?} is not a URL"));
+                }
+            }
+        }
+    }
+}
+
+impl UpstreamOAuth2Config {
+    pub(super) fn unbuilt(&self, issues: &mut Issues) {
+        for (i, p) in self.providers.iter().enumerate() {
+            if p.registration_token_required {
+                issues.unbuilt(
+                    format!("upstream_oauth2.providers[{i}].registration_token_required"),
+                    "registration tokens",
                 );
             }
         }

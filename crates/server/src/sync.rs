@@ -124,7 +124,7 @@ pub async fn sync_clients(
 }
 
 /// An upstream provider with its secret already read from
-/// `client_secret_file`.
+/// `client_secret_file` (for `sign_in_with_apple`, Apple's private key).
 pub struct ConfiguredProvider<'a> {
     pub config: &'a UpstreamProviderConfig,
     pub secret: Option<String>,
@@ -147,6 +147,14 @@ fn to_provider(
     if let Some(map) = settings.as_object_mut() {
         map.remove("client_secret");
         map.remove("client_secret_file");
+        // Apple's private key is the secret of `sign_in_with_apple`.
+        if let Some(apple) = map
+            .get_mut("sign_in_with_apple")
+            .and_then(|a| a.as_object_mut())
+        {
+            apple.remove("private_key");
+            apple.remove("private_key_file");
+        }
     }
     Ok(UpstreamProvider {
         id,

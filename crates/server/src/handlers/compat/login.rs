@@ -19,13 +19,29 @@ use serde_json::{json, Value};
 use super::MatrixError;
 use crate::{
     extract::ClientIp,
+    handlers::upstream,
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,
 };
 
-/// The login types offered (C-S API `GET /login`).
-pub async fn flows(State(state): State<AppState>) -> Json<Value> {
+/// The login types offered (C-S API `GET /login`); `m.login.sso` lists
+/// the upstream providers, so legacy clients show a button for each.
+pub async fn flows(State(state): State<AppState>) -> Response {
+    let providers = match upstream::enabled_providers(&state).await {
+        Ok(providers) => providers,
+        Err(e) => return MatrixError::from(e).into_response(),
+    };
+    let identity_providers: Vec<Value> = providers
+        .iter()
+        .map(|p| {
+            let mut idp = json!({"id": upstream::advertised_idp_id(p), "name": p.display_name()});
+            if let Some(brand) = &p.config.brand_name {
+                idp["brand"] = json!(brand);
+            }
+            idp
+        })
+        .collect();
     let mut flows = Vec::new();
     if state.passwords.is_some() {
         flows.push(json!({ "type": "m.login.password" }));
@@ -34,12 +50,12 @@ pub async fn flows(State(state): State<AppState>) -> Json<Value> {
     // leads to mxauth's own login page.
     flows.push(json!({
         "type": "m.login.sso",
-        "identity_providers": [],
+        "identity_providers": identity_providers,
         "oauth_aware_preferred": true,
         "org.matrix.msc3824.delegated_oidc_compatibility": true,
     }));
     flows.push(json!({ "type": "m.login.token" }));
-    Json(json!({ "flows": flows }))
+    Json(json!({ "flows": flows })).into_response()
 }
 
 pub async fn login(

@@ -23,7 +23,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::COMPAT_LOGIN, get(login::flows).post(login::login))
         .route(paths::COMPAT_SSO_REDIRECT, get(sso::redirect))
-        .route(paths::COMPAT_SSO_REDIRECT_IDP, get(sso::redirect))
+        .route(
+            paths::COMPAT_SSO_REDIRECT_IDP,
+            get(sso::redirect_to_provider),
+        )
         .route(paths::COMPAT_LOGOUT, post(logout::logout))
         .route(paths::COMPAT_LOGOUT_ALL, post(logout::logout_all))
         .route(paths::COMPAT_REFRESH, post(refresh::refresh))

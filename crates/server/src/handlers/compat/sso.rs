@@ -3,11 +3,14 @@
 //! browser to mxauth's confirmation page (`/complete-compat-sso/{id}`, after
 //! logging in), which sends it back to the client with a `loginToken`; the
 //! client exchanges that token once, within 30 seconds, with
-//! `m.login.token`. The identity provider in the path is ignored: mxauth is
-//! the only one.
+//! `m.login.token`. With an identity provider in the path
+//! (`/login/sso/redirect/oidc-keycloak`), the login goes through that
+//! upstream provider.
+
+use std::collections::HashMap;
 
 use axum::{
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -16,13 +19,14 @@ use mxauth_model::{token_digest, tokens::generate_alphanumeric};
 use mxauth_storage::new_ulid;
 use serde::Deserialize;
 use serde_json::Value;
+use ulid::Ulid;
 use url::Url;
 
 use super::{
     login::{check_account, finish_login, LoginOrigin, NewSession},
     MatrixError,
 };
-use crate::{errors::PageError, state::AppState};
+use crate::{errors::PageError, handlers::upstream, state::AppState, urls::paths};
 
 /// How long a confirmed login token can be exchanged.
 const TOKEN_LIFETIME_SECONDS: i64 = 30;
@@ -65,13 +69,36 @@ fn acceptable_redirect(url: &str) -> Option<Url> {
 }
 
 pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQuery>) -> Response {
+    start(&state, q, None).await
+}
+
+/// `/login/sso/redirect/{idp_id}`: straight to the upstream provider whose
+/// `synapse_idp_id` (or id) is `idp_id`, so the "Sign in with …" buttons
+/// old clients show from `GET /login` keep working after syn2mas. An
+/// unknown one leads to the login page, which lists every provider.
+pub async fn redirect_to_provider(
+    State(state): State<AppState>,
+    Path(path): Path<HashMap<String, String>>,
+    Query(q): Query<RedirectQuery>,
+) -> Response {
+    let idp = path.get("idp").map(String::as_str).unwrap_or_default();
+    let provider = match upstream::provider_by_idp_id(&state, idp).await {
+        Ok(provider) => provider,
+        Err(e) => return PageError::from(e).render(&state),
+    };
+    start(&state, q, provider.map(|p| p.id)).await
+}
+
+/// Records the login and sends the browser to the confirmation page,
+/// through the upstream provider when one was named.
+async fn start(state: &AppState, q: RedirectQuery, provider: Option<Ulid>) -> Response {
     let Some(target) = q.redirect_url.as_deref().and_then(acceptable_redirect) else {
         return PageError::new(
             StatusCode::BAD_REQUEST,
             "Invalid request",
             "The application sent a missing or invalid redirectUrl.",
         )
-        .render(&state);
+        .render(state);
     };
     let now = state.clock.now();
     let placeholder = token_digest(&generate_alphanumeric(&mut state.random.rng(), 32));
@@ -90,11 +117,20 @@ pub async fn redirect(State(state): State<AppState>, Query(q): Query<RedirectQue
         Ok::<_, mxauth_storage::StorageError>(login)
     }
     .await;
-    match result {
-        Ok(login) => {
-            Redirect::to(&state.urls.complete_compat_sso(&login.id.to_string())).into_response()
+    let login = match result {
+        Ok(login) => login,
+        Err(e) => return PageError::from(e).render(state),
+    };
+    let id = login.id.to_string();
+    match provider {
+        Some(provider) => {
+            let next = state
+                .urls
+                .relative(&paths::COMPLETE_COMPAT_SSO.replace("{id}", &id));
+            Redirect::to(&state.urls.upstream_authorize(&provider.to_string(), &next))
+                .into_response()
         }
-        Err(e) => PageError::from(e).render(&state),
+        None => Redirect::to(&state.urls.complete_compat_sso(&id)).into_response(),
     }
 }
 

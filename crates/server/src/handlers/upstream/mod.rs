@@ -89,3 +89,28 @@ pub async fn enabled_providers(state: &AppState) -> Result<Vec<Provider>, Storag
         })
         .collect())
 }
+
+/// The enabled provider legacy clients name `idp_id`: by its
+/// `synapse_idp_id` (what Synapse advertised, e.g. `oidc-keycloak`), else
+/// by its own id (what `GET /login` advertises for the others).
+pub async fn provider_by_idp_id(
+    state: &AppState,
+    idp_id: &str,
+) -> Result<Option<Provider>, StorageError> {
+    Ok(enabled_providers(state)
+        .await?
+        .into_iter()
+        .find(|p| advertised_idp_id(p) == idp_id))
+}
+
+/// The `id` of a provider in `GET /_matrix/client/v3/login`'s
+/// `identity_providers`.
+pub fn advertised_idp_id(provider: &Provider) -> String {
+    provider
+        .synapse_idp_id
+        .clone()
+        .unwrap_or_else(|| provider.id.to_string())
+}
+
+#[cfg(test)]
+mod tests;
