@@ -45,6 +45,10 @@ pub const ROUTES: &[&str] = &[
     paths::COMPAT_REFRESH,
     paths::COMPAT_LOGOUT,
     paths::COMPAT_LOGOUT_ALL,
+    paths::UPSTREAM_AUTHORIZE,
+    paths::UPSTREAM_CALLBACK,
+    paths::UPSTREAM_LINK,
+    paths::UPSTREAM_BACKCHANNEL_LOGOUT,
     paths::REVOKE,
     paths::LOGOUT,
 ];
