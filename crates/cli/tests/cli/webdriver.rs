@@ -141,6 +141,28 @@ impl Browser {
             .await;
     }
 
+    /// How many elements on the page match `css` (0 without failing).
+    pub async fn count(&self, css: &str) -> usize {
+        let found = self
+            .call(
+                "POST",
+                &self.path("/elements"),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found.as_array().map_or(0, Vec::len)
+    }
+
+    /// Runs `script` (a function body; `return` gives the result) in the page.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.path("/execute/sync"),
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// Saves a PNG screenshot (for people looking at the test's output).
     pub async fn screenshot(&self, file: &std::path::Path) {
         use base64::Engine;
@@ -160,7 +182,19 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the browser stayed at {}", self.url().await);
+        let text = self
+            .execute("return document.body ? document.body.innerText : '';")
+            .await;
+        let text: String = text
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(2000)
+            .collect();
+        panic!(
+            "the browser stayed at {}, showing:\n{text}",
+            self.url().await
+        );
     }
 
     pub async fn quit(mut self) {
@@ -169,6 +203,30 @@ impl Browser {
             .delete(format!("{}{}", self.base, self.path("")))
             .send()
             .await;
+        self.session.clear();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A test that fails before `quit` still closes Chromium: the session is
+/// deleted with a blocking request (no runtime to await on in `drop`), then
+/// the driver is stopped.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            use std::io::{Read, Write};
+            let address = self.base.trim_start_matches("http://");
+            if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = write!(
+                    stream,
+                    "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.session
+                );
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
