@@ -25,7 +25,7 @@ use crate::outbound::{Origin, Outbound};
 
 /// How long discovery documents and JWK Sets are reused.
 const CACHE_TTL_MINUTES: i64 = 60;
-/// A JWK Set is refetched for an unknown `kid` at most this often, so
+/// After a refetch for an unknown `kid`, the next one waits this long, so
 /// tokens naming made-up keys cannot make us hammer the provider.
 const JWKS_REFETCH_SECONDS: i64 = 30;
 /// The largest discovery document or JWK Set read.
@@ -84,10 +84,18 @@ struct Discovered {
 /// Values by key, each with the time it was fetched.
 type Timed<T> = Mutex<HashMap<String, (DateTime<Utc>, Arc<T>)>>;
 
+/// A JWK Set, when it was fetched, and whether that fetch was a refetch
+/// for an unknown key.
+struct CachedJwks {
+    at: DateTime<Utc>,
+    jwks: Arc<Value>,
+    refetched: bool,
+}
+
 #[derive(Default)]
 pub struct MetadataCache {
     endpoints: Timed<Endpoints>,
-    jwks: Timed<Value>,
+    jwks: Mutex<HashMap<String, CachedJwks>>,
 }
 
 impl std::fmt::Debug for MetadataCache {
@@ -148,11 +156,14 @@ impl MetadataCache {
         now: DateTime<Utc>,
         refresh: bool,
     ) -> Result<Arc<Value>, UpstreamError> {
-        if let Some((at, jwks)) = self.jwks.lock().await.get(uri.as_str()) {
-            let age = now - *at;
+        if let Some(cached) = self.jwks.lock().await.get(uri.as_str()) {
+            let age = now - cached.at;
             let fresh = age < Duration::minutes(CACHE_TTL_MINUTES);
-            if fresh && (!refresh || age < Duration::seconds(JWKS_REFETCH_SECONDS)) {
-                return Ok(jwks.clone());
+            // A key rotation is picked up by the first token naming the new
+            // key; refetches back to back wait.
+            let refetch_waits = cached.refetched && age < Duration::seconds(JWKS_REFETCH_SECONDS);
+            if fresh && (!refresh || refetch_waits) {
+                return Ok(cached.jwks.clone());
             }
         }
         let body = outbound
@@ -167,10 +178,15 @@ impl MetadataCache {
             )));
         }
         let jwks = Arc::new(jwks);
+        let cached = CachedJwks {
+            at: now,
+            jwks: jwks.clone(),
+            refetched: refresh,
+        };
         self.jwks
             .lock()
             .await
-            .insert(uri.as_str().to_owned(), (now, jwks.clone()));
+            .insert(uri.as_str().to_owned(), cached);
         Ok(jwks)
     }
 }

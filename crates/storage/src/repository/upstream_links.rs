@@ -121,6 +121,33 @@ impl UpstreamLinks<'_, Write> {
         Ok(())
     }
 
+    /// The link of `link.subject` at its provider: the existing one, or
+    /// `link` added. Two first sign-ins of one person at once (two tabs)
+    /// find the same link instead of one failing on the unique index.
+    pub async fn find_or_add(&mut self, link: &UpstreamLink) -> Result<UpstreamLink, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO upstream_oauth_links
+                   (upstream_oauth_link_id, upstream_oauth_provider_id, user_id, subject,
+                    human_account_name, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (upstream_oauth_provider_id, subject) DO NOTHING",
+            )
+            .bind(to_uuid(link.id))
+            .bind(to_uuid(link.provider_id))
+            .bind(link.user_id.map(to_uuid))
+            .bind(link.subject.as_str())
+            .bind(link.human_account_name.as_deref())
+            .bind(Timestamp(link.created_at))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        self.find_by_subject(link.provider_id, &link.subject)
+            .await?
+            .ok_or_else(|| StorageError::Conflict("the link vanished while being added"))
+    }
+
     /// Points a link at `user_id`, only while it points at nobody; `false`
     /// when someone else got there first.
     pub async fn associate(&mut self, link_id: Ulid, user_id: Ulid) -> Result<bool, StorageError> {

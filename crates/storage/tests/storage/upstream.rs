@@ -107,6 +107,10 @@ async fn links_are_found_by_subject_and_associated_once(db: &Database) {
         .add(new_ulid(now(), &mut rng), "mallory", now())
         .await
         .unwrap();
+    repo.commit().await.unwrap();
+    // A failed statement aborts a PostgreSQL transaction: the conflict is
+    // tried in one of its own.
+    let mut repo = db.begin().await.unwrap();
     repo.upstream_links().add(&link).await.unwrap();
     let twice = UpstreamLink {
         id: new_ulid(now(), &mut rng),
@@ -139,6 +143,22 @@ async fn links_are_found_by_subject_and_associated_once(db: &Database) {
         .unwrap();
     assert_eq!(found.user_id, Some(alice.id));
     assert_eq!(found.human_account_name.as_deref(), Some("alice@idp"));
+    drop(read);
+    // find_or_add returns the existing link (a second tab's sign-in) and
+    // adds a new subject's.
+    let mut repo = db.begin().await.unwrap();
+    assert_eq!(
+        repo.upstream_links().find_or_add(&twice).await.unwrap(),
+        found
+    );
+    let bob = UpstreamLink {
+        id: new_ulid(now(), &mut rng),
+        subject: "sub-bob".into(),
+        ..link.clone()
+    };
+    assert_eq!(repo.upstream_links().find_or_add(&bob).await.unwrap(), bob);
+    repo.rollback().await.unwrap();
+    let mut read = db.read().await.unwrap();
     assert_eq!(
         read.upstream_links().find(link.id).await.unwrap(),
         Some(found)

@@ -225,33 +225,21 @@ async fn complete(
 
     let store = async {
         let mut repo = state.db.begin().await?;
-        let link = match repo
-            .upstream_links()
-            .find_by_subject(provider.id, &subject)
-            .await?
-        {
-            Some(link) => {
-                if imports.account_name.is_some() && imports.account_name != link.human_account_name
-                {
-                    repo.upstream_links()
-                        .set_human_account_name(link.id, imports.account_name.as_deref())
-                        .await?;
-                }
-                link
-            }
-            None => {
-                let link = UpstreamLink {
-                    id: new_ulid(now, &mut state.random.rng()),
-                    provider_id: provider.id,
-                    user_id: None,
-                    subject: subject.clone(),
-                    human_account_name: imports.account_name.clone(),
-                    created_at: now,
-                };
-                repo.upstream_links().add(&link).await?;
-                link
-            }
+        let candidate = UpstreamLink {
+            id: new_ulid(now, &mut state.random.rng()),
+            provider_id: provider.id,
+            user_id: None,
+            subject: subject.clone(),
+            human_account_name: imports.account_name.clone(),
+            created_at: now,
         };
+        let link = repo.upstream_links().find_or_add(&candidate).await?;
+        // The account name can change at the provider.
+        if imports.account_name.is_some() && imports.account_name != link.human_account_name {
+            repo.upstream_links()
+                .set_human_account_name(link.id, imports.account_name.as_deref())
+                .await?;
+        }
         let outcome = CallbackOutcome {
             link_id: link.id,
             // The provider's own `sub` (back-channel logout names it), not

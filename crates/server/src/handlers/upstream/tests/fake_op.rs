@@ -28,6 +28,12 @@ pub struct Script {
     pub sign_with_stranger: bool,
     /// Answer the token request with this error.
     pub token_error: Option<String>,
+    /// The userinfo answer's claims.
+    pub userinfo: Value,
+    /// Answer userinfo as a signed JWT (`application/jwt`).
+    pub userinfo_signed: bool,
+    /// A `jwks_uri` for discovery instead of the provider's own.
+    pub jwks_uri: Option<String>,
 }
 
 /// Each token request's form fields.
@@ -36,11 +42,12 @@ type Requests = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 #[derive(Clone)]
 struct OpState {
     issuer: String,
-    keys: Arc<Keystore>,
+    keys: Arc<Mutex<Arc<Keystore>>>,
     stranger: Arc<Keystore>,
     script: Arc<Mutex<Script>>,
     /// Every form the token endpoint received.
     token_requests: Requests,
+    jwks_fetches: Arc<Mutex<usize>>,
     now: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
@@ -61,21 +68,26 @@ impl FakeOp {
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let state = OpState {
             issuer: issuer.clone(),
-            keys: Arc::new(keystore(7, "op-key")),
+            keys: Arc::new(Mutex::new(Arc::new(keystore(7, "op-key")))),
             stranger: Arc::new(keystore(8, "op-key")),
             script: Arc::new(Mutex::new(Script {
                 discovery_issuer: None,
                 id_token_claims: json!({"sub": "alice-sub", "preferred_username": "alice", "name": "Alice", "email": "alice@example.test", "email_verified": true, "sid": "op-session-1"}),
                 sign_with_stranger: false,
                 token_error: None,
+                userinfo: json!({"sub": "alice-sub", "name": "Alice from userinfo"}),
+                userinfo_signed: false,
+                jwks_uri: None,
             })),
             token_requests: Arc::default(),
+            jwks_fetches: Arc::default(),
             now: Arc::new(now),
         };
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
             .with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { issuer, state }
@@ -83,6 +95,16 @@ impl FakeOp {
 
     pub fn script(&self, change: impl FnOnce(&mut Script)) {
         change(&mut self.state.script.lock().unwrap());
+    }
+
+    /// Replaces the signing key with a new one named `kid` (key rotation).
+    pub fn rotate_keys(&self, seed: u64, kid: &str) {
+        *self.state.keys.lock().unwrap() = Arc::new(keystore(seed, kid));
+    }
+
+    /// How many times the JWK Set was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        *self.state.jwks_fetches.lock().unwrap()
     }
 
     pub fn token_requests(&self) -> Vec<Vec<(String, String)>> {
@@ -98,10 +120,8 @@ impl FakeOp {
             "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
         });
         merge(&mut full, claims);
-        self.state
-            .keys
-            .sign_jwt(JwsAlgorithm::Es256, &full)
-            .unwrap()
+        let keys = self.state.keys.lock().unwrap().clone();
+        keys.sign_jwt(JwsAlgorithm::Es256, &full).unwrap()
     }
 }
 
@@ -118,13 +138,14 @@ fn merge(into: &mut Value, claims: Value) {
 }
 
 async fn discovery(State(op): State<OpState>) -> Json<Value> {
-    let issuer = op.script.lock().unwrap().discovery_issuer.clone();
+    let script = op.script.lock().unwrap().clone();
     let base = &op.issuer;
     Json(json!({
-        "issuer": issuer.unwrap_or_else(|| base.clone()),
+        "issuer": script.discovery_issuer.unwrap_or_else(|| base.clone()),
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"),
+        "jwks_uri": script.jwks_uri.unwrap_or_else(|| format!("{base}/jwks")),
+        "userinfo_endpoint": format!("{base}/userinfo"),
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "id_token_signing_alg_values_supported": ["ES256"],
@@ -132,7 +153,29 @@ async fn discovery(State(op): State<OpState>) -> Json<Value> {
 }
 
 async fn jwks(State(op): State<OpState>) -> Json<Value> {
-    Json(op.keys.public_jwks())
+    *op.jwks_fetches.lock().unwrap() += 1;
+    let keys = op.keys.lock().unwrap().clone();
+    Json(keys.public_jwks())
+}
+
+async fn userinfo(
+    State(op): State<OpState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if bearer != Some("Bearer op-access-token") {
+        return axum::http::StatusCode::UNAUTHORIZED.into_response();
+    }
+    let script = op.script.lock().unwrap().clone();
+    if script.userinfo_signed {
+        let keys = op.keys.lock().unwrap().clone();
+        let mut claims = json!({"iss": op.issuer, "aud": "mxauth-client"});
+        merge(&mut claims, script.userinfo);
+        let jwt = keys.sign_jwt(JwsAlgorithm::Es256, &claims).unwrap();
+        return ([(axum::http::header::CONTENT_TYPE, "application/jwt")], jwt).into_response();
+    }
+    Json(script.userinfo).into_response()
 }
 
 async fn token(
@@ -154,9 +197,9 @@ async fn token(
         json!({"iss": op.issuer, "aud": "mxauth-client", "iat": now, "exp": now + 300});
     merge(&mut claims, script.id_token_claims);
     let keys = if script.sign_with_stranger {
-        &op.stranger
+        op.stranger.clone()
     } else {
-        &op.keys
+        op.keys.lock().unwrap().clone()
     };
     let id_token = keys.sign_jwt(JwsAlgorithm::Es256, &claims).unwrap();
     Json(json!({"access_token": "op-access-token", "token_type": "Bearer", "id_token": id_token}))

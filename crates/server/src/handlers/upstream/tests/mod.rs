@@ -591,3 +591,122 @@ async fn legacy_sso_goes_straight_to_the_provider_named_by_its_synapse_idp_id() 
         .unwrap()
         .contains("/complete-compat-sso/"));
 }
+
+#[tokio::test]
+async fn userinfo_claims_are_imported_as_json_or_signed_and_must_be_about_the_same_person() {
+    for signed in [false, true] {
+        let mut overrides = json!({"fetch_userinfo": true});
+        if signed {
+            overrides["userinfo_signed_response_alg"] = json!("ES256");
+        }
+        let s = setup(overrides).await;
+        s.op.script(|sc| sc.userinfo_signed = signed);
+        let page = s.sign_in(&mut Browser::default()).await;
+        assert_eq!(page.status, 200, "signed {signed}: {}", page.body);
+        // userinfo's name wins over the ID token's.
+        assert!(
+            page.body.contains("Alice from userinfo"),
+            "signed {signed}: {}",
+            page.body
+        );
+
+        s.op.script(|sc| sc.userinfo["sub"] = json!("someone-else"));
+        let mut browser = Browser::default();
+        let (state, _) = s.begin(&mut browser).await;
+        let page = s
+            .callback(&mut browser, &format!("code=c&state={state}"))
+            .await;
+        assert_eq!(page.status, 502, "{}", page.body);
+        assert!(page.body.contains("someone else"), "{}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_signing_key_is_fetched_again() {
+    let s = setup(json!({})).await;
+    assert_eq!(s.sign_in(&mut Browser::default()).await.status, 200);
+    assert_eq!(s.op.jwks_fetches(), 1);
+    assert_eq!(s.sign_in(&mut Browser::default()).await.status, 200);
+    assert_eq!(s.op.jwks_fetches(), 1, "the JWK Set is cached");
+    // The provider now signs with a new kid: fetched again, once.
+    s.op.rotate_keys(9, "op-key-2");
+    let page = s.sign_in(&mut Browser::default()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(s.op.jwks_fetches(), 2);
+    // Right after that refetch, a token naming an unknown key is refused
+    // without fetching again (made-up kids cannot hammer the provider)…
+    s.op.rotate_keys(10, "op-key-3");
+    let mut browser = Browser::default();
+    let (state, _) = s.begin(&mut browser).await;
+    let refused = s
+        .callback(&mut browser, &format!("code=c&state={state}"))
+        .await;
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert_eq!(s.op.jwks_fetches(), 2);
+    // …and 30 seconds later it is picked up.
+    s.ts.clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(s.sign_in(&mut Browser::default()).await.status, 200);
+    assert_eq!(s.op.jwks_fetches(), 3);
+}
+
+/// A discovery document cannot send mxauth to private addresses the
+/// administrator did not configure (SSRF): `localhost` is another host
+/// than the configured `127.0.0.1`.
+#[tokio::test]
+async fn discovery_cannot_point_at_private_hosts_the_administrator_did_not_name() {
+    let s = setup(json!({})).await;
+    let port = s.op.issuer.rsplit(':').next().unwrap().to_owned();
+    s.op.script(|sc| sc.jwks_uri = Some(format!("http://localhost:{port}/jwks")));
+    let mut browser = Browser::default();
+    let (state, _) = s.begin(&mut browser).await;
+    let page = s
+        .callback(&mut browser, &format!("code=c&state={state}"))
+        .await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert!(
+        page.body.contains("not a public host name"),
+        "{}",
+        page.body
+    );
+    assert!(s.link_of("alice-sub").await.is_none());
+}
+
+/// `response_mode: form_post`: the provider's cross-site POST carries no
+/// SameSite=Lax cookie, so mxauth posts the answer again from its own page.
+#[tokio::test]
+async fn form_post_answers_are_reposted_from_our_own_page() {
+    let s = setup(json!({"response_mode": "form_post"})).await;
+    let mut browser = Browser::default();
+    let page = browser
+        .get(&s.router, &format!("/upstream/authorize/{}", s.provider))
+        .await;
+    let query = query_of(&page.header("location").unwrap());
+    assert_eq!(param(&query, "response_mode").as_deref(), Some("form_post"));
+    let state = param(&query, "state").unwrap();
+    s.op.script(|sc| sc.id_token_claims["nonce"] = json!(param(&query, "nonce").unwrap()));
+    let path = format!("/upstream/callback/{}", s.provider);
+
+    let cross_site =
+        crate::test_support::post_form(&s.router, &path, &[("code", "c"), ("state", &state)], &[])
+            .await;
+    assert_eq!(cross_site.status, 200, "{}", cross_site.body);
+    assert!(
+        cross_site.body.contains("mxauth_reposted"),
+        "{}",
+        cross_site.body
+    );
+    assert!(s.op.token_requests().is_empty());
+
+    let same_site = browser
+        .post(
+            &s.router,
+            &path,
+            &[("code", "c"), ("state", &state), ("mxauth_reposted", "1")],
+        )
+        .await;
+    assert_eq!(same_site.status, 303, "{}", same_site.body);
+    assert!(same_site
+        .header("location")
+        .unwrap()
+        .starts_with("/upstream/link/"));
+}
