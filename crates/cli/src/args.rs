@@ -130,6 +130,10 @@ pub enum ConfigCommand {
         /// Write to this file instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Take over settings and OIDC providers from Synapse's
+        /// homeserver.yaml; repeat to merge several, as Synapse does.
+        #[arg(short = 's', long, value_name = "FILE")]
+        synapse_config: Vec<PathBuf>,
     },
 }
 
@@ -171,6 +175,14 @@ pub enum ManageCommand {
         /// a user it already has, or while it is down).
         #[arg(long)]
         ignore_homeserver_check: bool,
+        /// Link the new user to their account at an upstream provider
+        /// (its id in upstream_oauth2.providers, then the subject there);
+        /// repeatable.
+        #[arg(
+            long = "upstream-provider-mapping",
+            value_name = "PROVIDER_ULID:SUBJECT"
+        )]
+        upstream_provider_mappings: Vec<String>,
     },
     /// Add a confirmed email address to a user.
     AddEmail { username: String, email: String },

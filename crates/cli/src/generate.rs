@@ -1,5 +1,11 @@
 //! What `config generate` writes and development mode runs on: the one base
-//! configuration both start from, and fresh secrets.
+//! configuration both start from, and fresh secrets; with
+//! `--synapse-config`, what is taken over from Synapse ([`synapse`]).
+
+pub mod synapse;
+mod synapse_mapping;
+mod synapse_oidc;
+mod synapse_templates;
 
 use anyhow::Result;
 use mxauth_crypto::keys::{generate_p256_pem, generate_rsa_pem};

@@ -225,7 +225,9 @@ pub fn client_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
 }
 
 /// The secret of each upstream provider, read from `client_secret_file`
-/// when given there.
+/// when given there; for Sign in with Apple, the private key Apple issued
+/// (`sign_in_with_apple.private_key` or `private_key_file`), which signs the
+/// client secret at each code exchange.
 pub fn provider_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
     config
         .upstream_oauth2
@@ -233,7 +235,6 @@ pub fn provider_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
         .iter()
         .enumerate()
         .map(|(i, p)| match &p.sign_in_with_apple {
-            // Sign in with Apple signs its client secret with this key.
             Some(apple) if p.token_endpoint_auth_method == "sign_in_with_apple" => inline_or_file(
                 &apple.private_key,
                 &apple.private_key_file,
@@ -271,4 +272,40 @@ pub fn resolve(config: &RootConfig) -> Result<Resolved> {
         client_secrets: client_secrets(config)?,
         provider_secrets: provider_secrets(config)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> RootConfig {
+        let text = format!(
+            "secrets: {{encryption: \"{}\"}}\nmatrix: {{homeserver: example.com, secret: x}}\n{extra}",
+            "0".repeat(64)
+        );
+        serde_norway::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn apple_providers_resolve_their_private_key_as_the_secret() {
+        let dir = std::env::temp_dir().join(format!("mxauth-resolve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("AuthKey.p8");
+        std::fs::write(
+            &key,
+            "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let config = config(&format!(
+            "upstream_oauth2:\n  providers:\n    - {{id: 01HFVBY12TMNTYTBV8W921M5FA, client_id: a, token_endpoint_auth_method: sign_in_with_apple, sign_in_with_apple: {{private_key_file: {}, team_id: T, key_id: K}}}}\n    - {{id: 01HFVBY12TMNTYTBV8W921M5FB, client_id: b, client_secret: s, token_endpoint_auth_method: client_secret_basic}}\n",
+            key.display()
+        ));
+        let secrets = provider_secrets(&config).unwrap();
+        assert_eq!(
+            secrets[0].as_deref(),
+            Some("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----")
+        );
+        assert_eq!(secrets[1].as_deref(), Some("s"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

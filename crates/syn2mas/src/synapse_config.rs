@@ -114,20 +114,7 @@ impl SynapseConfig {
     /// folder only if they do not exist as given, because Synapse resolves
     /// them against its working directory.
     pub fn parse(files: &[SynapseConfigFile]) -> Result<Self, SynapseConfigError> {
-        let mut merged = Mapping::new();
-        for file in files {
-            let value: Value = serde_norway::from_str(&file.text).map_err(|source| {
-                SynapseConfigError::NotYaml {
-                    file: file.path.clone(),
-                    source,
-                }
-            })?;
-            match value {
-                Value::Mapping(map) => merged.extend(map),
-                Value::Null => {}
-                _ => return Err(SynapseConfigError::NotAMapping(file.path.clone())),
-            }
-        }
+        let merged = merge(files)?;
         let base = files
             .first()
             .and_then(|file| file.path.parent())
@@ -168,20 +155,20 @@ impl SynapseConfig {
             other_sso.push("jwt_config");
         }
         let mut oidc_providers = Vec::new();
-        if section_enabled(map, "oidc_config", true) {
-            oidc_providers.push("oidc".to_owned());
-        }
+        // Synapse reads `oidc_providers` first, then the legacy block.
         if let Some(Value::Sequence(providers)) = map.get("oidc_providers") {
             for provider in providers {
                 if let Some(idp_id) = provider.as_mapping().and_then(|p| string(p, "idp_id")) {
-                    // Synapse prefixes the ids of `oidc_providers` with `oidc-`.
-                    oidc_providers.push(if idp_id.starts_with("oidc-") {
-                        idp_id
-                    } else {
-                        format!("oidc-{idp_id}")
-                    });
+                    oidc_providers.push(auth_provider_id(Some(&idp_id)));
                 }
             }
+        }
+        if section_enabled(map, "oidc_config", false) {
+            let idp_id = match map.get("oidc_config") {
+                Some(Value::Mapping(legacy)) => string(legacy, "idp_id"),
+                _ => None,
+            };
+            oidc_providers.push(auth_provider_id(idp_id.as_deref()));
         }
         Ok(Self {
             server_name,
@@ -201,6 +188,38 @@ impl SynapseConfig {
             oidc_providers,
             pid_file: string(map, "pid_file").map(|p| resolve(&p)),
         })
+    }
+}
+
+/// Synapse's config files merged as Synapse merges them: by top-level key,
+/// later files winning. An empty file counts as an empty mapping.
+pub fn merge(files: &[SynapseConfigFile]) -> Result<Mapping, SynapseConfigError> {
+    let mut merged = Mapping::new();
+    for file in files {
+        let value: Value =
+            serde_norway::from_str(&file.text).map_err(|source| SynapseConfigError::NotYaml {
+                file: file.path.clone(),
+                source,
+            })?;
+        match value {
+            Value::Mapping(map) => merged.extend(map),
+            Value::Null => {}
+            _ => return Err(SynapseConfigError::NotAMapping(file.path.clone())),
+        }
+    }
+    Ok(merged)
+}
+
+/// The `auth_provider` an OIDC provider of Synapse writes into
+/// `user_external_ids`: its `idp_id` (`oidc` when absent) prefixed with
+/// `oidc-`, except `oidc` itself, which stays as it is so that the legacy
+/// `oidc_config` block keeps its users when it moves to `oidc_providers`.
+/// The prefix is added even to an id that already starts with `oidc-`, as
+/// Synapse does (`idp_id: oidc-google` gives `oidc-oidc-google`).
+pub fn auth_provider_id(idp_id: Option<&str>) -> String {
+    match idp_id {
+        None | Some("oidc") => "oidc".to_owned(),
+        Some(id) => format!("oidc-{id}"),
     }
 }
 
@@ -284,7 +303,7 @@ mod tests {
     #[test]
     fn sqlite_paths_resolve_beside_the_config_and_providers_get_their_prefix() {
         let config = parse(
-            "server_name: example.com\ndatabase: {name: sqlite3, args: {database: data/homeserver.db}}\noidc_providers: [{idp_id: keycloak}, {idp_id: oidc-google}]\noidc_config: {enabled: false}\nallow_guest_access: true\npassword_config: {pepper: pep}\ncas_config: {enabled: true}\n",
+            "server_name: example.com\ndatabase: {name: sqlite3, args: {database: data/homeserver.db}}\noidc_providers: [{idp_id: keycloak}, {idp_id: oidc-google}, {idp_id: oidc}]\noidc_config: {client_id: x}\nallow_guest_access: true\npassword_config: {pepper: pep}\ncas_config: {enabled: true}\n",
         );
         assert_eq!(
             config.database,
@@ -292,7 +311,12 @@ mod tests {
                 "/srv/synapse/data/homeserver.db"
             )))
         );
-        assert_eq!(config.oidc_providers, ["oidc-keycloak", "oidc-google"]);
+        // Synapse prefixes every idp_id but `oidc`, even one that starts
+        // with `oidc-`; the legacy block counts only with `enabled: true`.
+        assert_eq!(
+            config.oidc_providers,
+            ["oidc-keycloak", "oidc-oidc-google", "oidc"]
+        );
         assert!(config.allow_guest_access);
         assert_eq!(config.pepper, "pep");
         assert_eq!(config.other_sso, ["cas_config"]);

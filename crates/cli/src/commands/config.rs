@@ -1,8 +1,13 @@
 //! `config generate`, `config check`, `config dump`.
 
-use std::{io::Write, path::Path, process::ExitCode};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
+use mxauth_model::{Clock, OsRandom, RandomSource, SystemClock};
 
 use super::Context;
 use crate::{args::ConfigCommand, config_loader, generate, resolve};
@@ -14,7 +19,10 @@ pub fn run(ctx: &Context, command: &ConfigCommand) -> Result<ExitCode> {
             let yaml = serde_norway::to_string(&ctx.config)?;
             write_output(output.as_deref(), &yaml)
         }
-        ConfigCommand::Generate { output } => generate(output.as_deref()),
+        ConfigCommand::Generate {
+            output,
+            synapse_config,
+        } => generate(output.as_deref(), synapse_config),
         ConfigCommand::Sync { .. } => {
             unreachable!("config sync is async and dispatched separately")
         }
@@ -92,8 +100,10 @@ const GENERATED_HEADER: &str = "\
 
 /// A new configuration with fresh secrets and keys, on which `config check`
 /// has nothing to warn about: no resource or grant that is not built (the
-/// `assets` resource, the device authorization grant).
-pub fn generate(output: Option<&Path>) -> Result<ExitCode> {
+/// `assets` resource, the device authorization grant). With
+/// `--synapse-config`, Synapse's settings and OIDC providers are merged over
+/// it, and a summary of what was and was not taken goes to standard error.
+pub fn generate(output: Option<&Path>, synapse_config: &[PathBuf]) -> Result<ExitCode> {
     let mut document = generate::base_document(&generate::BaseSettings {
         public_base: "http://localhost:8080/".to_owned(),
         web_address: "[::]:8080".to_owned(),
@@ -101,11 +111,41 @@ pub fn generate(output: Option<&Path>) -> Result<ExitCode> {
         database_uri: "sqlite://mxauth.db".to_owned(),
     });
     config_loader::merge(&mut document, generate::secrets_document()?);
+    let mut header = GENERATED_HEADER.to_owned();
+    let report = if synapse_config.is_empty() {
+        None
+    } else {
+        let files = super::syn2mas::read_synapse_config(synapse_config)?;
+        let mut new_id = || mxauth_storage::new_ulid(SystemClock.now(), &mut OsRandom.rng());
+        let imported = generate::synapse::import(&files, &mut new_id)?;
+        config_loader::merge(&mut document, imported.document);
+        let names: Vec<String> = synapse_config
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        header.push_str(&format!(
+            "#\n# Settings and upstream providers imported from Synapse's {}.\n",
+            names.join(", ")
+        ));
+        Some(imported.report)
+    };
     // Round-trip through the typed config: what we write is what we load,
     // with every default spelt out.
     let config = config_loader::deserialize_with_env(document, std::env::vars())?;
+    let issues = config.validate();
+    if !issues.is_empty() {
+        let issues: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        bail!(
+            "the generated configuration is not valid: {}",
+            issues.join("; ")
+        );
+    }
     let yaml = serde_norway::to_string(&config)?;
-    write_output(output, &format!("{GENERATED_HEADER}{yaml}"))
+    let code = write_output(output, &format!("{header}{yaml}"))?;
+    if let Some(report) = report {
+        report.print();
+    }
+    Ok(code)
 }
 
 /// Writes `text` to `output`, or to standard output. Both may hold

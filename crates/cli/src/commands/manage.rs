@@ -14,6 +14,7 @@ use mxauth_storage::{Database, Repository};
 use super::Context;
 use crate::{args::ManageCommand, resolve};
 
+mod links;
 mod register;
 
 pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {

@@ -81,9 +81,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .as_ref()
         .map_or(CommandRef::Server(&default_server), CommandRef::from);
     match command {
-        CommandRef::Config(crate::args::ConfigCommand::Generate { output }) => {
-            config::generate(output.as_deref())
-        }
+        CommandRef::Config(crate::args::ConfigCommand::Generate {
+            output,
+            synapse_config,
+        }) => config::generate(output.as_deref(), synapse_config),
         CommandRef::Config(crate::args::ConfigCommand::Sync { prune, dry_run }) => {
             config::sync(&Context::load(&args)?, *prune, *dry_run).await
         }

@@ -138,7 +138,7 @@ pub async fn run(ctx: &Context, args: &Syn2masArgs) -> Result<ExitCode> {
 }
 
 /// Reads Synapse's config files, in order, for the importer to parse.
-fn read_synapse_config(files: &[PathBuf]) -> Result<Vec<SynapseConfigFile>> {
+pub(super) fn read_synapse_config(files: &[PathBuf]) -> Result<Vec<SynapseConfigFile>> {
     if files.is_empty() {
         bail!("--synapse-config is required: the path of Synapse's homeserver.yaml");
     }

@@ -1,6 +1,6 @@
 //! End-to-end tests of the `mxauth` binary: configuration commands, user
-//! management on SQLite and PostgreSQL, and the server (development mode,
-//! path prefix, shutdown).
+//! management on SQLite and PostgreSQL, the server (development mode, path
+//! prefix, shutdown), and migrating from Synapse.
 
 // Tests may panic on failure; that is how they fail.
 #![allow(clippy::unwrap_used)]
@@ -18,6 +18,7 @@ mod server;
 mod slow_homeserver;
 mod syn2mas;
 mod synapse;
+mod synapse_import;
 mod synapse_peer;
 mod sync;
 mod templates;

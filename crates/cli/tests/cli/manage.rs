@@ -10,11 +10,16 @@ const PASSWORD: &str = "correct horse battery staple";
 /// Config files pointing at `db` and at a fake Synapse on which `mallory`
 /// is taken, with the schema migrated.
 fn prepare(name: &str, db: &TestDatabase) -> Vec<PathBuf> {
+    prepare_with(name, db, "")
+}
+
+/// [`prepare`], with `extra` YAML in the overriding file.
+fn prepare_with(name: &str, db: &TestDatabase, extra: &str) -> Vec<PathBuf> {
     let dir = temp_dir(name);
     let files = write_config(
         &dir,
         &format!(
-            "database:\n  uri: \"{}\"\nmatrix:\n  homeserver: example.com\n  endpoint: \"{}\"\n",
+            "database:\n  uri: \"{}\"\nmatrix:\n  homeserver: example.com\n  endpoint: \"{}\"\n{extra}",
             db.uri(),
             fake_synapse(&["mallory"])
         ),
@@ -334,6 +339,132 @@ async fn register_user_asks_the_homeserver(db: TestDatabase) {
     db.drop_database().await;
 }
 
+const PROVIDER: &str = "01HFVBY12TMNTYTBV8W921M5FA";
+
+/// `register-user --upstream-provider-mapping`: the links are written with
+/// the user; a provider not in the configuration, an empty subject or an
+/// account linked to someone else is refused and nothing is written; a link
+/// left by an unfinished sign-in is taken over.
+async fn register_user_with_upstream_links(db: TestDatabase) {
+    let files = prepare_with(
+        "register-links",
+        &db,
+        &format!(
+            "upstream_oauth2:\n  providers:\n    - {{id: {PROVIDER}, human_name: Company SSO, issuer: \"https://sso.example.com\", client_id: mxauth, token_endpoint_auth_method: none}}\n"
+        ),
+    );
+    let mapping = |subject: &str| format!("{PROVIDER}:{subject}");
+    // The subject keeps everything after the first colon.
+    let created = manage(
+        &files,
+        &[
+            "register-user",
+            "alice",
+            "-y",
+            "--upstream-provider-mapping",
+            &mapping("tenant:alice-42"),
+        ],
+    );
+    created
+        .succeeded()
+        .says("Linked to the account \"tenant:alice-42\" at Company SSO.");
+    let provider: ulid::Ulid = PROVIDER.parse().unwrap();
+    let database = db.open().await;
+    let mut read = database.read().await.unwrap();
+    let alice = read
+        .users()
+        .find_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let link = read
+        .upstream_links()
+        .find_by_subject(provider, "tenant:alice-42")
+        .await
+        .unwrap()
+        .expect("the link was written");
+    assert_eq!(link.user_id, Some(alice.id));
+    drop(read);
+
+    let unknown = "01HFVBY12TMNTYTBV8W921M5FB";
+    for (args, message) in [
+        (
+            vec![format!("{unknown}:bob")],
+            format!("there is no upstream provider {unknown} in upstream_oauth2.providers (they are {PROVIDER})"),
+        ),
+        (vec![mapping("")], "the subject (the account's id at the provider) is empty".to_owned()),
+        (vec!["not-a-ulid:bob".to_owned()], "\"not-a-ulid\" is not a ULID".to_owned()),
+        (vec!["bob".to_owned()], "is not PROVIDER_ULID:SUBJECT".to_owned()),
+        (
+            vec![mapping("bob-1"), mapping("tenant:alice-42")],
+            "the account \"tenant:alice-42\" at Company SSO is already linked to a user".to_owned(),
+        ),
+    ] {
+        let mut command = vec!["register-user", "bob", "-y"];
+        for arg in &args {
+            command.extend(["--upstream-provider-mapping", arg.as_str()]);
+        }
+        let refused = manage(&files, &command);
+        refused.failed().says(&message).says("nothing was changed");
+    }
+    let mut read = database.read().await.unwrap();
+    assert!(read
+        .users()
+        .find_by_username("bob")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(read
+        .upstream_links()
+        .find_by_subject(provider, "bob-1")
+        .await
+        .unwrap()
+        .is_none());
+    drop(read);
+
+    // A sign-in that stopped before choosing an account left a link to
+    // nobody: registering with that account takes it over.
+    let mut repo = database.begin().await.unwrap();
+    let pending = mxauth_model::upstream::UpstreamLink {
+        id: ulid::Ulid::new(),
+        provider_id: provider,
+        user_id: None,
+        subject: "carol-7".into(),
+        human_account_name: None,
+        created_at: mxauth_model::Clock::now(&mxauth_model::SystemClock),
+    };
+    repo.upstream_links().add(&pending).await.unwrap();
+    repo.commit().await.unwrap();
+    manage(
+        &files,
+        &[
+            "register-user",
+            "carol",
+            "-y",
+            "--upstream-provider-mapping",
+            &mapping("carol-7"),
+        ],
+    )
+    .succeeded();
+    let mut read = database.read().await.unwrap();
+    let carol = read
+        .users()
+        .find_by_username("carol")
+        .await
+        .unwrap()
+        .unwrap();
+    let link = read
+        .upstream_links()
+        .find(pending.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.user_id, Some(carol.id));
+    drop(read);
+    database.close().await;
+    db.drop_database().await;
+}
+
 /// Runs a test on SQLite and on PostgreSQL, as `name::sqlite` and `name::postgres`.
 macro_rules! both {
     ($name:ident) => {
@@ -359,3 +490,4 @@ both!(register_user);
 both!(bad_input_changes_nothing);
 both!(manage_commands);
 both!(register_user_asks_the_homeserver);
+both!(register_user_with_upstream_links);

@@ -1,7 +1,8 @@
 //! `manage register-user`: create a user with a password, emails and the
 //! admin flag, asking for what is missing unless `--yes`. Nothing is written
 //! until everything is checked (the Matrix localpart rules, then whether the
-//! homeserver accepts the name), and everything is written in one transaction.
+//! homeserver accepts the name, then the upstream accounts to link), and
+//! everything is written in one transaction.
 
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ use mxauth_model::is_plausible_email;
 use mxauth_server::{homeserver::Availability, ops};
 use mxauth_storage::StorageError;
 
-use super::{check_complexity, check_username, localpart, password_manager, Tools};
+use super::{check_complexity, check_username, links, localpart, password_manager, Tools};
 use crate::{
     args::ManageCommand,
     commands::{state, Context},
@@ -28,6 +29,7 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         yes,
         ignore_password_complexity,
         ignore_homeserver_check,
+        upstream_provider_mappings,
     } = command
     else {
         unreachable!("register::run is only called for register-user");
@@ -51,6 +53,8 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
             bail!("{email:?} is not an email address");
         }
     }
+    let mappings = links::parse(&ctx.config, upstream_provider_mappings)?;
+    links::check_free(tools.db, &mappings).await?;
     if !*ignore_homeserver_check {
         check_homeserver(ctx, &username, tools.server_name).await?;
     }
@@ -85,7 +89,8 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
                 hashed.is_some(),
                 emails,
                 *admin,
-                display_name.as_deref()
+                display_name.as_deref(),
+                &mappings,
             )
         );
         if !prompt::confirm("Create this user?")? {
@@ -109,9 +114,17 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
         }
         Err(e) => return Err(e.into()),
     };
+    // An error drops the transaction: no user without its links.
+    links::write(&mut repo, tools.ops(), &user, &mappings).await?;
     repo.commit().await?;
     println!("{}", user.mxid(tools.server_name));
     eprintln!("User {} created.", user.username);
+    for mapping in &mappings {
+        eprintln!(
+            "Linked to the account {:?} at {}.",
+            mapping.subject, mapping.provider_name
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -148,6 +161,7 @@ fn format_summary(
     emails: &[String],
     admin: bool,
     display_name: Option<&str>,
+    mappings: &[links::Mapping],
 ) -> String {
     let mut lines = vec![format!("@{username}:{server_name}")];
     lines.push(format!(
@@ -159,6 +173,12 @@ fn format_summary(
     }
     if let Some(name) = display_name {
         lines.push(format!("  display name: {name}"));
+    }
+    for mapping in mappings {
+        lines.push(format!(
+            "  linked to {:?} at {}",
+            mapping.subject, mapping.provider_name
+        ));
     }
     lines.push(format!(
         "  may request admin: {}",
