@@ -225,3 +225,80 @@ fn apple_client_secret(state: &AppState, provider: &Provider) -> Result<String, 
         .sign_jwt(JwsAlgorithm::Es256, &claims)
         .map_err(|e| UpstreamError::Misconfigured(format!("the Sign in with Apple key: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use mxauth_config::UpstreamProviderConfig;
+    use mxauth_crypto::{
+        jose::{verify_jws, VerificationKey},
+        keys::generate_p256_pem,
+    };
+    use rand::{rngs::StdRng, SeedableRng};
+    use serde_json::json;
+    use ulid::Ulid;
+
+    use super::*;
+    use crate::test_support::test_state;
+
+    fn provider(block: serde_json::Value, secret: Option<String>) -> Provider {
+        let mut config = json!({"id": Ulid::nil().to_string(), "client_id": "my client:1"});
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(block.as_object().unwrap().clone());
+        Provider {
+            id: Ulid::nil(),
+            enabled: true,
+            synapse_idp_id: None,
+            config: serde_json::from_value::<UpstreamProviderConfig>(config).unwrap(),
+            secret,
+        }
+    }
+
+    /// RFC 6749 §2.3.1: the id and secret are form-encoded before base64,
+    /// so a `:` in either cannot be confused with the separator.
+    #[tokio::test]
+    async fn basic_credentials_are_form_encoded_first() {
+        let ts = test_state().await;
+        let p = provider(
+            json!({"token_endpoint_auth_method": "client_secret_basic"}),
+            Some("p@ss:w rd".into()),
+        );
+        let endpoints =
+            crate::upstream::metadata::tests_support::endpoints("https://idp.example/token");
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        let header = authenticate(&ts.state, &p, &endpoints, &mut form)
+            .unwrap()
+            .unwrap();
+        let decoded = String::from_utf8(
+            STANDARD
+                .decode(header.trim_start_matches("Basic "))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(decoded, "my+client%3A1:p%40ss%3Aw+rd");
+        assert_eq!(form.finish(), "", "nothing in the body");
+    }
+
+    /// Sign in with Apple: the client secret is an ES256 JWT from the team,
+    /// about the client, for Apple, with the key id Apple gave.
+    #[tokio::test]
+    async fn sign_in_with_apple_signs_its_client_secret() {
+        let ts = test_state().await;
+        let pem = generate_p256_pem(&mut StdRng::seed_from_u64(3)).unwrap();
+        let p = provider(
+            json!({"token_endpoint_auth_method": "sign_in_with_apple",
+                   "sign_in_with_apple": {"team_id": "TEAM1", "key_id": "KEY1"}}),
+            Some(pem.clone()),
+        );
+        let secret = apple_client_secret(&ts.state, &p).unwrap();
+        let key = PrivateKey::from_pem(&pem).unwrap();
+        let jwks = Keystore::new(vec![("KEY1".into(), key)]).public_jwks();
+        let (header, claims) = verify_jws(&secret, VerificationKey::Jwks(&jwks)).unwrap();
+        assert_eq!(header.alg, JwsAlgorithm::Es256);
+        assert_eq!(header.kid.as_deref(), Some("KEY1"));
+        assert_eq!(claims["iss"], "TEAM1");
+        assert_eq!(claims["sub"], "my client:1");
+        assert_eq!(claims["aud"], APPLE_AUDIENCE);
+    }
+}

@@ -353,3 +353,22 @@ fn check_strictly(
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// Endpoints with only a token endpoint, for unit tests of the exchange.
+    pub fn endpoints(token_endpoint: &str) -> Endpoints {
+        let url = Url::parse(token_endpoint).unwrap();
+        Endpoints {
+            issuer: None,
+            authorization_endpoint: url.clone(),
+            token_endpoint: url,
+            jwks_uri: None,
+            userinfo_endpoint: None,
+            supports_s256: true,
+            trusted_hosts: Vec::new(),
+        }
+    }
+}
