@@ -24,4 +24,6 @@ mod sync;
 mod templates;
 mod upstream;
 mod upstream_flow;
+mod upstream_legacy;
+mod upstream_syn2mas;
 mod webdriver;

@@ -24,7 +24,8 @@ fn mxauth_overrides(server_name: &str) -> String {
     )
 }
 
-fn syn2mas(files: &[PathBuf], synapse_config: &Path, args: &[&str]) -> Run {
+/// `mxauth syn2mas --synapse-config SYNAPSE_CONFIG ARGS…` with `files`.
+pub fn syn2mas(files: &[PathBuf], synapse_config: &Path, args: &[&str]) -> Run {
     run(with_configs(&mut mxauth(), files)
         .arg("syn2mas")
         .arg("--synapse-config")
@@ -110,17 +111,8 @@ async fn imports_a_real_synapse_and_sessions_keep_working() {
 
     // Synapse on its own first, as before the migration.
     let mut synapse = Synapse::configure(venv.clone(), synapse_port, mxauth_port, proxy_port);
-    let config_path = synapse.dir.join("homeserver.yaml");
-    let delegated = std::fs::read_to_string(&config_path).unwrap();
-    let (before, after) = delegated
-        .split_once("matrix_authentication_service:")
-        .unwrap();
-    let rest = after
-        .lines()
-        .skip_while(|l| l.starts_with("  ") || l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&config_path, format!("{before}{rest}\n")).unwrap();
+    let config_path = synapse.config_path();
+    let delegated = synapse.stand_alone();
     synapse.start().await;
     let direct = format!("http://127.0.0.1:{synapse_port}");
     let http = reqwest::Client::new();

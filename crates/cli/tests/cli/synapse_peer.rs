@@ -80,6 +80,37 @@ impl Synapse {
         }
     }
 
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("homeserver.yaml")
+    }
+
+    /// Synapse on its own, as before a migration: the
+    /// `matrix_authentication_service` section goes. Returns the delegating
+    /// configuration, to write back at the switch to mxauth.
+    pub fn stand_alone(&self) -> String {
+        let path = self.config_path();
+        let delegated = std::fs::read_to_string(&path).unwrap();
+        let (before, after) = delegated
+            .split_once("matrix_authentication_service:")
+            .unwrap();
+        let rest = after
+            .lines()
+            .skip_while(|l| l.starts_with("  ") || l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&path, format!("{before}{rest}\n")).unwrap();
+        delegated
+    }
+
+    /// Adds top-level keys (YAML) to the configuration; they must not be
+    /// there yet.
+    pub fn add_config(&self, yaml: &str) {
+        let path = self.config_path();
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(yaml);
+        std::fs::write(&path, config).unwrap();
+    }
+
     pub async fn start(&mut self) {
         let log = std::fs::File::create(self.dir.join("stdout.log")).unwrap();
         let child = std::process::Command::new(self.venv.join("bin/python"))

@@ -1,8 +1,9 @@
-//! Shared steps of the upstream provider tests (upstream.rs): an mxauth
-//! configured with MAS's `upstream_oauth2.providers` pointing at the real
-//! OP of op_peer.rs, a homeserver stand-in that records what mxauth asks of
-//! it, an OAuth client of mxauth, and what a person does in Chromium on the
-//! login, link and consent pages.
+//! Shared steps of the upstream provider tests (upstream.rs,
+//! upstream_legacy.rs, upstream_syn2mas.rs): an mxauth configured with MAS's
+//! `upstream_oauth2.providers` pointing at the real OP of op_peer.rs, a
+//! homeserver stand-in that records what mxauth asks of it (or a real
+//! Synapse), an OAuth client of mxauth, and what a person does in Chromium on
+//! the login, link and consent pages.
 
 use std::{
     collections::HashMap,
@@ -21,7 +22,7 @@ use crate::{
 /// The provider's ULID (the one of MAS's documentation).
 pub const PROVIDER: &str = "01H8PKNWKKRPCBW4YGH1RWV279";
 /// Long enough to be an HS256 key (RFC 7518 §3.2) for client_secret_jwt.
-const CLIENT_SECRET: &str = "an-upstream-test-secret-of-32-bytes-or-more";
+pub const CLIENT_SECRET: &str = "an-upstream-test-secret-of-32-bytes-or-more";
 /// PKCE pair of RFC 7636 appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -47,6 +48,19 @@ pub struct Scenario {
     pub without_discovery: bool,
     /// Local users made with a password before the server starts.
     pub local_users: &'static [&'static str],
+    /// The provider's `synapse_idp_id`: what Synapse called it.
+    pub synapse_idp_id: Option<&'static str>,
+    /// The OP's port, for a test that restarts the OP and needs the same
+    /// issuer each time; a free one by default.
+    pub op_port: Option<u16>,
+    /// `matrix.homeserver`, when the server name matters (a real
+    /// Synapse's); the sample's otherwise.
+    pub server_name: Option<String>,
+    /// A real Synapse on this port instead of the recording stand-in
+    /// (`matrix.endpoint`, with synapse_peer.rs's secret). mxauth then also
+    /// serves the legacy login API (`compat`), which the proxy in front of
+    /// Synapse sends to it.
+    pub synapse_port: Option<u16>,
 }
 
 impl Default for Scenario {
@@ -60,6 +74,10 @@ impl Default for Scenario {
             on_backchannel_logout: None,
             without_discovery: false,
             local_users: &[],
+            synapse_idp_id: None,
+            op_port: None,
+            server_name: None,
+            synapse_port: None,
         }
     }
 }
@@ -75,17 +93,69 @@ pub struct Setup {
     pub callback: String,
 }
 
+/// The OP running and mxauth's configuration written, but no database yet
+/// and no server: the moment a migration (syn2mas) fills the database.
+pub struct Prepared {
+    pub op: OpenIdProvider,
+    homeserver: RecordingHomeserver,
+    pub db: TestDatabase,
+    files: Vec<PathBuf>,
+    port: u16,
+    local_users: &'static [&'static str],
+}
+
+impl Prepared {
+    /// mxauth's configuration files, in the order they are merged.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// Migrates the database, adds the local users, starts mxauth, and
+    /// registers the OAuth client.
+    pub async fn start(self) -> Setup {
+        let files = self.files;
+        let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
+        assert_eq!(migrated.code, 0, "{}", migrated.stderr);
+        for user in self.local_users {
+            register_local_user(&files, user);
+        }
+        let server = LoggedServer::start(files, self.port);
+        let base = server.server.base();
+        let callback = format!("http://127.0.0.1:{}/callback", free_port());
+        let client_id = register_client(&base, &callback).await;
+        Setup {
+            op: self.op,
+            server,
+            homeserver: self.homeserver,
+            db: self.db,
+            client_id,
+            callback,
+        }
+    }
+}
+
 impl Setup {
     /// `None` when the OP cannot run here (see op_peer.rs).
     pub async fn start(scenario: Scenario, db: TestDatabase) -> Option<Setup> {
+        Some(Setup::prepare(scenario, db).await?.start().await)
+    }
+
+    /// Starts the OP and writes mxauth's configuration; `None` when the OP
+    /// cannot run here (see op_peer.rs).
+    pub async fn prepare(scenario: Scenario, db: TestDatabase) -> Option<Prepared> {
         let homeserver = RecordingHomeserver::start().await;
-        let (mut files, port) = server_config(
-            scenario.name,
-            &db,
-            &format!("matrix:\n  endpoint: \"{}\"\n", homeserver.base),
-        );
+        let (mut files, port) =
+            server_config(scenario.name, &db, &matrix_yaml(&scenario, &homeserver));
+        if scenario.synapse_port.is_some() {
+            // The legacy login API too, for the proxy in front of Synapse.
+            let compat = std::fs::read_to_string(&files[1])
+                .unwrap()
+                .replace("{name: health}]", "{name: health}, {name: compat}]");
+            std::fs::write(&files[1], compat).unwrap();
+        }
         let base = format!("http://127.0.0.1:{port}/");
         let Some(op) = OpenIdProvider::start(OpOptions {
+            port: scenario.op_port.unwrap_or_else(free_port),
             client_secret: CLIENT_SECRET.into(),
             redirect_uris: vec![format!("{base}upstream/callback/{PROVIDER}")],
             auth_method: scenario.auth_method.into(),
@@ -109,21 +179,13 @@ impl Setup {
         let upstream = files[0].with_file_name("upstream.yaml");
         std::fs::write(&upstream, provider).unwrap();
         files.push(upstream);
-        let migrated = run(with_configs(&mut mxauth(), &files).args(["database", "migrate"]));
-        assert_eq!(migrated.code, 0, "{}", migrated.stderr);
-        for user in scenario.local_users {
-            register_local_user(&files, user);
-        }
-        let server = LoggedServer::start(files, port);
-        let callback = format!("http://127.0.0.1:{}/callback", free_port());
-        let client_id = register_client(&base, &callback).await;
-        Some(Setup {
+        Some(Prepared {
             op,
-            server,
             homeserver,
             db,
-            client_id,
-            callback,
+            files,
+            port,
+            local_users: scenario.local_users,
         })
     }
 
@@ -316,6 +378,23 @@ pub async fn registration_form(browser: &Browser) -> Value {
         .await
 }
 
+/// MAS's `matrix` section for the scenario: the recording stand-in, or the
+/// real Synapse with its shared secret.
+fn matrix_yaml(scenario: &Scenario, homeserver: &RecordingHomeserver) -> String {
+    let mut yaml = "matrix:\n".to_owned();
+    if let Some(name) = &scenario.server_name {
+        yaml.push_str(&format!("  homeserver: \"{name}\"\n"));
+    }
+    match scenario.synapse_port {
+        Some(port) => yaml.push_str(&format!(
+            "  endpoint: \"http://127.0.0.1:{port}/\"\n  secret: {}\n",
+            crate::synapse_peer::SECRET
+        )),
+        None => yaml.push_str(&format!("  endpoint: \"{}\"\n", homeserver.base)),
+    }
+    yaml
+}
+
 /// MAS's `upstream_oauth2` section for the scenario.
 async fn provider_yaml(scenario: &Scenario, op: &OpenIdProvider) -> String {
     let endpoints = if scenario.without_discovery {
@@ -337,6 +416,9 @@ async fn provider_yaml(scenario: &Scenario, op: &OpenIdProvider) -> String {
         op.issuer(),
         scenario.auth_method,
     );
+    if let Some(idp) = scenario.synapse_idp_id {
+        yaml.push_str(&format!("      synapse_idp_id: {idp}\n"));
+    }
     if let Some(alg) = scenario.auth_alg {
         yaml.push_str(&format!("      token_endpoint_auth_signing_alg: {alg}\n"));
     }
@@ -483,4 +565,18 @@ impl RecordingHomeserver {
             .map(|(_, body)| body.clone())
             .collect()
     }
+}
+
+/// A legacy client's page for the browser to land on, with the login token
+/// in its query: it answers 200 to every GET. (A refused connection at the
+/// end of a navigation started by WebDriver makes Chromium retry it.)
+/// Returns `http://127.0.0.1:PORT`; it answers until the test ends.
+pub async fn client_page() -> String {
+    let app = axum::Router::new().fallback(|| async { "Signed in." });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
 }
