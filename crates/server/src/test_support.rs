@@ -64,7 +64,12 @@ pub async fn postgres_db() -> Option<PostgresDb> {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but DATABASE_URL is not set: the PostgreSQL tests must run in CI"
         );
-        eprintln!("DATABASE_URL is not set: skipping the PostgreSQL half of this test");
+        // Straight to the stderr handle: libtest captures `eprintln!`
+        // of passing tests, and a developer must see the skip.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIPPED: DATABASE_URL is not set: the PostgreSQL half of this test\n",
+        );
         return None;
     };
     let schema = format!(

@@ -12,7 +12,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::support::{free_port, temp_dir};
+use crate::support::{free_port, skip_notice, temp_dir};
 
 /// How the OP's one static client (mxauth) is registered there.
 pub struct OpOptions {
@@ -76,10 +76,10 @@ fn installed() -> Option<PathBuf> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("CI=true but {missing}: .ci/run installs it with tests/peers/setup_op.sh");
     }
-    eprintln!(
+    skip_notice(&format!(
         "{missing}: skipping the upstream provider test (install it with `OP_DIR={0} bash tests/peers/setup_op.sh`, as .ci/run does, or set MXAUTH_OP_DIR)",
         dir.display()
-    );
+    ));
     None
 }
 

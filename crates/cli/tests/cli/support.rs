@@ -112,7 +112,7 @@ impl TestDatabase {
                 panic!("CI=true but DATABASE_URL is not set")
             }
             _ => {
-                eprintln!("DATABASE_URL is not set: skipping the PostgreSQL half of this test");
+                skip_notice("DATABASE_URL is not set: skipping the PostgreSQL half of this test");
                 return None;
             }
         };
@@ -409,4 +409,13 @@ pub fn migrate_and_register(files: &[PathBuf], user: &str, password: &str, extra
         .args(["manage", "register-user", user, "-p", password, "-y"])
         .args(extra));
     assert_eq!(created.code, 0, "{}", created.stderr);
+}
+
+/// Tells a developer that a test skipped its real part (a missing peer or
+/// database), visibly without `--nocapture`: libtest captures `eprintln!`
+/// of passing tests, but not writes to the standard error handle itself.
+/// Under `CI=true` the callers panic instead.
+pub fn skip_notice(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
 }

@@ -27,10 +27,10 @@ pub fn venv() -> Option<PathBuf> {
             path.display()
         );
     }
-    eprintln!(
+    skip_notice(&format!(
         "no Synapse virtualenv at {0}: skipping (make one with `VENV={0} bash tests/peers/setup_synapse.sh venv`, as .ci/run does, or set MXAUTH_SYNAPSE_VENV to one)",
         path.display()
-    );
+    ));
     None
 }
 

@@ -5,6 +5,8 @@ use std::{path::PathBuf, process::Child, time::Duration};
 
 use serde_json::{json, Value};
 
+use crate::support::skip_notice;
+
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct Browser {
@@ -26,7 +28,7 @@ impl Browser {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("CI=true but {CHROMEDRIVER} is missing: .ci/run installs chromium-driver");
             }
-            eprintln!("{CHROMEDRIVER} is missing: skipping the browser test (apt-get install chromium chromium-driver)");
+            skip_notice(&format!("{CHROMEDRIVER} is missing: skipping the browser test (apt-get install chromium chromium-driver)"));
             return None;
         }
         let port = crate::support::free_port();

@@ -40,7 +40,12 @@ impl TestDb {
                 panic!("CI=true but DATABASE_URL is not set: the PostgreSQL suite must run in CI")
             }
             _ => {
-                eprintln!("DATABASE_URL is not set: skipping the PostgreSQL half of this test");
+                // Straight to the stderr handle: libtest captures `eprintln!`
+                // of passing tests, and a developer must see the skip.
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    b"SKIPPED: DATABASE_URL is not set: the PostgreSQL half of this test\n",
+                );
                 return None;
             }
         };
