@@ -215,7 +215,20 @@ fn provider_mapping(
             );
             continue;
         };
+        let configured = |id: Ulid| {
+            config
+                .upstream_oauth2
+                .providers
+                .iter()
+                .any(|p| p.id.parse::<Ulid>() == Ok(id))
+        };
         match provider.parse::<Ulid>() {
+            // Links to a provider nobody configured would never be found:
+            // those users would be offered to register again.
+            Ok(id) if !configured(id) => findings.error(
+                format!("--upstream-provider-mapping {entry:?}: no provider in upstream_oauth2.providers has the id {id}"),
+                "map to the id of a configured provider, or add the provider first",
+            ),
             Ok(id) => {
                 mapping.insert(synapse_id.to_owned(), id);
             }
@@ -424,7 +437,7 @@ mod tests {
     #[test]
     fn providers_map_by_flag_and_by_synapse_idp_id() {
         let config = config(
-            "upstream_oauth2:\n  providers:\n    - id: 01JSHPZHAXC50QBKH67MH33TNF\n      synapse_idp_id: keycloak\n      issuer: https://id.example.com/\n      client_id: mxauth\n      token_endpoint_auth_method: none\n",
+            "upstream_oauth2:\n  providers:\n    - id: 01JSHPZHAXC50QBKH67MH33TNF\n      synapse_idp_id: keycloak\n      issuer: https://id.example.com/\n      client_id: mxauth\n      token_endpoint_auth_method: none\n    - id: 01HFVBY12TMNTYTBV8W921M5FA\n      issuer: https://accounts.google.com\n      client_id: mxauth\n      token_endpoint_auth_method: none\n",
         );
         let mut findings = Findings::default();
         let flag = ["oidc-google:01HFVBY12TMNTYTBV8W921M5FA".to_owned()];
@@ -438,6 +451,22 @@ mod tests {
         assert_eq!(
             mapping.get("oidc-google").map(Ulid::to_string).as_deref(),
             Some("01HFVBY12TMNTYTBV8W921M5FA")
+        );
+    }
+
+    /// Links to a provider nobody configured would never be found.
+    #[test]
+    fn a_mapping_to_an_unconfigured_provider_is_an_error() {
+        let config = config("{}");
+        let mut findings = Findings::default();
+        let flag = ["oidc-google:01HFVBY12TMNTYTBV8W921M5FA".to_owned()];
+        let mapping = provider_mapping(&config, &options(&flag), &mut findings);
+        assert!(mapping.is_empty());
+        assert_eq!(findings.worst(), Some(Severity::Error));
+        assert!(
+            findings.0[0].to_string().contains("no provider"),
+            "{}",
+            findings.0[0]
         );
     }
 

@@ -18,9 +18,12 @@ use crate::{support::*, synapse_peer::*};
 
 const MAPPING: &str = "oidc-test:01HFVBY12TMNTYTBV8W921M5FA";
 
+/// The target's configuration: Synapse's password scheme, and the upstream
+/// provider that [`MAPPING`] names (a mapping to a provider nobody
+/// configured is refused).
 fn mxauth_overrides(server_name: &str) -> String {
     format!(
-        "matrix:\n  homeserver: \"{server_name}\"\npasswords:\n  minimum_complexity: 0\n  schemes:\n    - {{version: 1, algorithm: bcrypt, unicode_normalization: true}}\n    - {{version: 2, algorithm: argon2id}}\n"
+        "matrix:\n  homeserver: \"{server_name}\"\npasswords:\n  minimum_complexity: 0\n  schemes:\n    - {{version: 1, algorithm: bcrypt, unicode_normalization: true}}\n    - {{version: 2, algorithm: argon2id}}\nupstream_oauth2:\n  providers:\n    - {{id: 01HFVBY12TMNTYTBV8W921M5FA, issuer: \"https://id.example.com/\", client_id: mxauth, token_endpoint_auth_method: none}}\n"
     )
 }
 
