@@ -10,7 +10,10 @@ use mxauth_config::{
     RootConfig, SecretsConfig,
 };
 use mxauth_crypto::keys::PrivateKey;
-use mxauth_server::passwords::{self, Algorithm, PasswordManager, Scheme};
+use mxauth_server::{
+    email::MailerSettings,
+    passwords::{self, Algorithm, PasswordManager, Scheme},
+};
 use mxauth_storage::{DatabaseSettings, SslMode};
 
 /// Everything resolved from the configuration that the commands need.
@@ -23,6 +26,8 @@ pub struct Resolved {
     pub client_secrets: Vec<Option<String>>,
     /// The secret of each upstream provider, in the file's order.
     pub provider_secrets: Vec<Option<String>>,
+    /// `email`, with the SMTP password read from `password_file`.
+    pub mailer: MailerSettings,
 }
 
 fn read_file(path: &str, what: &str) -> Result<Vec<u8>> {
@@ -249,6 +254,16 @@ pub fn provider_secrets(config: &RootConfig) -> Result<Vec<Option<String>>> {
         .collect()
 }
 
+/// The mailer's settings: the addresses parsed, the SMTP password read
+/// from `email.password_file` when given there, and the host of
+/// `http.public_base` as the name we give in `EHLO`.
+pub fn mailer_settings(config: &RootConfig) -> Result<MailerSettings> {
+    let email = &config.email;
+    let password = inline_or_file(&email.password, &email.password_file, "email.password_file")?;
+    let hello_name = config.http.public_base.host_str().map(str::to_owned);
+    MailerSettings::from_config(email, password, hello_name).map_err(anyhow::Error::msg)
+}
+
 /// Checks the schema-level rules, then resolves everything.
 pub fn resolve(config: &RootConfig) -> Result<Resolved> {
     let issues = config.validate();
@@ -271,6 +286,7 @@ pub fn resolve(config: &RootConfig) -> Result<Resolved> {
         matrix_secret: matrix_secret(&config.matrix)?,
         client_secrets: client_secrets(config)?,
         provider_secrets: provider_secrets(config)?,
+        mailer: mailer_settings(config)?,
     })
 }
 

@@ -22,15 +22,15 @@ mod upstream;
 pub use account::{AccountConfig, BrandingConfig, CaptchaConfig};
 pub use clients::{ClientAuthMethod, ClientConfig};
 pub use database::{DatabaseConfig, PgSslMode};
-pub use email::{EmailConfig, EmailTransport};
+pub use email::{EmailConfig, EmailSmtpMode, EmailTransport, DEFAULT_SENDMAIL_COMMAND};
 pub use http::{
     BindConfig, HttpConfig, IpNetwork, ListenerConfig, ResourceConfig, ResourceName, TlsConfig,
 };
 pub use http_limits::HttpLimits;
 pub use matrix::{HomeserverKind, MatrixConfig};
 pub use misc::{
-    ExperimentalConfig, OAuthConfig, PolicyConfig, RateLimit, RateLimitingConfig, TelemetryConfig,
-    TemplatesConfig,
+    EmailAuthenticationLimits, ExperimentalConfig, OAuthConfig, PolicyConfig, RateLimit,
+    RateLimitingConfig, TelemetryConfig, TemplatesConfig,
 };
 pub use passwords::{HashAlgorithm, PasswordSchemeConfig, PasswordsConfig};
 pub use secrets::{KeyConfig, SecretsConfig};
@@ -157,7 +157,6 @@ impl RootConfig {
     pub fn unbuilt(&self) -> Vec<ConfigIssue> {
         let mut issues = Issues::default();
         self.http.unbuilt(&mut issues);
-        self.email.unbuilt(&mut issues);
         self.matrix.unbuilt(&mut issues);
         self.upstream_oauth2.unbuilt(&mut issues);
         self.account.unbuilt(&mut issues);

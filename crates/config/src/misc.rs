@@ -156,9 +156,6 @@ impl RateLimitingConfig {
         if self.registration != defaults.registration {
             issues.unbuilt("rate_limiting.registration", "self-service registration");
         }
-        if self.email_authentication != defaults.email_authentication {
-            issues.unbuilt("rate_limiting.email_authentication", "email verification");
-        }
     }
 }
 

@@ -201,11 +201,10 @@ fn unbuilt_features_are_named_only_when_used() {
         ]
     );
     let loud = paths(parse(
-        "email: {transport: smtp}\ncaptcha: {service: hcaptcha}\naccount: {password_recovery_enabled: true}\ntelemetry: {metrics: {exporter: prometheus}}\nrate_limiting: {registration: {burst: 1, per_second: 1}}",
+        "captcha: {service: hcaptcha}\naccount: {password_recovery_enabled: true}\ntelemetry: {metrics: {exporter: prometheus}}\nrate_limiting: {registration: {burst: 1, per_second: 1}}",
     )
     .unbuilt());
     for path in [
-        "email.transport",
         "captcha.service",
         "account.password_recovery_enabled",
         "telemetry.metrics.exporter",

@@ -3,13 +3,19 @@
 //! 96-bit nonce per message; the output is base64url(nonce || ciphertext).
 //! Changing the key makes everything encrypted with it unreadable, which is
 //! why MAS and mxauth both say the key must never change.
+//!
+//! The same key also keys [`Encrypter::keyed_digest`], for short secrets
+//! stored only as digests (6-digit email codes): a plain hash of a 6-digit
+//! code is reversed in a millisecond, a keyed one only with the key.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chacha20poly1305::{
     aead::{Aead, KeyInit},
     ChaCha20Poly1305, Key, Nonce,
 };
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -25,12 +31,26 @@ pub enum DecryptError {
 #[derive(Clone)]
 pub struct Encrypter {
     cipher: ChaCha20Poly1305,
+    /// Derived from the encryption key, so a digest never equals anything
+    /// the cipher produces.
+    digest_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Encrypter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Encrypter([redacted])")
     }
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes a key of any length.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 const NONCE_LEN: usize = 12;
@@ -40,7 +60,16 @@ impl Encrypter {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
             cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            digest_key: hmac_sha256(key, &[b"mxauth keyed digest v1"]),
         }
+    }
+
+    /// HMAC-SHA-256 of `data` for `purpose` (which separates the uses of
+    /// the key), base64url: deterministic, so a typed value can be
+    /// compared with the stored digest.
+    pub fn keyed_digest(&self, purpose: &str, data: &[u8]) -> String {
+        let mac = hmac_sha256(&self.digest_key, &[purpose.as_bytes(), b"\0", data]);
+        URL_SAFE_NO_PAD.encode(mac)
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> String {
@@ -105,5 +134,17 @@ mod tests {
         );
         assert_eq!(e.decrypt("!!"), Err(DecryptError::Encoding));
         assert_eq!(e.decrypt("AAAA"), Err(DecryptError::TooShort));
+    }
+
+    #[test]
+    fn keyed_digests_are_stable_and_depend_on_key_and_purpose() {
+        let e = Encrypter::new(&[7; 32]);
+        let digest = e.keyed_digest("email-code", b"123456");
+        assert_eq!(digest, e.keyed_digest("email-code", b"123456"));
+        assert_eq!(digest.len(), 43, "32 bytes, base64url without padding");
+        assert_ne!(digest, e.keyed_digest("email-code", b"123457"));
+        assert_ne!(digest, e.keyed_digest("recovery", b"123456"));
+        let other = Encrypter::new(&[8; 32]);
+        assert_ne!(digest, other.keyed_digest("email-code", b"123456"));
     }
 }

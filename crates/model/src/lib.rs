@@ -3,12 +3,16 @@
 
 pub mod clock;
 pub mod email;
+pub mod email_authentication;
 pub mod random;
 pub mod user;
 pub mod username;
 
 pub use clock::{Clock, MockClock, SystemClock};
 pub use email::is_plausible_email;
+pub use email_authentication::{
+    EmailAuthentication, EmailAuthenticationCode, EmailCode, EMAIL_CODE_LIFETIME,
+};
 pub use random::{BoxRng, OsRandom, RandomSource, SeededRandom};
 pub use user::{User, UserEmail, UserPassword};
 pub use username::{localpart_of, user_id_localpart, validate_localpart, UsernameError};

@@ -2,6 +2,7 @@
 //! keys. The CLI crate reads files and hands this crate resolved settings.
 
 pub mod cookies;
+pub mod email;
 pub mod errors;
 pub mod extract;
 pub mod handlers;

@@ -8,10 +8,10 @@ use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::Database;
 
 use crate::{
-    cookies::CookieSettings, homeserver::Homeserver, outbound::Outbound,
+    cookies::CookieSettings, email::Mailer, homeserver::Homeserver, outbound::Outbound,
     passwords::PasswordManager, rate_limit::Limiter, templates::Templates, urls::UrlBuilder,
 };
-use mxauth_config::{IpNetwork, RateLimit};
+use mxauth_config::{EmailAuthenticationLimits, IpNetwork, RateLimit};
 use mxauth_crypto::encrypter::Encrypter;
 use mxauth_crypto::jose::Keystore;
 
@@ -37,6 +37,9 @@ pub struct SiteConfig {
     /// `rate_limiting.client_registration`: dynamic client registrations
     /// per client IP.
     pub client_registration_per_ip: RateLimit,
+    /// `rate_limiting.email_authentication`: codes asked per client IP and
+    /// per address, emails and attempts per authentication.
+    pub email_authentication: EmailAuthenticationLimits,
     /// `experimental.compat_token_ttl`: life of refreshable compat tokens.
     pub compat_token_ttl: Duration,
     /// `http.limits.handler_timeout`: past it a request answers 503.
@@ -65,6 +68,8 @@ pub struct AppState {
     pub upstream_metadata: Arc<crate::upstream::MetadataCache>,
     /// The homeserver this server provisions users and devices on.
     pub homeserver: Arc<dyn Homeserver>,
+    /// Where email goes (`email.transport`); jobs send, requests do not.
+    pub mailer: Arc<dyn Mailer>,
     /// Documents that never change while the process runs, serialised once.
     pub documents: Arc<StaticDocuments>,
 }

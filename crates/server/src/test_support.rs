@@ -53,6 +53,8 @@ pub struct TestState {
     pub state: AppState,
     pub clock: MockClock,
     pub homeserver: Arc<crate::homeserver::FakeHomeserver>,
+    /// What the jobs mailed.
+    pub mailer: Arc<crate::email::MemoryMailer>,
 }
 
 /// A fresh schema on the PostgreSQL server of `DATABASE_URL`, migrated;
@@ -129,6 +131,7 @@ pub async fn postgres_state() -> Option<(TestState, PostgresDb)> {
 pub fn test_state_on(db: Database, public_base: &str) -> TestState {
     let clock = MockClock::default();
     let homeserver = Arc::new(crate::homeserver::FakeHomeserver::new("example.com"));
+    let mailer = Arc::new(crate::email::MemoryMailer::default());
     let base = Url::parse(public_base).unwrap();
     let urls = UrlBuilder::new(&base, &base);
     let encrypter = Encrypter::new(&[42; 32]);
@@ -156,6 +159,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
                 burst: 20,
                 per_second: 0.1,
             },
+            email_authentication: Default::default(),
             compat_token_ttl: Duration::seconds(300),
             handler_timeout: std::time::Duration::from_secs(60),
         }),
@@ -185,12 +189,14 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         outbound: crate::outbound::Outbound::new().unwrap(),
         upstream_metadata: Default::default(),
         homeserver: homeserver.clone(),
+        mailer: mailer.clone(),
         documents: Arc::default(),
     };
     TestState {
         state,
         clock,
         homeserver,
+        mailer,
     }
 }
 

@@ -15,9 +15,9 @@ pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode
 pub use error::StorageError;
 pub use repository::{
     AccessTokens, AuthorizationGrants, BrowserSessions, CompatAccessTokens, CompatRefreshTokens,
-    CompatSessions, CompatSsoLogin, CompatSsoLogins, ExistingUser, ImportAccessToken, ImportBatch,
-    ImportRefreshToken, ImportSession, ImportUser, Jobs, Mode, NewPassword, OAuth2Clients,
-    OAuth2Sessions, QueuedJob, Read, ReadHandle, RefreshTokens, Repository, Syn2Mas, UserEmails,
-    UserPasswords, Users, Write,
+    CompatSessions, CompatSsoLogin, CompatSsoLogins, EmailAuthentications, ExistingUser,
+    ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser, Jobs, Mode,
+    NewPassword, OAuth2Clients, OAuth2Sessions, QueuedJob, Read, ReadHandle, RefreshTokens,
+    Repository, Syn2Mas, UserEmails, UserPasswords, Users, Write,
 };
 pub use types::new_ulid;

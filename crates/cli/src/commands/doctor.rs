@@ -1,11 +1,18 @@
 //! `mxauth doctor`: checks that mxauth, the homeserver and the reverse proxy
 //! fit together, printing a ✅ or ❌ line per check and, for each ❌, what to
 //! fix. The checks are those the matrix-docker-ansible-deploy playbook
-//! documents for `mas-cli doctor`.
+//! documents for `mas-cli doctor`, and the email transport (an SMTP
+//! handshake without sending anything, or the sendmail command's file).
 
-use std::{process::ExitCode, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Duration,
+};
 
 use anyhow::Result;
+use mxauth_config::RootConfig;
+use mxauth_server::email::{LettreMailer, Mailer, TransportSettings};
 use serde_json::Value;
 
 use super::Context;
@@ -23,6 +30,10 @@ impl Report {
     fn fail(&mut self, line: impl AsRef<str>, fix: impl AsRef<str>) {
         self.failures += 1;
         println!("❌ {}\n   Fix: {}", line.as_ref(), fix.as_ref());
+    }
+
+    fn note(&self, line: impl AsRef<str>) {
+        println!("💡 {}", line.as_ref());
     }
 }
 
@@ -138,6 +149,8 @@ pub async fn run(ctx: &Context) -> Result<ExitCode> {
         ),
     }
 
+    check_email(config, &mut report).await;
+
     if report.failures == 0 {
         println!("All checks passed.");
         Ok(ExitCode::SUCCESS)
@@ -147,9 +160,89 @@ pub async fn run(ctx: &Context) -> Result<ExitCode> {
     }
 }
 
+/// The email transport: SMTP is greeted (connect, `EHLO`, TLS as
+/// configured, `AUTH` when credentials are set, `NOOP`, `QUIT`) and no
+/// message is sent; sendmail's command must be an executable file.
+async fn check_email(config: &RootConfig, report: &mut Report) {
+    let settings = match resolve::mailer_settings(config) {
+        Ok(settings) => settings,
+        Err(e) => {
+            return report.fail(
+                format!("The email settings are invalid: {e:#}"),
+                "fix the email section (`mxauth config check` names the key)",
+            )
+        }
+    };
+    let (mode_hint, authenticates) = match &settings.transport {
+        TransportSettings::Blackhole => {
+            return report.note("email.transport is blackhole: no email is sent; verification codes are logged at WARN with the user and the address");
+        }
+        TransportSettings::Sendmail { command } => {
+            return match find_command(command) {
+                Some(path) => report.ok(format!(
+                    "The sendmail command {command:?} is {} (not run: that would send a message)",
+                    path.display()
+                )),
+                None => report.fail(
+                    format!("The sendmail command {command:?} is not an executable file{}", if command.contains('/') { "" } else { " on PATH" }),
+                    "install a sendmail (postfix, msmtp-mta, nullmailer…) or set email.command to its full path",
+                ),
+            };
+        }
+        TransportSettings::Smtp { credentials, .. } => (
+            "port 465 wants mode tls, 587 starttls, 25 plain",
+            credentials.is_some(),
+        ),
+    };
+    let mailer = match LettreMailer::new(settings) {
+        Ok(mailer) => mailer,
+        Err(e) => {
+            return report.fail(
+                format!("The SMTP transport cannot be set up: {e}"),
+                "check email.hostname",
+            )
+        }
+    };
+    let what = mailer.describe();
+    match mailer.probe().await {
+        Ok(()) if authenticates => report.ok(format!("The mail server {what} answers and accepted the credentials (no message sent)")),
+        Ok(()) => report.ok(format!("The mail server {what} answers (no message sent)")),
+        Err(e) => report.fail(
+            format!("The mail server does not work: {e}"),
+            format!("check email.hostname, email.port and email.mode ({mode_hint}), and email.username and the password; until it works, verification codes are logged at WARN"),
+        ),
+    }
+}
+
+/// The file `command` runs: itself when it names a path, else the first
+/// executable of that name on `PATH`.
+fn find_command(command: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if command.contains('/') {
+        let path = PathBuf::from(command);
+        return executable(&path).then_some(path);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(command))
+        .find(|path| executable(path))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::well_known_url;
+    use super::{find_command, well_known_url};
+
+    #[test]
+    fn sendmail_commands_are_found_by_path_or_on_path() {
+        assert_eq!(find_command("sh").map(|p| p.is_file()), Some(true));
+        assert_eq!(find_command("/bin/sh"), Some("/bin/sh".into()));
+        assert_eq!(find_command("mxauth-no-such-sendmail"), None);
+        assert_eq!(find_command("/etc/passwd"), None, "not executable");
+        assert_eq!(find_command("/nonexistent/sendmail"), None);
+    }
 
     #[test]
     fn local_server_names_use_http() {

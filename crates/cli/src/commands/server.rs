@@ -50,11 +50,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     let state = state::build(config, resolved, db.clone())?;
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker = (!args.no_worker).then(|| {
-        let ctx = JobContext {
-            db: db.clone(),
-            homeserver: state.homeserver.clone(),
-            clock: state.clock.clone(),
-        };
+        let ctx = JobContext::from_state(&state);
         tokio::spawn(run_worker(ctx, worker_name(), worker_stopped))
     });
     let listeners = &config.http.listeners;
@@ -116,13 +112,8 @@ pub async fn worker(ctx: &Context) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
     let _lock = sqlite_lock::lock(&resolved.database)?;
     let db = ctx.database().await?;
-    let homeserver = state::homeserver(&ctx.config, &resolved.matrix_secret)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let job_context = JobContext {
-        db: db.clone(),
-        homeserver,
-        clock: std::sync::Arc::new(mxauth_model::SystemClock),
-    };
+    let job_context = state::job_context(&ctx.config, resolved, db.clone())?;
     let worker = tokio::spawn(run_worker(job_context, worker_name(), stopped));
     wait_for_signal().await;
     tracing::info!("stopping the worker after the jobs in hand");

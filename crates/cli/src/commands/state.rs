@@ -11,7 +11,9 @@ use mxauth_crypto::jose::Keystore;
 use mxauth_model::{Clock, SystemClock};
 use mxauth_server::{
     cookies::CookieSettings,
+    email::{LettreMailer, Mailer, MailerSettings},
     homeserver::{Homeserver, SynapseConnection},
+    jobs::JobContext,
     state::{AppState, SiteConfig},
     sync::{sync_clients, sync_providers, ConfiguredProvider, StaticClient, SyncReport},
     urls::UrlBuilder,
@@ -37,6 +39,47 @@ pub fn homeserver(config: &RootConfig, secret: &str) -> Result<Arc<dyn Homeserve
     )
     .map_err(anyhow::Error::msg)?;
     Ok(Arc::new(connection))
+}
+
+/// The mailer of `email`. Nothing is connected until a message is sent.
+pub fn mailer(settings: MailerSettings) -> Result<Arc<dyn Mailer>> {
+    let mailer = LettreMailer::new(settings).map_err(anyhow::Error::msg)?;
+    Ok(Arc::new(mailer))
+}
+
+/// The mailer of a running server or worker, whose SMTP server is greeted
+/// once in the background (as MAS does at start-up), so a wrong host or
+/// password shows in the log before the first code is due, without
+/// delaying the start.
+fn started_mailer(settings: MailerSettings) -> Result<Arc<dyn Mailer>> {
+    let mailer = mailer(settings)?;
+    if mailer.delivers() {
+        let probed = mailer.clone();
+        tokio::spawn(async move {
+            match probed.probe().await {
+                Ok(()) => tracing::info!("email: {} answers", probed.describe()),
+                Err(e) => tracing::warn!(
+                    "email: cannot reach the mail server: {e}; verification codes will be logged at WARN until it works (`mxauth doctor` checks it)"
+                ),
+            }
+        });
+    } else {
+        tracing::info!("email.transport is blackhole: no email is sent; verification codes are logged at WARN instead");
+    }
+    Ok(mailer)
+}
+
+/// What the job worker of `mxauth worker` needs, without the HTTP side.
+pub fn job_context(config: &RootConfig, resolved: Resolved, db: Database) -> Result<JobContext> {
+    Ok(JobContext {
+        db,
+        homeserver: homeserver(config, &resolved.matrix_secret)?,
+        clock: Arc::new(SystemClock),
+        random: Arc::new(mxauth_model::OsRandom),
+        mailer: started_mailer(resolved.mailer)?,
+        templates: Arc::new(super::templates::load_checked(config)?),
+        encrypter: Encrypter::new(&resolved.encryption_key),
+    })
 }
 
 /// The name pages show: `branding.service_name`, else the homeserver's.
@@ -84,6 +127,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             login_per_ip: config.rate_limiting.login.per_ip,
             login_per_account: config.rate_limiting.login.per_account,
             client_registration_per_ip: config.rate_limiting.client_registration,
+            email_authentication: config.rate_limiting.email_authentication.clone(),
             handler_timeout: config.http.limits.handler(),
             compat_token_ttl: Duration::seconds(
                 i64::try_from(config.experimental.compat_token_ttl).unwrap_or(300),
@@ -104,6 +148,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             .context("cannot set up outbound HTTP")?,
         upstream_metadata: Default::default(),
         homeserver,
+        mailer: started_mailer(resolved.mailer)?,
         documents: Arc::default(),
     })
 }

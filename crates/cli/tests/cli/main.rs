@@ -10,6 +10,7 @@ mod support;
 mod browser;
 mod config_commands;
 mod dev_mode;
+mod email;
 mod manage;
 mod matrix_sdk;
 mod oidc;

@@ -26,6 +26,13 @@ impl From<HomeserverError> for JobError {
 }
 
 impl JobError {
+    /// What went wrong, without saying whether it is retried.
+    pub(super) fn reason(&self) -> &str {
+        match self {
+            Self::Retry(reason) | Self::Permanent(reason) => reason,
+        }
+    }
+
     /// The same error, its message prefixed with the user it is about.
     pub(super) fn about(self, username: &str) -> Self {
         match self {

@@ -8,7 +8,10 @@ use mxauth_model::User;
 use serde::de::DeserializeOwned;
 use ulid::Ulid;
 
-use super::{DeactivateUser, JobContext, JobError, ProvisionUser, ReactivateUser, SyncDevices};
+use super::{
+    DeactivateUser, JobContext, JobError, ProvisionUser, ReactivateUser,
+    SendEmailAuthenticationCode, SyncDevices,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
@@ -16,6 +19,7 @@ pub enum Job {
     SyncDevices(SyncDevices),
     DeactivateUser(DeactivateUser),
     ReactivateUser(ReactivateUser),
+    SendEmailAuthenticationCode(SendEmailAuthenticationCode),
 }
 
 impl Job {
@@ -26,16 +30,20 @@ impl Job {
             Self::SyncDevices(_) => SyncDevices::QUEUE,
             Self::DeactivateUser(_) => DeactivateUser::QUEUE,
             Self::ReactivateUser(_) => ReactivateUser::QUEUE,
+            Self::SendEmailAuthenticationCode(_) => SendEmailAuthenticationCode::QUEUE,
         }
     }
 
-    /// The user the job is about: every job today is about one.
-    pub fn user_id(&self) -> Ulid {
+    /// The user the job is about, for the jobs about one user on the
+    /// homeserver; `None` for email codes (the person may have no account
+    /// yet).
+    pub fn user_id(&self) -> Option<Ulid> {
         match self {
-            Self::ProvisionUser(job) => job.user_id,
-            Self::SyncDevices(job) => job.user_id,
-            Self::DeactivateUser(job) => job.user_id,
-            Self::ReactivateUser(job) => job.user_id,
+            Self::ProvisionUser(job) => Some(job.user_id),
+            Self::SyncDevices(job) => Some(job.user_id),
+            Self::DeactivateUser(job) => Some(job.user_id),
+            Self::ReactivateUser(job) => Some(job.user_id),
+            Self::SendEmailAuthenticationCode(_) => None,
         }
     }
 
@@ -46,6 +54,7 @@ impl Job {
             Self::SyncDevices(job) => serde_json::to_string(job),
             Self::DeactivateUser(job) => serde_json::to_string(job),
             Self::ReactivateUser(job) => serde_json::to_string(job),
+            Self::SendEmailAuthenticationCode(job) => serde_json::to_string(job),
         }
     }
 
@@ -58,18 +67,29 @@ impl Job {
             SyncDevices::QUEUE => parse(payload).map(Self::SyncDevices),
             DeactivateUser::QUEUE => parse(payload).map(Self::DeactivateUser),
             ReactivateUser::QUEUE => parse(payload).map(Self::ReactivateUser),
+            SendEmailAuthenticationCode::QUEUE => {
+                parse(payload).map(Self::SendEmailAuthenticationCode)
+            }
             other => Err(JobError::Permanent(format!("unknown queue {other:?}"))),
         }
     }
 
-    /// Does what the job asks on the homeserver; errors name the user.
+    /// Does what the job asks; errors of the homeserver jobs name the user.
     pub(super) async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
-        let user = load_user(ctx, self.user_id()).await?;
+        let user_id = match self {
+            Self::SendEmailAuthenticationCode(job) => return job.run(ctx).await,
+            Self::ProvisionUser(ProvisionUser { user_id, .. })
+            | Self::SyncDevices(SyncDevices { user_id })
+            | Self::DeactivateUser(DeactivateUser { user_id, .. })
+            | Self::ReactivateUser(ReactivateUser { user_id }) => *user_id,
+        };
+        let user = load_user(ctx, user_id).await?;
         let outcome = match self {
             Self::ProvisionUser(job) => job.run(ctx, &user).await,
             Self::SyncDevices(job) => job.run(ctx, &user).await,
             Self::DeactivateUser(job) => job.run(ctx, &user).await,
             Self::ReactivateUser(job) => job.run(ctx, &user).await,
+            Self::SendEmailAuthenticationCode(_) => Ok(()),
         };
         outcome.map_err(|e| e.about(&user.username))
     }
@@ -96,6 +116,12 @@ impl From<DeactivateUser> for Job {
 impl From<ReactivateUser> for Job {
     fn from(job: ReactivateUser) -> Self {
         Self::ReactivateUser(job)
+    }
+}
+
+impl From<SendEmailAuthenticationCode> for Job {
+    fn from(job: SendEmailAuthenticationCode) -> Self {
+        Self::SendEmailAuthenticationCode(job)
     }
 }
 
@@ -158,6 +184,10 @@ mod tests {
                 Job::from(ReactivateUser { user_id: user_id() }),
                 old_payload(json!({ "user_id": user_id() })),
             ),
+            (
+                Job::from(SendEmailAuthenticationCode::new(user_id(), "en")),
+                old_payload(json!({ "language": "en", "user_email_authentication_id": user_id() })),
+            ),
         ];
         for (job, stored) in cases {
             assert_eq!(job.payload().unwrap(), stored, "{job:?}");
@@ -187,11 +217,24 @@ mod tests {
         );
         assert_eq!(
             Job::decode("sync-devices", &mas).unwrap().user_id(),
-            user_id()
+            Some(user_id())
         );
         assert_eq!(
             Job::decode("reactivate-user", &mas).unwrap().queue_name(),
             "reactivate-user"
+        );
+        // MAS's email job, and one without a language.
+        let email = format!(r#"{{"user_email_authentication_id":"{ID}","language":"fr"}}"#);
+        let job = Job::decode("send-email-authentication-code", &email).unwrap();
+        assert_eq!(
+            job,
+            SendEmailAuthenticationCode::new(user_id(), "fr").into()
+        );
+        assert_eq!(job.user_id(), None);
+        let bare = format!(r#"{{"user_email_authentication_id":"{ID}"}}"#);
+        assert_eq!(
+            Job::decode("send-email-authentication-code", &bare).unwrap(),
+            SendEmailAuthenticationCode::new(user_id(), "en").into()
         );
     }
 

@@ -5,7 +5,8 @@
 //! idempotent. Failures that may pass (the homeserver is down, busy or
 //! does not know the user yet) retry with exponential backoff (5 s, 10 s,
 //! 20 s…, at most an hour apart) up to 10 attempts; a refusal the homeserver
-//! will repeat (`M_INVALID_USERNAME`) fails the job at once.
+//! will repeat (`M_INVALID_USERNAME`) fails the job at once. Email codes
+//! (`send_email_code.rs`) retry the same way when delivery fails.
 //!
 //! Each kind of job is a variant of [`Job`] with its own file here
 //! (`provision_user.rs` …) holding its payload and its `run`.
@@ -15,21 +16,24 @@ mod error;
 mod job;
 mod provision_user;
 mod reactivate_user;
+mod send_email_code;
 mod sync_devices;
 
 use std::{sync::Arc, time::Duration as StdDuration};
 
 use chrono::Duration;
+use mxauth_crypto::encrypter::Encrypter;
 use mxauth_model::{Clock, RandomSource};
 use mxauth_storage::{new_ulid, Database, QueuedJob, Repository, StorageError};
 
-use crate::homeserver::Homeserver;
+use crate::{email::Mailer, homeserver::Homeserver, state::AppState, templates::Templates};
 
 pub use deactivate_user::DeactivateUser;
 pub use error::JobError;
 pub use job::Job;
 pub use provision_user::ProvisionUser;
 pub use reactivate_user::ReactivateUser;
+pub use send_email_code::{code_digest, SendEmailAuthenticationCode};
 pub use sync_devices::SyncDevices;
 
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -43,6 +47,28 @@ pub struct JobContext {
     pub db: Database,
     pub homeserver: Arc<dyn Homeserver>,
     pub clock: Arc<dyn Clock>,
+    /// New email codes and row ids.
+    pub random: Arc<dyn RandomSource>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The email templates (with the operator's overrides).
+    pub templates: Arc<Templates>,
+    /// Keys the digests of email codes (`secrets.encryption`).
+    pub encrypter: Encrypter,
+}
+
+impl JobContext {
+    /// The server's own parts: `mxauth server` runs its worker with them.
+    pub fn from_state(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            homeserver: state.homeserver.clone(),
+            clock: state.clock.clone(),
+            random: state.random.clone(),
+            mailer: state.mailer.clone(),
+            templates: state.templates.clone(),
+            encrypter: state.encrypter.clone(),
+        }
+    }
 }
 
 /// Queues a job inside the caller's transaction, so it exists exactly when

@@ -8,17 +8,11 @@ use serde_json::json;
 use ulid::Ulid;
 
 use super::*;
-use crate::{homeserver::FakeHomeserver, test_support::test_db};
+use crate::{homeserver::FakeHomeserver, test_support::test_state};
 
 async fn setup() -> (JobContext, Arc<FakeHomeserver>, MockClock) {
-    let clock = MockClock::default();
-    let hs = Arc::new(FakeHomeserver::new("example.com"));
-    let ctx = JobContext {
-        db: test_db().await,
-        homeserver: hs.clone(),
-        clock: Arc::new(clock.clone()),
-    };
-    (ctx, hs, clock)
+    let t = test_state().await;
+    (JobContext::from_state(&t.state), t.homeserver, t.clock)
 }
 
 /// Jobs of the kinds the tests queue, for a user id.

@@ -1,6 +1,7 @@
-//! Server-rendered pages (minijinja): the environment, the typed context of
-//! every template (one file per context, each with its samples) and the
-//! check that renders every template with every sample.
+//! Server-rendered pages and emails (minijinja): the environment, the typed
+//! context of every template (one file per context, each with its samples;
+//! the emails' in `emails.rs`, three templates each) and the check that
+//! renders every template with every sample.
 //!
 //! The templates live in `templates/` at the top of the repository and are
 //! compiled into the binary; a template is named by its path there
@@ -15,6 +16,7 @@
 mod account;
 mod compat_sso;
 mod consent;
+mod emails;
 mod error;
 mod form_post;
 mod login;
@@ -32,6 +34,10 @@ pub use self::{
     account::{AccountContext, LoggedOutContext},
     compat_sso::CompatSsoContext,
     consent::{ClientHomepage, ClientSummary, ConsentContext},
+    emails::{
+        EmailContext, EmailTemplates, NewEmailContext, RecoveryEmailContext,
+        VerificationEmailContext,
+    },
     error::ErrorContext,
     form_post::FormPostContext,
     login::{LoginContext, ProviderButton},
@@ -120,10 +126,47 @@ const EMBEDDED: &[(&str, &str)] = &[
         "pages/upstream_link.html",
         include_str!("../../../../templates/pages/upstream_link.html"),
     ),
+    (
+        "emails/verification.subject.txt",
+        include_str!("../../../../templates/emails/verification.subject.txt"),
+    ),
+    (
+        "emails/verification.txt",
+        include_str!("../../../../templates/emails/verification.txt"),
+    ),
+    (
+        "emails/verification.html",
+        include_str!("../../../../templates/emails/verification.html"),
+    ),
+    (
+        "emails/recovery.subject.txt",
+        include_str!("../../../../templates/emails/recovery.subject.txt"),
+    ),
+    (
+        "emails/recovery.txt",
+        include_str!("../../../../templates/emails/recovery.txt"),
+    ),
+    (
+        "emails/recovery.html",
+        include_str!("../../../../templates/emails/recovery.html"),
+    ),
+    (
+        "emails/new_email.subject.txt",
+        include_str!("../../../../templates/emails/new_email.subject.txt"),
+    ),
+    (
+        "emails/new_email.txt",
+        include_str!("../../../../templates/emails/new_email.txt"),
+    ),
+    (
+        "emails/new_email.html",
+        include_str!("../../../../templates/emails/new_email.html"),
+    ),
 ];
 
-/// Renders every sample of one context type.
-type SampleRenderer = fn(&Templates) -> Result<Rendered, TemplateError>;
+/// Renders every sample of one context type: one template for a page,
+/// three for an email.
+type SampleRenderer = fn(&Templates) -> Result<Vec<Rendered>, TemplateError>;
 
 /// One renderer per context type: what `check` renders.
 const CONTEXTS: &[SampleRenderer] = &[
@@ -136,6 +179,9 @@ const CONTEXTS: &[SampleRenderer] = &[
     Templates::render_samples::<CompatSsoContext>,
     Templates::render_samples::<UpstreamRegisterContext>,
     Templates::render_samples::<UpstreamLinkContext>,
+    Templates::render_email_samples::<VerificationEmailContext>,
+    Templates::render_email_samples::<RecoveryEmailContext>,
+    Templates::render_email_samples::<NewEmailContext>,
 ];
 
 /// A template rendered by [`Templates::check`], and with how many samples.
@@ -206,7 +252,9 @@ impl Templates {
     /// error. Run at start-up and by `mxauth templates check`, so a broken
     /// override is found before a person meets it.
     pub fn check(&self) -> Result<Vec<Rendered>, TemplateError> {
-        CONTEXTS.iter().map(|render| render(self)).collect()
+        let rendered: Result<Vec<Vec<Rendered>>, TemplateError> =
+            CONTEXTS.iter().map(|render| render(self)).collect();
+        Ok(rendered?.into_iter().flatten().collect())
     }
 
     /// The files that replaced embedded templates.
@@ -219,20 +267,20 @@ impl Templates {
         EMBEDDED.iter().map(|(name, _)| *name)
     }
 
-    fn render_samples<T: TemplateContext>(&self) -> Result<Rendered, TemplateError> {
+    fn render_samples<T: TemplateContext>(&self) -> Result<Vec<Rendered>, TemplateError> {
         let samples = T::samples();
         for sample in &samples {
             self.render(sample)?;
         }
-        Ok(Rendered {
+        Ok(vec![Rendered {
             template: T::TEMPLATE,
             samples: samples.len(),
-        })
+        }])
     }
 
     /// A render error, located in the template it happened in (a page, or
     /// the layout it extends).
-    fn error(&self, e: &minijinja::Error) -> TemplateError {
+    pub(super) fn error(&self, e: &minijinja::Error) -> TemplateError {
         let name = e.name().unwrap_or_default();
         let source = self
             .env

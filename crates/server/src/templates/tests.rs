@@ -127,7 +127,61 @@ fn an_override_replaces_its_template_and_the_others_stay_embedded() {
         t.overridden().collect::<Vec<_>>(),
         ["/etc/mxauth/templates/pages/logged_out.html"]
     );
-    assert_eq!(t.check().unwrap().len(), CONTEXTS.len());
+    // Every template but the layout.
+    assert_eq!(t.check().unwrap().len(), Templates::names().count() - 1);
+}
+
+#[test]
+fn emails_render_three_parts_escaping_only_the_html() {
+    let t = embedded();
+    let email = t
+        .render_email(&VerificationEmailContext {
+            code: "012345".into(),
+            email: "a<b>@example.com".into(),
+            username: Some("alice".into()),
+            expires_in_minutes: 10,
+        })
+        .unwrap();
+    assert_eq!(
+        email.subject,
+        "012345 is your example.com verification code"
+    );
+    assert!(email.text.contains("a<b>@example.com"), "{}", email.text);
+    assert!(
+        email.html.contains("a&lt;b&gt;@example.com"),
+        "{}",
+        email.html
+    );
+    assert!(email.text.starts_with("Hello alice,"));
+
+    // A subject template cannot start a second header line.
+    let t = overriding(
+        "emails/verification.subject.txt",
+        "Your code\nBcc: everyone@example.com\n  is {{ code }}\n",
+    )
+    .unwrap();
+    let email = t
+        .render_email(&VerificationEmailContext::samples()[0])
+        .unwrap();
+    assert_eq!(
+        email.subject,
+        "Your code Bcc: everyone@example.com is 012345"
+    );
+
+    let recovery = embedded()
+        .render_email(&RecoveryEmailContext::samples()[0])
+        .unwrap();
+    let link = &RecoveryEmailContext::samples()[0].link;
+    assert!(recovery.text.contains(link.as_str()));
+    // minijinja escapes `/` in HTML too; browsers read it back.
+    assert!(recovery
+        .html
+        .contains("href=\"https:&#x2f;&#x2f;auth.example.com&#x2f;recover"));
+    let notice = embedded()
+        .render_email(&NewEmailContext::samples()[0])
+        .unwrap();
+    assert!(notice.subject.starts_with("A new email address was added"));
+    assert!(notice.text.contains("alice@work.example.org"));
 }
 
 #[test]

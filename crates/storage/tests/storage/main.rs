@@ -8,6 +8,7 @@
 mod harness;
 
 mod compat;
+mod email_authentications;
 mod jobs;
 mod migrations;
 mod oauth2;

@@ -1,7 +1,5 @@
 //! The legacy login API through the router, with the fake homeserver.
 
-use std::sync::Arc;
-
 use mxauth_model::Clock;
 
 use serde_json::{json, Value};
@@ -26,11 +24,7 @@ fn password_login(user: Value, device: Option<&str>, refresh: bool) -> Value {
 }
 
 async fn run_jobs(t: &TestState) {
-    let ctx = JobContext {
-        db: t.state.db.clone(),
-        homeserver: t.homeserver.clone(),
-        clock: Arc::new(t.clock.clone()),
-    };
+    let ctx = JobContext::from_state(&t.state);
     while run_batch(&ctx, "test").await.unwrap() > 0 {}
 }
 

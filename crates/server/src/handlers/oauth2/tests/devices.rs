@@ -1,8 +1,6 @@
 //! Devices on the homeserver: created before the tokens are returned,
 //! removed (through a job) when the session ends.
 
-use std::sync::Arc;
-
 use super::*;
 use crate::{
     jobs::{run_batch, JobContext},
@@ -55,11 +53,7 @@ async fn the_device_exists_before_the_token_and_goes_with_the_session() {
     )
     .await;
     assert_eq!(revoked.status, 200);
-    let ctx = JobContext {
-        db: t.state.db.clone(),
-        homeserver: t.homeserver.clone(),
-        clock: Arc::new(t.clock.clone()),
-    };
+    let ctx = JobContext::from_state(&t.state);
     assert_eq!(run_batch(&ctx, "test").await.unwrap(), 1);
     assert!(
         t.homeserver.user("alice").unwrap().devices.is_empty(),
