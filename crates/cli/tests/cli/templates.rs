@@ -34,7 +34,7 @@ fn shipped_templates_pass() {
     let configs = write_config(&temp_dir("templates-shipped"), "{}");
     check(&configs)
         .succeeded()
-        .says("Templates are valid: 9 templates rendered with ");
+        .says("Templates are valid: 15 templates rendered with ");
 }
 
 #[test]
