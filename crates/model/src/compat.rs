@@ -14,6 +14,10 @@ pub struct CompatSession {
     /// Synapse admins).
     pub is_synapse_admin: bool,
     pub user_agent: Option<String>,
+    /// When and from where the session was last used, as far as known
+    /// (imported from Synapse's device list by syn2mas).
+    pub last_active_at: Option<DateTime<Utc>>,
+    pub last_active_ip: Option<String>,
     pub human_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,

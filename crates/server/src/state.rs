@@ -44,6 +44,8 @@ pub struct SiteConfig {
     pub compat_token_ttl: Duration,
     /// `http.limits.handler_timeout`: past it a request answers 503.
     pub handler_timeout: std::time::Duration,
+    /// `account`: what people may change on their account pages.
+    pub account: mxauth_config::AccountConfig,
 }
 
 #[derive(Clone)]

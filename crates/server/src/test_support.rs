@@ -162,6 +162,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
             email_authentication: Default::default(),
             compat_token_ttl: Duration::seconds(300),
             handler_timeout: std::time::Duration::from_secs(60),
+            account: mxauth_config::AccountConfig::default(),
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),
@@ -318,6 +319,11 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser that already holds the cookie `name=value`.
+    pub fn with_cookie(pair: String) -> Self {
+        Self { cookie: Some(pair) }
+    }
+
     /// The `name=value` pair of the cookie, when one was set.
     pub fn cookie(&self) -> Option<&str> {
         self.cookie.as_deref()

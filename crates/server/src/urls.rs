@@ -22,6 +22,18 @@ pub mod paths {
     pub const ACCOUNT: &str = "/account/";
     /// Without the slash: redirects to [`ACCOUNT`].
     pub const ACCOUNT_NO_SLASH: &str = "/account";
+    /// The account pages (`handlers/pages/account/`): email addresses,
+    /// password change (MAS's path), sessions and one session,
+    /// deactivation, approving a cross-signing reset (MAS's path).
+    pub const ACCOUNT_EMAILS: &str = "/account/emails";
+    pub const ACCOUNT_PASSWORD: &str = "/account/password/change";
+    pub const ACCOUNT_SESSIONS: &str = "/account/sessions";
+    pub const ACCOUNT_SESSION: &str = "/account/sessions/{id}";
+    pub const ACCOUNT_DEACTIVATE: &str = "/account/deactivate";
+    pub const ACCOUNT_CROSS_SIGNING_RESET: &str = "/account/reset-cross-signing";
+    /// W3C "A Well-Known URL for Changing Passwords": redirects to
+    /// [`ACCOUNT_PASSWORD`].
+    pub const CHANGE_PASSWORD: &str = "/.well-known/change-password";
     pub const HEALTH: &str = "/health";
     pub const GRAPHQL: &str = "/graphql";
     /// The legacy SSO confirmation page (reached through the homeserver's
@@ -160,6 +172,11 @@ impl UrlBuilder {
     /// The page that signs in, links or registers after the callback.
     pub fn upstream_link(&self, link_id: &str) -> String {
         self.relative(&paths::UPSTREAM_LINK.replace("{id}", link_id))
+    }
+
+    /// One session on the account pages.
+    pub fn account_session(&self, session_id: &str) -> String {
+        self.relative(&paths::ACCOUNT_SESSION.replace("{id}", session_id))
     }
 }
 

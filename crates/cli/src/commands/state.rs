@@ -132,6 +132,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             compat_token_ttl: Duration::seconds(
                 i64::try_from(config.experimental.compat_token_ttl).unwrap_or(300),
             ),
+            account: config.account.clone(),
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod account_pages;
 mod browser;
 mod config_commands;
 mod dev_mode;

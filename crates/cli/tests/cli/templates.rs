@@ -34,7 +34,7 @@ fn shipped_templates_pass() {
     let configs = write_config(&temp_dir("templates-shipped"), "{}");
     check(&configs)
         .succeeded()
-        .says("Templates are valid: 18 templates rendered with 27 samples");
+        .says("Templates are valid: 24 templates rendered with 49 samples");
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct FakeUser {
 pub struct FakeHomeserver {
     server_name: String,
     users: Mutex<BTreeMap<String, FakeUser>>,
+    /// The localparts `allow_cross_signing_reset` was called for, in order.
+    cross_signing_resets: Mutex<Vec<String>>,
     down: AtomicBool,
 }
 
@@ -47,6 +49,14 @@ impl FakeHomeserver {
             .unwrap_or_else(|e| e.into_inner())
             .get(localpart)
             .cloned()
+    }
+
+    /// The localparts whose cross-signing reset was allowed, in order.
+    pub fn cross_signing_resets(&self) -> Vec<String> {
+        self.cross_signing_resets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn with_user<T>(
@@ -243,6 +253,13 @@ impl Homeserver for FakeHomeserver {
     }
 
     fn allow_cross_signing_reset<'a>(&'a self, localpart: &'a str) -> HsFuture<'a, ()> {
-        Box::pin(async move { self.with_user("allow_cross_signing_reset", localpart, |_| ()) })
+        Box::pin(async move {
+            self.with_user("allow_cross_signing_reset", localpart, |_| ())?;
+            self.cross_signing_resets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(localpart.to_owned());
+            Ok(())
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! the homeserver from the sessions that remain, so the device goes too. A
 //! browser session only ends: it has no device.
 
-use mxauth_model::{compat::CompatSession, oauth2::Session};
+use mxauth_model::{compat::CompatSession, oauth2::Session, User};
 use mxauth_storage::{Repository, StorageError};
 use ulid::Ulid;
 
@@ -61,6 +61,43 @@ pub async fn end_browser_and_children(
         end_compat(repo, ctx, &session).await?;
     }
     end_browser(repo, ctx, id).await
+}
+
+/// Ends every OAuth and compat session of `user` and every browser session
+/// but `keep` (the browser the person uses when they sign out everywhere
+/// else; `None` when the account is deactivated). One device sync is
+/// queued for them all. Returns how many sessions ended.
+pub async fn end_all_of_user(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: &User,
+    keep: Option<Ulid>,
+) -> Result<usize, StorageError> {
+    let now = ctx.now();
+    let mut devices_changed = false;
+    let mut ended = 0;
+    for session in repo.oauth2_sessions().active_of_user(user.id).await? {
+        if repo.oauth2_sessions().finish(session.id, now).await? {
+            devices_changed = true;
+            ended += 1;
+        }
+    }
+    for session in repo.compat_sessions().active(user, None).await? {
+        if repo.compat_sessions().finish(session.id, now).await? {
+            devices_changed = true;
+            ended += 1;
+        }
+    }
+    for session in repo.browser_sessions().active_of_user(user.id).await? {
+        if Some(session.id) != keep {
+            end_browser(repo, ctx, session.id).await?;
+            ended += 1;
+        }
+    }
+    if devices_changed {
+        sync_devices(repo, ctx, user.id).await?;
+    }
+    Ok(ended)
 }
 
 async fn sync_devices(

@@ -1,7 +1,8 @@
 //! Changes to a user that the homeserver must hear about: locking,
-//! deactivating, their reversal, a new email address, a new password. Each
-//! writes in the caller's transaction and queues the job that tells the
-//! homeserver (provisioning carries the lock flag and the email list).
+//! deactivating (by an admin, or by the person), their reversal, a new or
+//! removed email address, a new password. Each writes in the caller's
+//! transaction and queues the job that tells the homeserver (provisioning
+//! carries the lock flag and the email list).
 
 use mxauth_model::User;
 use mxauth_storage::{NewPassword, Repository, StorageError};
@@ -29,6 +30,19 @@ pub async fn lock(
         };
         queue(repo, ctx, job).await?;
     }
+    Ok(user)
+}
+
+/// Deactivates `user` at their own request: locked and deactivated (the
+/// homeserver deactivates them through its job, [`lock`]), and every
+/// session of theirs ended, so no token of theirs works from now on.
+pub async fn deactivate_self(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: User,
+) -> Result<User, StorageError> {
+    let user = lock(repo, ctx, user, true).await?;
+    super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
     Ok(user)
 }
 
@@ -63,6 +77,21 @@ pub async fn add_email(
     repo.user_emails()
         .add(ctx.new_id(now), user, email, now)
         .await?;
+    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
+    Ok(true)
+}
+
+/// Removes the user's address `id`; `false` if they have none with that
+/// id. The homeserver gets the new list through provisioning.
+pub async fn remove_email(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: &User,
+    id: ulid::Ulid,
+) -> Result<bool, StorageError> {
+    if !repo.user_emails().remove(user, id).await? {
+        return Ok(false);
+    }
     queue(repo, ctx, ProvisionUser::new(user.id)).await?;
     Ok(true)
 }

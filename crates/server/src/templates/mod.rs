@@ -14,6 +14,8 @@
 //! `.html` template.
 
 mod account;
+mod account_security;
+mod account_sessions;
 mod compat_sso;
 mod consent;
 mod emails;
@@ -31,7 +33,17 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use self::{
-    account::{AccountContext, LoggedOutContext},
+    account::{
+        AccountContext, AccountDeactivatedContext, AccountNav, AccountSection, EmailEntry,
+        LoggedOutContext, ProfileError, ProfileNotice,
+    },
+    account_security::{
+        CrossSigningContext, DeactivateConfirmation, DeactivateContext, DeactivateError,
+        PasswordChangeContext, PasswordChangeError, PasswordPageMode,
+    },
+    account_sessions::{
+        SessionContext, SessionKind, SessionSummary, SessionsContext, SessionsNotice,
+    },
     compat_sso::CompatSsoContext,
     consent::{ClientHomepage, ClientSummary, ConsentContext},
     emails::{
@@ -84,7 +96,8 @@ pub struct TemplateError {
 }
 
 /// Every template shipped with mxauth, by name. `pages/base.html` is the
-/// layout the pages extend; it is rendered through them.
+/// layout the pages extend, and `pages/account_layout.html` the one the
+/// account pages extend; they are rendered through them.
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "pages/base.html",
@@ -113,6 +126,34 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "pages/account.html",
         include_str!("../../../../templates/pages/account.html"),
+    ),
+    (
+        "pages/account_layout.html",
+        include_str!("../../../../templates/pages/account_layout.html"),
+    ),
+    (
+        "pages/account_password.html",
+        include_str!("../../../../templates/pages/account_password.html"),
+    ),
+    (
+        "pages/account_sessions.html",
+        include_str!("../../../../templates/pages/account_sessions.html"),
+    ),
+    (
+        "pages/account_session.html",
+        include_str!("../../../../templates/pages/account_session.html"),
+    ),
+    (
+        "pages/account_deactivate.html",
+        include_str!("../../../../templates/pages/account_deactivate.html"),
+    ),
+    (
+        "pages/account_deactivated.html",
+        include_str!("../../../../templates/pages/account_deactivated.html"),
+    ),
+    (
+        "pages/account_cross_signing.html",
+        include_str!("../../../../templates/pages/account_cross_signing.html"),
     ),
     (
         "pages/compat_sso.html",
@@ -176,6 +217,12 @@ const CONTEXTS: &[SampleRenderer] = &[
     Templates::render_samples::<FormPostContext>,
     Templates::render_samples::<LoggedOutContext>,
     Templates::render_samples::<AccountContext>,
+    Templates::render_samples::<PasswordChangeContext>,
+    Templates::render_samples::<SessionsContext>,
+    Templates::render_samples::<SessionContext>,
+    Templates::render_samples::<DeactivateContext>,
+    Templates::render_samples::<AccountDeactivatedContext>,
+    Templates::render_samples::<CrossSigningContext>,
     Templates::render_samples::<CompatSsoContext>,
     Templates::render_samples::<UpstreamRegisterContext>,
     Templates::render_samples::<UpstreamLinkContext>,

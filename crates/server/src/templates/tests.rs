@@ -47,10 +47,11 @@ fn template_files() -> Vec<String> {
 fn every_template_renders_with_every_sample() {
     let rendered = embedded().check().unwrap();
     assert!(rendered.iter().all(|r| r.samples > 0), "{rendered:?}");
-    // Every template file has a context with samples, except the layout,
-    // which every page renders.
+    // Every template file has a context with samples, except the layouts,
+    // which the pages render.
     let mut checked: Vec<String> = rendered.iter().map(|r| r.template.to_owned()).collect();
     checked.push("pages/base.html".into());
+    checked.push("pages/account_layout.html".into());
     checked.sort();
     assert_eq!(checked, template_files());
 }
@@ -96,14 +97,12 @@ fn pages_escape_html_and_show_their_context() {
         .unwrap();
     assert!(form.contains("value=\"a&quot;b\""), "{form}");
     assert!(t.render(&LoggedOutContext {}).is_ok());
-    let account = t
-        .render(&AccountContext {
-            mxid: "@a:x".into(),
-            csrf: "c".into(),
-            logout_action: "/logout".into(),
-        })
-        .unwrap();
+    let mut ctx = AccountContext::samples().remove(0);
+    ctx.nav.mxid = "@a:x".into();
+    ctx.emails[0].email = "<b>@example.com".into();
+    let account = t.render(&ctx).unwrap();
     assert!(account.contains("@a:x"));
+    assert!(account.contains("&lt;b&gt;@example.com"), "{account}");
     let sso = t.render(&CompatSsoContext::samples()[0]).unwrap();
     assert!(sso.contains("app.example.com"));
 }

@@ -68,6 +68,22 @@ impl<M: Mode> BrowserSessions<'_, M> {
         Ok(row.map(BrowserSession::from))
     }
 
+    /// The user's browser sessions that have not ended, oldest first (the
+    /// account page's list).
+    pub async fn active_of_user(
+        &mut self,
+        user_id: Ulid,
+    ) -> Result<Vec<BrowserSession>, StorageError> {
+        let rows: Vec<SessionRow> = USER_SESSIONS
+            .list_where(
+                self.tx,
+                "user_id = $1 AND finished_at IS NULL ORDER BY user_session_id",
+                to_uuid(user_id),
+            )
+            .await?;
+        Ok(rows.into_iter().map(BrowserSession::from).collect())
+    }
+
     /// When the person last authenticated in this session: OIDC `auth_time`.
     pub async fn last_authentication_at(
         &mut self,

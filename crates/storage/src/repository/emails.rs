@@ -75,6 +75,20 @@ impl UserEmails<'_, Write> {
             created_at: now,
         })
     }
+
+    /// Removes the user's address `id`; `false` when the user has no
+    /// address with that id (another user's address is left alone).
+    pub async fn remove(&mut self, user: &User, id: Ulid) -> Result<bool, StorageError> {
+        let removed = on_conn!(self, |conn| {
+            sqlx::query("DELETE FROM user_emails WHERE user_email_id = $1 AND user_id = $2")
+                .bind(to_uuid(id))
+                .bind(to_uuid(user.id))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(removed == 1)
+    }
 }
 
 impl<M: Mode> UserEmails<'_, M> {

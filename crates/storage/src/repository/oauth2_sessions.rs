@@ -78,6 +78,19 @@ impl<M: Mode> OAuth2Sessions<'_, M> {
         row.map(Session::try_from).transpose()
     }
 
+    /// The user's sessions that have not ended, oldest first (the account
+    /// page's list, and what deactivation ends).
+    pub async fn active_of_user(&mut self, user_id: Ulid) -> Result<Vec<Session>, StorageError> {
+        let rows: Vec<SessionRow> = OAUTH2_SESSIONS
+            .list_where(
+                self.tx,
+                "s.user_id = $1 AND s.finished_at IS NULL ORDER BY s.oauth2_session_id",
+                to_uuid(user_id),
+            )
+            .await?;
+        rows.into_iter().map(Session::try_from).collect()
+    }
+
     /// The active sessions started from a browser session (its "children",
     /// ended with it by a provider's back-channel logout).
     pub async fn active_of_browser_session(

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod account;
 mod compat;
 mod email_authentications;
 mod jobs;

@@ -325,6 +325,8 @@ pub async fn finish_login(
         browser_session_id,
         is_synapse_admin: false,
         user_agent: new.user_agent,
+        last_active_at: None,
+        last_active_ip: None,
         human_name: new.display_name.clone(),
         created_at: now,
         finished_at: None,

@@ -1,6 +1,6 @@
-//! Resource `human`: server-rendered pages (login, consent, logout) and
-//! what they share: rendering, the browser cookie, the logged-in user.
-//! Every page sets `X-Frame-Options: DENY` (clickjacking) and every form
+//! Resource `human`: server-rendered pages (login, consent, logout, the
+//! account pages) and what they share: rendering, the browser cookie, the
+//! logged-in user. Every page sets `X-Frame-Options: DENY` (clickjacking) and every form
 //! carries the CSRF token of the cookie.
 
 pub mod account;
@@ -31,12 +31,11 @@ pub fn router() -> Router<AppState> {
         .route(paths::LOGIN, get(login::show).post(login::submit))
         .route(paths::LOGOUT, axum::routing::post(logout::submit))
         .route(paths::CONSENT, get(consent::show).post(consent::submit))
-        .route(paths::ACCOUNT, get(account::show))
-        .route(paths::ACCOUNT_NO_SLASH, get(account::redirect_to_slash))
         .route(
             paths::COMPLETE_COMPAT_SSO,
             get(compat_sso::show).post(compat_sso::submit),
         )
+        .merge(account::router())
         .merge(super::upstream::router())
 }
 

@@ -38,6 +38,10 @@ pub const ROUTES: &[&str] = &[
     paths::CONSENT,
     paths::ACCOUNT,
     paths::ACCOUNT_NO_SLASH,
+    paths::ACCOUNT_EMAILS,
+    paths::ACCOUNT_PASSWORD,
+    paths::ACCOUNT_CROSS_SIGNING_RESET,
+    paths::CHANGE_PASSWORD,
     paths::COMPLETE_COMPAT_SSO,
     paths::COMPAT_LOGIN,
     paths::COMPAT_SSO_REDIRECT,
@@ -50,7 +54,12 @@ pub const ROUTES: &[&str] = &[
     paths::UPSTREAM_LINK,
     paths::UPSTREAM_BACKCHANNEL_LOGOUT,
     paths::REVOKE,
+    // Ends the session of an id, then every session but the browser's.
+    paths::ACCOUNT_SESSION,
+    paths::ACCOUNT_SESSIONS,
     paths::LOGOUT,
+    // Deactivates the account of a logged-in browser: last of all.
+    paths::ACCOUNT_DEACTIVATE,
 ];
 
 pub const METHODS: &[Method] = &[
