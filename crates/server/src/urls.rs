@@ -26,6 +26,9 @@ pub mod paths {
     /// password change (MAS's path), sessions and one session,
     /// deactivation, approving a cross-signing reset (MAS's path).
     pub const ACCOUNT_EMAILS: &str = "/account/emails";
+    /// Adding an address: ask for it, then for the mailed code.
+    pub const ACCOUNT_EMAIL_ADD: &str = "/account/emails/add";
+    pub const ACCOUNT_EMAIL_VERIFY: &str = "/account/emails/verify/{id}";
     pub const ACCOUNT_PASSWORD: &str = "/account/password/change";
     pub const ACCOUNT_SESSIONS: &str = "/account/sessions";
     pub const ACCOUNT_SESSION: &str = "/account/sessions/{id}";

@@ -34,7 +34,7 @@ fn shipped_templates_pass() {
     let configs = write_config(&temp_dir("templates-shipped"), "{}");
     check(&configs)
         .succeeded()
-        .says("Templates are valid: 24 templates rendered with 49 samples");
+        .says("Templates are valid: 25 templates rendered with 51 samples");
 }
 
 #[test]

@@ -63,6 +63,7 @@ pub enum ProfileNotice {
     DisplayNameSaved,
     DisplayNameRemoved,
     EmailRemoved,
+    EmailAdded,
     PasswordChanged,
 }
 
@@ -145,6 +146,7 @@ impl TemplateContext for AccountContext {
         let notices = [
             ProfileNotice::DisplayNameRemoved,
             ProfileNotice::EmailRemoved,
+            ProfileNotice::EmailAdded,
             ProfileNotice::PasswordChanged,
         ]
         .map(|notice| Self {
@@ -180,5 +182,39 @@ impl TemplateContext for AccountDeactivatedContext {
         vec![Self {
             mxid: "@alice:example.com".into(),
         }]
+    }
+}
+
+/// `pages/account_email_add.html`: the address to add, then the code that
+/// was mailed to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailAddContext {
+    pub nav: AccountNav,
+    pub csrf: String,
+    pub action: String,
+    /// The address a code was sent to; `None` while asking for it.
+    pub email: Option<String>,
+    /// What was wrong with the last submit, in words.
+    pub error: Option<String>,
+}
+
+impl TemplateContext for EmailAddContext {
+    const TEMPLATE: &'static str = "pages/account_email_add.html";
+
+    fn samples() -> Vec<Self> {
+        let ask = Self {
+            nav: AccountNav::sample(AccountSection::Profile),
+            csrf: "sample-csrf-token".into(),
+            action: "/account/emails/add".into(),
+            email: None,
+            error: Some("\"x\" is not an email address.".into()),
+        };
+        let code = Self {
+            action: "/account/emails/verify/01J0000000000000000000000".into(),
+            email: Some("alice@example.com".into()),
+            error: Some("Wrong code.".into()),
+            ..ask.clone()
+        };
+        vec![ask, code]
     }
 }

@@ -34,8 +34,8 @@ use thiserror::Error;
 
 pub use self::{
     account::{
-        AccountContext, AccountDeactivatedContext, AccountNav, AccountSection, EmailEntry,
-        LoggedOutContext, ProfileError, ProfileNotice,
+        AccountContext, AccountDeactivatedContext, AccountNav, AccountSection, EmailAddContext,
+        EmailEntry, LoggedOutContext, ProfileError, ProfileNotice,
     },
     account_security::{
         CrossSigningContext, DeactivateConfirmation, DeactivateContext, DeactivateError,
@@ -160,6 +160,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/pages/compat_sso.html"),
     ),
     (
+        "pages/account_email_add.html",
+        include_str!("../../../../templates/pages/account_email_add.html"),
+    ),
+    (
         "pages/upstream_register.html",
         include_str!("../../../../templates/pages/upstream_register.html"),
     ),
@@ -224,6 +228,7 @@ const CONTEXTS: &[SampleRenderer] = &[
     Templates::render_samples::<AccountDeactivatedContext>,
     Templates::render_samples::<CrossSigningContext>,
     Templates::render_samples::<CompatSsoContext>,
+    Templates::render_samples::<EmailAddContext>,
     Templates::render_samples::<UpstreamRegisterContext>,
     Templates::render_samples::<UpstreamLinkContext>,
     Templates::render_email_samples::<VerificationEmailContext>,

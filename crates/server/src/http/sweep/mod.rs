@@ -39,6 +39,8 @@ pub const ROUTES: &[&str] = &[
     paths::ACCOUNT,
     paths::ACCOUNT_NO_SLASH,
     paths::ACCOUNT_EMAILS,
+    paths::ACCOUNT_EMAIL_ADD,
+    paths::ACCOUNT_EMAIL_VERIFY,
     paths::ACCOUNT_PASSWORD,
     paths::ACCOUNT_CROSS_SIGNING_RESET,
     paths::CHANGE_PASSWORD,

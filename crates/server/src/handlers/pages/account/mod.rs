@@ -13,6 +13,7 @@
 mod actions;
 mod cross_signing;
 mod deactivate;
+mod email_add;
 mod password;
 mod profile;
 mod refusals;
@@ -63,6 +64,14 @@ pub fn router() -> Router<AppState> {
         .route(
             paths::ACCOUNT_CROSS_SIGNING_RESET,
             get(cross_signing::show).post(cross_signing::submit),
+        )
+        .route(
+            paths::ACCOUNT_EMAIL_ADD,
+            get(email_add::show).post(email_add::start),
+        )
+        .route(
+            paths::ACCOUNT_EMAIL_VERIFY,
+            get(email_add::show_code).post(email_add::verify),
         )
         .route(paths::CHANGE_PASSWORD, get(change_password))
 }

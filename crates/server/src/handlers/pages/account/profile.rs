@@ -118,11 +118,10 @@ async fn context(
         email_remove_action: account
             .email_change_allowed
             .then(|| urls.relative(paths::ACCOUNT_EMAILS)),
-        // HOOK (issue 12, item 2): adding an address waits for email
-        // verification by code, which sends the code and adds the address
-        // once it is typed back. Point this at that flow's first page, when
-        // `account.email_change_allowed`.
-        email_add_action: None,
+        // Adding is proven by a mailed code (email_add.rs).
+        email_add_action: account
+            .email_change_allowed
+            .then(|| urls.relative(paths::ACCOUNT_EMAIL_ADD)),
         notice: None,
         error,
     })

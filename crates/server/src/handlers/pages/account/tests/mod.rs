@@ -5,6 +5,7 @@
 
 mod actions;
 mod deactivate;
+mod email_add;
 mod password;
 mod profile;
 mod sessions;
