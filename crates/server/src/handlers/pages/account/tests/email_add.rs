@@ -1,6 +1,7 @@
 //! Adding an email address with the code mailed to it.
 
 use super::*;
+use crate::test_support::TestResponse;
 
 /// The 6-digit code in the last mail sent.
 fn mailed_code(t: &TestState) -> String {
@@ -10,6 +11,18 @@ fn mailed_code(t: &TestState) -> String {
         .find(|w| w.len() == 6)
         .expect("a 6-digit code in the mail")
         .to_owned()
+}
+
+/// Submits `email` on the "add an email address" page.
+async fn ask_to_add(router: &axum::Router, browser: &mut Browser, email: &str) -> TestResponse {
+    let csrf = csrf_at(router, browser, "/account/emails/add").await;
+    browser
+        .post(
+            router,
+            "/account/emails/add",
+            &[("csrf", &csrf), ("email", email)],
+        )
+        .await
 }
 
 #[tokio::test]
@@ -22,14 +35,7 @@ async fn an_address_is_added_once_its_mailed_code_is_typed_back() {
         account.body
     );
 
-    let csrf = csrf_at(&router, &mut browser, "/account/emails/add").await;
-    let started = browser
-        .post(
-            &router,
-            "/account/emails/add",
-            &[("csrf", &csrf), ("email", "alice@example.org")],
-        )
-        .await;
+    let started = ask_to_add(&router, &mut browser, "alice@example.org").await;
     assert_eq!(started.status, 303, "{}", started.body);
     let verify = started.header("location").unwrap();
     assert!(verify.starts_with("/account/emails/verify/"), "{verify}");
@@ -75,24 +81,11 @@ async fn an_address_is_added_once_its_mailed_code_is_typed_back() {
 #[tokio::test]
 async fn bad_addresses_and_someone_elses_proof_are_refused() {
     let (t, router, mut browser, _) = signed_in().await;
-    let csrf = csrf_at(&router, &mut browser, "/account/emails/add").await;
-    let bad = browser
-        .post(
-            &router,
-            "/account/emails/add",
-            &[("csrf", &csrf), ("email", "not an address")],
-        )
-        .await;
+    let bad = ask_to_add(&router, &mut browser, "not an address").await;
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(run_jobs(&t).await, 0, "no code for a bad address");
 
-    let started = browser
-        .post(
-            &router,
-            "/account/emails/add",
-            &[("csrf", &csrf), ("email", "alice@example.org")],
-        )
-        .await;
+    let started = ask_to_add(&router, &mut browser, "alice@example.org").await;
     let verify = started.header("location").unwrap();
     // Bob cannot see or use Alice's proof.
     add_user(&t.state, "bob", "builder").await;
