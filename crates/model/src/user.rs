@@ -18,6 +18,10 @@ pub struct User {
     pub is_guest: bool,
 }
 
+/// The longest display name Synapse accepts (`MAX_DISPLAYNAME_LEN`), in
+/// characters: every page that sets one checks it.
+pub const DISPLAY_NAME_MAX: usize = 256;
+
 impl User {
     /// The OIDC `sub` claim: the user's ULID, stable across renames.
     pub fn sub(&self) -> String {

@@ -359,6 +359,15 @@ async fn register(
             StatusCode::BAD_REQUEST,
         ));
     }
+    // The form's, or the provider's, display name goes to the homeserver.
+    let too_long = |name: &String| name.chars().count() > mxauth_model::user::DISPLAY_NAME_MAX;
+    if choice.display_name.as_ref().is_some_and(too_long) {
+        let error = format!(
+            "The display name is longer than {} characters.",
+            mxauth_model::user::DISPLAY_NAME_MAX
+        );
+        return Ok(again(error, StatusCode::BAD_REQUEST));
+    }
     let mut repo = state.db.read().await?;
     let taken = !repo
         .users()

@@ -30,8 +30,7 @@ use crate::{
     urls::paths,
 };
 
-/// The longest display name Synapse accepts (`MAX_DISPLAYNAME_LEN`).
-pub const DISPLAY_NAME_MAX: usize = 256;
+use mxauth_model::user::DISPLAY_NAME_MAX;
 
 #[derive(Deserialize)]
 pub struct AccountQuery {

@@ -710,3 +710,31 @@ async fn form_post_answers_are_reposted_from_our_own_page() {
         .unwrap()
         .starts_with("/upstream/link/"));
 }
+
+#[tokio::test]
+async fn a_display_name_longer_than_the_homeserver_takes_is_refused_and_creates_nothing() {
+    let s = setup(json!({})).await;
+    let mut browser = Browser::default();
+    let page = s.sign_in(&mut browser).await;
+    let csrf = csrf_of(&page.body);
+    let link = s.link_of("alice-sub").await.unwrap();
+    let long = "x".repeat(257);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("action", "register"),
+        ("import_display_name", "on"),
+        ("display_name", long.as_str()),
+    ];
+    let refused = browser
+        .post(&s.router, &format!("/upstream/link/{}", link.id), &form)
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("longer than 256"), "{}", refused.body);
+    let mut repo = s.ts.state.db.read().await.unwrap();
+    assert!(repo
+        .users()
+        .find_by_username("alice")
+        .await
+        .unwrap()
+        .is_none());
+}
