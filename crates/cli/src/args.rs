@@ -218,6 +218,22 @@ pub enum ManageCommand {
     ListAdminUsers,
     /// Queue a provisioning job for every user (re-creates them on the homeserver).
     ProvisionAllUsers,
+    /// Create a registration token (for
+    /// account.password_registration_token_required) and print it.
+    IssueUserRegistrationToken {
+        /// The token's text; random when not given.
+        #[arg(long)]
+        token: Option<String>,
+        /// How many registrations it allows (default: one).
+        #[arg(long, conflicts_with = "unlimited")]
+        usage_limit: Option<u64>,
+        /// Allow any number of registrations.
+        #[arg(long)]
+        unlimited: bool,
+        /// Seconds until it expires (default: never).
+        #[arg(long)]
+        expires_in: Option<u64>,
+    },
 }
 
 /// The playbook documents `--upstreamProviderMapping oidc-x:ULID` as one list

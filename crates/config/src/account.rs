@@ -39,31 +39,25 @@ impl Default for AccountConfig {
 
 impl AccountConfig {
     pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        let flags = [
+        if self.login_with_email_allowed {
+            issues.unbuilt(
+                "account.login_with_email_allowed",
+                "login with an email address",
+            );
+        }
+    }
+
+    /// Registration and recovery need passwords to be on.
+    pub(super) fn validate(&self, passwords_enabled: bool, issues: &mut Issues) {
+        for (key, on) in [
             (
                 "password_registration_enabled",
                 self.password_registration_enabled,
-                "self-service registration",
             ),
-            (
-                "password_recovery_enabled",
-                self.password_recovery_enabled,
-                "password recovery by email",
-            ),
-            (
-                "login_with_email_allowed",
-                self.login_with_email_allowed,
-                "login with an email address",
-            ),
-            (
-                "password_registration_token_required",
-                self.password_registration_token_required,
-                "registration tokens",
-            ),
-        ];
-        for (key, on, feature) in flags {
-            if on {
-                issues.unbuilt(format!("account.{key}"), feature);
+            ("password_recovery_enabled", self.password_recovery_enabled),
+        ] {
+            if on && !passwords_enabled {
+                issues.push(format!("account.{key}"), "needs `passwords.enabled: true`");
             }
         }
     }
@@ -85,14 +79,11 @@ pub struct BrandingConfig {
 }
 
 impl BrandingConfig {
+    /// `service_name` names the pages and `tos_uri` adds the terms
+    /// checkbox to registration; the others are not shown yet.
     pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        if self.service_name.is_some()
-            || self.policy_uri.is_some()
-            || self.tos_uri.is_some()
-            || self.imprint.is_some()
-            || self.logo_uri.is_some()
-        {
-            issues.unbuilt("branding", "branded pages");
+        if self.policy_uri.is_some() || self.imprint.is_some() || self.logo_uri.is_some() {
+            issues.unbuilt("branding", "a policy link, imprint or logo on the pages");
         }
     }
 }
@@ -109,10 +100,31 @@ pub struct CaptchaConfig {
     pub secret_key: Option<String>,
 }
 
+/// The CAPTCHA services registration can ask (MAS's names).
+pub const CAPTCHA_SERVICES: [&str; 3] = ["recaptcha_v2", "cloudflare_turnstile", "hcaptcha"];
+
 impl CaptchaConfig {
-    pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        if self.service.is_some() {
-            issues.unbuilt("captcha.service", "CAPTCHA at registration");
+    /// A service needs both keys; an unknown service is refused by name.
+    pub(super) fn validate(&self, issues: &mut Issues) {
+        let Some(service) = &self.service else {
+            return;
+        };
+        if !CAPTCHA_SERVICES.contains(&service.as_str()) {
+            issues.push(
+                "captcha.service",
+                format!("must be one of {}", CAPTCHA_SERVICES.join(", ")),
+            );
+        }
+        for (key, value) in [
+            ("site_key", &self.site_key),
+            ("secret_key", &self.secret_key),
+        ] {
+            if value.as_deref().unwrap_or_default().is_empty() {
+                issues.push(
+                    format!("captcha.{key}"),
+                    format!("is needed with `captcha.service: {service}`"),
+                );
+            }
         }
     }
 }

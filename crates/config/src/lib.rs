@@ -29,8 +29,8 @@ pub use http::{
 pub use http_limits::HttpLimits;
 pub use matrix::{HomeserverKind, MatrixConfig};
 pub use misc::{
-    EmailAuthenticationLimits, ExperimentalConfig, OAuthConfig, PolicyConfig, RateLimit,
-    RateLimitingConfig, TelemetryConfig, TemplatesConfig,
+    AccountRecoveryLimits, EmailAuthenticationLimits, ExperimentalConfig, OAuthConfig,
+    PolicyConfig, RateLimit, RateLimitingConfig, TelemetryConfig, TemplatesConfig,
 };
 pub use passwords::{HashAlgorithm, PasswordSchemeConfig, PasswordsConfig};
 pub use secrets::{KeyConfig, SecretsConfig};
@@ -144,6 +144,8 @@ impl RootConfig {
         self.database.validate(&mut issues);
         self.secrets.validate(&mut issues);
         self.passwords.validate(&mut issues);
+        self.account.validate(self.passwords.enabled, &mut issues);
+        self.captcha.validate(&mut issues);
         self.matrix.validate(&mut issues);
         self.email.validate(&mut issues);
         for (i, client) in self.clients.iter().enumerate() {
@@ -161,9 +163,7 @@ impl RootConfig {
         self.upstream_oauth2.unbuilt(&mut issues);
         self.account.unbuilt(&mut issues);
         self.branding.unbuilt(&mut issues);
-        self.captcha.unbuilt(&mut issues);
         self.policy.unbuilt(&mut issues);
-        self.rate_limiting.unbuilt(&mut issues);
         self.telemetry.unbuilt(&mut issues);
         self.templates.unbuilt(&mut issues);
         self.experimental.unbuilt(&mut issues);

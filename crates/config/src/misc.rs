@@ -146,19 +146,6 @@ impl Default for RateLimitingConfig {
     }
 }
 
-impl RateLimitingConfig {
-    /// `login` is enforced; the limits of features not built yet are not.
-    pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        let defaults = Self::default();
-        if self.account_recovery != defaults.account_recovery {
-            issues.unbuilt("rate_limiting.account_recovery", "password recovery");
-        }
-        if self.registration != defaults.registration {
-            issues.unbuilt("rate_limiting.registration", "self-service registration");
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {

@@ -201,14 +201,13 @@ fn unbuilt_features_are_named_only_when_used() {
         ]
     );
     let loud = paths(parse(
-        "captcha: {service: hcaptcha}\naccount: {password_recovery_enabled: true}\ntelemetry: {metrics: {exporter: prometheus}}\nrate_limiting: {registration: {burst: 1, per_second: 1}}",
+        "account: {login_with_email_allowed: true}\ntelemetry: {metrics: {exporter: prometheus}}\nbranding: {imprint: x}",
     )
     .unbuilt());
     for path in [
-        "captcha.service",
-        "account.password_recovery_enabled",
+        "account.login_with_email_allowed",
         "telemetry.metrics.exporter",
-        "rate_limiting.registration",
+        "branding",
     ] {
         assert!(
             loud.contains(&path.to_owned()),
@@ -252,4 +251,32 @@ fn unreachable_or_plain_http_public_urls_get_advice() {
         parse("http: {public_base: 'https://a.example.com/', issuer: 'http://[::]:8080/'}")
             .advice();
     assert_eq!(advice[0].path, "http.issuer");
+}
+
+#[test]
+fn captcha_needs_a_known_service_and_both_keys() {
+    let issues = paths(parse("captcha: {service: recaptcha_v3, site_key: a}").validate());
+    assert!(issues.contains(&"captcha.service".to_owned()), "{issues:?}");
+    assert!(
+        issues.contains(&"captcha.secret_key".to_owned()),
+        "{issues:?}"
+    );
+    let fine = parse("captcha: {service: hcaptcha, site_key: a, secret_key: b}").validate();
+    assert!(paths(fine).iter().all(|p| !p.starts_with("captcha")));
+}
+
+#[test]
+fn registration_and_recovery_need_passwords() {
+    let issues = paths(
+        parse("passwords: {enabled: false}\naccount: {password_registration_enabled: true, password_recovery_enabled: true}")
+            .validate(),
+    );
+    assert!(
+        issues.contains(&"account.password_registration_enabled".to_owned()),
+        "{issues:?}"
+    );
+    assert!(
+        issues.contains(&"account.password_recovery_enabled".to_owned()),
+        "{issues:?}"
+    );
 }

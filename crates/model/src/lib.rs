@@ -5,6 +5,8 @@ pub mod clock;
 pub mod email;
 pub mod email_authentication;
 pub mod random;
+pub mod recovery;
+pub mod registration;
 pub mod user;
 pub mod username;
 
@@ -14,6 +16,12 @@ pub use email_authentication::{
     EmailAuthentication, EmailAuthenticationCode, EmailCode, EMAIL_CODE_LIFETIME,
 };
 pub use random::{BoxRng, OsRandom, RandomSource, SeededRandom};
+pub use recovery::{
+    RecoverySession, RecoveryTicket, RECOVERY_TICKET_LEN, RECOVERY_TICKET_LIFETIME,
+};
+pub use registration::{
+    RegistrationStep, RegistrationToken, TokenUnusable, UserRegistration, REGISTRATION_LIFETIME,
+};
 pub use user::{User, UserEmail, UserPassword};
 pub use username::{localpart_of, user_id_localpart, validate_localpart, UsernameError};
 

@@ -11,7 +11,7 @@ use crate::{
     cookies::CookieSettings, email::Mailer, homeserver::Homeserver, outbound::Outbound,
     passwords::PasswordManager, rate_limit::Limiter, templates::Templates, urls::UrlBuilder,
 };
-use mxauth_config::{EmailAuthenticationLimits, IpNetwork, RateLimit};
+use mxauth_config::{AccountRecoveryLimits, EmailAuthenticationLimits, IpNetwork, RateLimit};
 use mxauth_crypto::encrypter::Encrypter;
 use mxauth_crypto::jose::Keystore;
 
@@ -46,6 +46,15 @@ pub struct SiteConfig {
     pub handler_timeout: std::time::Duration,
     /// `account`: what people may change on their account pages.
     pub account: mxauth_config::AccountConfig,
+    /// `rate_limiting.registration`: registrations started per client IP.
+    pub registration_per_ip: RateLimit,
+    /// `rate_limiting.account_recovery`: recovery emails asked per client
+    /// IP and per address.
+    pub account_recovery: AccountRecoveryLimits,
+    /// `branding.tos_uri`: the terms people accept to register.
+    pub tos_uri: Option<String>,
+    /// `captcha`: the challenge of the registration form, when set.
+    pub captcha: Option<crate::captcha::Captcha>,
 }
 
 #[derive(Clone)]

@@ -163,6 +163,13 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
             compat_token_ttl: Duration::seconds(300),
             handler_timeout: std::time::Duration::from_secs(60),
             account: mxauth_config::AccountConfig::default(),
+            registration_per_ip: mxauth_config::RateLimit {
+                burst: 20,
+                per_second: 0.1,
+            },
+            account_recovery: Default::default(),
+            tos_uri: None,
+            captcha: None,
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),

@@ -37,6 +37,18 @@ pub mod paths {
     /// W3C "A Well-Known URL for Changing Passwords": redirects to
     /// [`ACCOUNT_PASSWORD`].
     pub const CHANGE_PASSWORD: &str = "/.well-known/change-password";
+    /// Registration: the choice of method, the password form, its steps.
+    pub const REGISTER: &str = "/register";
+    pub const REGISTER_PASSWORD: &str = "/register/password";
+    pub const REGISTER_VERIFY_EMAIL: &str = "/register/steps/{id}/verify-email";
+    pub const REGISTER_TOKEN: &str = "/register/steps/{id}/token";
+    pub const REGISTER_DISPLAY_NAME: &str = "/register/steps/{id}/display-name";
+    pub const REGISTER_FINISH: &str = "/register/steps/{id}/finish";
+    /// Password recovery: ask by address, "check your email" (with a
+    /// resend), and the mailed link's page that sets the new password.
+    pub const RECOVER: &str = "/recover";
+    pub const RECOVER_PROGRESS: &str = "/recover/progress/{id}";
+    pub const ACCOUNT_PASSWORD_RECOVERY: &str = "/account/password/recovery";
     pub const HEALTH: &str = "/health";
     pub const GRAPHQL: &str = "/graphql";
     /// The legacy SSO confirmation page (reached through the homeserver's
@@ -108,6 +120,11 @@ impl UrlBuilder {
             .join(path.trim_start_matches('/'))
             .map(String::from)
             .unwrap_or_else(|_| format!("{}{}", self.base, path.trim_start_matches('/')))
+    }
+
+    /// The host of `public_base` (where a CAPTCHA must have been solved).
+    pub fn public_host(&self) -> String {
+        self.base.host_str().unwrap_or_default().to_owned()
     }
 
     /// The path part, prefix included, for links on our own pages and for

@@ -17,7 +17,8 @@ pub use repository::{
     AccessTokens, AuthorizationGrants, BrowserSessions, CompatAccessTokens, CompatRefreshTokens,
     CompatSessions, CompatSsoLogin, CompatSsoLogins, EmailAuthentications, ExistingUser,
     ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser, Jobs, Mode,
-    NewPassword, OAuth2Clients, OAuth2Sessions, QueuedJob, Read, ReadHandle, RefreshTokens,
-    Repository, Syn2Mas, UserEmails, UserPasswords, Users, Write,
+    NewPassword, OAuth2Clients, OAuth2Sessions, QueuedJob, Read, ReadHandle, Recovery,
+    RefreshTokens, RegistrationTokens, Registrations, Repository, Syn2Mas, UserEmails,
+    UserPasswords, Users, Write,
 };
 pub use types::new_ulid;

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "upstream_providers", "0004_upstream_providers.sql"),
     migration!(5, "upstream_sessions", "0005_upstream_sessions.sql"),
     migration!(6, "email_authentications", "0006_email_authentications.sql"),
+    migration!(7, "registration_recovery", "0007_registration_recovery.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

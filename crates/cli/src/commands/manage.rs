@@ -16,6 +16,7 @@ use crate::{args::ManageCommand, resolve};
 
 mod links;
 mod register;
+mod registration_token;
 
 pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
     let db = ctx.database().await?;
@@ -52,6 +53,18 @@ pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
         ManageCommand::PromoteAdmin { username } => set_admin(&tools, username, true).await,
         ManageCommand::DemoteAdmin { username } => set_admin(&tools, username, false).await,
         ManageCommand::ProvisionAllUsers => provision_all(&tools).await,
+        ManageCommand::IssueUserRegistrationToken {
+            token,
+            usage_limit,
+            unlimited,
+            expires_in,
+        } => {
+            let limit = match (unlimited, usage_limit) {
+                (true, _) => None,
+                (false, limit) => Some(limit.unwrap_or(1)),
+            };
+            registration_token::issue(&tools, token.as_deref(), limit, *expires_in).await
+        }
         ManageCommand::ListAdminUsers => {
             let mut repo = db.begin().await?;
             let admins = repo.users().list_admins().await?;

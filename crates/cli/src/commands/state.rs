@@ -79,6 +79,8 @@ pub fn job_context(config: &RootConfig, resolved: Resolved, db: Database) -> Res
         mailer: started_mailer(resolved.mailer)?,
         templates: Arc::new(super::templates::load_checked(config)?),
         encrypter: Encrypter::new(&resolved.encryption_key),
+        urls: Arc::new(UrlBuilder::new(&config.http.public_base, config.issuer())),
+        server_name: config.matrix.homeserver.clone(),
     })
 }
 
@@ -133,6 +135,10 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
                 i64::try_from(config.experimental.compat_token_ttl).unwrap_or(300),
             ),
             account: config.account.clone(),
+            registration_per_ip: config.rate_limiting.registration,
+            account_recovery: config.rate_limiting.account_recovery.clone(),
+            tos_uri: config.branding.tos_uri.clone(),
+            captcha: mxauth_server::captcha::Captcha::from_config(&config.captcha),
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),

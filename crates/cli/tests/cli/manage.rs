@@ -465,6 +465,73 @@ async fn register_user_with_upstream_links(db: TestDatabase) {
     db.drop_database().await;
 }
 
+async fn issue_registration_tokens(db: TestDatabase) {
+    let files = prepare("tokens", &db);
+    let single = manage(&files, &["issue-user-registration-token"]);
+    assert_eq!(single.code, 0, "{}", single.stderr);
+    assert!(single.stderr.contains("usable once"), "{}", single.stderr);
+    let random = single.stdout.trim().to_owned();
+    assert_eq!(random.len(), 20, "{random}");
+    let chosen = manage(
+        &files,
+        &[
+            "issue-user-registration-token",
+            "--token",
+            "spring-2027",
+            "--usage-limit",
+            "5",
+            "--expires-in",
+            "3600",
+        ],
+    );
+    assert_eq!(chosen.code, 0, "{}", chosen.stderr);
+    assert_eq!(chosen.stdout.trim(), "spring-2027");
+    assert!(
+        chosen.stderr.contains("usable 5 times, until "),
+        "{}",
+        chosen.stderr
+    );
+    let unlimited = manage(&files, &["issue-user-registration-token", "--unlimited"]);
+    assert!(
+        unlimited.stderr.contains("any number of times"),
+        "{}",
+        unlimited.stderr
+    );
+    // The same text twice, a bad text, a zero limit: refused, nothing added.
+    for bad in [
+        &["--token", "spring-2027"][..],
+        &["--token", "has space"][..],
+        &["--usage-limit", "0"][..],
+    ] {
+        let refused = manage(
+            &files,
+            &[&["issue-user-registration-token"][..], bad].concat(),
+        );
+        assert_ne!(refused.code, 0, "{bad:?}");
+        assert!(refused.stderr.starts_with("error: "), "{}", refused.stderr);
+    }
+    let database = db.open().await;
+    let mut read = database.read().await.unwrap();
+    let stored = read
+        .registration_tokens()
+        .find_by_token("spring-2027")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.usage_limit, Some(5));
+    assert!(stored.expires_at.is_some());
+    let random = read
+        .registration_tokens()
+        .find_by_token(&random)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((random.usage_limit, random.times_used), (Some(1), 0));
+    drop(read);
+    database.close().await;
+    db.drop_database().await;
+}
+
 /// Runs a test on SQLite and on PostgreSQL, as `name::sqlite` and `name::postgres`.
 macro_rules! both {
     ($name:ident) => {
@@ -491,3 +558,4 @@ both!(bad_input_changes_nothing);
 both!(manage_commands);
 both!(register_user_asks_the_homeserver);
 both!(register_user_with_upstream_links);
+both!(issue_registration_tokens);

@@ -34,7 +34,7 @@ fn shipped_templates_pass() {
     let configs = write_config(&temp_dir("templates-shipped"), "{}");
     check(&configs)
         .succeeded()
-        .says("Templates are valid: 25 templates rendered with 52 samples");
+        .says("Templates are valid: 33 templates rendered with 70 samples");
 }
 
 #[test]

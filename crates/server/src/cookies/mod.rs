@@ -32,6 +32,10 @@ pub struct CookieData {
     /// is what ties a provider's callback to the browser that started it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upstream: Vec<PendingUpstream>,
+    /// Registrations started in this browser: only it may take their
+    /// steps (the id in the URL alone is not enough).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registrations: Vec<Ulid>,
 }
 
 /// A sign-in at an upstream provider, as the browser's cookie holds it.
@@ -43,7 +47,8 @@ pub struct PendingUpstream {
     pub verifier: Option<String>,
 }
 
-/// How many sign-ins a browser can have in flight (several tabs).
+/// How many sign-ins (and registrations) a browser can have in flight
+/// (several tabs).
 const MAX_PENDING_UPSTREAM: usize = 4;
 
 impl CookieData {
@@ -52,6 +57,16 @@ impl CookieData {
         self.upstream.push(pending);
         let excess = self.upstream.len().saturating_sub(MAX_PENDING_UPSTREAM);
         self.upstream.drain(..excess);
+    }
+
+    /// Adds a registration, forgetting the oldest beyond the limit.
+    pub fn add_registration(&mut self, id: Ulid) {
+        self.registrations.push(id);
+        let excess = self
+            .registrations
+            .len()
+            .saturating_sub(MAX_PENDING_UPSTREAM);
+        self.registrations.drain(..excess);
     }
 
     /// Forgets a sign-in once it is used.

@@ -95,10 +95,19 @@ pub fn metadata(state: &AppState) -> Value {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-        "prompt_values_supported": ["login", "none"],
+        "prompt_values_supported": prompt_values(state),
         "account_management_uri": urls.absolute(paths::ACCOUNT),
         "account_management_actions_supported": ACCOUNT_ACTIONS,
     })
+}
+
+/// `create` only while password registration is on (as MAS advertises it).
+fn prompt_values(state: &AppState) -> Vec<&'static str> {
+    let mut values = vec!["login", "none"];
+    if state.site.account.password_registration_enabled && state.passwords.is_some() {
+        values.push("create");
+    }
+    values
 }
 
 /// Public, cacheable, readable from any origin (browsers running OIDC

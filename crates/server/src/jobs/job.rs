@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use ulid::Ulid;
 
 use super::{
-    DeactivateUser, JobContext, JobError, ProvisionUser, ReactivateUser,
+    DeactivateUser, JobContext, JobError, ProvisionUser, ReactivateUser, SendAccountRecoveryEmails,
     SendEmailAuthenticationCode, SyncDevices,
 };
 
@@ -20,6 +20,7 @@ pub enum Job {
     DeactivateUser(DeactivateUser),
     ReactivateUser(ReactivateUser),
     SendEmailAuthenticationCode(SendEmailAuthenticationCode),
+    SendAccountRecoveryEmails(SendAccountRecoveryEmails),
 }
 
 impl Job {
@@ -31,6 +32,7 @@ impl Job {
             Self::DeactivateUser(_) => DeactivateUser::QUEUE,
             Self::ReactivateUser(_) => ReactivateUser::QUEUE,
             Self::SendEmailAuthenticationCode(_) => SendEmailAuthenticationCode::QUEUE,
+            Self::SendAccountRecoveryEmails(_) => SendAccountRecoveryEmails::QUEUE,
         }
     }
 
@@ -43,7 +45,7 @@ impl Job {
             Self::SyncDevices(job) => Some(job.user_id),
             Self::DeactivateUser(job) => Some(job.user_id),
             Self::ReactivateUser(job) => Some(job.user_id),
-            Self::SendEmailAuthenticationCode(_) => None,
+            Self::SendEmailAuthenticationCode(_) | Self::SendAccountRecoveryEmails(_) => None,
         }
     }
 
@@ -55,6 +57,7 @@ impl Job {
             Self::DeactivateUser(job) => serde_json::to_string(job),
             Self::ReactivateUser(job) => serde_json::to_string(job),
             Self::SendEmailAuthenticationCode(job) => serde_json::to_string(job),
+            Self::SendAccountRecoveryEmails(job) => serde_json::to_string(job),
         }
     }
 
@@ -70,6 +73,7 @@ impl Job {
             SendEmailAuthenticationCode::QUEUE => {
                 parse(payload).map(Self::SendEmailAuthenticationCode)
             }
+            SendAccountRecoveryEmails::QUEUE => parse(payload).map(Self::SendAccountRecoveryEmails),
             other => Err(JobError::Permanent(format!("unknown queue {other:?}"))),
         }
     }
@@ -78,6 +82,7 @@ impl Job {
     pub(super) async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         let user_id = match self {
             Self::SendEmailAuthenticationCode(job) => return job.run(ctx).await,
+            Self::SendAccountRecoveryEmails(job) => return job.run(ctx).await,
             Self::ProvisionUser(ProvisionUser { user_id, .. })
             | Self::SyncDevices(SyncDevices { user_id })
             | Self::DeactivateUser(DeactivateUser { user_id, .. })
@@ -89,7 +94,7 @@ impl Job {
             Self::SyncDevices(job) => job.run(ctx, &user).await,
             Self::DeactivateUser(job) => job.run(ctx, &user).await,
             Self::ReactivateUser(job) => job.run(ctx, &user).await,
-            Self::SendEmailAuthenticationCode(_) => Ok(()),
+            Self::SendEmailAuthenticationCode(_) | Self::SendAccountRecoveryEmails(_) => Ok(()),
         };
         outcome.map_err(|e| e.about(&user.username))
     }
@@ -116,6 +121,12 @@ impl From<DeactivateUser> for Job {
 impl From<ReactivateUser> for Job {
     fn from(job: ReactivateUser) -> Self {
         Self::ReactivateUser(job)
+    }
+}
+
+impl From<SendAccountRecoveryEmails> for Job {
+    fn from(job: SendAccountRecoveryEmails) -> Self {
+        Self::SendAccountRecoveryEmails(job)
     }
 }
 

@@ -17,6 +17,7 @@ mod job;
 mod provision_user;
 mod reactivate_user;
 mod send_email_code;
+mod send_recovery_emails;
 mod sync_devices;
 
 use std::{sync::Arc, time::Duration as StdDuration};
@@ -34,6 +35,7 @@ pub use job::Job;
 pub use provision_user::ProvisionUser;
 pub use reactivate_user::ReactivateUser;
 pub use send_email_code::{code_digest, SendEmailAuthenticationCode};
+pub use send_recovery_emails::SendAccountRecoveryEmails;
 pub use sync_devices::SyncDevices;
 
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -54,6 +56,10 @@ pub struct JobContext {
     pub templates: Arc<Templates>,
     /// Keys the digests of email codes (`secrets.encryption`).
     pub encrypter: Encrypter,
+    /// Links in emails (the recovery link).
+    pub urls: Arc<crate::urls::UrlBuilder>,
+    /// Matrix IDs in emails.
+    pub server_name: String,
 }
 
 impl JobContext {
@@ -67,6 +73,8 @@ impl JobContext {
             mailer: state.mailer.clone(),
             templates: state.templates.clone(),
             encrypter: state.encrypter.clone(),
+            urls: state.urls.clone(),
+            server_name: state.site.server_name.clone(),
         }
     }
 }

@@ -12,8 +12,11 @@
 pub mod devices;
 pub mod email_codes;
 pub mod login;
+pub mod recovery;
+pub mod registration;
 pub mod sessions;
 pub mod tokens;
+pub mod username;
 pub mod users;
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,5 @@
-//! Ending sessions. An OAuth or compat session that ends loses its tokens
+//! Starting and ending sessions. A browser session starts authenticated
+//! (login, registration). An OAuth or compat session that ends loses its tokens
 //! (they check the session's state) and a job syncs the user's devices on
 //! the homeserver from the sessions that remain, so the device goes too. A
 //! browser session only ends: it has no device.
@@ -108,4 +109,24 @@ async fn sync_devices(
     let job = SyncDevices { user_id }.into();
     jobs::enqueue(repo, ctx.clock, ctx.random, &job).await?;
     Ok(())
+}
+
+/// Starts a browser session for `user`, authenticated now (a login, a
+/// finished registration).
+pub async fn start_browser(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: &User,
+    user_agent: Option<&str>,
+    user_password_id: Option<Ulid>,
+) -> Result<mxauth_model::browser_session::BrowserSession, StorageError> {
+    let now = ctx.now();
+    let session = repo
+        .browser_sessions()
+        .add(ctx.new_id(now), user, user_agent, now)
+        .await?;
+    repo.browser_sessions()
+        .add_authentication(ctx.new_id(now), &session, user_password_id, now)
+        .await?;
+    Ok(session)
 }

@@ -21,6 +21,10 @@ pub struct LoginContext {
     pub password_login: bool,
     /// A button per enabled upstream provider, in the configuration's order.
     pub providers: Vec<ProviderButton>,
+    /// "Create an account", when registration is on.
+    pub register_href: Option<String>,
+    /// "Forgot your password?", when recovery is on.
+    pub recover_href: Option<String>,
 }
 
 /// "Continue with Keycloak".
@@ -47,12 +51,16 @@ impl TemplateContext for LoginContext {
             client_name: None,
             password_login: true,
             providers: Vec::new(),
+            register_href: None,
+            recover_href: None,
         };
         let retry = Self {
             next: "/consent/01J0000000000000000000000".into(),
             username: "alice".into(),
             error: Some("Invalid username or password.".into()),
             client_name: Some("Element".into()),
+            register_href: Some("/register?next=%2Fconsent%2F01J0000000000000000000000".into()),
+            recover_href: Some("/recover".into()),
             ..first.clone()
         };
         let providers = vec![ProviderButton {

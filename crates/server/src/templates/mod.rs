@@ -22,6 +22,8 @@ mod emails;
 mod error;
 mod form_post;
 mod login;
+mod recover;
+mod register;
 #[cfg(test)]
 mod tests;
 mod upstream;
@@ -53,6 +55,11 @@ pub use self::{
     error::ErrorContext,
     form_post::FormPostContext,
     login::{LoginContext, ProviderButton},
+    recover::{RecoverContext, RecoverPasswordContext, RecoverProgressContext},
+    register::{
+        CaptchaWidget, RegisterContext, RegisterDisplayNameContext, RegisterPasswordContext,
+        RegisterTokenContext, RegisterVerifyEmailContext,
+    },
     upstream::{UpstreamLinkContext, UpstreamRegisterContext},
 };
 
@@ -172,6 +179,38 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/pages/upstream_link.html"),
     ),
     (
+        "pages/register.html",
+        include_str!("../../../../templates/pages/register.html"),
+    ),
+    (
+        "pages/register_password.html",
+        include_str!("../../../../templates/pages/register_password.html"),
+    ),
+    (
+        "pages/register_verify_email.html",
+        include_str!("../../../../templates/pages/register_verify_email.html"),
+    ),
+    (
+        "pages/register_token.html",
+        include_str!("../../../../templates/pages/register_token.html"),
+    ),
+    (
+        "pages/register_display_name.html",
+        include_str!("../../../../templates/pages/register_display_name.html"),
+    ),
+    (
+        "pages/recover.html",
+        include_str!("../../../../templates/pages/recover.html"),
+    ),
+    (
+        "pages/recover_progress.html",
+        include_str!("../../../../templates/pages/recover_progress.html"),
+    ),
+    (
+        "pages/recover_password.html",
+        include_str!("../../../../templates/pages/recover_password.html"),
+    ),
+    (
         "emails/verification.subject.txt",
         include_str!("../../../../templates/emails/verification.subject.txt"),
     ),
@@ -231,6 +270,14 @@ const CONTEXTS: &[SampleRenderer] = &[
     Templates::render_samples::<EmailAddContext>,
     Templates::render_samples::<UpstreamRegisterContext>,
     Templates::render_samples::<UpstreamLinkContext>,
+    Templates::render_samples::<RegisterContext>,
+    Templates::render_samples::<RegisterPasswordContext>,
+    Templates::render_samples::<RegisterVerifyEmailContext>,
+    Templates::render_samples::<RegisterTokenContext>,
+    Templates::render_samples::<RegisterDisplayNameContext>,
+    Templates::render_samples::<RecoverContext>,
+    Templates::render_samples::<RecoverProgressContext>,
+    Templates::render_samples::<RecoverPasswordContext>,
     Templates::render_email_samples::<VerificationEmailContext>,
     Templates::render_email_samples::<RecoveryEmailContext>,
     Templates::render_email_samples::<NewEmailContext>,

@@ -78,6 +78,8 @@ fn pages_escape_html_and_show_their_context() {
             client_name: Some("Element".into()),
             password_login: true,
             providers: Vec::new(),
+            register_href: None,
+            recover_href: None,
         })
         .unwrap();
     assert!(login.contains("name=\"csrf\" value=\"tok\""));

@@ -109,6 +109,30 @@ impl<M: Mode> UserEmails<'_, M> {
         Ok(row.map(UserEmail::from))
     }
 
+    /// The address `id`, whoever has it.
+    pub async fn find_by_id(&mut self, id: Ulid) -> Result<Option<UserEmail>, StorageError> {
+        let row: Option<EmailRow> = USER_EMAILS
+            .find_where(self.tx, "user_email_id = $1", to_uuid(id))
+            .await?;
+        Ok(row.map(UserEmail::from))
+    }
+
+    /// Every user's address equal to `email`, ignoring letter case (one
+    /// address may belong to several users), oldest first.
+    pub async fn find_all_by_address(
+        &mut self,
+        email: &str,
+    ) -> Result<Vec<UserEmail>, StorageError> {
+        let rows: Vec<EmailRow> = USER_EMAILS
+            .list_where(
+                self.tx,
+                "LOWER(email) = LOWER($1) ORDER BY user_email_id",
+                email.to_owned(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(UserEmail::from).collect())
+    }
+
     /// All addresses of a user, oldest first.
     pub async fn list(&mut self, user: &User) -> Result<Vec<UserEmail>, StorageError> {
         let rows: Vec<EmailRow> = USER_EMAILS

@@ -30,6 +30,9 @@ mod oauth2_grants;
 mod oauth2_sessions;
 mod oauth2_tokens;
 mod passwords;
+mod recovery;
+mod registration_tokens;
+mod registrations;
 mod syn2mas;
 mod upstream_links;
 mod upstream_providers;
@@ -47,6 +50,9 @@ pub use oauth2_grants::AuthorizationGrants;
 pub use oauth2_sessions::OAuth2Sessions;
 pub use oauth2_tokens::{AccessTokens, RefreshTokens};
 pub use passwords::{NewPassword, UserPasswords};
+pub use recovery::Recovery;
+pub use registration_tokens::RegistrationTokens;
+pub use registrations::Registrations;
 pub use syn2mas::{
     ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser,
     Syn2Mas,

@@ -101,6 +101,19 @@ async fn load(state: &AppState, grant_id: &str) -> Result<(AuthorizationGrant, C
 
 fn login_redirect(state: &AppState, grant: &AuthorizationGrant, force: bool) -> Response {
     let next = state.urls.consent(&grant.id.to_string());
+    // OIDC `prompt=create` (Initiating User Registration via OpenID
+    // Connect 1.0, §4): the registration page instead, back to consent.
+    let asks_create = grant
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split(' ').any(|v| v == "create"));
+    if asks_create && !force {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish();
+        let url = format!("{}?{query}", state.urls.relative(paths::REGISTER));
+        return Redirect::to(&url).into_response();
+    }
     let url = state
         .urls
         .login_redirect(&next, grant.login_hint.as_deref(), force);

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use mxauth_model::localpart_of;
-use mxauth_storage::{new_ulid, StorageError};
+use mxauth_storage::StorageError;
 use serde::Deserialize;
 use ulid::Ulid;
 
@@ -20,7 +20,7 @@ use crate::{
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,
-    templates::{LoginContext, ProviderButton},
+    templates::LoginContext,
     urls::paths,
 };
 
@@ -60,16 +60,15 @@ async fn form(
 ) -> Result<Response, PageError> {
     let client_name = continuing_to(state, next).await?;
     let (_, csrf, set) = cookie_with_csrf(state, headers);
-    let providers = upstream::enabled_providers(state)
-        .await?
-        .into_iter()
-        .map(|p| ProviderButton {
-            id: p.id.to_string(),
-            name: p.display_name(),
-            brand: p.config.brand_name.clone(),
-            href: state.urls.upstream_authorize(&p.id.to_string(), next),
-        })
-        .collect();
+    let providers = upstream::provider_buttons(state, next).await?;
+    let account = &state.site.account;
+    let passwords_on = state.passwords.is_some();
+    let with_next = |path: &str| {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        format!("{}?{query}", state.urls.relative(path))
+    };
     let ctx = LoginContext {
         action: state.urls.relative(paths::LOGIN),
         csrf,
@@ -77,7 +76,11 @@ async fn form(
         username: username.to_owned(),
         error: error.map(str::to_owned),
         client_name,
-        password_login: state.passwords.is_some(),
+        password_login: passwords_on,
+        register_href: (account.password_registration_enabled && passwords_on)
+            .then(|| with_next(paths::REGISTER)),
+        recover_href: (account.password_recovery_enabled && passwords_on)
+            .then(|| state.urls.relative(paths::RECOVER)),
         providers,
     };
     let mut response = render(state, &ctx, set);
@@ -149,7 +152,6 @@ pub async fn submit(
         form: input,
     }: CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    let now = state.clock.now();
     // Every password check is rate limited, per client IP and per account.
     let account = localpart_of(&input.username, &state.site.server_name).unwrap_or(&input.username);
     if let Err(RetryAfter(wait)) = ops::login::check_rate(&state, &ip, account) {
@@ -190,18 +192,8 @@ pub async fn submit(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let mut repo = state.db.begin().await?;
-    let session = repo
-        .browser_sessions()
-        .add(
-            new_ulid(now, &mut state.random.rng()),
-            &user,
-            user_agent,
-            now,
-        )
-        .await?;
-    repo.browser_sessions()
-        .add_authentication(new_ulid(now, &mut state.random.rng()), &session, None, now)
-        .await?;
+    let ctx = ops::Context::from(&state);
+    let session = ops::sessions::start_browser(&mut repo, ctx, &user, user_agent, None).await?;
     repo.commit().await?;
     tracing::info!(user = %user.username, "logged in");
     cookie.browser_session = Some(session.id);

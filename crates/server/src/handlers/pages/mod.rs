@@ -8,6 +8,8 @@ pub mod compat_sso;
 pub mod consent;
 pub mod login;
 pub mod logout;
+pub mod recover;
+pub mod register;
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -21,6 +23,7 @@ use url::Url;
 use crate::{
     errors::{page::secure_headers, PageError},
     extract::CsrfProtected,
+    ops::email_codes::VerifyError,
     state::AppState,
     templates::TemplateContext,
     urls::paths,
@@ -36,6 +39,8 @@ pub fn router() -> Router<AppState> {
             get(compat_sso::show).post(compat_sso::submit),
         )
         .merge(account::router())
+        .merge(register::router())
+        .merge(recover::router())
         .merge(super::upstream::router())
 }
 
@@ -71,6 +76,28 @@ impl CsrfProtected for DecisionForm {
     fn csrf(&self) -> &str {
         &self.csrf
     }
+}
+
+/// The status and words of a form refusing a typed email code (adding an
+/// address, registering); a storage failure is the error page.
+pub fn code_refusal(e: VerifyError) -> Result<(StatusCode, String), PageError> {
+    Ok(match e {
+        VerifyError::Storage(e) => return Err(e.into()),
+        VerifyError::WrongCode => (
+            StatusCode::BAD_REQUEST,
+            "Wrong code: check the email and type it again.".to_owned(),
+        ),
+        VerifyError::Expired => (
+            StatusCode::BAD_REQUEST,
+            "This code has expired: ask for another one.".to_owned(),
+        ),
+        VerifyError::AlreadyUsed => (
+            StatusCode::BAD_REQUEST,
+            "This code was already used.".to_owned(),
+        ),
+        e @ VerifyError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, format!("{e}.")),
+        e @ VerifyError::NotFound => (StatusCode::NOT_FOUND, format!("{e}.")),
+    })
 }
 
 /// How pages name an OAuth client: its `client_name`, else its id.

@@ -20,9 +20,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use mxauth_model::{
-    browser_session::BrowserSession, upstream::UpstreamLink, validate_localpart, User,
-};
+use mxauth_model::{browser_session::BrowserSession, upstream::UpstreamLink, User};
 use mxauth_storage::{new_ulid, StorageError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -34,8 +32,7 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, current_user, CsrfForm, CsrfProtected},
     handlers::pages::render,
-    homeserver::Availability,
-    ops::{self, users::NewUser},
+    ops::{self, username::UsernameRefusal, users::NewUser},
     state::AppState,
     templates::{UpstreamLinkContext, UpstreamRegisterContext},
     upstream::{
@@ -352,13 +349,6 @@ async fn register(
         *response.status_mut() = status;
         response
     };
-    let server_name = &state.site.server_name;
-    if let Err(e) = validate_localpart(&choice.username, server_name) {
-        return Ok(again(
-            format!("This username cannot be used: {e}."),
-            StatusCode::BAD_REQUEST,
-        ));
-    }
     // The form's, or the provider's, display name goes to the homeserver.
     let too_long = |name: &String| name.chars().count() > mxauth_model::user::DISPLAY_NAME_MAX;
     if choice.display_name.as_ref().is_some_and(too_long) {
@@ -368,39 +358,10 @@ async fn register(
         );
         return Ok(again(error, StatusCode::BAD_REQUEST));
     }
-    let mut repo = state.db.read().await?;
-    let taken = !repo
-        .users()
-        .find_by_username_ignoring_case(&choice.username)
-        .await?
-        .is_empty();
-    drop(repo);
-    if taken {
-        return Ok(again(
-            "This username is taken.".into(),
-            StatusCode::CONFLICT,
-        ));
-    }
-    match state
-        .homeserver
-        .localpart_availability(&choice.username)
-        .await
-    {
-        Ok(Availability::Available) => {}
-        Ok(Availability::Unavailable { message, .. }) => {
-            return Ok(again(
-                format!("The homeserver does not accept this username: {message}"),
-                StatusCode::CONFLICT,
-            ))
-        }
-        Err(e) => {
-            tracing::warn!("cannot ask the homeserver about a username: {e}");
-            return Ok(again(
-                "The homeserver cannot be reached to check this username. Try again in a moment."
-                    .into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            ));
-        }
+    match ops::username::check_available(state, &choice.username).await {
+        Ok(()) => {}
+        Err(UsernameRefusal::Storage(e)) => return Err(e.into()),
+        Err(refusal) => return Ok(again(refusal.to_string(), refusal.status())),
     }
     // An email counts only when verified (`set_email_verification`).
     let emails: Vec<String> = choice

@@ -90,6 +90,24 @@ pub async fn enabled_providers(state: &AppState) -> Result<Vec<Provider>, Storag
         .collect())
 }
 
+/// A "Continue with …" button per enabled provider, coming back to
+/// `next`: the login and registration pages show them.
+pub async fn provider_buttons(
+    state: &AppState,
+    next: &str,
+) -> Result<Vec<crate::templates::ProviderButton>, StorageError> {
+    Ok(enabled_providers(state)
+        .await?
+        .into_iter()
+        .map(|p| crate::templates::ProviderButton {
+            id: p.id.to_string(),
+            name: p.display_name(),
+            brand: p.config.brand_name.clone(),
+            href: state.urls.upstream_authorize(&p.id.to_string(), next),
+        })
+        .collect())
+}
+
 /// The enabled provider legacy clients name `idp_id`: by its
 /// `synapse_idp_id` (what Synapse advertised, e.g. `oidc-keycloak`), else
 /// by its own id (what `GET /login` advertises for the others).

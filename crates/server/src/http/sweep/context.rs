@@ -45,6 +45,10 @@ impl Context {
         };
         site.login_per_ip = unlimited;
         site.login_per_account = unlimited;
+        site.registration_per_ip = unlimited;
+        // Registration and recovery on, so their forms meet the inputs.
+        site.account.password_registration_enabled = true;
+        site.account.password_recovery_enabled = true;
         state.site = Arc::new(site);
         let router = router_for(&state, "");
         add_user(&state, "alice", "wonderland").await;

@@ -17,10 +17,10 @@ use super::{log_in_first, nav, see_other};
 use crate::{
     errors::PageError,
     extract::{current_user, ClientIp, CsrfForm, CsrfProtected, PageSession},
-    handlers::pages::render,
+    handlers::pages::{code_refusal, render},
     ops::{
         self,
-        email_codes::{EmailCodes, StartError, VerifyError},
+        email_codes::{EmailCodes, StartError},
     },
     state::AppState,
     templates::{AccountSection, EmailAddContext},
@@ -220,23 +220,7 @@ pub async fn verify(
             tracing::info!(user = %user.username, "email address added");
             return Ok(see_other(&state, paths::ACCOUNT, "email_added"));
         }
-        Err(VerifyError::Storage(e)) => return Err(e.into()),
-        Err(VerifyError::WrongCode) => (
-            StatusCode::BAD_REQUEST,
-            "Wrong code: check the email and type it again.".to_owned(),
-        ),
-        Err(VerifyError::Expired) => (
-            StatusCode::BAD_REQUEST,
-            "This code has expired: start again to get a new one.".to_owned(),
-        ),
-        Err(VerifyError::AlreadyUsed) => (
-            StatusCode::BAD_REQUEST,
-            "This code was already used.".to_owned(),
-        ),
-        Err(e @ VerifyError::TooManyAttempts(_)) => {
-            (StatusCode::TOO_MANY_REQUESTS, format!("{e}."))
-        }
-        Err(e @ VerifyError::NotFound) => (StatusCode::NOT_FOUND, format!("{e}.")),
+        Err(e) => code_refusal(e)?,
     };
     drop(repo);
     let ctx = page(&state, &user, &form.csrf, Some((id, &email)), Some(why));

@@ -1,0 +1,64 @@
+//! Whether a new account may take a username: the Matrix localpart rules,
+//! this server's users (letter case ignored, as Synapse does), then the
+//! homeserver (taken there, reserved for an application service, against
+//! its rules). Registration, the upstream registration form and (to come)
+//! the admin API ask the same question here. The homeserver is asked with
+//! no transaction open.
+
+use axum::http::StatusCode;
+use mxauth_model::{validate_localpart, UsernameError};
+use mxauth_storage::StorageError;
+
+use crate::{homeserver::Availability, state::AppState};
+
+/// Why a username cannot be used, each with what the form says.
+#[derive(Debug, thiserror::Error)]
+pub enum UsernameRefusal {
+    #[error("This username cannot be used: {0}.")]
+    Invalid(UsernameError),
+    #[error("This username is taken.")]
+    Taken,
+    #[error("The homeserver does not accept this username: {0}")]
+    RefusedByHomeserver(String),
+    /// The homeserver did not answer: try again later.
+    #[error("The homeserver cannot be reached to check this username. Try again in a moment.")]
+    HomeserverDown,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl UsernameRefusal {
+    /// The status of the form shown again with this refusal.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Taken | Self::RefusedByHomeserver(_) => StatusCode::CONFLICT,
+            Self::HomeserverDown | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// Checks `username` for a new account.
+pub async fn check_available(state: &AppState, username: &str) -> Result<(), UsernameRefusal> {
+    validate_localpart(username, &state.site.server_name).map_err(UsernameRefusal::Invalid)?;
+    let mut repo = state.db.read().await?;
+    let taken = !repo
+        .users()
+        .find_by_username_ignoring_case(username)
+        .await?
+        .is_empty();
+    drop(repo);
+    if taken {
+        return Err(UsernameRefusal::Taken);
+    }
+    match state.homeserver.localpart_availability(username).await {
+        Ok(Availability::Available) => Ok(()),
+        Ok(Availability::Unavailable { message, .. }) => {
+            Err(UsernameRefusal::RefusedByHomeserver(message))
+        }
+        Err(e) => {
+            tracing::warn!("cannot ask the homeserver about a username: {e}");
+            Err(UsernameRefusal::HomeserverDown)
+        }
+    }
+}
