@@ -1,6 +1,7 @@
 //! mxauth's server: configuration schema, HTTP router, passwords, signing
 //! keys. The CLI crate reads files and hands this crate resolved settings.
 
+pub mod activity;
 pub mod captcha;
 pub mod cookies;
 pub mod email;

@@ -81,6 +81,8 @@ pub struct AppState {
     pub homeserver: Arc<dyn Homeserver>,
     /// Where email goes (`email.transport`); jobs send, requests do not.
     pub mailer: Arc<dyn Mailer>,
+    /// When sessions were last used, written in batches.
+    pub activity: Arc<crate::activity::ActivityTracker>,
     /// Documents that never change while the process runs, serialised once.
     pub documents: Arc<StaticDocuments>,
 }

@@ -198,6 +198,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         upstream_metadata: Default::default(),
         homeserver: homeserver.clone(),
         mailer: mailer.clone(),
+        activity: Arc::default(),
         documents: Arc::default(),
     };
     TestState {

@@ -18,7 +18,7 @@ pub use repository::{
     CompatSessions, CompatSsoLogin, CompatSsoLogins, EmailAuthentications, ExistingUser,
     ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser, Jobs, Mode,
     NewPassword, OAuth2Clients, OAuth2Sessions, QueuedJob, Read, ReadHandle, Recovery,
-    RefreshTokens, RegistrationTokens, Registrations, Repository, Syn2Mas, UserEmails,
-    UserPasswords, Users, Write,
+    RefreshTokens, RegistrationTokens, Registrations, Repository, SessionActivity, SessionKind,
+    Syn2Mas, UserEmails, UserPasswords, Users, Write,
 };
 pub use types::new_ulid;

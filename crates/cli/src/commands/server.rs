@@ -49,10 +49,16 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     }
     let state = state::build(config, resolved, db.clone())?;
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let activity_stopped = worker_stopped.clone();
     let worker = (!args.no_worker).then(|| {
         let ctx = JobContext::from_state(&state);
         tokio::spawn(run_worker(ctx, worker_name(), worker_stopped))
     });
+    // Session activity is written in batches, once a minute and at the end.
+    let activity = {
+        let (tracker, db) = (state.activity.clone(), db.clone());
+        tokio::spawn(async move { tracker.run(db, activity_stopped).await })
+    };
     let listeners = &config.http.listeners;
     let bound = bind_listeners(listeners).await?;
     for socket in &bound {
@@ -96,6 +102,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    let _ = activity.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

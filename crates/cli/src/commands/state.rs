@@ -156,6 +156,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         upstream_metadata: Default::default(),
         homeserver,
         mailer: started_mailer(resolved.mailer)?,
+        activity: Arc::default(),
         documents: Arc::default(),
     })
 }

@@ -32,6 +32,13 @@ impl FromRequestParts<AppState> for PageSession {
     ) -> Result<Self, Self::Rejection> {
         let (cookie, csrf, set_cookie) = cookie_with_csrf(state, &parts.headers);
         let user = current_user(state, &cookie).await?;
+        if let Some((session, _)) = &user {
+            let Ok(ip) = super::ClientIp::from_request_parts(parts, state).await;
+            let now = state.clock.now();
+            state
+                .activity
+                .record(mxauth_storage::SessionKind::Browser, session.id, now, ip.0);
+        }
         Ok(Self {
             cookie,
             csrf,

@@ -33,6 +33,7 @@ mod passwords;
 mod recovery;
 mod registration_tokens;
 mod registrations;
+mod session_activity;
 mod syn2mas;
 mod upstream_links;
 mod upstream_providers;
@@ -53,6 +54,7 @@ pub use passwords::{NewPassword, UserPasswords};
 pub use recovery::Recovery;
 pub use registration_tokens::RegistrationTokens;
 pub use registrations::Registrations;
+pub use session_activity::{SessionActivity, SessionKind};
 pub use syn2mas::{
     ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser,
     Syn2Mas,

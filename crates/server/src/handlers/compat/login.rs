@@ -184,6 +184,7 @@ async fn handle(
         None => generate_device_id(&mut state.random.rng()),
     };
     let new_session = NewSession {
+        ip: ip.0,
         device_id,
         display_name: device.initial_device_display_name,
         with_refresh: device.refresh_token.unwrap_or(false),
@@ -272,6 +273,8 @@ pub struct NewSession {
     pub display_name: Option<String>,
     pub with_refresh: bool,
     pub user_agent: Option<String>,
+    /// The client's address: the session's first "last active" IP.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Creates the compat session of a login that proved who `user` is: ends
@@ -325,8 +328,8 @@ pub async fn finish_login(
         browser_session_id,
         is_synapse_admin: false,
         user_agent: new.user_agent,
-        last_active_at: None,
-        last_active_ip: None,
+        last_active_at: Some(now),
+        last_active_ip: new.ip.map(|ip| ip.to_string()),
         human_name: new.display_name.clone(),
         created_at: now,
         finished_at: None,

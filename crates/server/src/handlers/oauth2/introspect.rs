@@ -19,6 +19,7 @@
 
 use axum::{extract::State, http::HeaderMap, response::Response};
 use mxauth_model::{scope::device_scope, token_digest, TokenType};
+use mxauth_storage::SessionKind;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
@@ -191,6 +192,10 @@ async fn access_token(
         return Ok(inactive());
     };
     let now = state.clock.now();
+    // The homeserver asks on every request the client makes: a use.
+    state
+        .activity
+        .record(SessionKind::OAuth2, active.session.id, now, None);
     let scope = &active.session.scope;
     let expires_at = active.token.expires_at;
     let device_id = match with_device_id {
@@ -274,6 +279,9 @@ async fn compat_access_token(
     if !token.is_valid(now) || !session.is_active() || !user.is_valid() {
         return Ok(inactive());
     }
+    state
+        .activity
+        .record(SessionKind::Compat, session.id, now, None);
     let mut scope = vec![
         "urn:matrix:client:api:*".to_owned(),
         "urn:matrix:org.matrix.msc2967.client:api:*".to_owned(),

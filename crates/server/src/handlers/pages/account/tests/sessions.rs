@@ -200,3 +200,25 @@ async fn ending_this_browsers_session_signs_it_out() {
     assert!(response.body.contains("You are signed out"));
     assert_eq!(browser.get(&router, "/account/").await.status, 303);
 }
+
+#[tokio::test]
+async fn a_session_used_through_the_homeserver_shows_when_it_was_last_active() {
+    let (t, router, mut browser, _) = signed_in().await;
+    let token = oauth_session(&router, "PHONE12345").await;
+    let before = browser.get(&router, "/account/sessions").await;
+    let app = session_with(&before.body, "Device PHONE12345");
+    let page = browser
+        .get(&router, &format!("/account/sessions/{app}"))
+        .await;
+    assert!(page.body.contains("<dd>Unknown</dd>"), "{}", page.body);
+    // Synapse introspects the token on each of the client's requests; the
+    // use is written in the next flush.
+    t.clock.advance(chrono::Duration::minutes(3));
+    assert!(active(&router, &token).await);
+    t.state.activity.flush(&t.state.db).await.unwrap();
+    let page = browser
+        .get(&router, &format!("/account/sessions/{app}"))
+        .await;
+    let when = t.clock.now().format("%Y-%m-%d %H:%M").to_string();
+    assert!(page.body.contains(&when), "{when}: {}", page.body);
+}
