@@ -11,6 +11,7 @@
 //! Each kind of job is a variant of [`Job`] with its own file here
 //! (`provision_user.rs` …) holding its payload and its `run`.
 
+mod cleanup;
 mod deactivate_user;
 mod error;
 mod job;
@@ -29,6 +30,7 @@ use mxauth_storage::{new_ulid, Database, QueuedJob, Repository, StorageError};
 
 use crate::{email::Mailer, homeserver::Homeserver, state::AppState, templates::Templates};
 
+pub use cleanup::{cleanup, Removed, KEEP_FOR};
 pub use deactivate_user::DeactivateUser;
 pub use error::JobError;
 pub use job::Job;
@@ -148,6 +150,9 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
     Ok(jobs.len())
 }
 
+/// How often the worker removes expired rows ([`cleanup`]).
+const CLEANUP_EVERY: StdDuration = StdDuration::from_secs(3600);
+
 /// Runs jobs until `shutdown` turns true, polling every second when idle.
 pub async fn run_worker(
     ctx: JobContext,
@@ -155,9 +160,16 @@ pub async fn run_worker(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     tracing::info!(worker = %worker, "job worker started");
+    let mut last_cleanup: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
+            last_cleanup = Some(std::time::Instant::now());
+            if let Err(e) = cleanup(&ctx).await {
+                tracing::warn!(error = %e, "cleanup of expired rows failed; trying again in an hour");
+            }
         }
         let ran = match run_batch(&ctx, &worker).await {
             Ok(ran) => ran,

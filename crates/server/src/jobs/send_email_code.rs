@@ -69,6 +69,16 @@ impl SendEmailAuthenticationCode {
             Some(user_id) => repo.users().find_by_id(user_id).await?.map(|u| u.username),
             None => None,
         };
+        // While registering, the username being registered: the operator
+        // handing a code over needs to know whose it is.
+        let registering = match authentication.user_id {
+            Some(_) => None,
+            None => repo
+                .registrations()
+                .find_by_email_authentication(id)
+                .await?
+                .map(|r| r.username),
+        };
         drop(repo);
         let now = ctx.clock.now();
         if authentication.is_completed() {
@@ -85,6 +95,7 @@ impl SendEmailAuthenticationCode {
         let log = CodeLog {
             authentication: &authentication,
             username: username.as_deref(),
+            registering: registering.as_deref(),
             code: &code,
         };
         deliver(ctx, &authentication, username.clone(), &code)
@@ -149,6 +160,7 @@ async fn deliver(
 struct CodeLog<'a> {
     authentication: &'a EmailAuthentication,
     username: Option<&'a str>,
+    registering: Option<&'a str>,
     code: &'a EmailCode,
 }
 
@@ -157,6 +169,7 @@ impl CodeLog<'_> {
         tracing::warn!(
             authentication = %self.authentication.id,
             user = %self.username.unwrap_or("(registering)"),
+            registering = %self.registering.unwrap_or("-"),
             email = %self.authentication.email,
             code = %self.code.as_str(),
             "email verification code {why}; the person can type this code instead (valid {} minutes)",

@@ -183,4 +183,30 @@ impl Recovery<'_, Write> {
             .await?;
         Ok(changed == 1)
     }
+
+    /// Removes recovery requests created before `cutoff`, with their
+    /// tickets. Returns how many requests went.
+    pub async fn remove_created_before(
+        &mut self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "DELETE FROM user_recovery_tickets WHERE user_recovery_session_id IN (
+                   SELECT user_recovery_session_id FROM user_recovery_sessions
+                   WHERE created_at < $1)",
+            )
+            .bind(Timestamp(cutoff))
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(on_conn!(self, |conn| {
+            sqlx::query("DELETE FROM user_recovery_sessions WHERE created_at < $1")
+                .bind(Timestamp(cutoff))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?)
+    }
 }

@@ -95,6 +95,17 @@ impl<M: Mode> Registrations<'_, M> {
         row.map(UserRegistration::try_from).transpose()
     }
 
+    /// The registration proving its address with authentication `id`.
+    pub async fn find_by_email_authentication(
+        &mut self,
+        id: Ulid,
+    ) -> Result<Option<UserRegistration>, StorageError> {
+        let row: Option<RegistrationRow> = REGISTRATIONS
+            .find_where(self.tx, "email_authentication_id = $1", to_uuid(id))
+            .await?;
+        row.map(UserRegistration::try_from).transpose()
+    }
+
     /// The terms URLs `user` accepted, oldest first.
     pub async fn terms_of(&mut self, user: &User) -> Result<Vec<String>, StorageError> {
         let rows: Vec<(String,)> = on_conn!(self, |conn| {

@@ -251,7 +251,9 @@ async fn the_form_refuses_bad_input_and_creates_nobody() {
     .await;
     t.clock.advance(Duration::seconds(1));
     add_user(&t.state, "bob", "builder").await;
-    let cases: [(&[(&str, &str)], u16, &str); 7] = [
+    /// The fields changed, the status, words of the error.
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 7] = [
         (&[("username", "Alice Smith")], 400, "cannot be used"),
         (&[("username", "bob")], 409, "taken"),
         (
@@ -435,4 +437,49 @@ async fn prompt_create_sends_the_authorization_to_registration_and_back() {
             .finish()
     );
     assert_eq!(register, expected);
+}
+
+#[tokio::test]
+async fn the_worker_removes_registrations_proofs_and_recoveries_after_a_week() {
+    let (t, router) = open_with(|_| {}).await;
+    let old = location(&submit_form(&router, &mut Browser::default(), &[]).await);
+    let ip = crate::extract::ClientIp(None);
+    let recovery = ops::recovery::start(&t.state, &ip, None, "alice@example.org", "en")
+        .await
+        .unwrap();
+    t.clock.advance(Duration::days(8));
+    let recent =
+        location(&submit_form(&router, &mut Browser::default(), &[("username", "bob")]).await);
+    let id = |path: &str| {
+        path.split('/')
+            .nth(3)
+            .unwrap()
+            .parse::<ulid::Ulid>()
+            .unwrap()
+    };
+    let removed = crate::jobs::cleanup(&JobContext::from_state(&t.state))
+        .await
+        .unwrap();
+    assert_eq!(
+        removed,
+        crate::jobs::Removed {
+            registrations: 1,
+            email_authentications: 1,
+            recovery_sessions: 1,
+        }
+    );
+    let mut repo = t.state.db.read().await.unwrap();
+    assert!(repo.registrations().find(id(&old)).await.unwrap().is_none());
+    assert!(repo
+        .registrations()
+        .find(id(&recent))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(repo
+        .recovery()
+        .find_session(recovery.id)
+        .await
+        .unwrap()
+        .is_none());
 }
