@@ -8,6 +8,7 @@ pub mod extract;
 pub mod handlers;
 pub mod homeserver;
 pub mod http;
+pub mod i18n;
 pub mod jobs;
 pub mod ops;
 pub mod outbound;
