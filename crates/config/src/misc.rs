@@ -216,18 +216,19 @@ pub struct TemplatesConfig {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assets_manifest: Option<String>,
+    /// A directory of `LANG.json` catalogues (English text → translation)
+    /// merged over the built-in languages. MAS's nested catalogues do not
+    /// work here and are refused by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub translations_path: Option<String>,
 }
 
 impl TemplatesConfig {
-    /// `path` is used; the pages have no built assets or translations yet.
+    /// `path` and `translations_path` are used; the pages have no built
+    /// assets.
     pub(super) fn unbuilt(&self, issues: &mut Issues) {
         if self.assets_manifest.is_some() {
             issues.unbuilt("templates.assets_manifest", "a frontend assets manifest");
-        }
-        if self.translations_path.is_some() {
-            issues.unbuilt("templates.translations_path", "translated pages");
         }
     }
 }

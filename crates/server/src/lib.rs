@@ -10,6 +10,7 @@ pub mod extract;
 pub mod handlers;
 pub mod homeserver;
 pub mod http;
+pub mod i18n;
 pub mod jobs;
 pub mod ops;
 pub mod outbound;

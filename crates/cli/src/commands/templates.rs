@@ -1,7 +1,8 @@
-//! `templates check`, and reading the overrides of `templates.path` for
-//! every command that renders pages. The files are read here (only the CLI
-//! reads files) and their text handed to the server's `Templates`, so the
-//! server never touches the disk while answering.
+//! `templates check`, and reading the overrides of `templates.path` and the
+//! catalogues of `templates.translations_path` for every command that
+//! renders pages. The files are read here (only the CLI reads files) and
+//! their text handed to the server's `Templates`, so the server never
+//! touches the disk while answering.
 
 use std::{
     path::{Path, PathBuf},
@@ -10,7 +11,10 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 use mxauth_config::RootConfig;
-use mxauth_server::templates::{Branding, TemplateOverride, Templates};
+use mxauth_server::{
+    i18n::{CatalogueFile, Translations},
+    templates::{Branding, TemplateOverride, Templates},
+};
 
 use super::Context;
 use crate::args::TemplatesCommand;
@@ -44,6 +48,18 @@ fn check(config: &RootConfig) -> Result<ExitCode> {
     for file in overridden {
         eprintln!("  {file}");
     }
+    if let Some(dir) = &config.templates.translations_path {
+        let tags: Vec<&str> = templates
+            .translations()
+            .locales()
+            .iter()
+            .map(|l| l.tag())
+            .collect();
+        eprintln!(
+            "Languages: {} (with the catalogues of {dir}).",
+            tags.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -64,7 +80,53 @@ fn load(config: &RootConfig) -> Result<Templates> {
     let branding = Branding {
         service_name: super::state::service_name(config),
     };
-    Ok(Templates::new(branding, overrides)?)
+    let templates = Templates::new(branding, overrides)?;
+    Ok(match &config.templates.translations_path {
+        Some(dir) => {
+            let files = read_catalogues(Path::new(dir))?;
+            templates.with_translations(Translations::new(files)?)
+        }
+        None => templates,
+    })
+}
+
+/// The catalogues of `templates.translations_path`: every `LANG.json` in
+/// `dir` (`fr.json`, `pt-BR.json`), merged over the built-in ones.
+fn read_catalogues(dir: &Path) -> Result<Vec<CatalogueFile>> {
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "templates.translations_path: reading {} (it holds LANG.json catalogues; remove the key to use the built-in translations)",
+            dir.display()
+        )
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("templates.translations_path: reading {}", dir.display()))?
+            .path();
+        if path.is_file() && path.extension().and_then(|e| e.to_str()) == Some("json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let tag = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let source = std::fs::read_to_string(&file).with_context(|| {
+                format!("templates.translations_path: reading {}", file.display())
+            })?;
+            Ok(CatalogueFile {
+                tag,
+                source,
+                origin: file.display().to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Every template file under `dir`, named by its path relative to `dir`.

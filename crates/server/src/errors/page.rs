@@ -1,8 +1,9 @@
 //! The HTML error page: [`PageError`], what page handlers and their
 //! extractors return when a request cannot go on, and [`render_error_pages`],
 //! the layer that turns it into `error.html`. The error carries only what the
-//! page says; the layer has the templates, so a handler can write `?` on a
-//! storage error without passing the state around.
+//! page says, already in the request's language (`t!`); the layer has the
+//! templates, so a handler can write `?` on a storage error without passing
+//! the state around.
 
 use axum::{
     extract::State,
@@ -11,7 +12,7 @@ use axum::{
 };
 
 use super::unavailable;
-use crate::{state::AppState, templates::ErrorContext};
+use crate::{i18n::t, state::AppState, templates::ErrorContext};
 
 /// A request a page cannot serve: a page saying what was wrong, or an
 /// internal failure (logged once, when the response is built, and shown only
@@ -44,8 +45,8 @@ impl PageError {
     pub fn expired_form() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Go back, reload the page and try again (the form's CSRF token did not match).",
+            t!("This form has expired"),
+            t!("Go back, reload the page and try again (the form's CSRF token did not match)."),
         )
     }
 
@@ -114,18 +115,18 @@ fn internal(
         unavailable::log(cause);
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "The service cannot reach its database right now. Please try again in a few seconds.",
+            t!("Temporarily unavailable"),
+            t!("The service cannot reach its database right now. Please try again in a few seconds."),
         )
     } else {
         tracing::error!(error = %cause, "internal error while rendering a page");
         (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "The server could not complete this request. Please try again later.",
+            t!("Something went wrong"),
+            t!("The server could not complete this request. Please try again later."),
         )
     };
-    (status, title.to_owned(), message.to_owned(), None)
+    (status, title, message, None)
 }
 
 /// The layer (`map_response_with_state`) every resource's routes pass:

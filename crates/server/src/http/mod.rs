@@ -16,7 +16,7 @@ use tower_http::{
     timeout::TimeoutLayer,
 };
 
-use crate::{errors, handlers, state::AppState, urls::paths};
+use crate::{errors, handlers, i18n, state::AppState, urls::paths};
 use mxauth_config::{ListenerConfig, ResourceName};
 
 pub use serve::{bind_listeners, serve_listeners, BoundListener, ServeError};
@@ -50,8 +50,9 @@ pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
 /// The router of one listener: its resources, its prefix, and the layers
 /// every request passes, outermost first: the request id (kept from a
 /// trusted proxy, else fresh, and returned on the response), the request
-/// log with its span, the handler deadline (503 past it), then, inside the
-/// prefix and per resource, CORS where browsers call us and the text guard.
+/// log with its span, the handler deadline (503 past it), the language
+/// (`Accept-Language`, see `i18n`), then, inside the prefix and per
+/// resource, CORS where browsers call us and the text guard.
 pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
     let guard = || axum::middleware::from_fn_with_state(state.clone(), text_guard::guard);
     let error_pages = || {
@@ -92,6 +93,10 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
     };
     router
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.templates.translations().clone(),
+            i18n::negotiate::layer,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             state.site.handler_timeout,

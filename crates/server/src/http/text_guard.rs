@@ -30,6 +30,7 @@ use crate::state::AppState;
 use crate::{
     errors::{OAuthError, PageError},
     handlers::compat,
+    i18n::t,
     urls::paths,
 };
 
@@ -120,9 +121,11 @@ impl Dialect {
                 error.into_response()
             }
             Dialect::Html => {
+                // The title in the request's language; the message names
+                // the field in the words every dialect shares.
                 let title = match problem {
-                    Problem::TooLarge => "Request too large",
-                    _ => "Invalid request",
+                    Problem::TooLarge => t!("Request too large"),
+                    _ => t!("Invalid request"),
                 };
                 PageError::new(status, title, message).render(state)
             }

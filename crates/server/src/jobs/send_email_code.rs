@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use super::{JobContext, JobError};
-use crate::{email::parse_mailbox, templates::VerificationEmailContext};
+use crate::{email::parse_mailbox, i18n, templates::VerificationEmailContext};
 
 /// An authentication this old gets no more codes: nobody waits for one
 /// after an hour (the last retries of the queue come later than that).
@@ -29,8 +29,9 @@ const DIGEST_PURPOSE: &str = "email-authentication-code";
 /// The payload, as MAS stores it (fields in alphabetical order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendEmailAuthenticationCode {
-    /// The language of the person who asked (MAS's field); the emails are
-    /// in English for now.
+    /// The language of the person who asked (MAS's field): the language
+    /// tag of the page they asked from. The email is written in it when it
+    /// is available, else in English.
     #[serde(default = "english")]
     pub language: String,
     pub user_email_authentication_id: Ulid,
@@ -98,9 +99,15 @@ impl SendEmailAuthenticationCode {
             registering: registering.as_deref(),
             code: &code,
         };
-        deliver(ctx, &authentication, username.clone(), &code)
-            .await
-            .inspect_err(|e| log.warn(&format!("not delivered: {}", e.reason())))?;
+        deliver(
+            ctx,
+            &authentication,
+            username.clone(),
+            &code,
+            &self.language,
+        )
+        .await
+        .inspect_err(|e| log.warn(&format!("not delivered: {}", e.reason())))?;
         if !ctx.mailer.delivers() {
             log.warn("not delivered: email.transport is blackhole");
         }
@@ -135,18 +142,19 @@ async fn deliver(
     authentication: &EmailAuthentication,
     username: Option<String>,
     code: &EmailCode,
+    language: &str,
 ) -> Result<(), JobError> {
     // The address passed our syntax check when the authentication started;
     // lettre's is stricter, and no retry changes the address.
     let to = parse_mailbox("the address", &authentication.email).map_err(JobError::Permanent)?;
-    let content = ctx
-        .templates
-        .render_email(&VerificationEmailContext {
-            code: code.as_str().to_owned(),
-            email: authentication.email.clone(),
-            username,
-            expires_in_minutes: EMAIL_CODE_LIFETIME.num_minutes(),
-        })
+    let email = VerificationEmailContext {
+        code: code.as_str().to_owned(),
+        email: authentication.email.clone(),
+        username,
+        expires_in_minutes: EMAIL_CODE_LIFETIME.num_minutes(),
+    };
+    let locale = ctx.templates.translations().for_language(language);
+    let content = i18n::scope_sync(locale, || ctx.templates.render_email(&email))
         .map_err(|e| JobError::Permanent(format!("email template: {e}")))?;
     ctx.mailer
         .send(&to, &content)

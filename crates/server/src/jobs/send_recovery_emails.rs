@@ -84,14 +84,15 @@ impl SendAccountRecoveryEmails {
                 "{}?ticket={ticket}",
                 ctx.urls.absolute(paths::ACCOUNT_PASSWORD_RECOVERY)
             );
-            let content = ctx
-                .templates
-                .render_email(&RecoveryEmailContext {
-                    mxid: format!("@{}:{}", user.username, ctx.server_name),
-                    username: user.username.clone(),
-                    link,
-                    expires_in_minutes: RECOVERY_TICKET_LIFETIME.num_minutes(),
-                })
+            let email = RecoveryEmailContext {
+                mxid: format!("@{}:{}", user.username, ctx.server_name),
+                username: user.username.clone(),
+                link,
+                expires_in_minutes: RECOVERY_TICKET_LIFETIME.num_minutes(),
+            };
+            // In the language of the page the request came from.
+            let locale = ctx.templates.translations().for_language(&session.locale);
+            let content = crate::i18n::scope_sync(locale, || ctx.templates.render_email(&email))
                 .map_err(|e| JobError::Permanent(format!("email template: {e}")))?;
             let sent = ctx.mailer.send(&to, &content).await;
             if let Err(e) = sent {

@@ -12,6 +12,7 @@ use mxauth_storage::{Repository, StorageError};
 use ulid::Ulid;
 
 use super::Context;
+use crate::i18n::t;
 use crate::{
     extract::ClientIp,
     jobs::{enqueue, SendAccountRecoveryEmails},
@@ -103,6 +104,20 @@ async fn queue_emails(
     Ok(())
 }
 
+impl RecoveryStartError {
+    /// The words of the form, in the page's language.
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidAddress => t!("This is not an email address."),
+            Self::RateLimited(RetryAfter(wait)) => t!(
+                "Too many recovery emails were asked. Try again in {seconds} seconds.",
+                seconds = wait.num_seconds().max(1)
+            ),
+            Self::Storage(_) => t!("The database cannot be reached. Try again in a moment."),
+        }
+    }
+}
+
 /// Why a recovery link does not work.
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
@@ -116,6 +131,23 @@ pub enum TicketError {
     UserUnavailable,
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl TicketError {
+    /// The words of the page, in its language.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unknown => t!("This recovery link is not valid. Ask for a new one."),
+            Self::Expired => t!("This recovery link has expired. Ask for a new one."),
+            Self::AlreadyUsed => {
+                t!("This recovery link was already used. Ask for a new one if you need to.")
+            }
+            Self::UserUnavailable => {
+                t!("This account is locked or deactivated. Contact the server's administrator.")
+            }
+            Self::Storage(_) => t!("The database cannot be reached. Try again in a moment."),
+        }
+    }
 }
 
 /// A working link: the user whose password it sets.

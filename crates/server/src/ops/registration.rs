@@ -18,7 +18,7 @@ use super::{
     users::{register, NewUser},
     Context,
 };
-use crate::{extract::ClientIp, state::AppState};
+use crate::{extract::ClientIp, i18n::t, state::AppState};
 
 /// What the registration form gave, checked by the page.
 pub struct NewRegistration<'a> {
@@ -107,6 +107,41 @@ pub enum TokenError {
     Unusable(TokenUnusable),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// Why a token cannot be used, as the pages say it.
+fn unusable_message(e: TokenUnusable) -> String {
+    match e {
+        TokenUnusable::Revoked => t!("This registration token was revoked."),
+        TokenUnusable::Expired => t!("This registration token has expired."),
+        TokenUnusable::UsedUp => {
+            t!("This registration token has been used as many times as it allows.")
+        }
+    }
+}
+
+impl TokenError {
+    /// The words of the token step, in the page's language.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unknown => t!("This registration token is not valid."),
+            Self::Unusable(e) => unusable_message(*e),
+            Self::Storage(_) => t!("The database cannot be reached. Try again in a moment."),
+        }
+    }
+}
+
+impl FinishError {
+    /// Why the account cannot be created, in the page's language.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Expired => t!("This registration took longer than an hour. Start again."),
+            Self::AlreadyDone => t!("This registration is already finished."),
+            Self::Token(e) => unusable_message(*e),
+            Self::Username(refusal) => refusal.message(),
+            Self::Storage(_) => t!("The database cannot be reached. Try again in a moment."),
+        }
+    }
 }
 
 fn capitalised(e: &TokenUnusable) -> String {

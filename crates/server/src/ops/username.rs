@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use mxauth_model::{validate_localpart, UsernameError};
 use mxauth_storage::StorageError;
 
-use crate::{homeserver::Availability, state::AppState};
+use crate::{homeserver::Availability, i18n::t, state::AppState};
 
 /// Why a username cannot be used, each with what the form says.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,21 @@ pub enum UsernameRefusal {
 }
 
 impl UsernameRefusal {
+    /// The words of the form, in the page's language.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Invalid(e) => t!("This username cannot be used: {why}.", why = e),
+            Self::Taken => t!("This username is taken."),
+            Self::RefusedByHomeserver(message) => t!(
+                "The homeserver does not accept this username: {why}",
+                why = message
+            ),
+            Self::HomeserverDown | Self::Storage(_) => t!(
+                "The homeserver cannot be reached to check this username. Try again in a moment."
+            ),
+        }
+    }
+
     /// The status of the form shown again with this refusal.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -5,8 +5,8 @@
 //!
 //! What a page says when something went wrong or succeeded travels as a
 //! code ([`ProfileNotice`], [`ProfileError`]…), and the template holds the
-//! words: every sentence a person reads is in `templates/`, ready for a
-//! translation layer.
+//! words (through `_()`, in the request's language): every sentence a
+//! person reads is in `templates/`.
 
 use serde::Serialize;
 

@@ -12,6 +12,10 @@
 //! context cannot drift apart unnoticed: the samples catch it in the tests,
 //! in `mxauth templates check` and at start-up. HTML escaping is on for every
 //! `.html` template.
+//!
+//! Every visible word goes through `_("English text")` (see
+//! [`crate::i18n`]); the templates are rendered in the current language,
+//! and the check renders every sample in every available language.
 
 mod account;
 mod account_security;
@@ -28,11 +32,13 @@ mod register;
 mod tests;
 mod upstream;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use thiserror::Error;
+
+use crate::i18n::{self, Translations};
 
 pub use self::{
     account::{
@@ -295,6 +301,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// Overridden template name → the file it came from.
     origins: HashMap<String, String>,
+    /// The languages the templates render in (the request's is chosen by
+    /// `i18n::negotiate`).
+    translations: Arc<Translations>,
 }
 
 impl Templates {
@@ -308,6 +317,7 @@ impl Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.add_global("service_name", branding.service_name);
+        i18n::register(&mut env);
         let mut overrides: HashMap<String, TemplateOverride> =
             overrides.into_iter().map(|o| (o.name.clone(), o)).collect();
         let mut origins = HashMap::new();
@@ -327,7 +337,29 @@ impl Templates {
         if let Some(unknown) = overrides.into_values().min_by(|a, b| a.name.cmp(&b.name)) {
             return Err(TemplateError::unknown_override(&unknown));
         }
-        Ok(Self { env, origins })
+        let translations = Translations::embedded().map_err(|e| TemplateError {
+            location: "translations".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            env,
+            origins,
+            translations: Arc::new(translations),
+        })
+    }
+
+    /// These templates in the languages of `translations` (the embedded
+    /// ones with the operator's `templates.translations_path` files).
+    pub fn with_translations(self, translations: Translations) -> Self {
+        Self {
+            translations: Arc::new(translations),
+            ..self
+        }
+    }
+
+    /// The languages these templates render in.
+    pub fn translations(&self) -> &Arc<Translations> {
+        &self.translations
     }
 
     /// The embedded templates for the site `example.com`, for tests.
@@ -347,13 +379,27 @@ impl Templates {
             .map_err(|e| self.error(&e))
     }
 
-    /// Renders every template with every sample; the first failure is the
-    /// error. Run at start-up and by `mxauth templates check`, so a broken
-    /// override is found before a person meets it.
+    /// Renders every template with every sample, in every language; the
+    /// first failure is the error. Run at start-up and by `mxauth
+    /// templates check`, so a broken override is found before a person
+    /// meets it. The counts are per template, whatever the languages.
     pub fn check(&self) -> Result<Vec<Rendered>, TemplateError> {
-        let rendered: Result<Vec<Vec<Rendered>>, TemplateError> =
-            CONTEXTS.iter().map(|render| render(self)).collect();
-        Ok(rendered?.into_iter().flatten().collect())
+        let mut rendered = Vec::new();
+        for locale in self.translations.locales() {
+            rendered = i18n::scope_sync(locale.clone(), || {
+                CONTEXTS
+                    .iter()
+                    .map(|render| render(self))
+                    .collect::<Result<Vec<Vec<Rendered>>, TemplateError>>()
+            })
+            .map_err(|mut e| {
+                if locale.tag() != i18n::ENGLISH {
+                    e.message.push_str(&format!(" (in {})", locale.tag()));
+                }
+                e
+            })?;
+        }
+        Ok(rendered.into_iter().flatten().collect())
     }
 
     /// The files that replaced embedded templates.

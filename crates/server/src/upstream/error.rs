@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use mxauth_storage::StorageError;
 
-use crate::errors::PageError;
+use crate::{errors::PageError, i18n::t};
 
 #[derive(Debug)]
 pub enum UpstreamError {
@@ -65,73 +65,122 @@ impl UpstreamError {
         }
     }
 
-    /// What the person reads, for the provider named `provider`.
+    /// What the person reads (in the request's language), for the provider
+    /// named `provider`. The reasons quoted from the provider or from our
+    /// checks stay as they are: they are details for whoever helps.
     pub fn into_page(self, provider: &str) -> PageError {
-        let failed = "Sign-in failed";
+        let logged = self.describe();
         let (status, message) = match self {
             Self::Storage(e) => return PageError::from(e),
             Self::UnknownProvider => {
                 return PageError::new(
                     StatusCode::NOT_FOUND,
-                    "Unknown sign-in provider",
-                    "This server has no such enabled sign-in provider.",
+                    t!("Unknown sign-in provider"),
+                    t!("This server has no such enabled sign-in provider."),
                 )
             }
             Self::Misconfigured(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("Signing in with {provider} is not set up correctly on this server: {why}. Tell the server's administrator."),
+                t!(
+                    "Signing in with {provider} is not set up correctly on this server: {why}. Tell the server's administrator.",
+                    provider = provider,
+                    why = why
+                ),
             ),
             Self::Unreachable(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("{provider} cannot be reached right now ({why}). Try again in a moment."),
+                t!(
+                    "{provider} cannot be reached right now ({why}). Try again in a moment.",
+                    provider = provider,
+                    why = why
+                ),
             ),
             Self::Metadata(why) => (
                 StatusCode::BAD_GATEWAY,
-                format!("{provider}'s configuration was refused: {why}."),
+                t!(
+                    "The configuration of {provider} was refused: {why}.",
+                    provider = provider,
+                    why = why
+                ),
             ),
             Self::Refused { error, description } => (
                 StatusCode::BAD_REQUEST,
                 match description {
-                    Some(description) => format!("{provider} did not sign you in: {error} ({description})."),
-                    None => format!("{provider} did not sign you in: {error}."),
+                    Some(description) => t!(
+                        "{provider} did not sign you in: {error} ({description}).",
+                        provider = provider,
+                        error = error,
+                        description = description
+                    ),
+                    None => t!(
+                        "{provider} did not sign you in: {error}.",
+                        provider = provider,
+                        error = error
+                    ),
                 },
             ),
             Self::NoPendingSignIn => (
                 StatusCode::BAD_REQUEST,
-                format!("No sign-in with {provider} is in progress in this browser: it expired or was started in another browser. Start again from the sign-in page."),
+                t!(
+                    "No sign-in with {provider} is in progress in this browser: it expired or was started in another browser. Start again from the sign-in page.",
+                    provider = provider
+                ),
             ),
             Self::StateMismatch => (
                 StatusCode::BAD_REQUEST,
-                format!("The answer from {provider} does not belong to the sign-in started in this browser (the state does not match). Start again from the sign-in page."),
+                t!(
+                    "The answer from {provider} does not belong to the sign-in started in this browser (the state does not match). Start again from the sign-in page.",
+                    provider = provider
+                ),
             ),
             Self::AlreadyUsed => (
                 StatusCode::BAD_REQUEST,
-                "This sign-in was already used. Start again from the sign-in page.".to_owned(),
+                t!("This sign-in was already used. Start again from the sign-in page."),
             ),
             Self::MissingCode => (
                 StatusCode::BAD_REQUEST,
-                format!("{provider} sent you back without an authorization code."),
+                t!(
+                    "{provider} sent you back without an authorization code.",
+                    provider = provider
+                ),
             ),
             Self::TokenExchange(why) => (
                 StatusCode::BAD_GATEWAY,
-                format!("{provider} did not accept the sign-in: {why}."),
+                t!(
+                    "{provider} did not accept the sign-in: {why}.",
+                    provider = provider,
+                    why = why
+                ),
             ),
             Self::IdToken(why) => (
                 StatusCode::BAD_GATEWAY,
-                format!("The identity token from {provider} was refused: {why}."),
+                t!(
+                    "The identity token from {provider} was refused: {why}.",
+                    provider = provider,
+                    why = why
+                ),
             ),
             Self::Userinfo(why) => (
                 StatusCode::BAD_GATEWAY,
-                format!("The user information from {provider} was refused: {why}."),
+                t!(
+                    "The user information from {provider} was refused: {why}.",
+                    provider = provider,
+                    why = why
+                ),
             ),
             Self::Claims(why) => (
                 StatusCode::BAD_REQUEST,
-                format!("Your account at {provider} cannot be used here: {why}."),
+                t!(
+                    "Your account at {provider} cannot be used here: {why}.",
+                    provider = provider,
+                    why = why
+                ),
             ),
         };
         if status.is_server_error() {
-            tracing::warn!(%provider, %status, "upstream sign-in failed: {message}");
+            // Logged in English, whatever the page's language.
+            tracing::warn!(%provider, %status, "upstream sign-in failed: {logged}");
         }
-        PageError::new(status, failed, message)
+        PageError::new(status, t!("Sign-in failed"), message)
     }
 }

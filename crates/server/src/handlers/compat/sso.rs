@@ -26,7 +26,7 @@ use super::{
     login::{check_account, finish_login, LoginOrigin, NewSession},
     MatrixError,
 };
-use crate::{errors::PageError, handlers::upstream, state::AppState, urls::paths};
+use crate::{errors::PageError, handlers::upstream, i18n::t, state::AppState, urls::paths};
 
 /// How long a confirmed login token can be exchanged.
 const TOKEN_LIFETIME_SECONDS: i64 = 30;
@@ -95,8 +95,8 @@ async fn start(state: &AppState, q: RedirectQuery, provider: Option<Ulid>) -> Re
     let Some(target) = q.redirect_url.as_deref().and_then(acceptable_redirect) else {
         return PageError::new(
             StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The application sent a missing or invalid redirectUrl.",
+            t!("Invalid request"),
+            t!("The application sent a missing or invalid redirectUrl."),
         )
         .render(state);
     };

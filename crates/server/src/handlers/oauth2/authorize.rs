@@ -23,6 +23,7 @@ use crate::handlers::authorization_response::{self as redirect, ResponseMode};
 use crate::{
     errors::PageError,
     extract::{form_params, OAuthParams},
+    i18n::t,
     state::AppState,
 };
 
@@ -210,13 +211,14 @@ async fn client_and_redirect(
     pairs: Vec<(String, String)>,
 ) -> Result<(OAuthParams, Client, String), PageError> {
     let invalid =
-        |title: &str, message: String| PageError::new(StatusCode::BAD_REQUEST, title, message);
-    let params = form_params(pairs).map_err(|e| invalid("Invalid request", e.description))?;
+        |title: String, message: String| PageError::new(StatusCode::BAD_REQUEST, title, message);
+    // The description names the parameter (protocol words, in English).
+    let params = form_params(pairs).map_err(|e| invalid(t!("Invalid request"), e.description))?;
     let get = |name: &str| non_empty(&params, name);
     let client_id = get("client_id").ok_or_else(|| {
         invalid(
-            "Invalid request",
-            "The client_id parameter is missing.".into(),
+            t!("Invalid request"),
+            t!("The client_id parameter is missing."),
         )
     })?;
     let client = match client_id.parse::<Ulid>() {
@@ -228,15 +230,18 @@ async fn client_and_redirect(
     };
     let client = client.ok_or_else(|| {
         invalid(
-            "Unknown application",
-            "No application is registered with this client_id.".into(),
+            t!("Unknown application"),
+            t!("No application is registered with this client_id."),
         )
     })?;
     let redirect_uri =
         redirect::resolve(&client.redirect_uris, get("redirect_uri")).map_err(|reason| {
             invalid(
-                "Invalid redirect",
-                format!("The application sent an invalid redirect: {reason}."),
+                t!("Invalid redirect"),
+                t!(
+                    "The application sent an invalid redirect: {reason}.",
+                    reason = reason
+                ),
             )
         })?;
     Ok((params, client, redirect_uri))

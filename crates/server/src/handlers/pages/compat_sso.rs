@@ -18,6 +18,7 @@ use super::{display_host, render, DecisionForm};
 use crate::{
     errors::PageError,
     extract::{current_user, CsrfForm, PageSession},
+    i18n::t,
     state::AppState,
     templates::CompatSsoContext,
     urls::paths,
@@ -32,7 +33,11 @@ fn action(id: &Ulid) -> String {
 /// The login waiting for confirmation; gone once used or expired.
 async fn load(state: &AppState, id: &str) -> Result<CompatSsoLogin, PageError> {
     let gone = || {
-        PageError::new(StatusCode::NOT_FOUND, "Sign-in not found", "This sign-in request does not exist or was already used. Start again from the application.")
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            t!("Sign-in not found"),
+            t!("This sign-in request does not exist or was already used. Start again from the application."),
+        )
     };
     let id: Ulid = id.parse().map_err(|_| gone())?;
     let mut repo = state.db.read().await?;
@@ -73,24 +78,24 @@ pub async fn submit(
     let mut target = Url::parse(&login.redirect_uri).map_err(|_| {
         PageError::new(
             StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The application's redirect URL is invalid.",
+            t!("Invalid request"),
+            t!("The application's redirect URL is invalid."),
         )
     })?;
     if form.decision != "allow" {
         // Nothing was granted; the request stays unconfirmed and expires.
         return Ok(PageError::new(
             StatusCode::OK,
-            "Sign-in cancelled",
-            "Nothing was shared with the application. You can close this page.",
+            t!("Sign-in cancelled"),
+            t!("Nothing was shared with the application. You can close this page."),
         )
         .into_response());
     }
     let Some((session, _)) = current_user(&state, &cookie).await? else {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
-            "Not signed in",
-            "Sign in first, then confirm.",
+            t!("Not signed in"),
+            t!("Sign in first, then confirm."),
         ));
     };
     let token = generate_alphanumeric(&mut state.random.rng(), 32);
@@ -104,8 +109,8 @@ pub async fn submit(
     if !fulfilled {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Sign-in already completed",
-            "This sign-in request was already used.",
+            t!("Sign-in already completed"),
+            t!("This sign-in request was already used."),
         ));
     }
     target.query_pairs_mut().append_pair("loginToken", &token);

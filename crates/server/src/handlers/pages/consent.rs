@@ -22,26 +22,28 @@ use crate::{
     errors::PageError,
     extract::{current_user, CsrfForm, PageSession},
     handlers::authorization_response::{self as redirect, ResponseMode},
+    i18n::t,
     state::AppState,
     templates::{ClientHomepage, ClientSummary, ConsentContext},
     urls::paths,
 };
 
-/// What a scope lets the application do, in words a person understands.
+/// What a scope lets the application do, in words a person understands
+/// (in the request's language).
 pub fn describe(scope: &ScopeToken) -> String {
     if let Some(device) = scope.device_id() {
-        return format!("Sign in as a device with the ID {device}");
+        return t!("Sign in as a device with the ID {device}", device = device);
     }
     match scope.as_str() {
-        "openid" => "Know who you are (your Matrix ID)".into(),
-        "email" => "See your email addresses".into(),
+        "openid" => t!("Know who you are (your Matrix ID)"),
+        "email" => t!("See your email addresses"),
         s if scope.is_api() || s.ends_with("client:api:*") => {
-            "Read and send messages, join rooms and act for you in Matrix".into()
+            t!("Read and send messages, join rooms and act for you in Matrix")
         }
-        "urn:synapse:admin:*" => "Administer the homeserver with the Synapse admin API".into(),
-        "urn:mas:admin" => "Administer this authentication service".into(),
-        "urn:mas:graphql:*" => "Manage your account".into(),
-        other => format!("Use the permission {other}"),
+        "urn:synapse:admin:*" => t!("Administer the homeserver with the Synapse admin API"),
+        "urn:mas:admin" => t!("Administer this authentication service"),
+        "urn:mas:graphql:*" => t!("Manage your account"),
+        other => t!("Use the permission {scope}", scope = other),
     }
 }
 
@@ -76,8 +78,8 @@ async fn load(state: &AppState, grant_id: &str) -> Result<(AuthorizationGrant, C
     let not_found = || {
         PageError::new(
             StatusCode::NOT_FOUND,
-            "Request not found",
-            "This sign-in request does not exist. Start again from the application.",
+            t!("Request not found"),
+            t!("This sign-in request does not exist. Start again from the application."),
         )
     };
     let id = grant_id.parse::<Ulid>().map_err(|_| not_found())?;
@@ -92,8 +94,8 @@ async fn load(state: &AppState, grant_id: &str) -> Result<(AuthorizationGrant, C
     if grant.state() != GrantState::Pending {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Request already completed",
-            "This sign-in request was already used. Start again from the application.",
+            t!("Request already completed"),
+            t!("This sign-in request was already used. Start again from the application."),
         ));
     }
     Ok((grant, client))
@@ -234,8 +236,8 @@ pub async fn submit(
     if !fulfilled {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Request already completed",
-            "This sign-in request was already used.",
+            t!("Request already completed"),
+            t!("This sign-in request was already used."),
         ));
     }
     let mut params = vec![("code", code)];

@@ -17,6 +17,7 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, current_user, ClientIp, CsrfForm, CsrfProtected},
     handlers::upstream,
+    i18n::t,
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,
@@ -49,14 +50,12 @@ impl CsrfProtected for LoginForm {
     }
 }
 
-const BAD_CREDENTIALS: &str = "Invalid username or password.";
-
 async fn form(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
     username: &str,
-    error: Option<&str>,
+    error: Option<String>,
 ) -> Result<Response, PageError> {
     let client_name = continuing_to(state, next).await?;
     let (_, csrf, set) = cookie_with_csrf(state, headers);
@@ -74,7 +73,7 @@ async fn form(
         csrf,
         next: next.to_owned(),
         username: username.to_owned(),
-        error: error.map(str::to_owned),
+        error,
         client_name,
         password_login: passwords_on,
         register_href: (account.password_registration_enabled && passwords_on)
@@ -83,8 +82,9 @@ async fn form(
             .then(|| state.urls.relative(paths::RECOVER)),
         providers,
     };
+    let failed = ctx.error.is_some();
     let mut response = render(state, &ctx, set);
-    if error.is_some() {
+    if failed {
         *response.status_mut() = StatusCode::UNAUTHORIZED;
     }
     Ok(response)
@@ -156,36 +156,42 @@ pub async fn submit(
     let account = localpart_of(&input.username, &state.site.server_name).unwrap_or(&input.username);
     if let Err(RetryAfter(wait)) = ops::login::check_rate(&state, &ip, account) {
         let seconds = wait.num_seconds().max(1);
-        let message = format!("Too many sign-in attempts. Try again in {seconds} seconds.");
-        return Err(
-            PageError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", message)
-                .with_retry_after(seconds),
+        let message = t!(
+            "Too many sign-in attempts. Try again in {seconds} seconds.",
+            seconds = seconds
         );
+        return Err(PageError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            t!("Too many attempts"),
+            message,
+        )
+        .with_retry_after(seconds));
     }
     let next = safe_next(&state, input.next.as_deref());
     if state.passwords.is_none() {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
-            "Password login is disabled",
-            "This server does not accept passwords.",
+            t!("Password login is disabled"),
+            t!("This server does not accept passwords."),
         ));
     }
     let Some(user) = password_login(&state, &input.username, input.password).await? else {
-        let bad = Some(BAD_CREDENTIALS);
+        // The same words for every reason, so the form reveals nothing.
+        let bad = Some(t!("Invalid username or password."));
         return form(&state, &headers, &next, &input.username, bad).await;
     };
     if user.deactivated_at.is_some() {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
-            "Account deactivated",
-            "This account has been deactivated.",
+            t!("Account deactivated"),
+            t!("This account has been deactivated."),
         ));
     }
     if user.locked_at.is_some() {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
-            "Account locked",
-            "This account is locked. Contact the server's administrator.",
+            t!("Account locked"),
+            t!("This account is locked. Contact the server's administrator."),
         ));
     }
     let user_agent = headers

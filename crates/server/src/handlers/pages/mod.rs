@@ -23,7 +23,9 @@ use url::Url;
 use crate::{
     errors::{page::secure_headers, PageError},
     extract::CsrfProtected,
+    i18n::t,
     ops::email_codes::VerifyError,
+    rate_limit::RetryAfter,
     state::AppState,
     templates::TemplateContext,
     urls::paths,
@@ -85,18 +87,24 @@ pub fn code_refusal(e: VerifyError) -> Result<(StatusCode, String), PageError> {
         VerifyError::Storage(e) => return Err(e.into()),
         VerifyError::WrongCode => (
             StatusCode::BAD_REQUEST,
-            "Wrong code: check the email and type it again.".to_owned(),
+            t!("Wrong code: check the email and type it again."),
         ),
         VerifyError::Expired => (
             StatusCode::BAD_REQUEST,
-            "This code has expired: ask for another one.".to_owned(),
+            t!("This code has expired: ask for a new one."),
         ),
-        VerifyError::AlreadyUsed => (
-            StatusCode::BAD_REQUEST,
-            "This code was already used.".to_owned(),
+        VerifyError::AlreadyUsed => (StatusCode::BAD_REQUEST, t!("This code was already used.")),
+        VerifyError::TooManyAttempts(RetryAfter(wait)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            t!(
+                "Too many attempts. Try again in {seconds} seconds.",
+                seconds = wait.num_seconds().max(1)
+            ),
         ),
-        e @ VerifyError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, format!("{e}.")),
-        e @ VerifyError::NotFound => (StatusCode::NOT_FOUND, format!("{e}.")),
+        VerifyError::NotFound => (
+            StatusCode::NOT_FOUND,
+            t!("This email confirmation does not exist or is finished."),
+        ),
     })
 }
 

@@ -21,6 +21,7 @@ use crate::{
     cookies::PendingUpstream,
     errors::PageError,
     handlers::pages::safe_next,
+    i18n::t,
     state::AppState,
     upstream::{
         metadata::Endpoints,
@@ -37,7 +38,7 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     let provider = match load_provider(&state, &provider_id).await {
         Ok(provider) => provider,
-        Err(e) => return Err(e.into_page("the provider")),
+        Err(e) => return Err(e.into_page(&t!("the provider"))),
     };
     let name = provider.display_name();
     redirect(&state, &provider, &headers, &params)

@@ -23,6 +23,7 @@ use super::{load_provider, PendingSignIn};
 use crate::{
     errors::PageError,
     handlers::pages::render,
+    i18n::t,
     state::AppState,
     templates::FormPostContext,
     upstream::{
@@ -85,7 +86,7 @@ async fn handle(
 ) -> Result<Response, PageError> {
     let provider = load_provider(state, provider_id)
         .await
-        .map_err(|e| e.into_page("the provider"))?;
+        .map_err(|e| e.into_page(&t!("the provider")))?;
     let name = provider.display_name();
     let mut cookie = state.cookies.read(headers);
     let result = complete(state, &provider, &cookie, &params).await;

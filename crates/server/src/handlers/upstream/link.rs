@@ -32,6 +32,7 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, current_user, CsrfForm, CsrfProtected},
     handlers::pages::render,
+    i18n::t,
     ops::{self, username::UsernameRefusal, users::NewUser},
     state::AppState,
     templates::{UpstreamLinkContext, UpstreamRegisterContext},
@@ -81,7 +82,7 @@ enum Next {
 }
 
 async fn load(state: &AppState, cookie: &CookieData, link_id: &str) -> Result<Sign, PageError> {
-    let page = |e: UpstreamError| e.into_page("the provider");
+    let page = |e: UpstreamError| e.into_page(&t!("the provider"));
     let link_id: Ulid = link_id
         .parse()
         .map_err(|_| page(UpstreamError::NoPendingSignIn))?;
@@ -158,14 +159,17 @@ async fn conflicting_user(state: &AppState, sign: &Sign) -> Result<Option<Next>,
     drop(repo);
     let has_link = existing.iter().any(|l| l.provider_id == sign.provider.id);
     let refuse = |why: String| Err(UpstreamError::Claims(why).into_page(&name));
+    let mxid = user.mxid(&state.site.server_name);
     match sign.imports.on_conflict {
-        OnConflict::Fail => refuse(format!(
-            "the account {} already exists here and this server does not link {name} accounts to existing ones",
-            user.mxid(&state.site.server_name)
+        OnConflict::Fail => refuse(t!(
+            "the account {mxid} already exists here and this server does not link {provider} accounts to existing ones",
+            mxid = mxid,
+            provider = name
         )),
-        OnConflict::Set if has_link => refuse(format!(
-            "the account {} is already linked to another {name} account",
-            user.mxid(&state.site.server_name)
+        OnConflict::Set if has_link => refuse(t!(
+            "the account {mxid} is already linked to another {provider} account",
+            mxid = mxid,
+            provider = name
         )),
         OnConflict::Replace => Ok(Some(Next::Link { user, replace: true })),
         OnConflict::Add | OnConflict::Set => Ok(Some(Next::Link { user, replace: false })),
@@ -245,8 +249,11 @@ pub async fn submit(
         }
         (None, other) => Err(PageError::new(
             StatusCode::BAD_REQUEST,
-            "Invalid request",
-            format!("Unknown action {other:?}: expected link or register."),
+            t!("Invalid request"),
+            t!(
+                "Unknown action “{action}”: expected link or register.",
+                action = other
+            ),
         )),
     }
 }
@@ -352,16 +359,16 @@ async fn register(
     // The form's, or the provider's, display name goes to the homeserver.
     let too_long = |name: &String| name.chars().count() > mxauth_model::user::DISPLAY_NAME_MAX;
     if choice.display_name.as_ref().is_some_and(too_long) {
-        let error = format!(
-            "The display name is longer than {} characters.",
-            mxauth_model::user::DISPLAY_NAME_MAX
+        let error = t!(
+            "The display name is longer than {max} characters.",
+            max = mxauth_model::user::DISPLAY_NAME_MAX
         );
         return Ok(again(error, StatusCode::BAD_REQUEST));
     }
     match ops::username::check_available(state, &choice.username).await {
         Ok(()) => {}
         Err(UsernameRefusal::Storage(e)) => return Err(e.into()),
-        Err(refusal) => return Ok(again(refusal.to_string(), refusal.status())),
+        Err(refusal) => return Ok(again(refusal.message(), refusal.status())),
     }
     // An email counts only when verified (`set_email_verification`).
     let emails: Vec<String> = choice
@@ -378,10 +385,7 @@ async fn register(
         admin: false,
     };
     match write(state, cookie, sign, Write::Register(new)).await {
-        Err(WriteError::Taken) => Ok(again(
-            "This username is taken.".into(),
-            StatusCode::CONFLICT,
-        )),
+        Err(WriteError::Taken) => Ok(again(t!("This username is taken."), StatusCode::CONFLICT)),
         other => other.map_err(|e| e.into_page(sign)),
     }
 }
@@ -423,7 +427,7 @@ impl WriteError {
     fn into_page(self, sign: &Sign) -> PageError {
         match self {
             Self::Page(page) => page,
-            Self::Taken => UpstreamError::Claims("this username is taken".into())
+            Self::Taken => UpstreamError::Claims(t!("this username is taken"))
                 .into_page(&sign.provider.display_name()),
         }
     }
@@ -481,8 +485,8 @@ async fn write(
     if !user.is_valid() {
         return Err(WriteError::Page(PageError::new(
             StatusCode::FORBIDDEN,
-            "Account unavailable",
-            "This account is locked or deactivated. Contact the server's administrator.",
+            t!("Account unavailable"),
+            t!("This account is locked or deactivated. Contact the server's administrator."),
         )));
     }
     let session = match &sign.current {

@@ -18,17 +18,16 @@ use crate::{
     errors::PageError,
     extract::{current_user, ClientIp, CsrfForm, CsrfProtected, PageSession},
     handlers::pages::{code_refusal, render},
+    i18n::{self, t},
     ops::{
         self,
         email_codes::{EmailCodes, StartError},
     },
+    rate_limit::RetryAfter,
     state::AppState,
     templates::{AccountSection, EmailAddContext},
     urls::paths,
 };
-
-/// The language of the mailed code until the translation layer exists.
-const LANGUAGE: &str = "en";
 
 #[derive(Deserialize)]
 pub struct AddressForm {
@@ -64,8 +63,8 @@ fn allowed(state: &AppState) -> Result<(), PageError> {
     }
     Err(PageError::new(
         StatusCode::FORBIDDEN,
-        "Not allowed",
-        "This server does not let you change your email addresses.",
+        t!("Not allowed"),
+        t!("This server does not let you change your email addresses."),
     ))
 }
 
@@ -129,13 +128,15 @@ pub async fn start(
             &user,
             &form.csrf,
             None,
-            Some("You already have this address.".into()),
+            Some(t!("You already have this address.")),
         );
         return Ok(refused(&state, &ctx, StatusCode::CONFLICT));
     }
     let codes = EmailCodes::from(&state);
+    // The code is mailed in the language of this page.
+    let language = i18n::current();
     match codes
-        .start(&mut repo, &ip, Some(user.id), email, LANGUAGE)
+        .start(&mut repo, &ip, Some(user.id), email, language.tag())
         .await
     {
         Ok(authentication) => {
@@ -143,18 +144,22 @@ pub async fn start(
             Ok(Redirect::to(&state.urls.relative(&verify_path(authentication.id))).into_response())
         }
         Err(StartError::Storage(e)) => Err(e.into()),
-        Err(e @ StartError::RateLimited(_)) => {
-            let ctx = page(
-                &state,
-                &user,
-                &form.csrf,
-                None,
-                Some(format!("Too many codes were asked: {e}.")),
+        Err(StartError::RateLimited(RetryAfter(wait))) => {
+            let error = t!(
+                "Too many codes were asked. Try again in {seconds} seconds.",
+                seconds = wait.num_seconds().max(1)
             );
+            let ctx = page(&state, &user, &form.csrf, None, Some(error));
             Ok(refused(&state, &ctx, StatusCode::TOO_MANY_REQUESTS))
         }
-        Err(e) => {
-            let ctx = page(&state, &user, &form.csrf, None, Some(format!("{e}.")));
+        Err(StartError::InvalidAddress(address)) => {
+            let error = t!("“{address}” is not an email address.", address = address);
+            let ctx = page(&state, &user, &form.csrf, None, Some(error));
+            Ok(refused(&state, &ctx, StatusCode::BAD_REQUEST))
+        }
+        Err(StartError::NotPending) => {
+            let error = t!("This email confirmation does not exist or is finished.");
+            let ctx = page(&state, &user, &form.csrf, None, Some(error));
             Ok(refused(&state, &ctx, StatusCode::BAD_REQUEST))
         }
     }
@@ -166,8 +171,8 @@ async fn pending_of(state: &AppState, user: &User, id: &str) -> Result<(Ulid, St
     let not_found = || {
         PageError::new(
             StatusCode::NOT_FOUND,
-            "Not found",
-            "This email confirmation does not exist or is finished.",
+            t!("Not found"),
+            t!("This email confirmation does not exist or is finished."),
         )
     };
     let id: Ulid = id.parse().map_err(|_| not_found())?;

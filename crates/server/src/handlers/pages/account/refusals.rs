@@ -1,42 +1,42 @@
 //! What the account pages answer when they refuse outright, on the error
-//! page: one function per refusal, so every sentence is in one place for
-//! the translation layer to come. Form mistakes are not here: the form is
-//! shown again, and its template says what was wrong.
+//! page: one function per refusal, in the request's language (`t!`). Form
+//! mistakes are not here: the form is shown again, and its template says
+//! what was wrong.
 
 use axum::http::StatusCode;
 
-use crate::{errors::PageError, homeserver::HomeserverError};
+use crate::{errors::PageError, homeserver::HomeserverError, i18n::t};
 
 /// The configuration does not let people do this here.
 pub fn display_name_change_disabled() -> PageError {
     PageError::new(
         StatusCode::FORBIDDEN,
-        "Display names cannot be changed here",
-        "This server does not let people change their display name (account.displayname_change_allowed).",
+        t!("Display names cannot be changed here"),
+        t!("This server does not let people change their display name (account.displayname_change_allowed)."),
     )
 }
 
 pub fn email_change_disabled() -> PageError {
     PageError::new(
         StatusCode::FORBIDDEN,
-        "Email addresses cannot be changed here",
-        "This server does not let people change their email addresses (account.email_change_allowed).",
+        t!("Email addresses cannot be changed here"),
+        t!("This server does not let people change their email addresses (account.email_change_allowed)."),
     )
 }
 
 pub fn password_change_disabled() -> PageError {
     PageError::new(
         StatusCode::FORBIDDEN,
-        "Passwords cannot be changed here",
-        "This server does not let people change their password here.",
+        t!("Passwords cannot be changed here"),
+        t!("This server does not let people change their password here."),
     )
 }
 
 pub fn deactivation_disabled() -> PageError {
     PageError::new(
         StatusCode::FORBIDDEN,
-        "Accounts cannot be deactivated here",
-        "This server does not let people deactivate their own account. Ask its administrator.",
+        t!("Accounts cannot be deactivated here"),
+        t!("This server does not let people deactivate their own account. Ask its administrator."),
     )
 }
 
@@ -44,33 +44,37 @@ pub fn deactivation_disabled() -> PageError {
 pub fn incomplete_form(field: &str) -> PageError {
     PageError::new(
         StatusCode::BAD_REQUEST,
-        "Incomplete form",
-        format!("The form has no field {field}. Go back, reload the page and try again."),
+        t!("Incomplete form"),
+        t!(
+            "The form has no field {field}. Go back, reload the page and try again.",
+            field = field
+        ),
     )
 }
 
 pub fn email_not_found() -> PageError {
     PageError::new(
         StatusCode::NOT_FOUND,
-        "Email address not found",
-        "Your account has no such email address. It may have been removed already.",
+        t!("Email address not found"),
+        t!("Your account has no such email address. It may have been removed already."),
     )
 }
 
 pub fn session_not_found() -> PageError {
     PageError::new(
         StatusCode::NOT_FOUND,
-        "Session not found",
-        "You have no active session with this ID. It may have ended already.",
+        t!("Session not found"),
+        t!("You have no active session with this ID. It may have ended already."),
     )
 }
 
 pub fn device_not_found(device_id: &str) -> PageError {
     PageError::new(
         StatusCode::NOT_FOUND,
-        "Session not found",
-        format!(
-            "You have no active session with the device {device_id}. It may have ended already."
+        t!("Session not found"),
+        t!(
+            "You have no active session with the device {device}. It may have ended already.",
+            device = device_id
         ),
     )
 }
@@ -79,8 +83,11 @@ pub fn device_not_found(device_id: &str) -> PageError {
 pub fn too_many_attempts(seconds: i64) -> PageError {
     PageError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "Too many attempts",
-        format!("Too many password attempts. Try again in {seconds} seconds."),
+        t!("Too many attempts"),
+        t!(
+            "Too many password attempts. Try again in {seconds} seconds.",
+            seconds = seconds
+        ),
     )
     .with_retry_after(seconds)
 }
@@ -95,7 +102,7 @@ pub fn homeserver_failed(error: &HomeserverError) -> PageError {
     };
     PageError::new(
         status,
-        "The homeserver did not answer",
-        "Your homeserver could not do this right now, so nothing was changed. Try again in a moment.",
+        t!("The homeserver did not answer"),
+        t!("Your homeserver could not do this right now, so nothing was changed. Try again in a moment."),
     )
 }

@@ -12,7 +12,7 @@ mod start;
 
 use axum::{http::StatusCode, routing::get, Router};
 
-use crate::{errors::PageError, state::AppState, urls::paths};
+use crate::{errors::PageError, i18n::t, state::AppState, urls::paths};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,10 +33,10 @@ fn recovery_on(state: &AppState) -> Result<(), PageError> {
         return Ok(());
     }
     Err(PageError::new(
-        StatusCode::NOT_FOUND,
-        "Password recovery is off",
-        "This server does not recover passwords by email. Ask its administrator to set a new one.",
-    ))
+            StatusCode::NOT_FOUND,
+            t!("Password recovery is off"),
+            t!("This server does not recover passwords by email. Ask its administrator to set a new one."),
+        ))
 }
 
 #[cfg(test)]

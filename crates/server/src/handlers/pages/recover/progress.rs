@@ -16,6 +16,7 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, CsrfForm, CsrfProtected},
     handlers::pages::render,
+    i18n::t,
     ops::recovery::{self, RecoveryStartError},
     state::AppState,
     templates::RecoverProgressContext,
@@ -39,8 +40,8 @@ async fn session(state: &AppState, id: &str) -> Result<RecoverySession, PageErro
     let not_found = || {
         PageError::new(
             StatusCode::NOT_FOUND,
-            "Not found",
-            "This password recovery does not exist. Start again.",
+            t!("Not found"),
+            t!("This password recovery does not exist. Start again."),
         )
     };
     let id: Ulid = id.parse().map_err(|_| not_found())?;
@@ -88,13 +89,9 @@ pub async fn resend(
 ) -> Result<Response, PageError> {
     let session = session(&state, &id).await?;
     let (status, error, notice) = match recovery::resend(&state, &session).await {
-        Ok(()) => (
-            StatusCode::OK,
-            None,
-            Some("We sent the link again.".to_owned()),
-        ),
+        Ok(()) => (StatusCode::OK, None, Some(t!("We sent the link again."))),
         Err(RecoveryStartError::Storage(e)) => return Err(e.into()),
-        Err(e) => (StatusCode::TOO_MANY_REQUESTS, Some(e.to_string()), None),
+        Err(e) => (StatusCode::TOO_MANY_REQUESTS, Some(e.message()), None),
     };
     let mut response = render(
         &state,

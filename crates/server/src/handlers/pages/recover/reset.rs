@@ -16,6 +16,7 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, CsrfForm, CsrfProtected},
     handlers::pages::render,
+    i18n::t,
     ops::recovery::{self, Ticket, TicketError},
     state::AppState,
     templates::RecoverPasswordContext,
@@ -76,11 +77,7 @@ fn dead_link(state: &AppState, csrf: &str, e: TicketError) -> Result<Response, P
         TicketError::Expired | TicketError::AlreadyUsed => StatusCode::GONE,
         TicketError::UserUnavailable => StatusCode::FORBIDDEN,
     };
-    let mut response = render(
-        state,
-        &page(state, csrf, "", None, Some(e.to_string())),
-        None,
-    );
+    let mut response = render(state, &page(state, csrf, "", None, Some(e.message())), None);
     *response.status_mut() = status;
     Ok(response)
 }
@@ -111,14 +108,8 @@ pub async fn submit(
         Ok(found) => found,
         Err(e) => return dead_link(&state, &form.csrf, e),
     };
-    let again = |error: &str| {
-        let ctx = page(
-            &state,
-            &form.csrf,
-            &form.ticket,
-            Some(&found),
-            Some(error.to_owned()),
-        );
+    let again = |error: String| {
+        let ctx = page(&state, &form.csrf, &form.ticket, Some(&found), Some(error));
         let mut response = render(&state, &ctx, None);
         *response.status_mut() = StatusCode::BAD_REQUEST;
         Ok(response)
@@ -126,20 +117,20 @@ pub async fn submit(
     let Some(passwords) = &state.passwords else {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
-            "Not found",
-            "Passwords are off.",
+            t!("Not found"),
+            t!("Passwords are off."),
         ));
     };
     if form.new_password.is_empty() {
-        return again("Choose a password.");
+        return again(t!("Choose a password."));
     }
     if form.new_password != form.new_password_confirm {
-        return again("The two passwords are not the same.");
+        return again(t!("The two passwords are not the same."));
     }
     if !passwords.is_complex_enough(&form.new_password, &[&found.user.username]) {
-        return again(
-            "This password is too easy to guess. Try a longer one, or a few unrelated words.",
-        );
+        return again(t!(
+            "This password is too easy to guess. Try a longer one, or a few unrelated words."
+        ));
     }
     let hashed = passwords.hash(form.new_password.clone()).await?;
     let end_sessions = form.end_sessions.as_deref() == Some("on");

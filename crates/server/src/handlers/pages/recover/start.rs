@@ -13,14 +13,12 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, ClientIp, CsrfForm, CsrfProtected},
     handlers::pages::render,
+    i18n,
     ops::recovery::{self, RecoveryStartError},
     state::AppState,
     templates::RecoverContext,
     urls::paths,
 };
-
-/// The language of the mailed link, until pages carry one.
-const LANGUAGE: &str = "en";
 
 #[derive(Deserialize)]
 pub struct RecoverForm {
@@ -66,7 +64,8 @@ pub async fn submit(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let email = form.email.trim();
-    match recovery::start(&state, &ip, user_agent, email, LANGUAGE).await {
+    let language = i18n::current();
+    match recovery::start(&state, &ip, user_agent, email, language.tag()).await {
         Ok(session) => {
             let to = paths::RECOVER_PROGRESS.replace("{id}", &session.id.to_string());
             Ok(Redirect::to(&state.urls.relative(&to)).into_response())
@@ -79,7 +78,7 @@ pub async fn submit(
             };
             let mut response = render(
                 &state,
-                &page(&state, &form.csrf, email, Some(e.to_string())),
+                &page(&state, &form.csrf, email, Some(e.message())),
                 None,
             );
             *response.status_mut() = status;

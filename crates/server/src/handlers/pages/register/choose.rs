@@ -15,6 +15,7 @@ use crate::{
         pages::{render, safe_next},
         upstream,
     },
+    i18n::t,
     state::AppState,
     templates::RegisterContext,
     urls::paths,
@@ -47,8 +48,8 @@ pub async fn show(
     if !password && providers.is_empty() {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
-            "Registration is closed",
-            "This server does not let people create accounts.",
+            t!("Registration is closed"),
+            t!("This server does not let people create accounts."),
         ));
     }
     let ctx = RegisterContext {

@@ -15,6 +15,7 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, CsrfForm, CsrfProtected},
     handlers::pages::render,
+    i18n::t,
     ops::registration::Progress,
     state::AppState,
     templates::RegisterDisplayNameContext,
@@ -90,8 +91,9 @@ pub async fn submit(
         typed.to_owned()
     };
     if chosen.chars().count() > DISPLAY_NAME_MAX || chosen.chars().any(char::is_control) {
-        let error = format!(
-            "A display name has at most {DISPLAY_NAME_MAX} characters, and no control characters."
+        let error = t!(
+            "A display name has at most {max} characters, and no control characters.",
+            max = DISPLAY_NAME_MAX
         );
         let ctx = page(&state, &progress, &form.csrf, typed, Some(error));
         return Ok(with_status(

@@ -14,6 +14,7 @@ use mxauth_model::RegistrationStep;
 use super::load;
 use crate::{
     errors::PageError,
+    i18n::t,
     ops::{
         registration::{self, FinishError},
         username::UsernameRefusal,
@@ -46,8 +47,8 @@ pub async fn finish(
             };
             return Err(PageError::new(
                 status,
-                "The account cannot be created",
-                format!("{e} Start the registration again."),
+                t!("The account cannot be created"),
+                t!("{why} Start the registration again.", why = e.message()),
             ));
         }
     };

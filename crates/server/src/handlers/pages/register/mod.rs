@@ -26,7 +26,7 @@ use mxauth_model::RegistrationStep;
 use ulid::Ulid;
 
 use crate::{
-    cookies::CookieData, errors::PageError, ops::registration::Progress, state::AppState,
+    cookies::CookieData, errors::PageError, i18n::t, ops::registration::Progress, state::AppState,
     urls::paths,
 };
 
@@ -56,8 +56,8 @@ fn password_registration_on(state: &AppState) -> Result<(), PageError> {
     }
     Err(PageError::new(
         StatusCode::NOT_FOUND,
-        "Registration is closed",
-        "This server does not let people create accounts with a password.",
+        t!("Registration is closed"),
+        t!("This server does not let people create accounts with a password."),
     ))
 }
 
@@ -97,8 +97,8 @@ async fn load(
     let not_found = || {
         PageError::new(
             StatusCode::NOT_FOUND,
-            "Registration not found",
-            "This registration does not exist, was started in another browser, or is finished. Start again.",
+            t!("Registration not found"),
+            t!("This registration does not exist, was started in another browser, or is finished. Start again."),
         )
     };
     let id: Ulid = id.parse().map_err(|_| not_found())?;
@@ -112,8 +112,8 @@ async fn load(
     if progress.registration.is_expired(state.clock.now()) {
         return Err(PageError::new(
             StatusCode::GONE,
-            "Registration expired",
-            "This registration took longer than an hour. Start again.",
+            t!("Registration expired"),
+            t!("This registration took longer than an hour. Start again."),
         ));
     }
     let step = progress.next_step(state.site.account.password_registration_token_required);

@@ -25,19 +25,18 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, ClientIp, CsrfForm, CsrfProtected},
     handlers::pages::{render, safe_next},
+    i18n::{self, t},
     ops::{
         self,
         email_codes::StartError,
         registration::{NewRegistration, Progress},
         username::UsernameRefusal,
     },
+    rate_limit::RetryAfter,
     state::AppState,
     templates::{CaptchaWidget, RegisterPasswordContext},
     urls::paths,
 };
-
-/// The language of the mailed code, until pages carry one.
-const LANGUAGE: &str = "en";
 
 #[derive(Deserialize)]
 pub struct RegisterQuery {
@@ -129,7 +128,7 @@ pub async fn submit(
         field("password_confirm"),
         field("accept_terms"),
     ) {
-        return again(error.into(), StatusCode::BAD_REQUEST);
+        return again(error, StatusCode::BAD_REQUEST);
     }
     if let Some(captcha) = &state.site.captcha {
         let answer = field(captcha.service.response_field());
@@ -143,13 +142,13 @@ pub async fn submit(
             Err(e @ CaptchaError::Unreachable(_)) => {
                 tracing::warn!("CAPTCHA check failed: {e}");
                 return again(
-                    "The CAPTCHA cannot be checked right now. Try again in a moment.".into(),
+                    t!("The CAPTCHA cannot be checked right now. Try again in a moment."),
                     StatusCode::SERVICE_UNAVAILABLE,
                 );
             }
             Err(e) => {
                 return again(
-                    format!("Solve the CAPTCHA to continue ({e})."),
+                    t!("Solve the CAPTCHA to continue ({why}).", why = e),
                     StatusCode::BAD_REQUEST,
                 )
             }
@@ -158,7 +157,7 @@ pub async fn submit(
     match ops::username::check_available(&state, &typed.username).await {
         Ok(()) => {}
         Err(UsernameRefusal::Storage(e)) => return Err(e.into()),
-        Err(refusal) => return again(refusal.to_string(), refusal.status()),
+        Err(refusal) => return again(refusal.message(), refusal.status()),
     }
     let limit = state.site.registration_per_ip;
     if let Err(wait) = state.limiter.check(
@@ -168,8 +167,9 @@ pub async fn submit(
     ) {
         let seconds = wait.0.num_seconds().max(1);
         return again(
-            format!(
-                "Too many accounts were created from your network. Try again in {seconds} seconds."
+            t!(
+                "Too many accounts were created from your network. Try again in {seconds} seconds.",
+                seconds = seconds
             ),
             StatusCode::TOO_MANY_REQUESTS,
         );
@@ -178,11 +178,12 @@ pub async fn submit(
     let Some(passwords) = &state.passwords else {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
-            "Registration is closed",
-            "This server does not accept passwords.",
+            t!("Registration is closed"),
+            t!("This server does not accept passwords."),
         ));
     };
     let hashed = passwords.hash(field("password").to_owned()).await?;
+    let language = i18n::current();
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -194,23 +195,21 @@ pub async fn submit(
         next: &next,
         ip: &ip,
         user_agent,
-        language: LANGUAGE,
+        language: language.tag(),
     };
     let registration = match ops::registration::start(&state, new).await {
         Ok(registration) => registration,
         Err(StartError::Storage(e)) => return Err(e.into()),
-        Err(e @ StartError::RateLimited(_)) => {
+        Err(StartError::RateLimited(RetryAfter(wait))) => {
             return again(
-                format!("Too many codes were asked: {e}."),
+                t!(
+                    "Too many codes were asked for this address. Try again in {seconds} seconds.",
+                    seconds = wait.num_seconds().max(1)
+                ),
                 StatusCode::TOO_MANY_REQUESTS,
             )
         }
-        Err(_) => {
-            return again(
-                "This is not an email address.".into(),
-                StatusCode::BAD_REQUEST,
-            )
-        }
+        Err(_) => return again(t!("This is not an email address."), StatusCode::BAD_REQUEST),
     };
     tracing::info!(username = %registration.username, "registration started");
     cookie.add_registration(registration.id);
@@ -238,24 +237,24 @@ fn form_error(
     password: &str,
     confirm: &str,
     accept_terms: &str,
-) -> Option<&'static str> {
+) -> Option<String> {
     if typed.username.is_empty() {
-        return Some("Choose a username.");
+        return Some(t!("Choose a username."));
     }
     if typed.email.is_empty() && state.site.account.password_registration_email_required {
-        return Some("An email address is needed to create an account here.");
+        return Some(t!("An email address is needed to create an account here."));
     }
     if !typed.email.is_empty() && !is_plausible_email(&typed.email) {
-        return Some("This is not an email address.");
+        return Some(t!("This is not an email address."));
     }
     if password.is_empty() {
-        return Some("Choose a password.");
+        return Some(t!("Choose a password."));
     }
     if password != confirm {
-        return Some("The two passwords are not the same.");
+        return Some(t!("The two passwords are not the same."));
     }
     if state.site.tos_uri.is_some() && accept_terms != "on" {
-        return Some("Accept the terms of service to create an account.");
+        return Some(t!("Accept the terms of service to create an account."));
     }
     let inputs = [typed.username.as_str(), typed.email.as_str()];
     let strong = state
@@ -263,9 +262,9 @@ fn form_error(
         .as_ref()
         .is_some_and(|p| p.is_complex_enough(password, &inputs));
     if !strong {
-        return Some(
-            "This password is too easy to guess. Try a longer one, or a few unrelated words.",
-        );
+        return Some(t!(
+            "This password is too easy to guess. Try a longer one, or a few unrelated words."
+        ));
     }
     None
 }

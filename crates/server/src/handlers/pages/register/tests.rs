@@ -483,3 +483,25 @@ async fn the_worker_removes_registrations_proofs_and_recoveries_after_a_week() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn the_form_and_its_mistakes_speak_the_language_asked_for() {
+    let (_t, router) = open_with(|_| {}).await;
+    let request = axum::http::Request::get("/register/password")
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let page = crate::test_support::send(&router, request).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("lang=\"fr\""), "{}", page.body);
+    assert!(
+        page.body.contains("Créer un compte sur example.com"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Mot de passe, à nouveau"),
+        "{}",
+        page.body
+    );
+}

@@ -82,7 +82,7 @@ pub async fn submit(
         }
         Err(TokenError::Storage(e)) => Err(e.into()),
         Err(e) => {
-            let ctx = page(&state, &progress, &form.csrf, Some(e.to_string()));
+            let ctx = page(&state, &progress, &form.csrf, Some(e.message()));
             Ok(with_status(
                 render(&state, &ctx, None),
                 StatusCode::BAD_REQUEST,

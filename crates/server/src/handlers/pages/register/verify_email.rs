@@ -15,16 +15,16 @@ use crate::{
     errors::PageError,
     extract::{cookie_with_csrf, CsrfForm, CsrfProtected},
     handlers::pages::{code_refusal, render},
+    i18n::{self, t},
     ops::{
         email_codes::{EmailCodes, StartError},
         registration::Progress,
     },
+    rate_limit::RetryAfter,
     state::AppState,
     templates::RegisterVerifyEmailContext,
     urls::paths,
 };
-
-const LANGUAGE: &str = "en";
 
 #[derive(Deserialize)]
 pub struct CodeForm {
@@ -94,20 +94,19 @@ pub async fn submit(
     let codes = EmailCodes::from(&state);
     let mut repo = state.db.begin().await?;
     if form.action == "resend" {
-        let outcome = codes.resend(&mut repo, authentication_id, LANGUAGE).await;
+        let language = i18n::current();
+        let outcome = codes
+            .resend(&mut repo, authentication_id, language.tag())
+            .await;
         let (status, error, notice) = match outcome {
             Ok(()) => {
                 repo.commit().await?;
-                (
-                    StatusCode::OK,
-                    None,
-                    Some("We sent another code.".to_owned()),
-                )
+                (StatusCode::OK, None, Some(t!("We sent another code.")))
             }
             Err(StartError::Storage(e)) => return Err(e.into()),
             Err(e) => (
                 StatusCode::TOO_MANY_REQUESTS,
-                Some(format!("No new code now: {e}.")),
+                Some(resend_refusal(&e)),
                 None,
             ),
         };
@@ -128,4 +127,15 @@ pub async fn submit(
     drop(repo);
     let ctx = page(&state, &progress, &form.csrf, Some(why), None);
     Ok(with_status(render(&state, &ctx, None), status))
+}
+
+/// Why no new code was sent.
+fn resend_refusal(e: &StartError) -> String {
+    match e {
+        StartError::RateLimited(RetryAfter(wait)) => t!(
+            "No new code now: too many were sent. Try again in {seconds} seconds.",
+            seconds = wait.num_seconds().max(1)
+        ),
+        _ => t!("No new code now: this confirmation is finished. Start again."),
+    }
 }
