@@ -199,6 +199,23 @@ impl Browser {
         );
     }
 
+    /// Waits until the page's source contains `text`, for at most 10 s:
+    /// after a form posted back to its own URL, where waiting for the URL
+    /// would return before the answer arrived.
+    pub async fn wait_for_text(&self, text: &str) -> String {
+        for _ in 0..100 {
+            let source = self.source().await;
+            if source.contains(text) {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the page never showed {text:?}; it shows:\n{}",
+            self.source().await
+        );
+    }
+
     pub async fn quit(mut self) {
         let _ = self
             .http
