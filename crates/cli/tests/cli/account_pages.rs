@@ -28,10 +28,7 @@ async fn password_change_and_ending_a_session_in_chromium_with_synapse() {
          rate_limiting:\n  login:\n    per_ip: {{burst: 20, per_second: 1}}\n"
     );
     let (files, mxauth_port) = server_config("account-pages", &db, &extra);
-    let compat = std::fs::read_to_string(&files[1])
-        .unwrap()
-        .replace("{name: health}]", "{name: health}, {name: compat}]");
-    std::fs::write(&files[1], compat).unwrap();
+    serve_compat(&files);
     assert_eq!(
         run(with_configs(&mut mxauth(), &files).args(["database", "migrate"])).code,
         0
@@ -70,10 +67,7 @@ async fn password_change_and_ending_a_session_in_chromium_with_synapse() {
     browser
         .goto(&format!("{base}account/?action=org.matrix.sessions_list"))
         .await;
-    browser.wait_for_url(|u| u.contains("/login?")).await;
-    browser.type_into("#username", "alice").await;
-    browser.type_into("#password", OLD).await;
-    browser.click("button[type=submit]").await;
+    browser.sign_in("alice", OLD).await;
     browser
         .wait_for_url(|u| u.ends_with("/account/sessions"))
         .await;

@@ -1,85 +1,16 @@
 //! The `email` section through the binary: `config check` names a bad
 //! sender or a missing SMTP key, and `mxauth doctor` checks the transport
 //! against a real SMTP server (aiosmtpd from PyPI, installed by
-//! tests/peers/setup_smtp.sh) without sending anything, and a missing
+//! tests/peers/setup_smtp.sh, driven by the server's own harness
+//! `smtp_peer.rs`) without sending anything, and a missing
 //! sendmail command or a mail server that is down with a ❌ and a fix.
 
-use std::{
-    io::Write as _,
-    net::TcpStream,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+use std::time::{Duration, Instant};
+
+use crate::{
+    smtp_peer::{venv as smtp_venv, SmtpPeer},
+    support::*,
 };
-
-use crate::support::*;
-
-/// The aiosmtpd virtualenv, or `None` (said on the terminal) outside CI.
-fn smtp_venv() -> Option<PathBuf> {
-    let path = std::env::var_os("MXAUTH_SMTP_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/mxauth-peers/smtp-venv")
-        });
-    let installed = Command::new(path.join("bin/python"))
-        .args(["-c", "import aiosmtpd"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if installed {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but aiosmtpd is not installed in {}: .ci/run installs it with tests/peers/setup_smtp.sh",
-        path.display()
-    );
-    // Straight to the terminal: the test harness captures `eprintln!`.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: no aiosmtpd in {0}, so doctor's SMTP check was not tested (install it with `VENV={0} bash tests/peers/setup_smtp.sh`, or set MXAUTH_SMTP_VENV)",
-        path.display()
-    );
-    None
-}
-
-/// aiosmtpd on `port`, killed when dropped.
-struct Smtp(Child, PathBuf);
-
-impl Smtp {
-    fn start(venv: PathBuf, port: u16) -> Self {
-        let maildir = temp_dir("maildir").join("mail");
-        let child = Command::new(venv.join("bin/python"))
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "aiosmtpd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self(child, maildir)
-    }
-
-    fn received(&self) -> usize {
-        std::fs::read_dir(self.1.join("new")).map_or(0, |d| d.count())
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn doctor(name: &str, email: &str) -> Run {
     let files = write_config(&temp_dir(name), email);
@@ -118,7 +49,7 @@ fn config_check_names_a_bad_sender_and_missing_smtp_keys() {
 fn doctor_greets_the_smtp_server_without_sending() {
     let Some(venv) = smtp_venv() else { return };
     let port = free_port();
-    let smtp = Smtp::start(venv, port);
+    let smtp = SmtpPeer::start(venv, port);
     let checked = doctor(
         "doctor-smtp",
         &format!(
@@ -129,7 +60,7 @@ fn doctor_greets_the_smtp_server_without_sending() {
         "✅ The mail server SMTP 127.0.0.1:{port} (plain, no TLS) answers (no message sent)"
     );
     assert!(checked.stdout.contains(&line), "{}", checked.stdout);
-    assert_eq!(smtp.received(), 0);
+    assert!(smtp.messages().is_empty());
 
     // The server offers no AUTH: credentials that cannot be used are a ❌,
     // and the password is never printed.

@@ -6,6 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
+// The aiosmtpd harness of the server's email tests, shared: one way to run
+// the SMTP peer and read what it received. Not every helper is used here.
+#[allow(dead_code)]
+#[path = "../../../server/src/email/smtp_peer.rs"]
+mod smtp_peer;
 
 mod account_pages;
 mod browser;
@@ -16,6 +21,7 @@ mod manage;
 mod matrix_sdk;
 mod oidc;
 mod op_peer;
+mod self_service;
 mod server;
 mod slow_homeserver;
 mod syn2mas;

@@ -298,6 +298,16 @@ pub fn server_config(name: &str, db: &TestDatabase, extra: &str) -> (Vec<PathBuf
     (files, port)
 }
 
+/// Adds the legacy login API (`compat`) to the listener of
+/// [`server_config`]'s files, for a proxy in front of Synapse to send the
+/// homeserver's `/login`, `/logout` and `/refresh` to.
+pub fn serve_compat(files: &[PathBuf]) {
+    let compat = std::fs::read_to_string(&files[1])
+        .unwrap()
+        .replace("{name: health}]", "{name: health}, {name: compat}]");
+    std::fs::write(&files[1], compat).unwrap();
+}
+
 /// Starts the server and waits until `/health` answers.
 pub fn start_server(files: Vec<PathBuf>, port: u16) -> RunningServer {
     let child = with_configs(&mut mxauth(), &files)

@@ -36,9 +36,7 @@ fn shown(path: &Path) -> String {
 #[test]
 fn shipped_templates_pass() {
     let configs = write_config(&temp_dir("templates-shipped"), "{}");
-    check(&configs)
-        .succeeded()
-        .says(ALL_VALID);
+    check(&configs).succeeded().says(ALL_VALID);
 }
 
 #[test]
@@ -146,13 +144,10 @@ fn catalogues_of_translations_path_are_checked_and_listed() {
         ],
         "",
     );
-    check(&configs)
-        .succeeded()
-        .says(ALL_VALID)
-        .says(&format!(
-            "Languages: en, fr, de (with the catalogues of {}).",
-            shown(&dir)
-        ));
+    check(&configs).succeeded().says(ALL_VALID).says(&format!(
+        "Languages: en, fr, de (with the catalogues of {}).",
+        shown(&dir)
+    ));
     let checked = run(with_configs(&mut mxauth(), &configs).args(["config", "check"]));
     checked.succeeded();
     assert!(

@@ -24,8 +24,8 @@ pub const PROVIDER: &str = "01H8PKNWKKRPCBW4YGH1RWV279";
 /// Long enough to be an HS256 key (RFC 7518 §3.2) for client_secret_jwt.
 pub const CLIENT_SECRET: &str = "an-upstream-test-secret-of-32-bytes-or-more";
 /// PKCE pair of RFC 7636 appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// The localpart import of MAS's documentation: the OP's
 /// `preferred_username`, not editable.
@@ -122,7 +122,7 @@ impl Prepared {
         let server = LoggedServer::start(files, self.port);
         let base = server.server.base();
         let callback = format!("http://127.0.0.1:{}/callback", free_port());
-        let client_id = register_client(&base, &callback).await;
+        let client_id = register_client(&base, "Upstream Test App", &callback).await;
         Setup {
             op: self.op,
             server,
@@ -148,10 +148,7 @@ impl Setup {
             server_config(scenario.name, &db, &matrix_yaml(&scenario, &homeserver));
         if scenario.synapse_port.is_some() {
             // The legacy login API too, for the proxy in front of Synapse.
-            let compat = std::fs::read_to_string(&files[1])
-                .unwrap()
-                .replace("{name: health}]", "{name: health}, {name: compat}]");
-            std::fs::write(&files[1], compat).unwrap();
+            serve_compat(&files);
         }
         let base = format!("http://127.0.0.1:{port}/");
         let Some(op) = OpenIdProvider::start(OpOptions {
@@ -261,26 +258,7 @@ impl Setup {
         let code = params
             .get("code")
             .unwrap_or_else(|| panic!("no code: {back}"));
-        let response = reqwest::Client::new()
-            .post(format!("{}oauth2/token", self.base()))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("client_id", &self.client_id),
-                ("redirect_uri", &self.callback),
-                ("code_verifier", VERIFIER),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let tokens: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
-        assert!(
-            tokens["access_token"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("mat_")),
-            "{tokens}"
-        );
-        tokens
+        exchange_code(&self.base(), &self.client_id, &self.callback, code).await
     }
 
     /// A new person: through the OP, the registration form (checked against
@@ -446,14 +424,40 @@ fn register_local_user(files: &[PathBuf], name: &str) {
     assert_eq!(created.code, 0, "{}", created.stderr);
 }
 
+/// The client's side of the redirect: `code` exchanged at mxauth's token
+/// endpoint with the PKCE verifier (RFC 7636 §4.5). Returns the token
+/// response, which must hold an access token.
+pub async fn exchange_code(base: &str, client_id: &str, callback: &str, code: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{base}oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", client_id),
+            ("redirect_uri", callback),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert!(
+        tokens["access_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("mat_")),
+        "{tokens}"
+    );
+    tokens
+}
+
 /// A public client with PKCE, registered dynamically (RFC 7591).
-async fn register_client(base: &str, callback: &str) -> String {
+pub async fn register_client(base: &str, name: &str, callback: &str) -> String {
     let body = reqwest::Client::new()
         .post(format!("{base}oauth2/registration"))
         .header("content-type", "application/json")
         .body(
             json!({
-            "client_name": "Upstream Test App",
+            "client_name": name,
             "client_uri": "https://app.example.com/",
             "application_type": "native",
             "token_endpoint_auth_method": "none",
@@ -484,7 +488,7 @@ pub struct LoggedServer {
 }
 
 impl LoggedServer {
-    fn start(files: Vec<PathBuf>, port: u16) -> LoggedServer {
+    pub fn start(files: Vec<PathBuf>, port: u16) -> LoggedServer {
         let log = files[0].with_file_name("server.log");
         let child = with_configs(&mut mxauth(), &files)
             .arg("server")
@@ -498,6 +502,11 @@ impl LoggedServer {
         };
         assert_eq!(wait_for(port, "/health").0, 200);
         server
+    }
+
+    /// What the server has logged so far (its standard error).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 

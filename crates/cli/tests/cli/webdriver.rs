@@ -137,6 +137,14 @@ impl Browser {
         .await;
     }
 
+    /// Empties a text field (W3C WebDriver "Element Clear"), as a person
+    /// does before typing over a suggested value.
+    pub async fn clear(&self, css: &str) {
+        let id = self.element(css).await;
+        self.call("POST", &self.path(&format!("/element/{id}/clear")), None)
+            .await;
+    }
+
     pub async fn click(&self, css: &str) {
         let id = self.element(css).await;
         self.call("POST", &self.path(&format!("/element/{id}/click")), None)
@@ -163,6 +171,17 @@ impl Browser {
             Some(json!({ "script": script, "args": [] })),
         )
         .await
+    }
+
+    /// Sets the outer window size in CSS pixels (W3C WebDriver "Set Window
+    /// Rect"), so screenshots of one story have one size.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.path("/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
     }
 
     /// Saves a PNG screenshot (for people looking at the test's output).
@@ -199,9 +218,8 @@ impl Browser {
         );
     }
 
-    /// Waits until the page's source contains `text`, for at most 10 s:
-    /// after a form posted back to its own URL, where waiting for the URL
-    /// would return before the answer arrived.
+    /// Waits until the page's text shows `text`, for at most 10 s (a form
+    /// answered on the same address), and returns the page's source.
     pub async fn wait_for_text(&self, text: &str) -> String {
         for _ in 0..100 {
             let source = self.source().await;
@@ -211,9 +229,19 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!(
-            "the page never showed {text:?}; it shows:\n{}",
+            "{text:?} did not show at {}:\n{}",
+            self.url().await,
             self.source().await
         );
+    }
+
+    /// Waits for mxauth's login page (where a page that needs a signed-in
+    /// browser sends it) and signs in there with a password.
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        self.wait_for_url(|u| u.contains("/login?")).await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", password).await;
+        self.click("button[type=submit]").await;
     }
 
     pub async fn quit(mut self) {
