@@ -370,6 +370,7 @@ impl HttpConfig {
                         | ResourceName::Human
                         | ResourceName::Oauth
                         | ResourceName::Compat
+                        | ResourceName::Adminapi
                 );
                 if !built {
                     issues.unbuilt(

@@ -224,6 +224,7 @@ pub fn router_for(state: &AppState, prefix: &str) -> axum::Router {
             ResourceName::Oauth,
             ResourceName::Human,
             ResourceName::Compat,
+            ResourceName::Adminapi,
         ]
         .into_iter()
         .map(ResourceConfig::named)

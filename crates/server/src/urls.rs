@@ -49,6 +49,10 @@ pub mod paths {
     pub const RECOVER: &str = "/recover";
     pub const RECOVER_PROGRESS: &str = "/recover/progress/{id}";
     pub const ACCOUNT_PASSWORD_RECOVERY: &str = "/account/password/recovery";
+    /// The admin API's OpenAPI document and its browser (`adminapi`; the
+    /// API's own paths are in its `#[utoipa::path]` annotations).
+    pub const API_SPEC: &str = "/api/spec.json";
+    pub const API_DOC: &str = "/api/doc/";
     pub const HEALTH: &str = "/health";
     pub const GRAPHQL: &str = "/graphql";
     /// The legacy SSO confirmation page (reached through the homeserver's

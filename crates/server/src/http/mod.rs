@@ -31,6 +31,7 @@ pub fn is_built(resource: ResourceName) -> bool {
             | ResourceName::Oauth
             | ResourceName::Human
             | ResourceName::Compat
+            | ResourceName::Adminapi
     )
 }
 
@@ -43,6 +44,7 @@ pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
         ResourceName::Oauth => &[paths::JWKS, paths::TOKEN],
         ResourceName::Human => &[paths::AUTHORIZE, paths::LOGIN],
         ResourceName::Compat => &[paths::COMPAT_LOGIN],
+        ResourceName::Adminapi => &[paths::API_SPEC, paths::API_DOC],
         _ => &[],
     }
 }
@@ -70,6 +72,7 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
                 handlers::pages::router().merge(handlers::oauth2::authorize_router())
             }
             ResourceName::Compat => handlers::compat::router(),
+            ResourceName::Adminapi => handlers::admin::router(),
             _ => continue,
         };
         // The guard sees paths without the prefix; its refusals pass
@@ -77,9 +80,10 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
         // A `PageError` becomes its page here, whichever resource answered it.
         let routes = routes.layer(error_pages()).layer(guard());
         let routes = match resource.name {
-            ResourceName::Discovery | ResourceName::Oauth | ResourceName::Compat => {
-                routes.layer(cors::layer())
-            }
+            ResourceName::Discovery
+            | ResourceName::Oauth
+            | ResourceName::Compat
+            | ResourceName::Adminapi => routes.layer(cors::layer()),
             _ => routes,
         };
         router = router.merge(routes);

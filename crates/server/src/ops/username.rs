@@ -55,6 +55,13 @@ impl UsernameRefusal {
 
 /// Checks `username` for a new account.
 pub async fn check_available(state: &AppState, username: &str) -> Result<(), UsernameRefusal> {
+    check_local(state, username).await?;
+    ask_homeserver(state, username).await
+}
+
+/// The rules and this server's users only, for an admin who chose not to
+/// ask the homeserver (a user it already has, or while it is down).
+pub async fn check_local(state: &AppState, username: &str) -> Result<(), UsernameRefusal> {
     validate_localpart(username, &state.site.server_name).map_err(UsernameRefusal::Invalid)?;
     let mut repo = state.db.read().await?;
     let taken = !repo
@@ -66,6 +73,10 @@ pub async fn check_available(state: &AppState, username: &str) -> Result<(), Use
     if taken {
         return Err(UsernameRefusal::Taken);
     }
+    Ok(())
+}
+
+async fn ask_homeserver(state: &AppState, username: &str) -> Result<(), UsernameRefusal> {
     match state.homeserver.localpart_availability(username).await {
         Ok(Availability::Available) => Ok(()),
         Ok(Availability::Unavailable { message, .. }) => {

@@ -46,6 +46,31 @@ pub async fn deactivate_self(
     Ok(user)
 }
 
+/// Deactivates `user` at an admin's request (the admin API): locked,
+/// deactivated, every session ended, and the homeserver deactivates them,
+/// erasing their data there when `erase` (MAS's default).
+pub async fn deactivate_by_admin(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: User,
+    erase: bool,
+) -> Result<User, StorageError> {
+    let now = ctx.now();
+    let user = match user.locked_at {
+        Some(_) => user,
+        None => repo.users().lock(user, now).await?,
+    };
+    let user = repo.users().deactivate(user, now).await?;
+    super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
+    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
+    let job = DeactivateUser {
+        hs_erase: erase,
+        user_id: user.id,
+    };
+    queue(repo, ctx, job).await?;
+    Ok(user)
+}
+
 /// Unlocks `user` and, if `reactivate`, reactivates them on both sides.
 pub async fn unlock(
     repo: &mut Repository,

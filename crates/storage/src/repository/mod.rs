@@ -29,6 +29,7 @@ mod oauth2_clients;
 mod oauth2_grants;
 mod oauth2_sessions;
 mod oauth2_tokens;
+mod pagination;
 mod passwords;
 mod recovery;
 mod registration_tokens;
@@ -50,16 +51,17 @@ pub use oauth2_clients::OAuth2Clients;
 pub use oauth2_grants::AuthorizationGrants;
 pub use oauth2_sessions::OAuth2Sessions;
 pub use oauth2_tokens::{AccessTokens, RefreshTokens};
+pub use pagination::{Page, Pagination};
 pub use passwords::{NewPassword, UserPasswords};
 pub use recovery::Recovery;
-pub use registration_tokens::RegistrationTokens;
+pub use registration_tokens::{RegistrationTokens, TokenFilter};
 pub use registrations::Registrations;
 pub use session_activity::{SessionActivity, SessionKind};
 pub use syn2mas::{
     ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser,
     Syn2Mas,
 };
-pub use users::Users;
+pub use users::{UserFilter, UserStatus, Users};
 
 pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),

@@ -6,7 +6,11 @@ use mxauth_model::RegistrationToken;
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Table, Write};
+use super::{
+    accessor, on_conn,
+    pagination::{self, Bind, Conditions, Page, Pagination},
+    Mode, Table, Write,
+};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -67,6 +71,60 @@ accessor! {
     RegistrationTokens, registration_tokens
 }
 
+/// Which tokens a list shows; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct TokenFilter {
+    /// Used at least once (or never).
+    pub used: Option<bool>,
+    pub revoked: Option<bool>,
+    /// Past their expiry at `now` (or not).
+    pub expired: Option<bool>,
+    /// Usable at `now`: not revoked, not expired, under their limit (or
+    /// not).
+    pub valid: Option<bool>,
+    pub now: DateTime<Utc>,
+}
+
+impl TokenFilter {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        let now = || Bind::Time(Timestamp(self.now));
+        if let Some(used) = self.used {
+            c.add(if used {
+                "times_used > 0"
+            } else {
+                "times_used = 0"
+            });
+        }
+        if let Some(revoked) = self.revoked {
+            c.add(if revoked {
+                "revoked_at IS NOT NULL"
+            } else {
+                "revoked_at IS NULL"
+            });
+        }
+        match self.expired {
+            Some(true) => c.add_bind("(expires_at IS NOT NULL AND expires_at <= ?)", now()),
+            Some(false) => c.add_bind("(expires_at IS NULL OR expires_at > ?)", now()),
+            None => {}
+        }
+        match self.valid {
+            Some(true) => c.add_bind(
+                "(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) \
+                 AND (usage_limit IS NULL OR times_used < usage_limit))",
+                now(),
+            ),
+            Some(false) => c.add_bind(
+                "(revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?) \
+                 OR (usage_limit IS NOT NULL AND times_used >= usage_limit))",
+                now(),
+            ),
+            None => {}
+        }
+        c
+    }
+}
+
 impl<M: Mode> RegistrationTokens<'_, M> {
     pub async fn find(&mut self, id: Ulid) -> Result<Option<RegistrationToken>, StorageError> {
         let row: Option<TokenRow> = TOKENS
@@ -87,7 +145,69 @@ impl<M: Mode> RegistrationTokens<'_, M> {
     }
 }
 
+impl<M: Mode> RegistrationTokens<'_, M> {
+    /// A page of the tokens matching `filter`.
+    pub async fn page(
+        &mut self,
+        filter: &TokenFilter,
+        pagination: Pagination,
+    ) -> Result<Page<RegistrationToken>, StorageError> {
+        let conditions = filter.conditions();
+        let page: Page<TokenRow> = pagination::page(
+            self.tx,
+            &TOKENS,
+            "user_registration_token_id",
+            &conditions,
+            pagination,
+        )
+        .await?;
+        Ok(page.map(RegistrationToken::from))
+    }
+
+    /// How many tokens match `filter`.
+    pub async fn count_matching(&mut self, filter: &TokenFilter) -> Result<u64, StorageError> {
+        pagination::count(self.tx, &TOKENS, &filter.conditions()).await
+    }
+}
+
 impl RegistrationTokens<'_, Write> {
+    /// Makes a revoked token usable again; `false` when it was not revoked.
+    pub async fn unrevoke(&mut self, id: Ulid) -> Result<bool, StorageError> {
+        let changed = on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE user_registration_tokens SET revoked_at = NULL
+                 WHERE user_registration_token_id = $1 AND revoked_at IS NOT NULL",
+            )
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
+    /// Sets the token's expiry and usage limit (`None`: never, unlimited).
+    pub async fn update(
+        &mut self,
+        id: Ulid,
+        expires_at: Option<DateTime<Utc>>,
+        usage_limit: Option<u64>,
+    ) -> Result<(), StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE user_registration_tokens SET expires_at = $1, usage_limit = $2
+                 WHERE user_registration_token_id = $3",
+            )
+            .bind(expires_at.map(Timestamp))
+            .bind(usage_limit.map(to_i64))
+            .bind(to_uuid(id))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     /// Stores a new token; a token text that exists is
     /// [`StorageError::Conflict`].
     pub async fn add(&mut self, token: &RegistrationToken) -> Result<(), StorageError> {

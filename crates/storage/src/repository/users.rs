@@ -5,7 +5,13 @@ use mxauth_model::{Scope, User};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, oauth2_sessions::OAUTH2_SESSIONS, on_conn, Mode, Table, Write};
+use super::{
+    accessor,
+    oauth2_sessions::OAUTH2_SESSIONS,
+    on_conn,
+    pagination::{self, Bind, Conditions, Page, Pagination},
+    Mode, Table, Write,
+};
 use crate::{
     types::{parse_scope, to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -56,6 +62,60 @@ accessor! {
     Users, users
 }
 
+/// A user's state, as the admin API filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    /// Neither locked nor deactivated.
+    Active,
+    Locked,
+    Deactivated,
+}
+
+/// Which users a list shows; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// `can_request_admin`.
+    pub admin: Option<bool>,
+    pub guest: Option<bool>,
+    pub status: Option<UserStatus>,
+    /// Part of the username, letter case ignored.
+    pub search: Option<String>,
+}
+
+impl UserFilter {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        if let Some(admin) = self.admin {
+            c.add_bind("u.can_request_admin = ?", Bind::Bool(admin));
+        }
+        if let Some(guest) = self.guest {
+            c.add_bind("u.is_guest = ?", Bind::Bool(guest));
+        }
+        match self.status {
+            Some(UserStatus::Active) => c.add("u.locked_at IS NULL AND u.deactivated_at IS NULL"),
+            // A deactivated user is locked too; "locked" means only locked.
+            Some(UserStatus::Locked) => {
+                c.add("u.locked_at IS NOT NULL AND u.deactivated_at IS NULL")
+            }
+            Some(UserStatus::Deactivated) => c.add("u.deactivated_at IS NOT NULL"),
+            None => {}
+        }
+        if let Some(search) = &self.search {
+            // `%` and `_` typed by the admin match themselves.
+            let escaped = search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            c.add_bind(
+                "LOWER(u.username) LIKE ? ESCAPE '\\'",
+                Bind::Text(format!("%{escaped}%")),
+            );
+        }
+        c
+    }
+}
+
 impl<M: Mode> Users<'_, M> {
     pub async fn find_by_id(&mut self, id: Ulid) -> Result<Option<User>, StorageError> {
         let row: Option<UserRow> = USERS
@@ -104,6 +164,23 @@ impl<M: Mode> Users<'_, M> {
                 .fetch_one(conn)
                 .await
         })?)
+    }
+
+    /// A page of the users matching `filter` (the admin API's list).
+    pub async fn page(
+        &mut self,
+        filter: &UserFilter,
+        pagination: Pagination,
+    ) -> Result<Page<User>, StorageError> {
+        let conditions = filter.conditions();
+        let page: Page<UserRow> =
+            pagination::page(self.tx, &USERS, "user_id", &conditions, pagination).await?;
+        Ok(page.map(User::from))
+    }
+
+    /// How many users match `filter`.
+    pub async fn count_matching(&mut self, filter: &UserFilter) -> Result<u64, StorageError> {
+        pagination::count(self.tx, &USERS, &filter.conditions()).await
     }
 
     /// Every user, oldest first, a page at a time (`after` the last id seen).

@@ -26,6 +26,8 @@ pub struct Context {
     pub grant_id: String,
     pub sso_id: String,
     pub oauth_token: String,
+    /// A `client_credentials` token with `urn:mas:admin`, for the admin API.
+    pub admin_token: String,
     pub oauth_refresh: String,
     /// The bearer of the compat logout routes; the refresh token is of
     /// another session, so that refreshing does not end this one.
@@ -67,6 +69,26 @@ impl Context {
         .await;
         let client_id = client["client_id"].as_str().unwrap().to_owned();
         let client_secret = client["client_secret"].as_str().unwrap().to_owned();
+        // The sweep's client is an admin client too, so the admin API's
+        // handlers get the inputs past the token check.
+        let mut site = (*state.site).clone();
+        site.admin_clients = vec![client_id.clone()];
+        state.site = Arc::new(site);
+        let router = router_for(&state, "");
+        let admin_token = token(
+            &router,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "urn:mas:admin"),
+                ("client_id", &client_id),
+                ("client_secret", &client_secret),
+            ],
+        )
+        .await
+        .json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let public = register(
             &router,
             json!({
@@ -145,6 +167,7 @@ impl Context {
             sso_id,
             oauth_token,
             oauth_refresh,
+            admin_token,
             compat_token: compat["access_token"].as_str().unwrap().to_owned(),
             compat_refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
             matrix_secret: state.site.matrix_secret.clone(),
@@ -158,6 +181,7 @@ impl Context {
             .replace("{version}", "v3")
             .replace("{idp}", "oidc-sweep")
             .replace("{grant_id}", &self.grant_id)
+            .replace("{username}", "alice")
             .replace("{id}", &self.sso_id);
         let mut paths = vec![live];
         if route.contains('{') {
@@ -175,6 +199,7 @@ impl Context {
                     .replace("{version}", "r0")
                     .replace("{idp}", value)
                     .replace("{grant_id}", value)
+                    .replace("{username}", value)
                     .replace("{id}", value);
                 paths.push(path);
             }
@@ -190,6 +215,8 @@ impl Context {
             &self.matrix_secret
         } else if route.starts_with("/_matrix/") {
             &self.compat_token
+        } else if route.starts_with("/api/admin/") {
+            &self.admin_token
         } else {
             &self.oauth_token
         }

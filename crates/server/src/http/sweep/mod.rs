@@ -44,6 +44,8 @@ pub const ROUTES: &[&str] = &[
     paths::ACCOUNT_PASSWORD,
     paths::ACCOUNT_CROSS_SIGNING_RESET,
     paths::CHANGE_PASSWORD,
+    paths::API_SPEC,
+    paths::API_DOC,
     paths::REGISTER,
     paths::REGISTER_PASSWORD,
     paths::REGISTER_VERIFY_EMAIL,
@@ -162,7 +164,14 @@ fn excerpt(body: &str) -> String {
 /// each (`METHOD path [input] reason`), and how many requests were sent.
 async fn sweep(ctx: &Context) -> (Vec<String>, usize) {
     let mut run = Run::default();
-    for route in ROUTES {
+    // The admin API first: ROUTES ends with the routes that sign out and
+    // deactivate the logged-in browser.
+    let routes: Vec<String> = admin_routes()
+        .into_iter()
+        .chain(ROUTES.iter().map(|r| r.to_string()))
+        .collect();
+    for route in &routes {
+        let route = route.as_str();
         let paths = ctx.paths_of(route);
         let (live, junk) = paths.split_first().unwrap();
         let mut allowed = Vec::new();
@@ -182,7 +191,9 @@ async fn sweep(ctx: &Context) -> (Vec<String>, usize) {
                 run.send_as_each(ctx, route, probe).await;
             }
         }
-        let reads_json = route.starts_with("/_matrix/") || *route == paths::REGISTRATION;
+        let reads_json = route.starts_with("/_matrix/")
+            || route.starts_with("/api/admin/")
+            || route == paths::REGISTRATION;
         if reads_json && allowed.contains(&Method::POST) {
             for probe in inputs::targeted_json(ctx, route, live) {
                 run.send_as_each(ctx, route, probe).await;
@@ -309,10 +320,21 @@ fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// The admin API's routes, from its OpenAPI document (they are routed by
+/// the same annotations, not by `.route(` calls).
+fn admin_routes() -> Vec<String> {
+    let (_, document) = crate::handlers::admin::v1::routes();
+    document.paths.paths.keys().cloned().collect()
+}
+
 #[test]
 fn every_served_route_is_swept() {
     let served = routes_in_source();
     let swept: BTreeSet<String> = ROUTES.iter().map(|r| r.to_string()).collect();
+    assert!(
+        !admin_routes().is_empty(),
+        "the admin API's routes are swept too"
+    );
     let missing: Vec<_> = served.difference(&swept).collect();
     assert!(
         missing.is_empty(),

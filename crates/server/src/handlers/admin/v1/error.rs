@@ -1,0 +1,117 @@
+//! The error answers of the admin API, as MAS gives them:
+//! `{"errors": [{"title": "…"}]}` with the status that says what went
+//! wrong. A database failure is a 503 that says to retry, never a 500.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use mxauth_storage::StorageError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One error of an answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, in words.
+    pub title: String,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub errors: Vec<ErrorDetail>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub title: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
+        Self {
+            status,
+            title: title.into(),
+        }
+    }
+
+    pub fn bad_request(title: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, title)
+    }
+
+    pub fn not_found(what: &str, id: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{what} {id} not found"))
+    }
+
+    pub fn conflict(title: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, title)
+    }
+
+    pub fn unauthorized(title: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, title)
+    }
+
+    pub fn forbidden(title: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, title)
+    }
+}
+
+/// The id of a path, which must be a ULID.
+pub fn parse_id(id: &str) -> Result<ulid::Ulid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_request(format!("{id:?} is not a ULID")))
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        tracing::warn!("admin API: database error: {e}");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database cannot be reached; try again in a moment",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            errors: vec![ErrorDetail { title: self.title }],
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                "5".parse().expect("a number"),
+            );
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON body whose refusal (not JSON, wrong fields, an unknown field) is
+/// an [`ApiError`] with the API's error shape, not axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
+    }
+}

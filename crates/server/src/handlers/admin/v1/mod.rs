@@ -1,0 +1,78 @@
+//! The admin API, version 1 (`/api/admin/v1`), MAS's paths, filters and
+//! shapes: one file per resource, [`auth`] for who may call it,
+//! [`response`] for the JSON:API-like answers and cursor pagination,
+//! [`error`] for the error bodies. The routes and the OpenAPI document
+//! come from the same `#[utoipa::path]` annotations ([`routes`]), so the
+//! document cannot describe a route that is not served, or miss one.
+
+pub mod auth;
+pub mod error;
+pub mod registration_tokens;
+pub mod response;
+pub mod site_config;
+pub mod users;
+
+use axum::Router;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "mxauth admin API",
+        description = "Manage users, sessions and registration tokens of mxauth, with the paths and shapes of the Matrix Authentication Service's admin API. Every call needs a bearer access token with the `urn:mas:admin` scope.",
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "server", description = "The server itself"),
+        (name = "user", description = "Users"),
+        (name = "user-registration-token", description = "Registration tokens"),
+    )
+)]
+struct ApiDoc;
+
+/// The `bearer` security scheme every operation names.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes under `/api/admin/v1` and their OpenAPI document.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(site_config::site_config))
+        .routes(routes!(site_config::version))
+        .routes(routes!(users::list, users::add))
+        .routes(routes!(users::get))
+        .routes(routes!(users::by_username))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::set_admin))
+        .routes(routes!(users::lock))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::deactivate))
+        .routes(routes!(registration_tokens::list, registration_tokens::add))
+        .routes(routes!(
+            registration_tokens::get,
+            registration_tokens::update
+        ))
+        .routes(routes!(registration_tokens::revoke))
+        .routes(routes!(registration_tokens::unrevoke));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(response::BASE, v1)
+        .split_for_parts()
+}
+
+#[cfg(test)]
+mod tests;

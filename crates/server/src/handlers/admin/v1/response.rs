@@ -1,0 +1,250 @@
+//! The JSON:API-like shapes of MAS's admin API: one resource
+//! `{"data": {"type", "id", "attributes", "links": {"self"}}, "links":
+//! {"self"}}`, a list `{"meta": {"count"}, "data": […], "links": {"self",
+//! "first", "last", "next"?, "prev"?}}`; and the cursor parameters of
+//! lists (`page[first]`, `page[after]`, `page[last]`, `page[before]`,
+//! `count=true|false|only`).
+
+use mxauth_storage::{Page, Pagination};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+
+/// The admin API's base path.
+pub const BASE: &str = "/api/admin/v1";
+
+/// A kind of resource: its JSON:API `type` and where one lives.
+pub trait Resource: Serialize {
+    const TYPE: &'static str;
+    /// The collection's path under [`BASE`] (`/users`).
+    const PATH: &'static str;
+    fn id(&self) -> Ulid;
+}
+
+/// `{"self": "…"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SelfLink {
+    #[serde(rename = "self")]
+    pub this: String,
+}
+
+/// One resource in an answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResourceObject<T> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: String,
+    pub attributes: T,
+    pub links: SelfLink,
+}
+
+impl<T: Resource> ResourceObject<T> {
+    pub fn new(attributes: T) -> Self {
+        let id = attributes.id().to_string();
+        Self {
+            kind: T::TYPE,
+            links: SelfLink {
+                this: format!("{BASE}{}/{id}", T::PATH),
+            },
+            id,
+            attributes,
+        }
+    }
+}
+
+/// The answer with one resource.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Single<T> {
+    pub data: ResourceObject<T>,
+    pub links: SelfLink,
+}
+
+impl<T: Resource> Single<T> {
+    pub fn new(attributes: T) -> Self {
+        let data = ResourceObject::new(attributes);
+        let links = SelfLink {
+            this: data.links.this.clone(),
+        };
+        Self { data, links }
+    }
+}
+
+/// `meta` of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListMeta {
+    /// How many match the filters (absent with `count=false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
+/// `links` of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListLinks {
+    #[serde(rename = "self")]
+    pub this: String,
+    pub first: String,
+    pub last: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
+}
+
+/// The answer with a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    pub meta: ListMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<ResourceObject<T>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<ListLinks>,
+}
+
+/// The page size when none is asked (MAS's).
+const DEFAULT_PAGE_SIZE: usize = 10;
+/// The largest page.
+const MAX_PAGE_SIZE: usize = 1000;
+
+/// The cursor and count parameters of every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// The first N items (default 10, at most 1000).
+    #[serde(rename = "page[first]")]
+    #[param(rename = "page[first]")]
+    pub first: Option<usize>,
+    /// The last N items.
+    #[serde(rename = "page[last]")]
+    #[param(rename = "page[last]")]
+    pub last: Option<usize>,
+    /// Items after this id.
+    #[serde(rename = "page[after]")]
+    #[param(rename = "page[after]", value_type = Option<String>)]
+    pub after: Option<Ulid>,
+    /// Items before this id.
+    #[serde(rename = "page[before]")]
+    #[param(rename = "page[before]", value_type = Option<String>)]
+    pub before: Option<Ulid>,
+    /// `true` (default): the count and the items; `false`: the items;
+    /// `only`: the count.
+    pub count: Option<String>,
+}
+
+/// What a list includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountMode {
+    Both,
+    ItemsOnly,
+    CountOnly,
+}
+
+impl PageParams {
+    pub fn pagination(&self) -> Result<Pagination, ApiError> {
+        let limit = match (self.first, self.last) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "page[first] and page[last] cannot be used together",
+                ))
+            }
+            (Some(n), None) | (None, Some(n)) => n,
+            (None, None) => DEFAULT_PAGE_SIZE,
+        };
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(ApiError::bad_request(format!(
+                "a page holds 1 to {MAX_PAGE_SIZE} items"
+            )));
+        }
+        Ok(Pagination {
+            after: self.after,
+            before: self.before,
+            limit,
+            from_end: self.last.is_some(),
+        })
+    }
+
+    pub fn count_mode(&self) -> Result<CountMode, ApiError> {
+        match self.count.as_deref() {
+            None | Some("true") => Ok(CountMode::Both),
+            Some("false") => Ok(CountMode::ItemsOnly),
+            Some("only") => Ok(CountMode::CountOnly),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "count must be true, false or only, not {other:?}"
+            ))),
+        }
+    }
+}
+
+impl<T: Resource> List<T> {
+    /// The answer for `page` of a list at `path` (with its filters in
+    /// `filter_query`, `a=b&c=d`, kept in every link).
+    pub fn new(
+        page: Option<Page<T>>,
+        count: Option<u64>,
+        pagination: Pagination,
+        filter_query: &str,
+    ) -> Self {
+        let base = format!("{BASE}{}", T::PATH);
+        let link = |extra: String| {
+            let parts: Vec<&str> = [filter_query, extra.as_str()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect();
+            if parts.is_empty() {
+                base.clone()
+            } else {
+                format!("{base}?{}", parts.join("&"))
+            }
+        };
+        let size = pagination.limit;
+        let Some(page) = page else {
+            return Self {
+                meta: ListMeta { count },
+                data: None,
+                links: None,
+            };
+        };
+        let first_id = page.items.first().map(|i| i.id());
+        let last_id = page.items.last().map(|i| i.id());
+        // Forwards, more rows lie after the last item; backwards, before
+        // the first. The other direction has rows when a cursor was given.
+        let (more_after, more_before) = if pagination.from_end {
+            (pagination.before.is_some(), page.has_more)
+        } else {
+            (page.has_more, pagination.after.is_some())
+        };
+        let this = {
+            let mut q = vec![if pagination.from_end {
+                format!("page[last]={size}")
+            } else {
+                format!("page[first]={size}")
+            }];
+            if let Some(a) = pagination.after {
+                q.push(format!("page[after]={a}"));
+            }
+            if let Some(b) = pagination.before {
+                q.push(format!("page[before]={b}"));
+            }
+            link(q.join("&"))
+        };
+        let links = ListLinks {
+            this,
+            first: link(format!("page[first]={size}")),
+            last: link(format!("page[last]={size}")),
+            next: more_after
+                .then_some(last_id)
+                .flatten()
+                .map(|id| link(format!("page[after]={id}&page[first]={size}"))),
+            prev: more_before
+                .then_some(first_id)
+                .flatten()
+                .map(|id| link(format!("page[before]={id}&page[last]={size}"))),
+        };
+        Self {
+            meta: ListMeta { count },
+            data: Some(page.items.into_iter().map(ResourceObject::new).collect()),
+            links: Some(links),
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! The admin API through the real router, in process: who may call it
+//! (no token, a dead token, a token without the admin scope), users
+//! (create with the homeserver asked, get, list with filters and cursor
+//! pages, set a password under the policy, admin flag, lock, unlock,
+//! deactivate with its homeserver job), registration tokens, and the
+//! OpenAPI document served from the same routes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use serde_json::{json, Value};
+
+use crate::{
+    handlers::oauth2::tests::{register, token},
+    test_support::{add_user, router_for, send, test_state, Browser, TestResponse, TestState},
+};
+
+/// A state whose dynamic client is an admin client, and its admin token.
+async fn admin() -> (TestState, axum::Router, String) {
+    let mut t = test_state().await;
+    let router = router_for(&t.state, "");
+    let client = register(
+        &router,
+        json!({"client_uri": "https://app.example.com/", "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_post"}),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let mut site = (*t.state.site).clone();
+    site.admin_clients = vec![id.clone()];
+    t.state.site = Arc::new(site);
+    let router = router_for(&t.state, "");
+    let response = token(
+        &router,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "urn:mas:admin"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let access = response.json()["access_token"].as_str().unwrap().to_owned();
+    (t, router, access)
+}
+
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> TestResponse {
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    };
+    send(router, request.unwrap()).await
+}
+
+fn title(response: &TestResponse) -> String {
+    response.json()["errors"][0]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn only_active_tokens_with_the_admin_scope_get_in() {
+    let (t, router, admin) = admin().await;
+    let none = call(&router, "GET", "/api/admin/v1/users", None, None).await;
+    assert_eq!(none.status, 401, "{}", none.body);
+    assert!(!title(&none).is_empty());
+    assert_eq!(none.header("www-authenticate").as_deref(), Some("Bearer"));
+    let garbage = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users",
+        Some("mat_nope"),
+        None,
+    )
+    .await;
+    assert_eq!(garbage.status, 401);
+    // A user's token without the admin scope: 403.
+    add_user(&t.state, "alice", "wonderland").await;
+    let client_id = crate::handlers::oauth2::tests::register_public(&router).await;
+    let code = crate::handlers::oauth2::tests::authorize_and_consent(
+        &router,
+        &mut Browser::default(),
+        &client_id,
+        "openid urn:matrix:client:api:*",
+    )
+    .await;
+    let user_token = token(
+        &router,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", crate::handlers::oauth2::tests::CALLBACK),
+            ("client_id", &client_id),
+            ("code_verifier", crate::handlers::oauth2::tests::VERIFIER),
+        ],
+    )
+    .await;
+    let user_token = user_token.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forbidden = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users",
+        Some(&user_token),
+        None,
+    )
+    .await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+    assert!(title(&forbidden).contains("urn:mas:admin"));
+    let fine = call(&router, "GET", "/api/admin/v1/users", Some(&admin), None).await;
+    assert_eq!(fine.status, 200, "{}", fine.body);
+    // A token whose time is over is out.
+    t.clock.advance(chrono::Duration::hours(1));
+    let expired = call(&router, "GET", "/api/admin/v1/version", Some(&admin), None).await;
+    assert_eq!(expired.status, 401, "{}", expired.body);
+}
+
+#[tokio::test]
+async fn users_are_created_listed_changed_and_deactivated() {
+    let (t, router, admin) = admin().await;
+    let add = |name: &str, skip: bool| {
+        // Ids follow creation time: one second apart, the order is sure.
+        t.clock.advance(chrono::Duration::seconds(1));
+        call(
+            &router,
+            "POST",
+            "/api/admin/v1/users",
+            Some(&admin),
+            Some(json!({"username": name, "skip_homeserver_check": skip})),
+        )
+    };
+    let created = add("alice", false).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let alice = created.json();
+    assert_eq!(alice["data"]["type"], "user");
+    assert_eq!(alice["data"]["attributes"]["username"], "alice");
+    let id = alice["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(alice["links"]["self"], format!("/api/admin/v1/users/{id}"));
+    assert_eq!(add("alice", false).await.status, 409);
+    assert_eq!(add("Not Valid", false).await.status, 400);
+    // The homeserver refuses names it reserves.
+    assert_eq!(add("_reserved", false).await.status, 409);
+    t.homeserver.set_down(true);
+    assert_eq!(add("carol", false).await.status, 503);
+    assert_eq!(
+        add("carol", true).await.status,
+        201,
+        "skipping the homeserver"
+    );
+    t.homeserver.set_down(false);
+    for name in ["bob", "dave"] {
+        assert_eq!(add(name, false).await.status, 201);
+    }
+
+    let by_name = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users/by-username/alice",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(by_name.json()["data"]["id"], id);
+    let missing = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        call(
+            &router,
+            "GET",
+            "/api/admin/v1/users/nope",
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        400
+    );
+
+    // Cursor pages of two, forwards to the end.
+    let first = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users?page[first]=2",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    assert_eq!(first["meta"]["count"], 4);
+    let names = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["attributes"]["username"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&first), ["alice", "carol"]);
+    let next = first["links"]["next"].as_str().unwrap().to_owned();
+    let second = call(&router, "GET", &next, Some(&admin), None).await.json();
+    assert_eq!(names(&second), ["bob", "dave"]);
+    assert!(second["links"].get("next").is_none(), "{second}");
+    assert!(second["links"]["prev"].is_string());
+    let last = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users?page[last]=1",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(names(&last), ["dave"]);
+    let searched = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users?filter[search]=AR&count=false",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(names(&searched), ["carol"]);
+    assert!(searched["meta"].get("count").is_none());
+    let only = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users?count=only",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(only["meta"]["count"], 4);
+    assert!(only.get("data").is_none());
+    for bad in [
+        "page[first]=0",
+        "page[first]=2&page[last]=2",
+        "filter[status]=asleep",
+        "count=maybe",
+        "page[after]=nope",
+    ] {
+        let refused = call(
+            &router,
+            "GET",
+            &format!("/api/admin/v1/users?{bad}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+    }
+
+    // A password under the policy, then it signs alice in.
+    let set_path = format!("/api/admin/v1/users/{id}/set-password");
+    let set = |password: &str, skip: bool| {
+        call(
+            &router,
+            "POST",
+            &set_path,
+            Some(&admin),
+            Some(json!({"password": password, "skip_password_check": skip})),
+        )
+    };
+    assert_eq!(set("", false).await.status, 400);
+    assert_eq!(set("correct horse battery staple", false).await.status, 204);
+    assert_eq!(
+        Browser::default()
+            .log_in(&router, "alice", "correct horse battery staple")
+            .await
+            .status,
+        303
+    );
+
+    let promoted = call(
+        &router,
+        "POST",
+        &format!("/api/admin/v1/users/{id}/set-admin"),
+        Some(&admin),
+        Some(json!({"admin": true})),
+    )
+    .await;
+    assert_eq!(promoted.json()["data"]["attributes"]["admin"], true);
+    let admins = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users?filter[admin]=true",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(names(&admins), ["alice"]);
+
+    let locked = call(
+        &router,
+        "POST",
+        &format!("/api/admin/v1/users/{id}/lock"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(locked.json()["data"]["attributes"]["locked_at"].is_string());
+    assert_eq!(
+        Browser::default()
+            .log_in(&router, "alice", "correct horse battery staple")
+            .await
+            .status,
+        403
+    );
+    let unlocked = call(
+        &router,
+        "POST",
+        &format!("/api/admin/v1/users/{id}/unlock"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(unlocked.json()["data"]["attributes"]["locked_at"].is_null());
+
+    let deactivated = call(
+        &router,
+        "POST",
+        &format!("/api/admin/v1/users/{id}/deactivate"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(deactivated.status, 200, "{}", deactivated.body);
+    assert!(deactivated.json()["data"]["attributes"]["deactivated_at"].is_string());
+    let mut repo = t.state.db.read().await.unwrap();
+    let jobs = repo.jobs().list("deactivate-user").await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(
+        jobs[0].payload.contains("\"hs_erase\":true"),
+        "{}",
+        jobs[0].payload
+    );
+    drop(repo);
+    let status = call(
+        &router,
+        "GET",
+        "/api/admin/v1/users?filter[status]=deactivated",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(names(&status), ["alice"]);
+}
+
+#[tokio::test]
+async fn registration_tokens_are_created_filtered_revoked_and_changed() {
+    let (_t, router, admin) = admin().await;
+    let add = |body: Value| {
+        call(
+            &router,
+            "POST",
+            "/api/admin/v1/user-registration-tokens",
+            Some(&admin),
+            Some(body),
+        )
+    };
+    let spring = add(json!({"token": "spring-2027", "usage_limit": 2})).await;
+    assert_eq!(spring.status, 201, "{}", spring.body);
+    let spring = spring.json();
+    assert_eq!(spring["data"]["attributes"]["valid"], true);
+    let id = spring["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(add(json!({"token": "spring-2027"})).await.status, 409);
+    assert_eq!(add(json!({"token": "has space"})).await.status, 400);
+    assert_eq!(add(json!({"usage_limit": 0})).await.status, 400);
+    assert_eq!(
+        add(json!({"expires_at": "2000-01-01T00:00:00Z"}))
+            .await
+            .status,
+        400
+    );
+    let unknown = add(json!({"unknown": 1})).await;
+    assert_eq!(unknown.status, 400);
+    assert!(title(&unknown).contains("unknown"), "{}", unknown.body);
+    let random = add(json!({})).await.json();
+    assert_eq!(
+        random["data"]["attributes"]["token"]
+            .as_str()
+            .unwrap()
+            .len(),
+        20
+    );
+
+    let path = format!("/api/admin/v1/user-registration-tokens/{id}");
+    let revoked = call(
+        &router,
+        "POST",
+        &format!("{path}/revoke"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.json()["data"]["attributes"]["valid"], false);
+    assert_eq!(
+        call(
+            &router,
+            "POST",
+            &format!("{path}/revoke"),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        400
+    );
+    let valid = call(
+        &router,
+        "GET",
+        "/api/admin/v1/user-registration-tokens?filter[valid]=true",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(valid["meta"]["count"], 1, "{valid}");
+    let unrevoked = call(
+        &router,
+        "POST",
+        &format!("{path}/unrevoke"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(unrevoked.json()["data"]["attributes"]["valid"], true);
+    let changed = call(
+        &router,
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({"usage_limit": 5, "expires_at": null})),
+    )
+    .await;
+    assert_eq!(changed.json()["data"]["attributes"]["usage_limit"], 5);
+    let revoked_only = call(
+        &router,
+        "GET",
+        "/api/admin/v1/user-registration-tokens?filter[revoked]=true",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(revoked_only["meta"]["count"], 0);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_served_routes() {
+    let (_t, router, admin) = admin().await;
+    let (status, spec) = crate::test_support::get_json(&router, "/api/spec.json").await;
+    assert_eq!(status, 200);
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{spec}"
+    );
+    assert_eq!(spec["servers"][0]["url"], "https://auth.example.com");
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(paths.len() >= 12, "{:?}", paths.keys());
+    // Every documented GET without a path parameter answers.
+    for (path, item) in paths {
+        assert!(path.starts_with("/api/admin/v1/"), "{path}");
+        if item.get("get").is_some() && !path.contains('{') {
+            let answer = call(&router, "GET", path, Some(&admin), None).await;
+            assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        }
+    }
+    let doc = Browser::default().get(&router, "/api/doc/").await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body.contains("/api/spec.json"));
+    let site = call(
+        &router,
+        "GET",
+        "/api/admin/v1/site-config",
+        Some(&admin),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(site["server_name"], "example.com");
+    assert_eq!(site["password_registration_enabled"], false);
+}
