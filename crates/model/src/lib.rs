@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod email;
 pub mod email_authentication;
+pub mod personal;
 pub mod random;
 pub mod recovery;
 pub mod registration;
@@ -15,6 +16,7 @@ pub use email::is_plausible_email;
 pub use email_authentication::{
     EmailAuthentication, EmailAuthenticationCode, EmailCode, EMAIL_CODE_LIFETIME,
 };
+pub use personal::{PersonalAccessToken, PersonalOwner, PersonalSession};
 pub use random::{BoxRng, OsRandom, RandomSource, SeededRandom};
 pub use recovery::{
     RecoverySession, RecoveryTicket, RECOVERY_TICKET_LEN, RECOVERY_TICKET_LIFETIME,

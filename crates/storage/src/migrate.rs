@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "upstream_sessions", "0005_upstream_sessions.sql"),
     migration!(6, "email_authentications", "0006_email_authentications.sql"),
     migration!(7, "registration_recovery", "0007_registration_recovery.sql"),
+    migration!(8, "personal_sessions", "0008_personal_sessions.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

@@ -12,6 +12,7 @@
 pub mod devices;
 pub mod email_codes;
 pub mod login;
+pub mod personal_tokens;
 pub mod recovery;
 pub mod registration;
 pub mod sessions;

@@ -5,7 +5,11 @@ use mxauth_model::{User, UserEmail};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Table, Write};
+use super::{
+    accessor, on_conn,
+    pagination::{self, Bind, Conditions, Page, Pagination},
+    Mode, Table, Write,
+};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -40,6 +44,27 @@ const USER_EMAILS: Table = Table {
 accessor! {
     /// The `user_emails` table: users' confirmed addresses.
     UserEmails, user_emails
+}
+
+/// Which addresses a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct UserEmailFilter {
+    pub user: Option<Ulid>,
+    /// The address, letter case ignored.
+    pub email: Option<String>,
+}
+
+impl UserEmailFilter {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        if let Some(user) = self.user {
+            c.add_bind("user_id = ?", Bind::Id(to_uuid(user)));
+        }
+        if let Some(email) = &self.email {
+            c.add_bind("LOWER(email) = LOWER(?)", Bind::Text(email.clone()));
+        }
+        c
+    }
 }
 
 impl UserEmails<'_, Write> {
@@ -107,6 +132,27 @@ impl<M: Mode> UserEmails<'_, M> {
                 .await
         })?;
         Ok(row.map(UserEmail::from))
+    }
+
+    /// A page of the addresses matching `filter`.
+    pub async fn page(
+        &mut self,
+        filter: &UserEmailFilter,
+        pagination: Pagination,
+    ) -> Result<Page<UserEmail>, StorageError> {
+        let page: Page<EmailRow> = pagination::page(
+            self.tx,
+            &USER_EMAILS,
+            "user_email_id",
+            &filter.conditions(),
+            pagination,
+        )
+        .await?;
+        Ok(page.map(UserEmail::from))
+    }
+
+    pub async fn count_matching(&mut self, filter: &UserEmailFilter) -> Result<u64, StorageError> {
+        pagination::count(self.tx, &USER_EMAILS, &filter.conditions()).await
     }
 
     /// The address `id`, whoever has it.

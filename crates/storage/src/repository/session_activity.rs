@@ -16,6 +16,7 @@ pub enum SessionKind {
     OAuth2,
     Compat,
     Browser,
+    Personal,
 }
 
 impl SessionKind {
@@ -32,6 +33,12 @@ impl SessionKind {
                 "UPDATE compat_sessions SET last_active_at = $1,
                    last_active_ip = COALESCE($2, last_active_ip)
                  WHERE compat_session_id = $3
+                   AND (last_active_at IS NULL OR last_active_at < $1)"
+            }
+            Self::Personal => {
+                "UPDATE personal_sessions SET last_active_at = $1,
+                   last_active_ip = COALESCE($2, last_active_ip)
+                 WHERE personal_session_id = $3
                    AND (last_active_at IS NULL OR last_active_at < $1)"
             }
             Self::Browser => {

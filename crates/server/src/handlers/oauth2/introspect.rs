@@ -100,6 +100,7 @@ async fn handle(
         }
         TokenType::RefreshToken => refresh_token(state, token).await?,
         TokenType::CompatAccessToken => compat_access_token(state, token, with_device_id).await?,
+        TokenType::PersonalAccessToken => personal_access_token(state, token).await?,
         _ => inactive(),
     };
     Ok(if caller.may_see(&body) {
@@ -253,6 +254,32 @@ async fn refresh_token(state: &AppState, token: &str) -> Result<Introspection, O
         iat: Some(refresh.created_at.timestamp()),
         sub: user.as_ref().map(|user| user.sub()),
         username: user.map(|user| user.username),
+        ..Introspection::default()
+    })
+}
+
+/// A personal access token: its session's scope, its user, no device, no
+/// client (so only the homeserver and static clients see it active), and
+/// an expiry only when it has one.
+async fn personal_access_token(state: &AppState, token: &str) -> Result<Introspection, OAuthError> {
+    let Some(active) = crate::ops::personal_tokens::active(state, token).await? else {
+        return Ok(inactive());
+    };
+    let now = state.clock.now();
+    state
+        .activity
+        .record(SessionKind::Personal, active.session.id, now, None);
+    let expires_at = active.token.expires_at;
+    Ok(Introspection {
+        active: true,
+        scope: Some(active.session.scope.introspection_scope().to_string()),
+        token_type: Some("access_token"),
+        iat: Some(active.token.created_at.timestamp()),
+        nbf: Some(active.token.created_at.timestamp()),
+        exp: expires_at.map(|exp| exp.timestamp()),
+        expires_in: expires_at.map(|exp| (exp - now).num_seconds().max(0)),
+        sub: Some(active.actor.sub()),
+        username: Some(active.actor.username),
         ..Introspection::default()
     })
 }

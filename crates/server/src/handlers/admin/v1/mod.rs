@@ -7,9 +7,11 @@
 
 pub mod auth;
 pub mod error;
+pub mod personal_sessions;
 pub mod registration_tokens;
 pub mod response;
 pub mod site_config;
+pub mod user_emails;
 pub mod users;
 
 use axum::Router;
@@ -32,6 +34,8 @@ use crate::state::AppState;
         (name = "server", description = "The server itself"),
         (name = "user", description = "Users"),
         (name = "user-registration-token", description = "Registration tokens"),
+        (name = "user-email", description = "Users' email addresses"),
+        (name = "personal-session", description = "Personal access tokens"),
     )
 )]
 struct ApiDoc;
@@ -68,7 +72,13 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             registration_tokens::update
         ))
         .routes(routes!(registration_tokens::revoke))
-        .routes(routes!(registration_tokens::unrevoke));
+        .routes(routes!(registration_tokens::unrevoke))
+        .routes(routes!(user_emails::list, user_emails::add))
+        .routes(routes!(user_emails::get, user_emails::remove))
+        .routes(routes!(personal_sessions::list, personal_sessions::add))
+        .routes(routes!(personal_sessions::get))
+        .routes(routes!(personal_sessions::revoke))
+        .routes(routes!(personal_sessions::regenerate));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(response::BASE, v1)
         .split_for_parts()
