@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "email_authentications", "0006_email_authentications.sql"),
     migration!(7, "registration_recovery", "0007_registration_recovery.sql"),
     migration!(8, "personal_sessions", "0008_personal_sessions.sql"),
+    migration!(9, "admin_audit", "0009_admin_audit.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

@@ -9,6 +9,7 @@
 //! committed. None awaits the network inside a transaction: a device is
 //! created on the homeserver ([`devices`]) before the caller opens one.
 
+pub mod audit;
 pub mod devices;
 pub mod email_codes;
 pub mod login;

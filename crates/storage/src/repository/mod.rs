@@ -19,6 +19,7 @@ use sqlx::{pool::PoolConnection, Postgres, Sqlite, Transaction};
 
 use crate::StorageError;
 
+mod audit;
 mod browser_sessions;
 mod compat;
 mod compat_sso;
@@ -42,6 +43,7 @@ mod upstream_providers;
 mod upstream_sessions;
 mod users;
 
+pub use audit::{AuditEvent, AuditEvents, AuditFilter};
 pub use browser_sessions::BrowserSessions;
 pub use compat::{CompatAccessTokens, CompatRefreshTokens, CompatSessions};
 pub use compat_sso::{CompatSsoLogin, CompatSsoLogins};

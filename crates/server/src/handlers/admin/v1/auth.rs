@@ -39,6 +39,29 @@ impl AdminCaller {
     }
 }
 
+impl AdminCaller {
+    /// Records `action` on the resource `target_type`/`target_id` in the
+    /// audit trail, in `repo`'s transaction (call before committing).
+    pub async fn audit(
+        &self,
+        repo: &mut mxauth_storage::Repository,
+        state: &AppState,
+        action: &str,
+        target_type: &str,
+        target_id: &str,
+    ) -> Result<(), mxauth_storage::StorageError> {
+        crate::ops::audit::record(
+            repo,
+            state.into(),
+            &self.describe(),
+            action,
+            target_type,
+            target_id,
+        )
+        .await
+    }
+}
+
 impl FromRequestParts<AppState> for AdminCaller {
     type Rejection = ApiError;
 

@@ -5,6 +5,7 @@
 //! come from the same `#[utoipa::path]` annotations ([`routes`]), so the
 //! document cannot describe a route that is not served, or miss one.
 
+pub mod audit_log;
 pub mod auth;
 pub mod error;
 pub mod personal_sessions;
@@ -36,6 +37,7 @@ use crate::state::AppState;
         (name = "user-registration-token", description = "Registration tokens"),
         (name = "user-email", description = "Users' email addresses"),
         (name = "personal-session", description = "Personal access tokens"),
+        (name = "audit", description = "What admins did (mxauth only)"),
     )
 )]
 struct ApiDoc;
@@ -78,7 +80,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(personal_sessions::list, personal_sessions::add))
         .routes(routes!(personal_sessions::get))
         .routes(routes!(personal_sessions::revoke))
-        .routes(routes!(personal_sessions::regenerate));
+        .routes(routes!(personal_sessions::regenerate))
+        .routes(routes!(audit_log::list));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(response::BASE, v1)
         .split_for_parts()

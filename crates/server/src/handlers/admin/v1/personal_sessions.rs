@@ -242,8 +242,17 @@ pub async fn add(
     )
     .await
     .map_err(refused)?;
+    let id = issued.session.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "issue_personal_token",
+            "personal-session",
+            &id,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "issue_personal_token", target = %actor.username, session = %issued.session.id, "admin action");
     let body = Single::new(PersonalSessionAttributes::issued(issued));
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -309,8 +318,17 @@ pub async fn revoke(
             "this personal session is already revoked",
         ));
     }
+    let id = session.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "revoke_personal_token",
+            "personal-session",
+            &id,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "revoke_personal_token", session = %session.id, "admin action");
     let revoked = PersonalSession {
         revoked_at: Some(now),
         ..session
@@ -355,7 +373,16 @@ pub async fn regenerate(
     let issued = personal_tokens::regenerate(&mut repo, (&state).into(), session, body.expires_in)
         .await
         .map_err(refused)?;
+    let id = issued.session.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "regenerate_personal_token",
+            "personal-session",
+            &id,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "regenerate_personal_token", session = %issued.session.id, "admin action");
     Ok(Json(Single::new(PersonalSessionAttributes::issued(issued))))
 }

@@ -203,8 +203,17 @@ pub async fn add(
         Err(e @ IssueTokenError::Exists) => return Err(ApiError::conflict(e.to_string())),
         Err(e) => return Err(ApiError::bad_request(e.to_string())),
     };
+    let target = issued.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "add_registration_token",
+            TokenAttributes::TYPE,
+            &target,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "add_registration_token", target_id = %issued.id, "admin action");
     let body = Single::new(TokenAttributes::new(issued, now));
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -279,8 +288,17 @@ pub async fn update(
     repo.registration_tokens()
         .update(token.id, body.expires_at, body.usage_limit)
         .await?;
+    let target = token.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "update_registration_token",
+            TokenAttributes::TYPE,
+            &target,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "update_registration_token", target_id = %token.id, "admin action");
     get(caller, State(state), Path(id)).await
 }
 
@@ -313,8 +331,17 @@ pub async fn revoke(
             "this registration token is already revoked",
         ));
     }
+    let target = token.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "revoke_registration_token",
+            TokenAttributes::TYPE,
+            &target,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "revoke_registration_token", target_id = %token.id, "admin action");
     get(caller, State(state), Path(id)).await
 }
 
@@ -343,7 +370,16 @@ pub async fn unrevoke(
             "this registration token is not revoked",
         ));
     }
+    let target = token.id.to_string();
+    caller
+        .audit(
+            &mut repo,
+            &state,
+            "unrevoke_registration_token",
+            TokenAttributes::TYPE,
+            &target,
+        )
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "unrevoke_registration_token", target_id = %token.id, "admin action");
     get(caller, State(state), Path(id)).await
 }

@@ -162,8 +162,11 @@ pub async fn add(
         .find(&user, email)
         .await?
         .ok_or_else(|| ApiError::conflict("the address was removed meanwhile"))?;
+    let target = user.id.to_string();
+    caller
+        .audit(&mut repo, &state, "add_email", "user", &target)
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "add_email", target = %user.username, "admin action");
     let body = Single::new(UserEmailAttributes::from(added));
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -222,7 +225,10 @@ pub async fn remove(
         .await?
         .ok_or_else(|| ApiError::not_found("User", email.user_id))?;
     ops::users::remove_email(&mut repo, (&state).into(), &user, email.id).await?;
+    let target = user.id.to_string();
+    caller
+        .audit(&mut repo, &state, "remove_email", "user", &target)
+        .await?;
     repo.commit().await?;
-    tracing::info!(admin = %caller.describe(), action = "remove_email", target = %user.username, "admin action");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -271,8 +271,8 @@ pub async fn add(
         Err(StorageError::Conflict(_)) => return Err(ApiError::conflict("this username is taken")),
         Err(e) => return Err(e.into()),
     };
+    audit(&caller, &mut repo, &state, "add_user", &user).await?;
     repo.commit().await?;
-    audit(&caller, "add_user", &user);
     Ok((
         StatusCode::CREATED,
         Json(Single::new(UserAttributes::from(user))),
@@ -280,9 +280,18 @@ pub async fn add(
         .into_response())
 }
 
-/// Logs an admin action with who did it (the audit trail).
-fn audit(caller: &AdminCaller, action: &str, user: &User) {
-    tracing::info!(admin = %caller.describe(), action, target = %user.username, target_id = %user.id, "admin action");
+/// Records an admin action on `user` in the audit trail.
+async fn audit(
+    caller: &AdminCaller,
+    repo: &mut mxauth_storage::Repository,
+    state: &AppState,
+    action: &str,
+    user: &User,
+) -> Result<(), StorageError> {
+    let id = user.id.to_string();
+    caller
+        .audit(repo, state, action, UserAttributes::TYPE, &id)
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -334,8 +343,8 @@ pub async fn set_password(
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let mut repo = state.db.begin().await?;
     ops::users::set_password(&mut repo, (&state).into(), &user, &hashed).await?;
+    audit(&caller, &mut repo, &state, "set_password", &user).await?;
     repo.commit().await?;
-    audit(&caller, "set_password", &user);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -368,16 +377,13 @@ pub async fn set_admin(
     let user = find(&state, &id).await?;
     let mut repo = state.db.begin().await?;
     let user = repo.users().set_can_request_admin(user, body.admin).await?;
+    let action = if body.admin {
+        "promote_admin"
+    } else {
+        "demote_admin"
+    };
+    audit(&caller, &mut repo, &state, action, &user).await?;
     repo.commit().await?;
-    audit(
-        &caller,
-        if body.admin {
-            "promote_admin"
-        } else {
-            "demote_admin"
-        },
-        &user,
-    );
     Ok(Json(Single::new(user.into())))
 }
 
@@ -404,8 +410,8 @@ pub async fn lock(
     }
     let mut repo = state.db.begin().await?;
     let user = ops::users::lock(&mut repo, (&state).into(), user, false).await?;
+    audit(&caller, &mut repo, &state, "lock_user", &user).await?;
     repo.commit().await?;
-    audit(&caller, "lock_user", &user);
     Ok(Json(Single::new(user.into())))
 }
 
@@ -432,8 +438,8 @@ pub async fn unlock(
     }
     let mut repo = state.db.begin().await?;
     let user = ops::users::unlock(&mut repo, (&state).into(), user, false).await?;
+    audit(&caller, &mut repo, &state, "unlock_user", &user).await?;
     repo.commit().await?;
-    audit(&caller, "unlock_user", &user);
     Ok(Json(Single::new(user.into())))
 }
 
@@ -479,7 +485,7 @@ pub async fn deactivate(
     let mut repo = state.db.begin().await?;
     let user =
         ops::users::deactivate_by_admin(&mut repo, (&state).into(), user, !body.skip_erase).await?;
+    audit(&caller, &mut repo, &state, "deactivate_user", &user).await?;
     repo.commit().await?;
-    audit(&caller, "deactivate_user", &user);
     Ok(Json(Single::new(user.into())))
 }
