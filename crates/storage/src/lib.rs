@@ -19,8 +19,8 @@ pub use repository::{
     EmailAuthentications, ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken,
     ImportSession, ImportUser, Jobs, Mode, NewPassword, OAuth2Clients, OAuth2Sessions, Page,
     Pagination, PersonalSessionFilter, PersonalSessions, QueuedJob, Read, ReadHandle, Recovery,
-    RefreshTokens, RegistrationTokens, Registrations, Repository, SessionActivity, SessionKind,
-    Syn2Mas, TokenFilter, UserEmailFilter, UserEmails, UserFilter, UserPasswords, UserStatus,
-    Users, Write,
+    RefreshTokens, RegistrationTokens, Registrations, Repository, SessionActivity, SessionFilter,
+    SessionKind, Syn2Mas, TokenFilter, UserEmailFilter, UserEmails, UserFilter, UserPasswords,
+    UserStatus, Users, Write,
 };
 pub use types::new_ulid;

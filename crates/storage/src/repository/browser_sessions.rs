@@ -61,6 +61,31 @@ accessor! {
 }
 
 impl<M: Mode> BrowserSessions<'_, M> {
+    /// A page of the sessions matching `filter` (the admin API's list).
+    pub async fn page(
+        &mut self,
+        filter: &super::pagination::SessionFilter,
+        pagination: super::pagination::Pagination,
+    ) -> Result<super::pagination::Page<BrowserSession>, StorageError> {
+        let page: super::pagination::Page<SessionRow> = super::pagination::page(
+            self.tx,
+            &USER_SESSIONS,
+            "user_session_id",
+            &filter.conditions(""),
+            pagination,
+        )
+        .await?;
+        Ok(page.map(BrowserSession::from))
+    }
+
+    /// How many sessions match `filter`.
+    pub async fn count_matching(
+        &mut self,
+        filter: &super::pagination::SessionFilter,
+    ) -> Result<u64, StorageError> {
+        super::pagination::count(self.tx, &USER_SESSIONS, &filter.conditions("")).await
+    }
+
     pub async fn find(&mut self, id: Ulid) -> Result<Option<BrowserSession>, StorageError> {
         let row: Option<SessionRow> = USER_SESSIONS
             .find_where(self.tx, "user_session_id = $1", to_uuid(id))

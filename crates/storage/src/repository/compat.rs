@@ -146,6 +146,31 @@ accessor! {
 }
 
 impl<M: Mode> CompatSessions<'_, M> {
+    /// A page of the sessions matching `filter` (the admin API's list).
+    pub async fn page(
+        &mut self,
+        filter: &super::pagination::SessionFilter,
+        pagination: super::pagination::Pagination,
+    ) -> Result<super::pagination::Page<CompatSession>, StorageError> {
+        let page: super::pagination::Page<SessionRow> = super::pagination::page(
+            self.tx,
+            &COMPAT_SESSIONS,
+            "compat_session_id",
+            &filter.conditions("s."),
+            pagination,
+        )
+        .await?;
+        Ok(page.map(CompatSession::from))
+    }
+
+    /// How many sessions match `filter`.
+    pub async fn count_matching(
+        &mut self,
+        filter: &super::pagination::SessionFilter,
+    ) -> Result<u64, StorageError> {
+        super::pagination::count(self.tx, &COMPAT_SESSIONS, &filter.conditions("s.")).await
+    }
+
     pub async fn find(&mut self, id: Ulid) -> Result<Option<CompatSession>, StorageError> {
         let row: Option<SessionRow> = COMPAT_SESSIONS
             .find_where(self.tx, "s.compat_session_id = $1", to_uuid(id))

@@ -54,7 +54,7 @@ pub use oauth2_clients::OAuth2Clients;
 pub use oauth2_grants::AuthorizationGrants;
 pub use oauth2_sessions::OAuth2Sessions;
 pub use oauth2_tokens::{AccessTokens, RefreshTokens};
-pub use pagination::{Page, Pagination};
+pub use pagination::{Page, Pagination, SessionFilter};
 pub use passwords::{NewPassword, UserPasswords};
 pub use personal::{PersonalSessionFilter, PersonalSessions};
 pub use recovery::Recovery;

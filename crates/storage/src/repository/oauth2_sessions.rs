@@ -71,6 +71,36 @@ accessor! {
 }
 
 impl<M: Mode> OAuth2Sessions<'_, M> {
+    /// A page of the sessions matching `filter` (the admin API's list).
+    pub async fn page(
+        &mut self,
+        filter: &super::pagination::SessionFilter,
+        pagination: super::pagination::Pagination,
+    ) -> Result<super::pagination::Page<Session>, StorageError> {
+        let page: super::pagination::Page<SessionRow> = super::pagination::page(
+            self.tx,
+            &OAUTH2_SESSIONS,
+            "oauth2_session_id",
+            &filter.conditions("s."),
+            pagination,
+        )
+        .await?;
+        let items: Result<Vec<Session>, StorageError> =
+            page.items.into_iter().map(Session::try_from).collect();
+        Ok(super::pagination::Page {
+            items: items?,
+            has_more: page.has_more,
+        })
+    }
+
+    /// How many sessions match `filter`.
+    pub async fn count_matching(
+        &mut self,
+        filter: &super::pagination::SessionFilter,
+    ) -> Result<u64, StorageError> {
+        super::pagination::count(self.tx, &OAUTH2_SESSIONS, &filter.conditions("s.")).await
+    }
+
     pub async fn find(&mut self, id: Ulid) -> Result<Option<Session>, StorageError> {
         let row: Option<SessionRow> = OAUTH2_SESSIONS
             .find_where(self.tx, "s.oauth2_session_id = $1", to_uuid(id))

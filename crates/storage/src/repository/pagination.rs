@@ -102,6 +102,46 @@ impl Conditions {
     }
 }
 
+/// Which sessions (browser, OAuth, compat) a list shows; every field
+/// narrows it. `client` applies to OAuth sessions, `browser_session` to
+/// OAuth and compat sessions.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub user: Option<Ulid>,
+    /// Not finished (or finished).
+    pub active: Option<bool>,
+    pub client: Option<Ulid>,
+    pub browser_session: Option<Ulid>,
+}
+
+impl SessionFilter {
+    /// The conditions on a session table aliased `alias` (`s.`, or empty).
+    pub(crate) fn conditions(&self, prefix: &str) -> Conditions {
+        let mut c = Conditions::default();
+        if let Some(user) = self.user {
+            c.add_bind(&format!("{prefix}user_id = ?"), Bind::Id(to_uuid(user)));
+        }
+        match self.active {
+            Some(true) => c.add(&format!("{prefix}finished_at IS NULL")),
+            Some(false) => c.add(&format!("{prefix}finished_at IS NOT NULL")),
+            None => {}
+        }
+        if let Some(client) = self.client {
+            c.add_bind(
+                &format!("{prefix}oauth2_client_id = ?"),
+                Bind::Id(to_uuid(client)),
+            );
+        }
+        if let Some(session) = self.browser_session {
+            c.add_bind(
+                &format!("{prefix}user_session_id = ?"),
+                Bind::Id(to_uuid(session)),
+            );
+        }
+        c
+    }
+}
+
 /// Binds `$binds` to the query `$q`, in order.
 macro_rules! bind_all {
     ($q:expr, $binds:expr) => {{

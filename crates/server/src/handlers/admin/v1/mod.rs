@@ -11,6 +11,7 @@ pub mod error;
 pub mod personal_sessions;
 pub mod registration_tokens;
 pub mod response;
+pub mod sessions;
 pub mod site_config;
 pub mod user_emails;
 pub mod users;
@@ -38,6 +39,9 @@ use crate::state::AppState;
         (name = "user-email", description = "Users' email addresses"),
         (name = "personal-session", description = "Personal access tokens"),
         (name = "audit", description = "What admins did (mxauth only)"),
+        (name = "user-session", description = "Browser sessions"),
+        (name = "oauth2-session", description = "OAuth 2.0 sessions"),
+        (name = "compat-session", description = "Sessions of the legacy login API"),
     )
 )]
 struct ApiDoc;
@@ -81,7 +85,16 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(personal_sessions::get))
         .routes(routes!(personal_sessions::revoke))
         .routes(routes!(personal_sessions::regenerate))
-        .routes(routes!(audit_log::list));
+        .routes(routes!(audit_log::list))
+        .routes(routes!(sessions::list_user_sessions))
+        .routes(routes!(sessions::get_user_session))
+        .routes(routes!(sessions::finish_user_session))
+        .routes(routes!(sessions::list_oauth2_sessions))
+        .routes(routes!(sessions::get_oauth2_session))
+        .routes(routes!(sessions::finish_oauth2_session))
+        .routes(routes!(sessions::list_compat_sessions))
+        .routes(routes!(sessions::get_compat_session))
+        .routes(routes!(sessions::finish_compat_session));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(response::BASE, v1)
         .split_for_parts()
