@@ -65,6 +65,7 @@ pub use syn2mas::{
     ExistingUser, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession, ImportUser,
     Syn2Mas,
 };
+pub use upstream_links::LinkFilter;
 pub use users::{UserFilter, UserStatus, Users};
 
 pub(crate) enum Tx {

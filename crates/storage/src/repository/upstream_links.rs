@@ -5,7 +5,11 @@ use mxauth_model::upstream::UpstreamLink;
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Table, Write};
+use super::{
+    accessor, on_conn,
+    pagination::{self, Bind, Conditions, Page, Pagination},
+    Mode, Table, Write,
+};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -53,7 +57,55 @@ accessor! {
     UpstreamLinks, upstream_links
 }
 
+/// Which links a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct LinkFilter {
+    pub user: Option<Ulid>,
+    pub provider: Option<Ulid>,
+    pub subject: Option<String>,
+}
+
+impl LinkFilter {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        if let Some(user) = self.user {
+            c.add_bind("user_id = ?", Bind::Id(to_uuid(user)));
+        }
+        if let Some(provider) = self.provider {
+            c.add_bind(
+                "upstream_oauth_provider_id = ?",
+                Bind::Id(to_uuid(provider)),
+            );
+        }
+        if let Some(subject) = &self.subject {
+            c.add_bind("subject = ?", Bind::Text(subject.clone()));
+        }
+        c
+    }
+}
+
 impl<M: Mode> UpstreamLinks<'_, M> {
+    /// A page of the links matching `filter`.
+    pub async fn page(
+        &mut self,
+        filter: &LinkFilter,
+        pagination: Pagination,
+    ) -> Result<Page<UpstreamLink>, StorageError> {
+        let page: Page<LinkRow> = pagination::page(
+            self.tx,
+            &LINKS,
+            "upstream_oauth_link_id",
+            &filter.conditions(),
+            pagination,
+        )
+        .await?;
+        Ok(page.map(UpstreamLink::from))
+    }
+
+    pub async fn count_matching(&mut self, filter: &LinkFilter) -> Result<u64, StorageError> {
+        pagination::count(self.tx, &LINKS, &filter.conditions()).await
+    }
+
     pub async fn find(&mut self, id: Ulid) -> Result<Option<UpstreamLink>, StorageError> {
         let row: Option<LinkRow> = LINKS
             .find_where(self.tx, "upstream_oauth_link_id = $1", to_uuid(id))
@@ -95,6 +147,26 @@ impl<M: Mode> UpstreamLinks<'_, M> {
 }
 
 impl UpstreamLinks<'_, Write> {
+    /// Removes a link (the account there no longer signs in here), with
+    /// the sign-ins that went through it; `false` when there was none.
+    pub async fn remove(&mut self, id: Ulid) -> Result<bool, StorageError> {
+        on_conn!(self, |conn| {
+            sqlx::query("DELETE FROM upstream_oauth_authorization_sessions WHERE upstream_oauth_link_id = $1")
+                .bind(to_uuid(id))
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        let removed = on_conn!(self, |conn| {
+            sqlx::query("DELETE FROM upstream_oauth_links WHERE upstream_oauth_link_id = $1")
+                .bind(to_uuid(id))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(removed == 1)
+    }
+
     /// Adds a link; the same subject twice at one provider is
     /// [`StorageError::Conflict`].
     pub async fn add(&mut self, link: &UpstreamLink) -> Result<(), StorageError> {

@@ -5,7 +5,11 @@ use mxauth_model::upstream::UpstreamProvider;
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Table, Write};
+use super::{
+    accessor, on_conn,
+    pagination::{self, Bind, Conditions, Page, Pagination},
+    Mode, Table, Write,
+};
 use crate::{
     types::{to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -58,6 +62,37 @@ impl From<ProviderRow> for UpstreamProvider {
 accessor! {
     /// The `upstream_oauth_providers` table.
     UpstreamProviders, upstream_providers
+}
+
+fn enabled_condition(enabled: Option<bool>) -> Conditions {
+    let mut c = Conditions::default();
+    if let Some(enabled) = enabled {
+        c.add_bind("enabled = ?", Bind::Bool(enabled));
+    }
+    c
+}
+
+impl<M: Mode> UpstreamProviders<'_, M> {
+    /// A page of the providers, enabled or not (`None`: all).
+    pub async fn page(
+        &mut self,
+        enabled: Option<bool>,
+        pagination: Pagination,
+    ) -> Result<Page<UpstreamProvider>, StorageError> {
+        let page: Page<ProviderRow> = pagination::page(
+            self.tx,
+            &PROVIDERS,
+            "upstream_oauth_provider_id",
+            &enabled_condition(enabled),
+            pagination,
+        )
+        .await?;
+        Ok(page.map(UpstreamProvider::from))
+    }
+
+    pub async fn count_matching(&mut self, enabled: Option<bool>) -> Result<u64, StorageError> {
+        pagination::count(self.tx, &PROVIDERS, &enabled_condition(enabled)).await
+    }
 }
 
 impl UpstreamProviders<'_, Write> {

@@ -13,6 +13,7 @@ pub mod registration_tokens;
 pub mod response;
 pub mod sessions;
 pub mod site_config;
+pub mod upstream;
 pub mod user_emails;
 pub mod users;
 
@@ -42,6 +43,8 @@ use crate::state::AppState;
         (name = "user-session", description = "Browser sessions"),
         (name = "oauth2-session", description = "OAuth 2.0 sessions"),
         (name = "compat-session", description = "Sessions of the legacy login API"),
+        (name = "upstream-oauth-link", description = "Links to accounts at upstream providers"),
+        (name = "upstream-oauth-provider", description = "Upstream providers (from the configuration)"),
     )
 )]
 struct ApiDoc;
@@ -94,7 +97,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sessions::finish_oauth2_session))
         .routes(routes!(sessions::list_compat_sessions))
         .routes(routes!(sessions::get_compat_session))
-        .routes(routes!(sessions::finish_compat_session));
+        .routes(routes!(sessions::finish_compat_session))
+        .routes(routes!(upstream::list_links, upstream::add_link))
+        .routes(routes!(upstream::get_link, upstream::remove_link))
+        .routes(routes!(upstream::list_providers))
+        .routes(routes!(upstream::get_provider));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(response::BASE, v1)
         .split_for_parts()
