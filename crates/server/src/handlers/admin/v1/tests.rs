@@ -910,7 +910,7 @@ async fn upstream_links_are_added_listed_and_removed_and_providers_read() {
     let listed = call(
         &router,
         "GET",
-        &format!("/api/admin/v1/upstream-oauth-links?filter[subject]=f:123"),
+        "/api/admin/v1/upstream-oauth-links?filter[subject]=f:123",
         Some(&admin),
         None,
     )
