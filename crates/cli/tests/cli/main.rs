@@ -13,6 +13,7 @@ mod support;
 mod smtp_peer;
 
 mod account_pages;
+mod admin_api;
 mod browser;
 mod config_commands;
 mod dev_mode;
