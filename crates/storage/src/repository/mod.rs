@@ -50,7 +50,7 @@ pub use compat_sso::{CompatSsoLogin, CompatSsoLogins};
 pub use email_authentications::EmailAuthentications;
 pub use emails::{UserEmailFilter, UserEmails};
 pub use jobs::{Jobs, QueuedJob};
-pub use oauth2_clients::OAuth2Clients;
+pub use oauth2_clients::{ClientFilter, OAuth2Clients};
 pub use oauth2_grants::AuthorizationGrants;
 pub use oauth2_sessions::OAuth2Sessions;
 pub use oauth2_tokens::{AccessTokens, RefreshTokens};

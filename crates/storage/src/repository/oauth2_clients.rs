@@ -5,7 +5,11 @@ use mxauth_model::oauth2::{Client, GrantTypes};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Table, Write};
+use super::{
+    accessor, on_conn,
+    pagination::{self, Bind, Conditions, Page, Pagination},
+    Mode, Table, Write,
+};
 use crate::{
     types::{parse_stored, to_ulid, to_uuid, Timestamp},
     StorageError,
@@ -174,6 +178,72 @@ fn insert_statement() -> String {
 accessor! {
     /// The `oauth2_clients` table: static and dynamically registered clients.
     OAuth2Clients, oauth2_clients
+}
+
+/// Which clients a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFilter {
+    /// Static (from the configuration) or dynamic (registered).
+    pub is_static: Option<bool>,
+    /// Part of the client's name, letter case ignored.
+    pub name: Option<String>,
+    /// Only clients allowed this grant (`authorization_code`,
+    /// `refresh_token`, `client_credentials`, `device_code`).
+    pub grant_type: Option<String>,
+}
+
+impl ClientFilter {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        if let Some(is_static) = self.is_static {
+            c.add_bind("is_static = ?", Bind::Bool(is_static));
+        }
+        if let Some(name) = &self.name {
+            c.add_bind(
+                "LOWER(client_name) LIKE ?",
+                Bind::Text(format!("%{}%", name.to_lowercase())),
+            );
+        }
+        match self.grant_type.as_deref() {
+            Some("authorization_code") => c.add("grant_type_authorization_code"),
+            Some("refresh_token") => c.add("grant_type_refresh_token"),
+            Some("client_credentials") => c.add("grant_type_client_credentials"),
+            Some("urn:ietf:params:oauth:grant-type:device_code") | Some("device_code") => {
+                c.add("grant_type_device_code")
+            }
+            Some(_) => c.add("FALSE"),
+            None => {}
+        }
+        c
+    }
+}
+
+impl<M: Mode> OAuth2Clients<'_, M> {
+    /// A page of the clients matching `filter`.
+    pub async fn page(
+        &mut self,
+        filter: &ClientFilter,
+        pagination: Pagination,
+    ) -> Result<Page<Client>, StorageError> {
+        let page: Page<ClientRow> = pagination::page(
+            self.tx,
+            &OAUTH2_CLIENTS,
+            "oauth2_client_id",
+            &filter.conditions(),
+            pagination,
+        )
+        .await?;
+        let items: Result<Vec<Client>, StorageError> =
+            page.items.into_iter().map(Client::try_from).collect();
+        Ok(Page {
+            items: items?,
+            has_more: page.has_more,
+        })
+    }
+
+    pub async fn count_matching(&mut self, filter: &ClientFilter) -> Result<u64, StorageError> {
+        pagination::count(self.tx, &OAUTH2_CLIENTS, &filter.conditions()).await
+    }
 }
 
 impl OAuth2Clients<'_, Write> {

@@ -8,6 +8,7 @@
 pub mod audit_log;
 pub mod auth;
 pub mod error;
+pub mod oauth2_clients;
 pub mod personal_sessions;
 pub mod registration_tokens;
 pub mod response;
@@ -41,6 +42,7 @@ use crate::state::AppState;
         (name = "personal-session", description = "Personal access tokens"),
         (name = "audit", description = "What admins did (mxauth only)"),
         (name = "user-session", description = "Browser sessions"),
+        (name = "oauth2-client", description = "OAuth 2.0 clients"),
         (name = "oauth2-session", description = "OAuth 2.0 sessions"),
         (name = "compat-session", description = "Sessions of the legacy login API"),
         (name = "upstream-oauth-link", description = "Links to accounts at upstream providers"),
@@ -101,7 +103,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(upstream::list_links, upstream::add_link))
         .routes(routes!(upstream::get_link, upstream::remove_link))
         .routes(routes!(upstream::list_providers))
-        .routes(routes!(upstream::get_provider));
+        .routes(routes!(upstream::get_provider))
+        .routes(routes!(oauth2_clients::list))
+        .routes(routes!(oauth2_clients::get));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(response::BASE, v1)
         .split_for_parts()
