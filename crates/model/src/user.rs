@@ -22,6 +22,29 @@ pub struct User {
 /// characters: every page that sets one checks it.
 pub const DISPLAY_NAME_MAX: usize = 256;
 
+/// Why a display name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DisplayNameError {
+    #[error("the display name is longer than {DISPLAY_NAME_MAX} characters")]
+    TooLong,
+    /// Newlines, tabs, escape sequences: they would garble every client's
+    /// member list (the registration page refuses them too).
+    #[error("the display name contains control characters")]
+    ControlCharacter,
+}
+
+/// Whether `name` fits the rules of every surface that sets one: at most
+/// [`DISPLAY_NAME_MAX`] characters, none a control character.
+pub fn check_display_name(name: &str) -> Result<(), DisplayNameError> {
+    if name.chars().count() > DISPLAY_NAME_MAX {
+        return Err(DisplayNameError::TooLong);
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DisplayNameError::ControlCharacter);
+    }
+    Ok(())
+}
+
 impl User {
     /// The OIDC `sub` claim: the user's ULID, stable across renames.
     pub fn sub(&self) -> String {
@@ -98,6 +121,24 @@ mod tests {
         u.locked_at = None;
         u.deactivated_at = Some(DateTime::UNIX_EPOCH);
         assert!(!u.is_valid());
+    }
+
+    #[test]
+    fn display_names_are_bounded_in_characters_and_free_of_control_characters() {
+        // Counted in characters, not bytes: 256 two-byte letters fit.
+        assert_eq!(check_display_name(&"é".repeat(DISPLAY_NAME_MAX)), Ok(()));
+        assert_eq!(check_display_name("Ünïcødé 🦀 name"), Ok(()));
+        assert_eq!(
+            check_display_name(&"a".repeat(DISPLAY_NAME_MAX + 1)),
+            Err(DisplayNameError::TooLong)
+        );
+        for bad in ["line\nbreak", "tab\there", "esc\u{1b}[31m", "nul\0"] {
+            assert_eq!(
+                check_display_name(bad),
+                Err(DisplayNameError::ControlCharacter),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

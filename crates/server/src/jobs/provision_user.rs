@@ -14,7 +14,8 @@ use crate::homeserver::ProvisionRequest;
 /// it as a `json!` map, whose keys are sorted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvisionUser {
-    /// Set only at registration; later provisioning leaves the name alone.
+    /// Set at registration and by `manage set-displayname`; other
+    /// provisioning leaves the name alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_display_name: Option<String>,
     pub user_id: Ulid,

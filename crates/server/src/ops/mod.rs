@@ -10,6 +10,7 @@
 //! created on the homeserver ([`devices`]) before the caller opens one.
 
 pub mod audit;
+pub mod compat;
 pub mod devices;
 pub mod email_codes;
 pub mod login;

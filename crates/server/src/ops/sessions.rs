@@ -64,38 +64,51 @@ pub async fn end_browser_and_children(
     end_browser(repo, ctx, id).await
 }
 
+/// How many sessions of each kind [`end_all_of_user`] ended.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub oauth2: usize,
+    pub compat: usize,
+    pub browser: usize,
+}
+
+impl Ended {
+    pub fn total(&self) -> usize {
+        self.oauth2 + self.compat + self.browser
+    }
+}
+
 /// Ends every OAuth and compat session of `user` and every browser session
 /// but `keep` (the browser the person uses when they sign out everywhere
-/// else; `None` when the account is deactivated). One device sync is
-/// queued for them all. Returns how many sessions ended.
+/// else; `None` when the account is deactivated, or for `manage
+/// kill-sessions`). One device sync is queued for them all, when an OAuth
+/// or compat session ended. Returns how many sessions ended; a caller that
+/// rolls back instead of committing learns what would end.
 pub async fn end_all_of_user(
     repo: &mut Repository,
     ctx: Context<'_>,
     user: &User,
     keep: Option<Ulid>,
-) -> Result<usize, StorageError> {
+) -> Result<Ended, StorageError> {
     let now = ctx.now();
-    let mut devices_changed = false;
-    let mut ended = 0;
+    let mut ended = Ended::default();
     for session in repo.oauth2_sessions().active_of_user(user.id).await? {
         if repo.oauth2_sessions().finish(session.id, now).await? {
-            devices_changed = true;
-            ended += 1;
+            ended.oauth2 += 1;
         }
     }
     for session in repo.compat_sessions().active(user, None).await? {
         if repo.compat_sessions().finish(session.id, now).await? {
-            devices_changed = true;
-            ended += 1;
+            ended.compat += 1;
         }
     }
     for session in repo.browser_sessions().active_of_user(user.id).await? {
         if Some(session.id) != keep {
             end_browser(repo, ctx, session.id).await?;
-            ended += 1;
+            ended.browser += 1;
         }
     }
-    if devices_changed {
+    if ended.oauth2 + ended.compat > 0 {
         sync_devices(repo, ctx, user.id).await?;
     }
     Ok(ended)

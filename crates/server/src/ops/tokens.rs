@@ -5,10 +5,11 @@
 //! (`mcr_…`), the access token then expiring after `compat_token_ttl`;
 //! without one it never expires (as Synapse's did).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use mxauth_model::{oauth2::Session, token_digest, TokenType};
 use mxauth_storage::{new_ulid, Repository, StorageError};
 
+use super::Context;
 use crate::state::AppState;
 
 /// The raw tokens and their database ids, after storing the digests.
@@ -68,44 +69,47 @@ pub struct CompatPair {
     pub expires_in_ms: Option<i64>,
 }
 
+/// Stores a new compat access token for the session `session_id` inside
+/// `repo`. With `refresh_ttl` (the client asked for a refresh token;
+/// `compat_token_ttl`) a refresh token comes with it and the access token
+/// expires after that long; without, the access token never expires.
 pub async fn compat_pair(
     repo: &mut Repository,
-    state: &AppState,
+    ctx: Context<'_>,
     session_id: ulid::Ulid,
-    with_refresh: bool,
+    refresh_ttl: Option<Duration>,
 ) -> Result<CompatPair, StorageError> {
-    let now = state.clock.now();
-    let access_token = TokenType::CompatAccessToken.generate(&mut state.random.rng());
-    let ttl = state.site.compat_token_ttl;
-    let expires_at = with_refresh.then(|| now + ttl);
+    let now = ctx.now();
+    let access_token = TokenType::CompatAccessToken.generate(&mut ctx.random.rng());
     let access = repo
         .compat_access_tokens()
         .add(
-            new_ulid(now, &mut state.random.rng()),
+            ctx.new_id(now),
             session_id,
             &token_digest(&access_token),
             now,
-            expires_at,
+            refresh_ttl.map(|ttl| now + ttl),
         )
         .await?;
-    let refresh_token = if with_refresh {
-        let token = TokenType::CompatRefreshToken.generate(&mut state.random.rng());
-        repo.compat_refresh_tokens()
-            .add(
-                new_ulid(now, &mut state.random.rng()),
-                session_id,
-                access.id,
-                &token_digest(&token),
-                now,
-            )
-            .await?;
-        Some(token)
-    } else {
-        None
+    let refresh_token = match refresh_ttl {
+        Some(_) => {
+            let token = TokenType::CompatRefreshToken.generate(&mut ctx.random.rng());
+            repo.compat_refresh_tokens()
+                .add(
+                    ctx.new_id(now),
+                    session_id,
+                    access.id,
+                    &token_digest(&token),
+                    now,
+                )
+                .await?;
+            Some(token)
+        }
+        None => None,
     };
     Ok(CompatPair {
         access_token,
         refresh_token,
-        expires_in_ms: with_refresh.then(|| ttl.num_milliseconds()),
+        expires_in_ms: refresh_ttl.map(|ttl| ttl.num_milliseconds()),
     })
 }

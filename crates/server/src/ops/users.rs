@@ -1,13 +1,13 @@
 //! Changes to a user that the homeserver must hear about: locking,
 //! deactivating (by an admin, or by the person), their reversal, a new or
-//! removed email address, a new password. Each writes in the caller's
+//! removed email address, a new display name, a new password. Each writes in the caller's
 //! transaction and queues the job that tells the homeserver (provisioning
 //! carries the lock flag and the email list).
 
 use mxauth_model::User;
 use mxauth_storage::{NewPassword, Repository, StorageError};
 
-use super::Context;
+use super::{sessions::Ended, Context};
 use crate::jobs::{self, DeactivateUser, Job, ProvisionUser, ReactivateUser};
 
 /// Locks `user` (no new logins; the homeserver marks them locked) and, if
@@ -33,17 +33,19 @@ pub async fn lock(
     Ok(user)
 }
 
-/// Deactivates `user` at their own request: locked and deactivated (the
-/// homeserver deactivates them through its job, [`lock`]), and every
-/// session of theirs ended, so no token of theirs works from now on.
-pub async fn deactivate_self(
+/// Deactivates `user`, by an admin (`manage deactivate-user`, `lock-user
+/// --deactivate`) or at their own request (the account page): locked (an
+/// earlier lock keeps its time) and deactivated, the homeserver told
+/// through its job ([`lock`]), and every session of theirs ended, so no
+/// token of theirs works from now on. Returns the sessions ended.
+pub async fn deactivate(
     repo: &mut Repository,
     ctx: Context<'_>,
     user: User,
-) -> Result<User, StorageError> {
+) -> Result<(User, Ended), StorageError> {
     let user = lock(repo, ctx, user, true).await?;
-    super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
-    Ok(user)
+    let ended = super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
+    Ok((user, ended))
 }
 
 /// Deactivates `user` at an admin's request (the admin API): locked,
@@ -78,13 +80,45 @@ pub async fn unlock(
     user: User,
     reactivate: bool,
 ) -> Result<User, StorageError> {
-    let mut user = repo.users().unlock(user).await?;
+    let user = repo.users().unlock(user).await?;
     if reactivate {
-        user = repo.users().reactivate(user).await?;
-        queue(repo, ctx, ReactivateUser { user_id: user.id }).await?;
+        return self::reactivate(repo, ctx, user).await;
     }
     queue(repo, ctx, ProvisionUser::new(user.id)).await?;
     Ok(user)
+}
+
+/// Reverses a deactivation, here and (through its job) on the homeserver,
+/// and nothing more: a locked user stays locked, as with MAS's
+/// `reactivate` (the admin API's, and the job's `unlock: false`), and
+/// provisioning tells the homeserver so. Queued even for a user not
+/// deactivated here, so a homeserver that still has them deactivated
+/// catches up.
+pub async fn reactivate(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: User,
+) -> Result<User, StorageError> {
+    let user = repo.users().reactivate(user).await?;
+    queue(repo, ctx, ReactivateUser { user_id: user.id }).await?;
+    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
+    Ok(user)
+}
+
+/// Sets the user's display name on the homeserver, through provisioning
+/// (the homeserver owns the name; nothing is stored here). The caller has
+/// checked it ([`mxauth_model::user::check_display_name`]).
+pub async fn set_display_name(
+    repo: &mut Repository,
+    ctx: Context<'_>,
+    user: &User,
+    name: &str,
+) -> Result<(), StorageError> {
+    let job = ProvisionUser {
+        set_display_name: Some(name.to_owned()),
+        user_id: user.id,
+    };
+    queue(repo, ctx, job).await
 }
 
 /// Adds a confirmed email address; `false` if the user already has it.

@@ -11,8 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use mxauth_model::{compat::CompatSession, localpart_of, tokens::generate_device_id, User};
-use mxauth_storage::new_ulid;
+use mxauth_model::{localpart_of, tokens::generate_device_id, User};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,7 +19,11 @@ use super::MatrixError;
 use crate::{
     extract::ClientIp,
     handlers::upstream,
-    ops::{self, login::password_login},
+    ops::{
+        self,
+        compat::{valid_device_id, NewCompatSession},
+        login::password_login,
+    },
     rate_limit::RetryAfter,
     state::AppState,
 };
@@ -149,11 +152,6 @@ fn requested_user(
     }
 }
 
-/// A device id the homeserver accepts: 1 to 255 printable ASCII characters.
-fn valid_device_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 255 && id.chars().all(|c| c.is_ascii_graphic())
-}
-
 async fn handle(
     state: &AppState,
     ip: ClientIp,
@@ -277,9 +275,9 @@ pub struct NewSession {
     pub ip: Option<std::net::IpAddr>,
 }
 
-/// Creates the compat session of a login that proved who `user` is: ends
-/// earlier sessions on the same device (keeping the device), issues the
-/// tokens, and creates the device on the homeserver before answering.
+/// Creates the compat session of a login that proved who `user` is: the
+/// device on the homeserver first, then the session and its tokens
+/// ([`ops::compat::start`], which ends earlier sessions on the device).
 pub async fn finish_login(
     state: &AppState,
     user: &User,
@@ -292,7 +290,6 @@ pub async fn finish_login(
             browser_session_id, ..
         } => Some(browser_session_id),
     };
-    let now = state.clock.now();
     let server_name = &state.site.server_name;
     // The device must exist before the client uses the token. The upsert
     // is idempotent and runs before the transaction opens: no write
@@ -313,41 +310,34 @@ pub async fn finish_login(
         ));
     }
     let mut repo = state.db.begin().await?;
-    // Replacing a device ends its earlier sessions, but not the device.
-    for old in repo
-        .compat_sessions()
-        .active(user, Some(&new.device_id))
-        .await?
-    {
-        repo.compat_sessions().finish(old.id, now).await?;
-    }
-    let session = CompatSession {
-        id: new_ulid(now, &mut state.random.rng()),
-        user_id: user.id,
-        device_id: Some(new.device_id.clone()),
-        browser_session_id,
-        is_synapse_admin: false,
-        user_agent: new.user_agent,
-        last_active_at: Some(now),
-        last_active_ip: new.ip.map(|ip| ip.to_string()),
-        human_name: new.display_name.clone(),
-        created_at: now,
-        finished_at: None,
-    };
-    repo.compat_sessions().add(&session).await?;
+    let started = ops::compat::start(
+        &mut repo,
+        state.into(),
+        user,
+        &NewCompatSession {
+            device_id: &new.device_id,
+            display_name: new.display_name.as_deref(),
+            user_agent: new.user_agent.as_deref(),
+            ip: new.ip,
+            browser_session_id,
+            is_synapse_admin: false,
+            refresh_ttl: new.with_refresh.then_some(state.site.compat_token_ttl),
+        },
+    )
+    .await?;
     if let LoginOrigin::Sso { login_id, .. } = origin {
         if !repo
             .compat_sso_logins()
-            .exchange(login_id, session.id, now)
+            .exchange(login_id, started.session.id, started.session.created_at)
             .await?
         {
             return Err(MatrixError::forbidden("This login token was already used"));
         }
     }
-    let pair = ops::tokens::compat_pair(&mut repo, state, session.id, new.with_refresh).await?;
     repo.commit().await?;
     tracing::info!(user = %user.username, device = %new.device_id, "compat login");
 
+    let pair = started.tokens;
     let mut answer = json!({
         "user_id": user.mxid(server_name),
         "access_token": pair.access_token,

@@ -64,7 +64,8 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Value, MatrixError> {
     if let Some(old) = refresh.access_token_id {
         repo.compat_access_tokens().expire(old, now).await?;
     }
-    let pair = crate::ops::tokens::compat_pair(&mut repo, state, session.id, true).await?;
+    let ttl = Some(state.site.compat_token_ttl);
+    let pair = crate::ops::tokens::compat_pair(&mut repo, state.into(), session.id, ttl).await?;
     repo.commit().await?;
     Ok(json!({
         "access_token": pair.access_token,

@@ -114,7 +114,7 @@ pub async fn submit(
     }
     let mxid = user.mxid(&state.site.server_name);
     let mut repo = state.db.begin().await?;
-    let user = ops::users::deactivate_self(&mut repo, (&state).into(), user).await?;
+    let (user, _) = ops::users::deactivate(&mut repo, (&state).into(), user).await?;
     repo.commit().await?;
     tracing::info!(user = %user.username, "account deactivated by its owner");
     cookie.browser_session = None;

@@ -225,6 +225,7 @@ pub async fn end_others(
     let ended =
         ops::sessions::end_all_of_user(&mut repo, (&state).into(), &user, Some(current.id)).await?;
     repo.commit().await?;
+    let ended = ended.total();
     tracing::info!(user = %user.username, ended, "signed out of every other session");
     Ok(see_other(&state, paths::ACCOUNT_SESSIONS, "others_ended"))
 }

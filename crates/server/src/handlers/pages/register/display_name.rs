@@ -7,7 +7,10 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::Response,
 };
-use mxauth_model::{user::DISPLAY_NAME_MAX, RegistrationStep};
+use mxauth_model::{
+    user::{check_display_name, DISPLAY_NAME_MAX},
+    RegistrationStep,
+};
 use serde::Deserialize;
 
 use super::{load, to_next_step, with_status};
@@ -90,7 +93,7 @@ pub async fn submit(
     } else {
         typed.to_owned()
     };
-    if chosen.chars().count() > DISPLAY_NAME_MAX || chosen.chars().any(char::is_control) {
+    if check_display_name(&chosen).is_err() {
         let error = t!(
             "A display name has at most {max} characters, and no control characters.",
             max = DISPLAY_NAME_MAX
