@@ -210,6 +210,38 @@ pub enum ManageCommand {
         #[arg(long)]
         reactivate: bool,
     },
+    /// Deactivate a user (like the admin API's deactivate): locked,
+    /// deactivated on the homeserver (data kept), every session ended.
+    DeactivateUser { username: String },
+    /// Reverse a deactivation (like the admin API's reactivate); a locked
+    /// user stays locked until unlock-user.
+    ReactivateUser { username: String },
+    /// End every OAuth, compat and browser session of a user.
+    KillSessions {
+        username: String,
+        /// List what would end, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Create a compat session (as a legacy Matrix login does) and print
+    /// its access token.
+    IssueCompatibilityToken {
+        username: String,
+        /// The device; 10 random letters and digits when not given.
+        device_id: Option<String>,
+        /// Let the token use Synapse's admin API (`urn:synapse:admin:*`).
+        #[arg(long = "yes-i-want-to-grant-synapse-admin-privileges")]
+        admin: bool,
+    },
+    /// Set a user's display name on the homeserver.
+    #[command(alias = "set-display-name")]
+    SetDisplayname {
+        username: String,
+        #[arg(allow_hyphen_values = true)]
+        name: String,
+    },
+    /// Remove an email address from a user.
+    RemoveEmail { username: String, email: String },
     /// Allow a user to request admin rights.
     PromoteAdmin { username: String },
     /// Stop a user from requesting admin rights.

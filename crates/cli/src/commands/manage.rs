@@ -3,20 +3,22 @@
 //! lock state, deactivation) queue a job in the same transaction, which the
 //! worker delivers to the homeserver.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc};
 
 use anyhow::{bail, Context as _, Result};
 use mxauth_model::OsRandom;
 use mxauth_model::{is_plausible_email, validate_localpart, Clock, SystemClock, User};
-use mxauth_server::{jobs::ProvisionUser, ops, passwords::PasswordManager};
+use mxauth_server::{homeserver::Homeserver, jobs::ProvisionUser, ops, passwords::PasswordManager};
 use mxauth_storage::{Database, Repository};
 
 use super::Context;
 use crate::{args::ManageCommand, resolve};
 
+mod changes;
 mod links;
 mod register;
 mod registration_token;
+mod sessions;
 
 pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
     let db = ctx.database().await?;
@@ -50,6 +52,24 @@ pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
             username,
             reactivate,
         } => unlock(&tools, username, *reactivate).await,
+        ManageCommand::DeactivateUser { username } => changes::deactivate(&tools, username).await,
+        ManageCommand::ReactivateUser { username } => changes::reactivate(&tools, username).await,
+        ManageCommand::KillSessions { username, dry_run } => {
+            sessions::kill(&tools, username, *dry_run).await
+        }
+        ManageCommand::IssueCompatibilityToken {
+            username,
+            device_id,
+            admin,
+        } => {
+            sessions::issue_compat_token(ctx, &tools, username, device_id.as_deref(), *admin).await
+        }
+        ManageCommand::SetDisplayname { username, name } => {
+            changes::set_display_name(&tools, username, name).await
+        }
+        ManageCommand::RemoveEmail { username, email } => {
+            changes::remove_email(&tools, username, email).await
+        }
         ManageCommand::PromoteAdmin { username } => set_admin(&tools, username, true).await,
         ManageCommand::DemoteAdmin { username } => set_admin(&tools, username, false).await,
         ManageCommand::ProvisionAllUsers => provision_all(&tools).await,
@@ -96,6 +116,12 @@ impl Tools<'_> {
     }
 }
 
+/// The connection to the homeserver of `matrix`, with its shared secret.
+pub fn homeserver(ctx: &Context) -> Result<Arc<dyn Homeserver>> {
+    let secret = resolve::matrix_secret(&ctx.config.matrix)?;
+    crate::commands::state::homeserver(&ctx.config, &secret)
+}
+
 pub fn password_manager(ctx: &Context) -> Result<PasswordManager> {
     resolve::password_manager(&ctx.config.passwords)?
         .context("passwords are disabled in this configuration (passwords.enabled: false)")
@@ -114,7 +140,7 @@ pub fn localpart<'a>(name: &'a str, server_name: &str) -> Result<&'a str> {
     })
 }
 
-async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Result<User> {
+pub async fn find_user(repo: &mut Repository, name: &str, server_name: &str) -> Result<User> {
     let localpart = localpart(name, server_name)?;
     repo.users()
         .find_by_username(localpart)
@@ -187,17 +213,16 @@ async fn set_password(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `lock-user`; with `--deactivate`, what `deactivate-user` does.
 async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<ExitCode> {
+    if deactivate {
+        return changes::deactivate(tools, username).await;
+    }
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    let user = ops::users::lock(&mut repo, tools.ops(), user, deactivate).await?;
+    let user = ops::users::lock(&mut repo, tools.ops(), user, false).await?;
     repo.commit().await?;
-    let what = if deactivate {
-        "locked and deactivated"
-    } else {
-        "locked"
-    };
-    eprintln!("{} is {what}.", user.username);
+    eprintln!("{} is locked.", user.username);
     Ok(ExitCode::SUCCESS)
 }
 

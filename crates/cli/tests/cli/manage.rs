@@ -1,5 +1,6 @@
 //! `database migrate` and `manage …` on SQLite and PostgreSQL, checked in
-//! the database afterwards.
+//! the database afterwards; the verbs about sessions, display names,
+//! email removal and deactivation are in `parity.rs`.
 
 use std::path::PathBuf;
 
@@ -43,6 +44,15 @@ fn prepare_with(name: &str, db: &TestDatabase, extra: &str) -> Vec<PathBuf> {
     };
     assert!(migrated.stderr.contains(&named), "{}", migrated.stderr);
     files
+}
+
+/// `files` and one more pointing `matrix.endpoint` where nothing listens.
+fn homeserver_down(files: &[PathBuf]) -> Vec<PathBuf> {
+    let down = files[0].with_file_name("homeserver-down.yaml");
+    let port = free_port();
+    let endpoint = format!("matrix:\n  endpoint: \"http://127.0.0.1:{port}/\"\n");
+    std::fs::write(&down, endpoint).unwrap();
+    [files, &[down]].concat()
 }
 
 fn manage(files: &[PathBuf], args: &[&str]) -> Run {
@@ -306,16 +316,7 @@ async fn register_user_asks_the_homeserver(db: TestDatabase) {
         .says("belongs to elsewhere.org");
 
     // A homeserver that does not answer is an error naming the way out.
-    let down = files[0].with_file_name("homeserver-down.yaml");
-    std::fs::write(
-        &down,
-        format!(
-            "matrix:\n  endpoint: \"http://127.0.0.1:{}/\"\n",
-            free_port()
-        ),
-    )
-    .unwrap();
-    let files_down = [files.clone(), vec![down]].concat();
+    let files_down = homeserver_down(&files);
     manage(&files_down, &["register-user", "erin", "-y"])
         .failed()
         .says("cannot ask the homeserver whether it accepts @erin:example.com")
@@ -559,3 +560,6 @@ both!(manage_commands);
 both!(register_user_asks_the_homeserver);
 both!(register_user_with_upstream_links);
 both!(issue_registration_tokens);
+
+// After `both!`, which it uses.
+mod parity;

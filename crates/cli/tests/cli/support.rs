@@ -4,6 +4,7 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
     process::{Command, Output},
+    sync::{Arc, Mutex},
 };
 
 use mxauth_storage::{Database, DatabaseSettings};
@@ -190,28 +191,45 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// A stand-in for Synapse answering the one call `manage register-user`
-/// makes, `GET /_synapse/mas/is_localpart_available`: like Synapse it refuses
-/// localparts starting with `_` (400 `M_INVALID_USERNAME`) and the `taken`
-/// ones (400 `M_USER_IN_USE`). Returns its base URL; it answers until the
-/// test process ends.
+/// A stand-in for Synapse answering the calls `manage` makes:
+/// `GET /_synapse/mas/is_localpart_available`, where like Synapse it
+/// refuses localparts starting with `_` (400 `M_INVALID_USERNAME`) and the
+/// `taken` ones (400 `M_USER_IN_USE`), and `POST /_synapse/mas/upsert_device`,
+/// which it accepts. Returns its base URL; it answers until the test
+/// process ends.
 pub fn fake_synapse(taken: &[&str]) -> String {
+    fake_synapse_recording(taken).0
+}
+
+/// [`fake_synapse`], with the bodies of the `upsert_device` calls it got.
+pub fn fake_synapse_recording(taken: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let taken: Vec<String> = taken.iter().map(|t| (*t).to_owned()).collect();
+    let devices = Arc::new(Mutex::new(Vec::new()));
+    let recorded = devices.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(&stream);
             let mut request_line = String::new();
             let _ = reader.read_line(&mut request_line);
-            // Read the headers, so closing does not reset the connection.
+            // Read the headers and the body, so closing does not reset
+            // the connection.
             let mut header = String::new();
+            let mut length = 0;
             while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                if let Some((name, value)) = header.split_once(':') {
+                    if name.eq_ignore_ascii_case("content-length") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
                 header.clear();
             }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
             let target = request_line.split(' ').nth(1).unwrap_or_default();
-            let (status, body) = match target.split_once("?localpart=") {
+            let (status, answer) = match target.split_once("?localpart=") {
                 Some(("/_synapse/mas/is_localpart_available", name)) if name.starts_with('_') => (
                     400,
                     r#"{"errcode":"M_INVALID_USERNAME","error":"User ID may not begin with _"}"#,
@@ -225,6 +243,11 @@ pub fn fake_synapse(taken: &[&str]) -> String {
                     )
                 }
                 Some(("/_synapse/mas/is_localpart_available", _)) => (200, "{}"),
+                _ if target == "/_synapse/mas/upsert_device" => {
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    recorded.lock().unwrap().push(body);
+                    (200, "{}")
+                }
                 _ => (
                     404,
                     r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#,
@@ -232,12 +255,12 @@ pub fn fake_synapse(taken: &[&str]) -> String {
             };
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
             );
         }
     });
-    format!("http://127.0.0.1:{port}/")
+    (format!("http://127.0.0.1:{port}/"), devices)
 }
 
 /// Polls until `GET path` answers, for at most 20 s.

@@ -1,7 +1,8 @@
 //! mxauth with a real Synapse delegating authentication to it, behind the
 //! small reverse proxy of [`crate::synapse_peer`]. Checks provisioning,
-//! compat login, OAuth login with a device, whoami and messages through
-//! Synapse, logout propagation, the bot that keeps its device keys, a
+//! compat login, tokens of `manage issue-compatibility-token` (with and
+//! without Synapse admin rights), OAuth login with a device, whoami and
+//! messages through Synapse, logout propagation, the bot that keeps its device keys, a
 //! provisioning job that waits for Synapse, and `mxauth doctor`.
 
 use std::time::Duration;
@@ -81,6 +82,7 @@ async fn synapse_delegates_to_mxauth() {
         (200, Some(user_id.as_str()), Some("BOTDEVICE")),
         "{me}"
     );
+    cli_compat_tokens(&http, &files, &public, synapse_port, &user_id).await;
     let (status, room) = call(
         &http,
         "POST",
@@ -298,6 +300,42 @@ async fn synapse_delegates_to_mxauth() {
         .await,
         "bob's provisioning did not complete after Synapse came back"
     );
+}
+
+/// `manage issue-compatibility-token`: the device exists in Synapse and the
+/// token works there; only the token issued with the admin flag reaches
+/// Synapse's admin API.
+async fn cli_compat_tokens(
+    http: &reqwest::Client,
+    files: &[std::path::PathBuf],
+    public: &str,
+    synapse_port: u16,
+    user_id: &str,
+) {
+    let issue = |args: &[&str]| {
+        let issued = run(with_configs(&mut mxauth(), files)
+            .args(["manage", "issue-compatibility-token", "alice"])
+            .args(args));
+        assert_eq!(issued.code, 0, "{}", issued.stderr);
+        issued.stdout.trim().to_owned()
+    };
+    let whoami = format!("{public}/_matrix/client/v3/account/whoami");
+    let admin_api = format!("http://127.0.0.1:{synapse_port}/_synapse/admin/v1/rooms?limit=1");
+    let flag = "--yes-i-want-to-grant-synapse-admin-privileges";
+    for (device, args, admin_status) in [
+        ("CLIDEVICE1", vec!["CLIDEVICE1"], 403),
+        ("CLIADMIN01", vec!["CLIADMIN01", flag], 200),
+    ] {
+        let token = issue(&args);
+        let (status, me) = call(http, "GET", &whoami, Some(&token), None).await;
+        assert_eq!(
+            (status, me["user_id"].as_str(), me["device_id"].as_str()),
+            (200, Some(user_id), Some(device)),
+            "{me}"
+        );
+        let (status, answer) = call(http, "GET", &admin_api, Some(&token), None).await;
+        assert_eq!(status, admin_status, "{device}: {answer}");
+    }
 }
 
 /// Authorization code flow over HTTP against mxauth; returns (access token,

@@ -7,16 +7,12 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use mxauth_model::is_plausible_email;
+use mxauth_model::{is_plausible_email, user::check_display_name};
 use mxauth_server::{homeserver::Availability, ops};
 use mxauth_storage::StorageError;
 
 use super::{check_complexity, check_username, links, localpart, password_manager, Tools};
-use crate::{
-    args::ManageCommand,
-    commands::{state, Context},
-    prompt, resolve,
-};
+use crate::{args::ManageCommand, commands::Context, prompt};
 
 pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> Result<ExitCode> {
     let ManageCommand::RegisterUser {
@@ -51,6 +47,11 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
     for email in emails {
         if !is_plausible_email(email) {
             bail!("{email:?} is not an email address");
+        }
+    }
+    if let Some(name) = display_name {
+        if let Err(e) = check_display_name(name) {
+            bail!("{e}; nothing was changed");
         }
     }
     let mappings = links::parse(&ctx.config, upstream_provider_mappings)?;
@@ -133,8 +134,7 @@ pub async fn run(ctx: &Context, tools: &Tools<'_>, command: &ManageCommand) -> R
 /// and then fail provisioning for ever.
 async fn check_homeserver(ctx: &Context, username: &str, server_name: &str) -> Result<()> {
     let mxid = format!("@{username}:{server_name}");
-    let secret = resolve::matrix_secret(&ctx.config.matrix)?;
-    let homeserver = state::homeserver(&ctx.config, &secret)?;
+    let homeserver = super::homeserver(ctx)?;
     match homeserver.localpart_availability(username).await {
         Ok(Availability::Available) => Ok(()),
         Ok(Availability::Unavailable { errcode, .. }) if errcode == "M_USER_IN_USE" => bail!(
