@@ -220,7 +220,7 @@ async fn lock(tools: &Tools<'_>, username: &str, deactivate: bool) -> Result<Exi
     }
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
-    let user = ops::users::lock(&mut repo, tools.ops(), user, false).await?;
+    let user = ops::users::lock(&mut repo, tools.ops(), user).await?;
     repo.commit().await?;
     eprintln!("{} is locked.", user.username);
     Ok(ExitCode::SUCCESS)

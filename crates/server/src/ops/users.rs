@@ -10,67 +10,41 @@ use mxauth_storage::{NewPassword, Repository, StorageError};
 use super::{sessions::Ended, Context};
 use crate::jobs::{self, DeactivateUser, Job, ProvisionUser, ReactivateUser};
 
-/// Locks `user` (no new logins; the homeserver marks them locked) and, if
-/// `deactivate`, deactivates them too (the homeserver deactivates them,
-/// without erasing their data).
+/// Locks `user`: no new logins, their tokens stop working, and the
+/// homeserver marks them locked (through provisioning). A user already
+/// locked keeps the time of that lock.
 pub async fn lock(
     repo: &mut Repository,
     ctx: Context<'_>,
     user: User,
-    deactivate: bool,
 ) -> Result<User, StorageError> {
-    let now = ctx.now();
-    let mut user = repo.users().lock(user, now).await?;
+    let user = repo.users().lock(user, ctx.now()).await?;
     queue(repo, ctx, ProvisionUser::new(user.id)).await?;
-    if deactivate {
-        user = repo.users().deactivate(user, now).await?;
-        let job = DeactivateUser {
-            hs_erase: false,
-            user_id: user.id,
-        };
-        queue(repo, ctx, job).await?;
-    }
     Ok(user)
 }
 
-/// Deactivates `user`, by an admin (`manage deactivate-user`, `lock-user
-/// --deactivate`) or at their own request (the account page): locked (an
-/// earlier lock keeps its time) and deactivated, the homeserver told
-/// through its job ([`lock`]), and every session of theirs ended, so no
-/// token of theirs works from now on. Returns the sessions ended.
+/// Deactivates `user`, by an admin (the admin API, `manage
+/// deactivate-user`, `lock-user --deactivate`) or at their own request
+/// (the account page): locked ([`lock`]) and deactivated, every session of
+/// theirs ended, so no token of theirs works from now on, and the
+/// homeserver deactivates them through its job, erasing their data there
+/// when `erase` (the admin API's default, as in MAS). Returns the sessions
+/// ended.
 pub async fn deactivate(
     repo: &mut Repository,
     ctx: Context<'_>,
     user: User,
-) -> Result<(User, Ended), StorageError> {
-    let user = lock(repo, ctx, user, true).await?;
-    let ended = super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
-    Ok((user, ended))
-}
-
-/// Deactivates `user` at an admin's request (the admin API): locked,
-/// deactivated, every session ended, and the homeserver deactivates them,
-/// erasing their data there when `erase` (MAS's default).
-pub async fn deactivate_by_admin(
-    repo: &mut Repository,
-    ctx: Context<'_>,
-    user: User,
     erase: bool,
-) -> Result<User, StorageError> {
-    let now = ctx.now();
-    let user = match user.locked_at {
-        Some(_) => user,
-        None => repo.users().lock(user, now).await?,
-    };
-    let user = repo.users().deactivate(user, now).await?;
-    super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
-    queue(repo, ctx, ProvisionUser::new(user.id)).await?;
+) -> Result<(User, Ended), StorageError> {
+    let user = lock(repo, ctx, user).await?;
+    let user = repo.users().deactivate(user, ctx.now()).await?;
     let job = DeactivateUser {
         hs_erase: erase,
         user_id: user.id,
     };
     queue(repo, ctx, job).await?;
-    Ok(user)
+    let ended = super::sessions::end_all_of_user(repo, ctx, &user, None).await?;
+    Ok((user, ended))
 }
 
 /// Unlocks `user` and, if `reactivate`, reactivates them on both sides.

@@ -17,7 +17,9 @@ pub async fn deactivate(tools: &Tools<'_>, username: &str) -> Result<ExitCode> {
     let mut repo = tools.db.begin().await?;
     let user = find_user(&mut repo, username, tools.server_name).await?;
     let already = user.deactivated_at.is_some();
-    let (user, ended) = ops::users::deactivate(&mut repo, tools.ops(), user).await?;
+    // Without erasing their data on the homeserver, as MAS's
+    // `lock-user --deactivate`; reactivate-user can bring them back whole.
+    let (user, ended) = ops::users::deactivate(&mut repo, tools.ops(), user, false).await?;
     repo.commit().await?;
     if already {
         eprintln!(

@@ -409,7 +409,7 @@ pub async fn lock(
         return Ok(Json(Single::new(user.into())));
     }
     let mut repo = state.db.begin().await?;
-    let user = ops::users::lock(&mut repo, (&state).into(), user, false).await?;
+    let user = ops::users::lock(&mut repo, (&state).into(), user).await?;
     audit(&caller, &mut repo, &state, "lock_user", &user).await?;
     repo.commit().await?;
     Ok(Json(Single::new(user.into())))
@@ -483,8 +483,8 @@ pub async fn deactivate(
         return Ok(Json(Single::new(user.into())));
     }
     let mut repo = state.db.begin().await?;
-    let user =
-        ops::users::deactivate_by_admin(&mut repo, (&state).into(), user, !body.skip_erase).await?;
+    let erase = !body.skip_erase;
+    let (user, _) = ops::users::deactivate(&mut repo, (&state).into(), user, erase).await?;
     audit(&caller, &mut repo, &state, "deactivate_user", &user).await?;
     repo.commit().await?;
     Ok(Json(Single::new(user.into())))

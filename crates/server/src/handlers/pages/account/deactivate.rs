@@ -114,7 +114,8 @@ pub async fn submit(
     }
     let mxid = user.mxid(&state.site.server_name);
     let mut repo = state.db.begin().await?;
-    let (user, _) = ops::users::deactivate(&mut repo, (&state).into(), user).await?;
+    // The person's data stays on the homeserver: only an admin erases it.
+    let (user, _) = ops::users::deactivate(&mut repo, (&state).into(), user, false).await?;
     repo.commit().await?;
     tracing::info!(user = %user.username, "account deactivated by its owner");
     cookie.browser_session = None;
