@@ -77,6 +77,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::lock))
         .routes(routes!(users::unlock))
         .routes(routes!(users::deactivate))
+        .routes(routes!(users::reactivate))
         .routes(routes!(registration_tokens::list, registration_tokens::add))
         .routes(routes!(
             registration_tokens::get,

@@ -489,3 +489,32 @@ pub async fn deactivate(
     repo.commit().await?;
     Ok(Json(Single::new(user.into())))
 }
+
+/// Reactivate a user (MAS's semantics: a locked user stays locked until
+/// unlocked).
+#[utoipa::path(
+    post,
+    path = "/users/{id}/reactivate",
+    tag = "user",
+    params(("id" = String, Path, description = "The user's ULID")),
+    responses(
+        (status = 200, description = "The user", body = Single<UserAttributes>),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("bearer" = ["urn:mas:admin"]))
+)]
+pub async fn reactivate(
+    caller: AdminCaller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Single<UserAttributes>>, ApiError> {
+    let user = find(&state, &id).await?;
+    if user.deactivated_at.is_none() {
+        return Ok(Json(Single::new(user.into())));
+    }
+    let mut repo = state.db.begin().await?;
+    let user = ops::users::reactivate(&mut repo, (&state).into(), user).await?;
+    audit(&caller, &mut repo, &state, "reactivate_user", &user).await?;
+    repo.commit().await?;
+    Ok(Json(Single::new(user.into())))
+}
