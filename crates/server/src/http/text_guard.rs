@@ -5,7 +5,9 @@
 //! parameters and form fields, and invalid UTF-8. The answer is a 400 (413
 //! for a body over the limit) naming the field, in the dialect of the route:
 //! Matrix JSON under `/_matrix/`, an OAuth error under `/oauth2/` and
-//! `/.well-known/`, an HTML page elsewhere. The plain-text refusals of
+//! `/.well-known/`, the admin API's `{"errors": [{"title"}]}` under
+//! `/api/admin/` (the shape its OpenAPI document promises), an HTML page
+//! elsewhere. The plain-text refusals of
 //! axum's extractors are said again in the same dialect.
 //!
 //! What is not refused: JSON strings keep every character but NUL (JSON
@@ -29,7 +31,7 @@ use serde_json::Value;
 use crate::state::AppState;
 use crate::{
     errors::{OAuthError, PageError},
-    handlers::compat,
+    handlers::{admin::v1::error::ApiError, compat},
     i18n::t,
     urls::paths,
 };
@@ -84,12 +86,17 @@ impl Problem {
     }
 }
 
+/// Where the admin API's operations live (its document and browser, under
+/// `/api/` too, take no input to refuse).
+const ADMIN_API_PREFIX: &str = "/api/admin/";
+
 /// Whose error format a route speaks, decided by its path (relative to the
 /// listener's prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
     Matrix,
     OAuth,
+    Admin,
     Html,
 }
 
@@ -99,6 +106,8 @@ impl Dialect {
             Dialect::Matrix
         } else if path.starts_with("/oauth2/") || path.starts_with("/.well-known/") {
             Dialect::OAuth
+        } else if path.starts_with(ADMIN_API_PREFIX) {
+            Dialect::Admin
         } else {
             Dialect::Html
         }
@@ -120,6 +129,7 @@ impl Dialect {
                 error.status = status;
                 error.into_response()
             }
+            Dialect::Admin => ApiError::new(status, message).into_response(),
             Dialect::Html => {
                 // The title in the request's language; the message names
                 // the field in the words every dialect shares.

@@ -930,3 +930,38 @@ async fn upstream_links_are_added_listed_and_removed_and_providers_read() {
         404
     );
 }
+
+/// What is refused before a handler runs — by the text guard (control
+/// characters, NUL in JSON) or by an extractor (a query or body that does
+/// not fit its type) — is answered in the API's error shape, as the
+/// document says, not as a web page (found by schemathesis).
+#[tokio::test]
+async fn refusals_before_the_handler_have_the_api_error_shape() {
+    let (_t, router, admin) = admin().await;
+    let cases = [
+        ("GET", "/api/admin/v1/users?page[after]=", None),
+        ("GET", "/api/admin/v1/users?page[first]=many", None),
+        (
+            "GET",
+            "/api/admin/v1/user-registration-tokens?filter[used]=1x",
+            None,
+        ),
+        ("GET", "/api/admin/v1/users/by-username/a%01b", None),
+        ("GET", "/api/admin/v1/users?filter[search]=a%7Fb", None),
+        (
+            "POST",
+            "/api/admin/v1/users",
+            Some(json!({"username": "a\u{0}b"})),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let refused = call(&router, method, path, Some(&admin), body).await;
+        assert_eq!(refused.status, 400, "{path}: {}", refused.body);
+        assert_eq!(
+            refused.header("content-type").as_deref(),
+            Some("application/json"),
+            "{path}"
+        );
+        assert!(!title(&refused).is_empty(), "{path}: {}", refused.body);
+    }
+}
