@@ -61,8 +61,18 @@ impl ApiError {
 
 /// The id of a path, which must be a ULID.
 pub fn parse_id(id: &str) -> Result<ulid::Ulid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::bad_request(format!("{id:?} is not a ULID")))
+    parse_ulid(id).ok_or_else(|| ApiError::bad_request(format!("{id:?} is not a ULID")))
+}
+
+/// A ULID, in either case. 26 base32 digits hold 130 bits and a ULID 128,
+/// so one above `7ZZZZZZZZZZZZZZZZZZZZZZZZZ` is refused, as the ULID spec
+/// ("Overflow Errors when Parsing Base32 Strings") requires; the `ulid`
+/// crate alone would drop the top bits and read another id.
+pub fn parse_ulid(text: &str) -> Option<ulid::Ulid> {
+    if !matches!(text.as_bytes().first(), Some(b'0'..=b'7')) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 impl From<StorageError> for ApiError {

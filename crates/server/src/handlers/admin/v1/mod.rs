@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod document;
 pub mod error;
 pub mod oauth2_clients;
 pub mod personal_sessions;
@@ -107,9 +108,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(upstream::get_provider))
         .routes(routes!(oauth2_clients::list))
         .routes(routes!(oauth2_clients::get));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(response::BASE, v1)
-        .split_for_parts()
+        .split_for_parts();
+    // What every operation shares: 400/401/403/503, `{id}` as a ULID.
+    document::complete(&mut api);
+    (router, api)
 }
 
 #[cfg(test)]
