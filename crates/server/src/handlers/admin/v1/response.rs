@@ -113,23 +113,46 @@ const MAX_PAGE_SIZE: usize = 1000;
 pub struct PageParams {
     /// The first N items (default 10, at most 1000).
     #[serde(rename = "page[first]")]
-    #[param(rename = "page[first]")]
+    #[param(rename = "page[first]", minimum = 1, maximum = 1000)]
     pub first: Option<usize>,
-    /// The last N items.
+    /// The last N items (at most 1000).
     #[serde(rename = "page[last]")]
-    #[param(rename = "page[last]")]
+    #[param(rename = "page[last]", minimum = 1, maximum = 1000)]
     pub last: Option<usize>,
     /// Items after this id.
     #[serde(rename = "page[after]")]
-    #[param(rename = "page[after]", value_type = Option<String>)]
+    #[serde(default, deserialize_with = "cursor")]
+    #[param(rename = "page[after]", value_type = Option<String>, pattern = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     pub after: Option<Ulid>,
     /// Items before this id.
     #[serde(rename = "page[before]")]
-    #[param(rename = "page[before]", value_type = Option<String>)]
+    #[serde(default, deserialize_with = "cursor")]
+    #[param(rename = "page[before]", value_type = Option<String>, pattern = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     pub before: Option<Ulid>,
     /// `true` (default): the count and the items; `false`: the items;
     /// `only`: the count.
+    #[param(value_type = Option<CountParam>, inline)]
     pub count: Option<String>,
+}
+
+// The values of `count` in the document; the field is read as text, so
+// that a wrong one is refused in the API's words.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // only its schema is used
+pub enum CountParam {
+    True,
+    False,
+    Only,
+}
+
+/// A cursor is a ULID as `parse_ulid` reads one (the `pattern` above is
+/// [`super::document::ULID_PATTERN`]; attributes take only literals).
+fn cursor<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Ulid>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    super::error::parse_ulid(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a ULID")))
 }
 
 /// What a list includes.
@@ -246,5 +269,37 @@ impl<T: Resource> List<T> {
             data: Some(page.items.into_iter().map(ResourceObject::new).collect()),
             links: Some(links),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{extract::Query, http::Uri};
+
+    use super::*;
+
+    fn page(query: &str) -> Result<Pagination, String> {
+        let uri: Uri = format!("/x?{query}").parse().unwrap();
+        let Query(params) = Query::<PageParams>::try_from_uri(&uri).map_err(|e| e.body_text())?;
+        params.pagination().map_err(|e| e.title)
+    }
+
+    /// The bounds the document gives (`minimum: 1`, `maximum: 1000`, a
+    /// ULID cursor) are the ones enforced.
+    #[test]
+    fn page_parameters_are_bounded_as_documented() {
+        assert_eq!(page("").unwrap().limit, DEFAULT_PAGE_SIZE);
+        assert_eq!(page("page[first]=1000").unwrap().limit, 1000);
+        assert!(page("page[last]=1").unwrap().from_end);
+        for bad in ["page[first]=0", "page[last]=1001", "page[first]=-1"] {
+            assert!(page(bad).is_err(), "{bad}");
+        }
+        let largest = format!("7{}", "Z".repeat(25));
+        let after = page(&format!("page[after]={}", largest.to_lowercase())).unwrap();
+        assert_eq!(after.after, Some(Ulid(u128::MAX)));
+        // Above 128 bits: refused, not read as another cursor.
+        let refused = page(&format!("page[before]=8{}", "Z".repeat(25))).unwrap_err();
+        assert!(refused.contains("is not a ULID"), "{refused}");
+        assert!(page("page[after]=").is_err());
     }
 }

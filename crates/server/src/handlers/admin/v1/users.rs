@@ -85,8 +85,19 @@ pub struct UserFilterParams {
     pub search: Option<String>,
     /// `active`, `locked` or `deactivated`.
     #[serde(rename = "filter[status]")]
-    #[param(rename = "filter[status]")]
+    #[param(rename = "filter[status]", value_type = Option<StatusParam>, inline)]
     pub status: Option<String>,
+}
+
+// The values of `filter[status]` in the document; the field is read as
+// text, so that a wrong one is refused in the API's words.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // only its schema is used
+pub enum StatusParam {
+    Active,
+    Locked,
+    Deactivated,
 }
 
 impl UserFilterParams {
