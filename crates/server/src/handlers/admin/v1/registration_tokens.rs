@@ -152,8 +152,10 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct AddToken {
     /// The text; random when absent.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub token: Option<String>,
     /// How many registrations it allows; absent: unlimited.
+    #[schema(minimum = 1, format = Int64)]
     pub usage_limit: Option<u64>,
     /// When it stops working; absent: never.
     pub expires_at: Option<DateTime<Utc>>,
@@ -177,9 +179,7 @@ pub async fn add(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddToken>,
 ) -> Result<Response, ApiError> {
-    if body.usage_limit == Some(0) {
-        return Err(ApiError::bad_request("usage_limit must be at least 1"));
-    }
+    check_usage_limit(body.usage_limit)?;
     let now = state.clock.now();
     let expires_in = match body.expires_at {
         Some(at) if at <= now => {
@@ -257,7 +257,22 @@ pub struct UpdateToken {
     /// When it stops working; `null`: never.
     pub expires_at: Option<DateTime<Utc>>,
     /// How many registrations it allows; `null`: unlimited.
+    #[schema(minimum = 1, format = Int64)]
     pub usage_limit: Option<u64>,
+}
+
+/// `usage_limit` as the database keeps it (a signed 64-bit count), so the
+/// answer shows what was stored: 1 to 2^63-1, as the document's `minimum`
+/// and `format: int64` say. A larger one was stored as 2^63-1 while the
+/// answer of a creation showed the number sent (found by schemathesis).
+fn check_usage_limit(limit: Option<u64>) -> Result<(), ApiError> {
+    match limit {
+        Some(n) if n == 0 || i64::try_from(n).is_err() => Err(ApiError::bad_request(format!(
+            "usage_limit must be from 1 to {}",
+            i64::MAX
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Change a registration token's expiry and usage limit.
@@ -280,9 +295,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateToken>,
 ) -> Result<Json<Single<TokenAttributes>>, ApiError> {
-    if body.usage_limit == Some(0) {
-        return Err(ApiError::bad_request("usage_limit must be at least 1"));
-    }
+    check_usage_limit(body.usage_limit)?;
     let token = find(&state, &id).await?;
     let mut repo = state.db.begin().await?;
     repo.registration_tokens()

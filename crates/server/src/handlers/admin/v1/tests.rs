@@ -965,3 +965,33 @@ async fn refusals_before_the_handler_have_the_api_error_shape() {
         assert!(!title(&refused).is_empty(), "{path}: {}", refused.body);
     }
 }
+
+/// A usage limit the database cannot hold is refused, on creation and on
+/// change, rather than stored as another number (found by schemathesis).
+#[tokio::test]
+async fn usage_limits_beyond_64_bits_signed_are_refused() {
+    let (_t, router, admin) = admin().await;
+    let base = "/api/admin/v1/user-registration-tokens";
+    let too_large = json!({"usage_limit": 9_223_372_036_854_775_808_u64});
+    let refused = call(&router, "POST", base, Some(&admin), Some(too_large.clone())).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(title(&refused).contains("usage_limit"), "{}", refused.body);
+    let largest = json!({"usage_limit": i64::MAX});
+    let created = call(&router, "POST", base, Some(&admin), Some(largest)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("{base}/{id}");
+    let refused = call(&router, "PUT", &path, Some(&admin), Some(too_large)).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let stored = call(&router, "GET", &path, Some(&admin), None).await.json();
+    assert_eq!(stored["data"]["attributes"]["usage_limit"], i64::MAX);
+    let count = call(
+        &router,
+        "GET",
+        &format!("{base}?count=only"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(count.json()["meta"]["count"], 1);
+}
