@@ -109,6 +109,9 @@ impl IntoResponse for ApiError {
 
 /// A JSON body whose refusal (not JSON, wrong fields, an unknown field) is
 /// an [`ApiError`] with the API's error shape, not axum's plain text.
+/// Every body the document describes is an object: serde alone would also
+/// read a struct from an array of its fields (`[true]` as `{"admin":
+/// true}`), which is refused too.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
@@ -119,9 +122,21 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
-        }
+        let value = match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(ApiError::bad_request(rejection.body_text())),
+        };
+        object_body(value).map(Self)
     }
+}
+
+/// `value` as a `T`, refused unless it is a JSON object.
+pub fn object_body<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a valid request: {e}")))
 }

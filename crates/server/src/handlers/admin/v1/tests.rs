@@ -995,3 +995,65 @@ async fn usage_limits_beyond_64_bits_signed_are_refused() {
     .await;
     assert_eq!(count.json()["meta"]["count"], 1);
 }
+
+/// The body of deactivate is optional: none, `null` (the document allows
+/// it; found by schemathesis) or `{"skip_erase": …}`; anything else is 400,
+/// as is any body but an object elsewhere (serde would read `[true]` as
+/// `{"admin": true}`).
+#[tokio::test]
+async fn deactivate_takes_no_body_null_or_its_options() {
+    let (t, router, admin) = admin().await;
+    let path = |user: &mxauth_model::User| format!("/api/admin/v1/users/{}/deactivate", user.id);
+    let bob = add_user(&t.state, "bob", "correct horse battery staple").await;
+    for bad in [
+        json!([]),
+        json!([true]),
+        json!(true),
+        json!({"erase": true}),
+    ] {
+        let refused = call(&router, "POST", &path(&bob), Some(&admin), Some(bad)).await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+    }
+    let null = call(
+        &router,
+        "POST",
+        &path(&bob),
+        Some(&admin),
+        Some(Value::Null),
+    )
+    .await;
+    assert_eq!(null.status, 200, "{}", null.body);
+    assert!(null.json()["data"]["attributes"]["deactivated_at"].is_string());
+    let carol = add_user(&t.state, "carol", "correct horse battery staple").await;
+    let kept = call(
+        &router,
+        "POST",
+        &path(&carol),
+        Some(&admin),
+        Some(json!({"skip_erase": true})),
+    )
+    .await;
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    let mut repo = t.state.db.read().await.unwrap();
+    let jobs = repo.jobs().list("deactivate-user").await.unwrap();
+    let erases = |user: &mxauth_model::User| {
+        let job = jobs
+            .iter()
+            .find(|j| j.payload.contains(&user.id.to_string()))
+            .unwrap();
+        job.payload.contains("\"hs_erase\":true")
+    };
+    assert!(erases(&bob), "null is MAS's default: erase");
+    assert!(!erases(&carol));
+    let set_admin = format!("/api/admin/v1/users/{}/set-admin", carol.id);
+    let array = call(
+        &router,
+        "POST",
+        &set_admin,
+        Some(&admin),
+        Some(json!([true])),
+    )
+    .await;
+    assert_eq!(array.status, 400, "{}", array.body);
+    assert_eq!(title(&array), "the body must be a JSON object");
+}

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::AdminCaller,
-    error::{parse_id, ApiError, ApiJson, ErrorBody},
+    error::{object_body, parse_id, ApiError, ApiJson, ErrorBody},
     response::{CountMode, List, PageParams, Resource, Single},
 };
 use crate::{
@@ -482,12 +482,16 @@ pub async fn deactivate(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Single<UserAttributes>>, ApiError> {
-    // The body is optional (MAS's clients send none).
+    // The body is optional (MAS's clients send none), and the document
+    // allows `null` for it too (found by schemathesis).
     let body: Deactivate = if body.iter().all(u8::is_ascii_whitespace) {
         Deactivate::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("the body is not a valid request: {e}")))?
+        match serde_json::from_slice(&body) {
+            Ok(serde_json::Value::Null) => Deactivate::default(),
+            Ok(value) => object_body(value)?,
+            Err(e) => return Err(ApiError::bad_request(format!("the body is not JSON: {e}"))),
+        }
     };
     let user = find(&state, &id).await?;
     if user.deactivated_at.is_some() {
