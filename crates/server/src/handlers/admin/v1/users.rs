@@ -236,7 +236,9 @@ pub async fn by_username(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddUser {
-    /// The localpart.
+    /// The localpart: `a-z`, `0-9` and `._=-/+`, not digits only, the full
+    /// Matrix ID at most 255 bytes (Matrix's rules, which the server checks).
+    #[schema(pattern = "^[a-z0-9._=/+-]*[a-z._=/+-][a-z0-9._=/+-]*$")]
     pub username: String,
     /// Create it without asking the homeserver whether the name is free.
     #[serde(default)]
@@ -308,6 +310,7 @@ async fn audit(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
+    #[schema(min_length = 1)]
     pub password: String,
     /// Accept a password weaker than `passwords.minimum_complexity`.
     #[serde(default)]
