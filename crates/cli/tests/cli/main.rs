@@ -14,6 +14,7 @@ mod smtp_peer;
 
 mod account_pages;
 mod admin_api;
+mod admin_api_schema;
 mod browser;
 mod config_commands;
 mod dev_mode;
