@@ -54,6 +54,23 @@ pub fn complete(api: &mut OpenApi) {
         ];
         for operation in operations.into_iter().flatten() {
             complete_operation(operation);
+            name_operation(operation);
+        }
+    }
+}
+
+/// OpenAPI asks for unique `operationId`s; the handlers' names repeat
+/// across resources (`list`, `get`…), so each is prefixed with its tag:
+/// `user.list`, `user-email.get`.
+fn name_operation(operation: &mut Operation) {
+    let tag = operation
+        .tags
+        .as_ref()
+        .and_then(|tags| tags.first())
+        .cloned();
+    if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+        if !id.starts_with(&format!("{tag}.")) {
+            *id = format!("{tag}.{id}");
         }
     }
 }
@@ -168,6 +185,22 @@ mod tests {
             add_user["503"]["description"],
             "The homeserver cannot be reached"
         );
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let (_, api) = super::super::routes();
+        let mut seen = std::collections::BTreeSet::new();
+        for item in api.paths.paths.values() {
+            for operation in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+                .into_iter()
+                .flatten()
+            {
+                let id = operation.operation_id.clone().unwrap_or_default();
+                assert!(seen.insert(id.clone()), "{id} twice");
+            }
+        }
+        assert!(seen.contains("user.list"), "{seen:?}");
     }
 
     /// The pattern is what `parse_id` accepts: the first character at most
