@@ -49,6 +49,26 @@ pub mod paths {
     pub const RECOVER: &str = "/recover";
     pub const RECOVER_PROGRESS: &str = "/recover/progress/{id}";
     pub const ACCOUNT_PASSWORD_RECOVERY: &str = "/account/password/recovery";
+    /// The admin console (`handlers/pages/admin/`): the users (search and
+    /// create), one user and what an admin changes on them, the
+    /// registration tokens. Each change posts to its own path.
+    pub const ADMIN: &str = "/admin";
+    pub const ADMIN_USER: &str = "/admin/users/{id}";
+    pub const ADMIN_USER_LOCK: &str = "/admin/users/{id}/lock";
+    pub const ADMIN_USER_UNLOCK: &str = "/admin/users/{id}/unlock";
+    pub const ADMIN_USER_DEACTIVATE: &str = "/admin/users/{id}/deactivate";
+    pub const ADMIN_USER_REACTIVATE: &str = "/admin/users/{id}/reactivate";
+    pub const ADMIN_USER_PASSWORD: &str = "/admin/users/{id}/password";
+    pub const ADMIN_USER_ADMIN_RIGHTS: &str = "/admin/users/{id}/admin-rights";
+    pub const ADMIN_USER_EMAILS: &str = "/admin/users/{id}/emails";
+    pub const ADMIN_USER_EMAIL_REMOVE: &str = "/admin/users/{id}/emails/remove";
+    pub const ADMIN_USER_SESSION_END: &str = "/admin/users/{id}/sessions/end";
+    pub const ADMIN_USER_SESSIONS_END_ALL: &str = "/admin/users/{id}/sessions/end-all";
+    pub const ADMIN_USER_TOKENS: &str = "/admin/users/{id}/personal-tokens";
+    pub const ADMIN_USER_TOKEN_REVOKE: &str = "/admin/users/{id}/personal-tokens/revoke";
+    pub const ADMIN_REGISTRATION_TOKENS: &str = "/admin/registration-tokens";
+    pub const ADMIN_REGISTRATION_TOKEN_REVOKE: &str = "/admin/registration-tokens/{id}/revoke";
+    pub const ADMIN_REGISTRATION_TOKEN_UNREVOKE: &str = "/admin/registration-tokens/{id}/unrevoke";
     /// The admin API's OpenAPI document and its browser (`adminapi`; the
     /// API's own paths are in its `#[utoipa::path]` annotations).
     pub const API_SPEC: &str = "/api/spec.json";
@@ -199,6 +219,12 @@ impl UrlBuilder {
     }
 
     /// One session on the account pages.
+    /// `route` (a path with one `{id}`) for `id`, relative: the admin
+    /// console's links and form actions.
+    pub fn with_id(&self, route: &str, id: &str) -> String {
+        self.relative(&route.replace("{id}", id))
+    }
+
     pub fn account_session(&self, session_id: &str) -> String {
         self.relative(&paths::ACCOUNT_SESSION.replace("{id}", session_id))
     }

@@ -15,6 +15,7 @@ mod smtp_peer;
 mod account_pages;
 mod admin_api;
 mod admin_api_schema;
+mod admin_console;
 mod browser;
 mod config_commands;
 mod dev_mode;

@@ -20,6 +20,8 @@
 mod account;
 mod account_security;
 mod account_sessions;
+mod admin;
+mod admin_user;
 mod compat_sso;
 mod consent;
 mod emails;
@@ -51,6 +53,15 @@ pub use self::{
     },
     account_sessions::{
         SessionContext, SessionKind, SessionSummary, SessionsContext, SessionsNotice,
+    },
+    admin::{
+        AdminNav, AdminRegistrationTokenRow, AdminRegistrationTokensContext, AdminSection,
+        AdminUserRow, AdminUserStatus, AdminUsersContext, RegistrationTokenError,
+        RegistrationTokenState, RegistrationTokensNotice,
+    },
+    admin_user::{
+        AdminLinkRow, AdminSessionRow, AdminTokenRow, AdminUserActions, AdminUserContext,
+        AdminUserError, AdminUserNotice, AdminUserSummary, IssuedToken,
     },
     compat_sso::CompatSsoContext,
     consent::{ClientHomepage, ClientSummary, ConsentContext},
@@ -109,8 +120,9 @@ pub struct TemplateError {
 }
 
 /// Every template shipped with mxauth, by name. `pages/base.html` is the
-/// layout the pages extend, and `pages/account_layout.html` the one the
-/// account pages extend; they are rendered through them.
+/// layout the pages extend, `pages/account_layout.html` the one the
+/// account pages extend and `pages/admin_layout.html` the admin console's;
+/// they are rendered through them.
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "pages/base.html",
@@ -217,6 +229,22 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../templates/pages/recover_password.html"),
     ),
     (
+        "pages/admin_layout.html",
+        include_str!("../../../../templates/pages/admin_layout.html"),
+    ),
+    (
+        "pages/admin_users.html",
+        include_str!("../../../../templates/pages/admin_users.html"),
+    ),
+    (
+        "pages/admin_user.html",
+        include_str!("../../../../templates/pages/admin_user.html"),
+    ),
+    (
+        "pages/admin_registration_tokens.html",
+        include_str!("../../../../templates/pages/admin_registration_tokens.html"),
+    ),
+    (
         "emails/verification.subject.txt",
         include_str!("../../../../templates/emails/verification.subject.txt"),
     ),
@@ -284,6 +312,9 @@ const CONTEXTS: &[SampleRenderer] = &[
     Templates::render_samples::<RecoverContext>,
     Templates::render_samples::<RecoverProgressContext>,
     Templates::render_samples::<RecoverPasswordContext>,
+    Templates::render_samples::<AdminUsersContext>,
+    Templates::render_samples::<AdminUserContext>,
+    Templates::render_samples::<AdminRegistrationTokensContext>,
     Templates::render_email_samples::<VerificationEmailContext>,
     Templates::render_email_samples::<RecoveryEmailContext>,
     Templates::render_email_samples::<NewEmailContext>,

@@ -52,6 +52,7 @@ fn every_template_renders_with_every_sample() {
     let mut checked: Vec<String> = rendered.iter().map(|r| r.template.to_owned()).collect();
     checked.push("pages/base.html".into());
     checked.push("pages/account_layout.html".into());
+    checked.push("pages/admin_layout.html".into());
     checked.sort();
     assert_eq!(checked, template_files());
 }
@@ -129,7 +130,11 @@ fn an_override_replaces_its_template_and_the_others_stay_embedded() {
         ["/etc/mxauth/templates/pages/logged_out.html"]
     );
     // Every template but the layouts the pages extend.
-    let layouts = ["pages/base.html", "pages/account_layout.html"];
+    let layouts = [
+        "pages/base.html",
+        "pages/account_layout.html",
+        "pages/admin_layout.html",
+    ];
     let rendered = Templates::names().filter(|n| !layouts.contains(n)).count();
     assert_eq!(t.check().unwrap().len(), rendered);
 }

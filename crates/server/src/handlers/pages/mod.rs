@@ -1,9 +1,10 @@
 //! Resource `human`: server-rendered pages (login, consent, logout, the
-//! account pages) and what they share: rendering, the browser cookie, the
+//! account pages, the admin console) and what they share: rendering, the browser cookie, the
 //! logged-in user. Every page sets `X-Frame-Options: DENY` (clickjacking) and every form
 //! carries the CSRF token of the cookie.
 
 pub mod account;
+pub mod admin;
 pub mod compat_sso;
 pub mod consent;
 pub mod login;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
             get(compat_sso::show).post(compat_sso::submit),
         )
         .merge(account::router())
+        .merge(admin::router())
         .merge(register::router())
         .merge(recover::router())
         .merge(super::upstream::router())

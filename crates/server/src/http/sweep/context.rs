@@ -34,6 +34,11 @@ pub struct Context {
     pub compat_token: String,
     pub compat_refresh: String,
     pub matrix_secret: String,
+    /// The user the admin console's `/admin/users/{id}/…` routes change
+    /// (alice, the browser's user, is an admin), and a registration token
+    /// for `/admin/registration-tokens/{id}/…`.
+    pub console_user_id: String,
+    pub registration_token_id: String,
 }
 
 impl Context {
@@ -53,7 +58,19 @@ impl Context {
         site.account.password_recovery_enabled = true;
         state.site = Arc::new(site);
         let router = router_for(&state, "");
-        add_user(&state, "alice", "wonderland").await;
+        let alice = add_user(&state, "alice", "wonderland").await;
+        let bob = add_user(&state, "bob", "builder").await;
+        let mut repo = state.db.begin().await.unwrap();
+        repo.users()
+            .set_can_request_admin(alice, true)
+            .await
+            .unwrap();
+        let ctx = (&state).into();
+        let registration_token =
+            crate::ops::registration::issue_token(&mut repo, ctx, None, None, None)
+                .await
+                .unwrap();
+        repo.commit().await.unwrap();
 
         let client = register(
             &router,
@@ -171,18 +188,27 @@ impl Context {
             compat_token: compat["access_token"].as_str().unwrap().to_owned(),
             compat_refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
             matrix_secret: state.site.matrix_secret.clone(),
+            console_user_id: bob.id.to_string(),
+            registration_token_id: registration_token.id.to_string(),
         }
     }
 
     /// The concrete paths of a route: its parameters filled with live ids,
     /// and then with values that are no id at all.
     pub fn paths_of(&self, route: &str) -> Vec<String> {
+        let id = if route.starts_with("/admin/users/") {
+            &self.console_user_id
+        } else if route.starts_with("/admin/registration-tokens/") {
+            &self.registration_token_id
+        } else {
+            &self.sso_id
+        };
         let live = route
             .replace("{version}", "v3")
             .replace("{idp}", "oidc-sweep")
             .replace("{grant_id}", &self.grant_id)
             .replace("{username}", "alice")
-            .replace("{id}", &self.sso_id);
+            .replace("{id}", id);
         let mut paths = vec![live];
         if route.contains('{') {
             let junk = [

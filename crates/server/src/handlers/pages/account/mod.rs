@@ -17,7 +17,7 @@ mod email_add;
 mod password;
 mod profile;
 mod refusals;
-mod sessions;
+pub(crate) mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -189,12 +189,12 @@ where
 }
 
 /// A time as the pages show it: minutes, UTC.
-fn shown_time(at: DateTime<Utc>) -> String {
+pub(crate) fn shown_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// A notice code from the query; one we do not know is ignored.
-fn notice<'de, T: serde::Deserialize<'de>>(value: Option<&'de str>) -> Option<T> {
+pub(crate) fn notice<'de, T: serde::Deserialize<'de>>(value: Option<&'de str>) -> Option<T> {
     use serde::de::IntoDeserializer;
     let value = value?;
     T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(value)).ok()

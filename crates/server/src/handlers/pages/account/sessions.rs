@@ -35,15 +35,16 @@ use crate::{
     urls::paths,
 };
 
-/// A session of the person, of any kind.
-enum AnySession {
+/// A session of the person, of any kind (the admin console lists them
+/// too).
+pub(crate) enum AnySession {
     Browser(BrowserSession),
     OAuth2(Session),
     Compat(CompatSession),
 }
 
 impl AnySession {
-    fn id(&self) -> Ulid {
+    pub(crate) fn id(&self) -> Ulid {
         match self {
             Self::Browser(s) => s.id,
             Self::OAuth2(s) => s.id,
@@ -53,7 +54,7 @@ impl AnySession {
 }
 
 /// Every active session of `user`.
-async fn all_of(state: &AppState, user: &User) -> Result<Vec<AnySession>, StorageError> {
+pub(crate) async fn all_of(state: &AppState, user: &User) -> Result<Vec<AnySession>, StorageError> {
     let mut repo = state.db.read().await?;
     let browsers = repo.browser_sessions().active_of_user(user.id).await?;
     let oauth2 = repo.oauth2_sessions().active_of_user(user.id).await?;
@@ -67,7 +68,11 @@ async fn all_of(state: &AppState, user: &User) -> Result<Vec<AnySession>, Storag
 
 /// The active session `id` of `user`, whatever its kind; `None` for
 /// another person's, an ended one or none.
-async fn find(state: &AppState, user: &User, id: Ulid) -> Result<Option<AnySession>, StorageError> {
+pub(crate) async fn find(
+    state: &AppState,
+    user: &User,
+    id: Ulid,
+) -> Result<Option<AnySession>, StorageError> {
     let mut repo = state.db.read().await?;
     let found = if let Some(s) = repo.browser_sessions().find(id).await? {
         (s.user_id == user.id && s.is_active()).then_some(AnySession::Browser(s))
