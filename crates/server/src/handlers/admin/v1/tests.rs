@@ -686,7 +686,7 @@ async fn personal_tokens_act_as_their_user_until_regenerated_revoked_or_expired(
 
 #[tokio::test]
 async fn an_admins_personal_token_with_the_admin_scope_uses_the_api() {
-    let (_t, router, admin) = admin().await;
+    let (t, router, admin) = admin().await;
     let root = add_user_via_api(&router, &admin, "root").await;
     call(
         &router,
@@ -711,6 +711,22 @@ async fn an_admins_personal_token_with_the_admin_scope_uses_the_api() {
         .to_owned();
     let users = call(&router, "GET", "/api/admin/v1/users", Some(&token), None).await;
     assert_eq!(users.status, 200, "{}", users.body);
+    // An expired personal token is out: 401.
+    let short = call(&router, "POST", "/api/admin/v1/personal-sessions", Some(&admin),
+        Some(json!({"actor_user_id": root, "human_name": "short", "scope": "urn:mas:admin", "expires_in": 60}))).await;
+    let short = short.json()["data"]["attributes"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        call(&router, "GET", "/api/admin/v1/version", Some(&short), None)
+            .await
+            .status,
+        200
+    );
+    t.clock.advance(chrono::Duration::seconds(61));
+    let expired = call(&router, "GET", "/api/admin/v1/version", Some(&short), None).await;
+    assert_eq!(expired.status, 401, "{}", expired.body);
 }
 
 #[tokio::test]
