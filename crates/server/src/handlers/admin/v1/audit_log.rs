@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{ApiError, ErrorBody},
-    response::{CountMode, List, PageParams, Resource},
+    response::{list_of, List, PageParams, Resource},
 };
 use crate::state::AppState;
 
@@ -98,21 +98,13 @@ pub async fn list(
         }
         q.finish()
     };
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(repo.audit_events().count_matching(&filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.audit_events()
-                .page(&filter, pagination)
-                .await?
-                .map(AuditEventAttributes::from),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &query)))
+    list_of(
+        &state,
+        &page,
+        &query,
+        async |repo| repo.audit_events().count_matching(&filter).await,
+        async |repo, p| repo.audit_events().page(&filter, p).await,
+        AuditEventAttributes::from,
+    )
+    .await
 }

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{parse_id, ApiError, ErrorBody},
-    response::{CountMode, List, PageParams, Resource, Single},
+    response::{list_of, List, PageParams, Resource, Single},
 };
 use crate::state::AppState;
 
@@ -135,23 +135,15 @@ pub async fn list(
         }
         q.finish()
     };
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(repo.oauth2_clients().count_matching(&filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.oauth2_clients()
-                .page(&filter, pagination)
-                .await?
-                .map(ClientAttributes::from),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &query)))
+    list_of(
+        &state,
+        &page,
+        &query,
+        async |repo| repo.oauth2_clients().count_matching(&filter).await,
+        async |repo, p| repo.oauth2_clients().page(&filter, p).await,
+        ClientAttributes::from,
+    )
+    .await
 }
 
 /// Get an OAuth client.

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{parse_id, ApiError, ApiJson, ErrorBody},
-    response::{CountMode, List, PageParams, Resource, Single},
+    response::{list_of, List, PageParams, Resource, Single},
 };
 use crate::{
     ops::registration::{issue_token, IssueTokenError},
@@ -129,23 +129,15 @@ pub async fn list(
         valid: filters.valid,
         now,
     };
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(repo.registration_tokens().count_matching(&filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.registration_tokens()
-                .page(&filter, pagination)
-                .await?
-                .map(|t| TokenAttributes::new(t, now)),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &filters.query())))
+    list_of(
+        &state,
+        &page,
+        &filters.query(),
+        async |repo| repo.registration_tokens().count_matching(&filter).await,
+        async |repo, p| repo.registration_tokens().page(&filter, p).await,
+        |t| TokenAttributes::new(t, now),
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

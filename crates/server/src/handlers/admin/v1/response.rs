@@ -272,6 +272,41 @@ impl<T: Resource> List<T> {
     }
 }
 
+/// Answers a list request: the count and/or the page (as `count` asks),
+/// read with `count_of` and `page_of`, each item shown with `show`. Every
+/// list of the API is this, with its own storage calls.
+pub async fn list_of<T: Resource, M>(
+    state: &crate::state::AppState,
+    page: &PageParams,
+    filter_query: &str,
+    count_of: impl AsyncFnOnce(
+        &mut mxauth_storage::ReadHandle,
+    ) -> Result<u64, mxauth_storage::StorageError>,
+    page_of: impl AsyncFnOnce(
+        &mut mxauth_storage::ReadHandle,
+        Pagination,
+    ) -> Result<Page<M>, mxauth_storage::StorageError>,
+    show: impl FnMut(M) -> T,
+) -> Result<axum::Json<List<T>>, ApiError> {
+    let pagination = page.pagination()?;
+    let mode = page.count_mode()?;
+    let mut repo = state.db.read().await?;
+    let count = match mode {
+        CountMode::ItemsOnly => None,
+        _ => Some(count_of(&mut repo).await?),
+    };
+    let items = match mode {
+        CountMode::CountOnly => None,
+        _ => Some(page_of(&mut repo, pagination).await?.map(show)),
+    };
+    Ok(axum::Json(List::new(
+        items,
+        count,
+        pagination,
+        filter_query,
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use axum::{extract::Query, http::Uri};

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{parse_id, ApiError, ErrorBody},
-    response::{CountMode, List, PageParams, Resource, Single},
+    response::{self, List, PageParams, Resource, Single},
 };
 use crate::{
     ops::{self, Context},
@@ -114,18 +114,15 @@ async fn list_of<K: Kind>(
 ) -> Result<Json<List<K>>, ApiError> {
     let filter = filters.filter()?;
     let query = filters.query();
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(K::count(&mut repo, &filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(K::page(&mut repo, &filter, pagination).await?.map(K::show)),
-    };
-    Ok(Json(List::new(items, count, pagination, &query)))
+    response::list_of(
+        state,
+        page,
+        &query,
+        async |repo| K::count(repo, &filter).await,
+        async |repo, p| K::page(repo, &filter, p).await,
+        K::show,
+    )
+    .await
 }
 
 async fn find_of<K: Kind>(state: &AppState, id: &str) -> Result<K::Model, ApiError> {

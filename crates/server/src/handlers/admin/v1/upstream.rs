@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{parse_id, ApiError, ApiJson, ErrorBody},
-    response::{CountMode, List, PageParams, Resource, Single},
+    response::{list_of, List, PageParams, Resource, Single},
 };
 use crate::state::AppState;
 
@@ -105,23 +105,15 @@ pub async fn list_links(
         }
         q.finish()
     };
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(repo.upstream_links().count_matching(&filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.upstream_links()
-                .page(&filter, pagination)
-                .await?
-                .map(LinkAttributes::from),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &query)))
+    list_of(
+        &state,
+        &page,
+        &query,
+        async |repo| repo.upstream_links().count_matching(&filter).await,
+        async |repo, p| repo.upstream_links().page(&filter, p).await,
+        LinkAttributes::from,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -318,27 +310,16 @@ pub async fn list_providers(
         .enabled
         .map(|e| format!("filter[enabled]={e}"))
         .unwrap_or_default();
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(
-            repo.upstream_providers()
-                .count_matching(filters.enabled)
-                .await?,
-        ),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.upstream_providers()
-                .page(filters.enabled, pagination)
-                .await?
-                .map(ProviderAttributes::new),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &query)))
+    let enabled = filters.enabled;
+    list_of(
+        &state,
+        &page,
+        &query,
+        async |repo| repo.upstream_providers().count_matching(enabled).await,
+        async |repo, p| repo.upstream_providers().page(enabled, p).await,
+        ProviderAttributes::new,
+    )
+    .await
 }
 
 /// Get an upstream provider.

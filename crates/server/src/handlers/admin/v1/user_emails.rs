@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{parse_id, ApiError, ApiJson, ErrorBody},
-    response::{CountMode, List, PageParams, Resource, Single},
+    response::{list_of, List, PageParams, Resource, Single},
 };
 use crate::{ops, state::AppState};
 
@@ -85,8 +85,6 @@ pub async fn list(
         user: filters.user.as_deref().map(parse_id).transpose()?,
         email: filters.email.clone(),
     };
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
     // Built before any await: the serializer is not `Send`.
     let query = {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -98,21 +96,15 @@ pub async fn list(
         }
         query.finish()
     };
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(repo.user_emails().count_matching(&filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.user_emails()
-                .page(&filter, pagination)
-                .await?
-                .map(UserEmailAttributes::from),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &query)))
+    list_of(
+        &state,
+        &page,
+        &query,
+        async |repo| repo.user_emails().count_matching(&filter).await,
+        async |repo, p| repo.user_emails().page(&filter, p).await,
+        UserEmailAttributes::from,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

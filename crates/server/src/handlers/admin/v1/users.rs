@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     auth::AdminCaller,
     error::{object_body, parse_id, ApiError, ApiJson, ErrorBody},
-    response::{CountMode, List, PageParams, Resource, Single},
+    response::{list_of, List, PageParams, Resource, Single},
 };
 use crate::{
     ops::{self, username::UsernameRefusal, users::NewUser},
@@ -159,23 +159,15 @@ pub async fn list(
     Query(page): Query<PageParams>,
 ) -> Result<Json<List<UserAttributes>>, ApiError> {
     let filter = filters.filter()?;
-    let pagination = page.pagination()?;
-    let mode = page.count_mode()?;
-    let mut repo = state.db.read().await?;
-    let count = match mode {
-        CountMode::ItemsOnly => None,
-        _ => Some(repo.users().count_matching(&filter).await?),
-    };
-    let items = match mode {
-        CountMode::CountOnly => None,
-        _ => Some(
-            repo.users()
-                .page(&filter, pagination)
-                .await?
-                .map(UserAttributes::from),
-        ),
-    };
-    Ok(Json(List::new(items, count, pagination, &filters.query())))
+    list_of(
+        &state,
+        &page,
+        &filters.query(),
+        async |repo| repo.users().count_matching(&filter).await,
+        async |repo, p| repo.users().page(&filter, p).await,
+        UserAttributes::from,
+    )
+    .await
 }
 
 async fn find(state: &AppState, id: &str) -> Result<User, ApiError> {
