@@ -20,6 +20,7 @@ mod browser;
 mod config_commands;
 mod dev_mode;
 mod email;
+mod instances;
 mod manage;
 mod matrix_sdk;
 mod oidc;

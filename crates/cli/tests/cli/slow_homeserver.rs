@@ -12,10 +12,7 @@ use std::{
 };
 
 use serde_json::json;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
-};
+use tokio::{io::AsyncWriteExt, net::TcpListener};
 
 use crate::support::*;
 
@@ -38,32 +35,6 @@ async fn stub_homeserver(delay: Arc<AtomicU64>) -> u16 {
         }
     });
     port
-}
-
-/// Reads one request: the head, then `content-length` bytes of body.
-async fn read_request(socket: &mut tokio::net::TcpStream) {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let Ok(n) = socket.read(&mut buf).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        data.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&data).to_lowercase();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if data.len() >= end + 4 + length {
-                return;
-            }
-        }
-    }
 }
 
 async fn timed<F: std::future::Future>(f: F) -> (F::Output, Duration) {

@@ -451,7 +451,7 @@ async fn imports_from_a_postgres_synapse_database() {
     )
     .await
     .unwrap();
-    let mxauth_storage::Database::Postgres(pool) = &synapse_db else {
+    let mxauth_storage::Database::Postgres(pool, _) = &synapse_db else {
         unreachable!()
     };
     let (token, device): (String, String) = sqlx::query_as(
@@ -473,7 +473,7 @@ async fn imports_from_a_postgres_synapse_database() {
         mxauth_storage::Database::connect(&mxauth_storage::DatabaseSettings::from_uri(admin))
             .await
             .unwrap();
-    if let mxauth_storage::Database::Postgres(pool) = &admin_db {
+    if let mxauth_storage::Database::Postgres(pool, _) = &admin_db {
         let _ = sqlx::raw_sql(&format!(
             "DROP DATABASE IF EXISTS {source_name} WITH (FORCE)"
         ))
