@@ -1,0 +1,149 @@
+//! The PNG chart of a run: two panels, req/s and p99 latency, with a group
+//! of bars per scenario and one bar per target (a colour each, named in the
+//! legend), each bar labelled with its value. A scenario a target skipped
+//! gets "skip" where its bar would be.
+
+use std::path::Path;
+
+use crate::{
+    canvas::{Canvas, Rgb, BLACK, DARK_GREY, GLYPH, GREY, PALETTE},
+    error::Result,
+    report::TargetReport,
+    scenarios::Scenario,
+};
+
+const BAR: i64 = 48;
+const GAP: i64 = 28;
+const MARGIN_LEFT: i64 = 80;
+const MARGIN_RIGHT: i64 = 20;
+const PANEL_HEIGHT: i64 = 220;
+const TITLE: i64 = 40;
+const LABELS: i64 = 44;
+
+/// One bar: its value, or `None` when the target skipped the scenario.
+type Bars = Vec<(Scenario, Vec<Option<f64>>)>;
+
+/// The scenarios any target ran, with each target's value.
+fn bars(reports: &[TargetReport], value: impl Fn(&TargetReport, Scenario) -> Option<f64>) -> Bars {
+    Scenario::ALL
+        .into_iter()
+        .filter(|s| reports.iter().any(|r| r.get(*s).is_some()))
+        .map(|s| (s, reports.iter().map(|r| value(r, s)).collect()))
+        .collect()
+}
+
+/// 12345 → "12.3k", 9.87 → "9.87".
+pub fn short(value: f64) -> String {
+    if value >= 10_000.0 {
+        format!("{:.1}k", value / 1000.0)
+    } else if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn group_width(targets: usize) -> i64 {
+    (targets as i64 * BAR).max(13 * GLYPH as i64) + GAP
+}
+
+/// Draws the chart of `reports` into `path`.
+pub fn write(reports: &[TargetReport], title: &str, path: &Path) -> Result<()> {
+    let throughput = bars(reports, |r, s| Some(r.get(s)?.measured.per_second));
+    let p99 = bars(reports, |r, s| Some(r.get(s)?.measured.p99_ms));
+    let groups = throughput.len().max(1) as i64;
+    let width = (MARGIN_LEFT + groups * group_width(reports.len()) + MARGIN_RIGHT).max(480);
+    let legend = 20 * reports.len() as i64;
+    let height = TITLE + legend + 2 * (PANEL_HEIGHT + LABELS) + 20;
+    let mut canvas = Canvas::new(width as usize, height as usize);
+    canvas.text(10, 10, title, BLACK, 2);
+    for (i, report) in reports.iter().enumerate() {
+        let y = TITLE + 20 * i as i64;
+        canvas.rect(MARGIN_LEFT, y, 14, 14, color(i));
+        canvas.text(MARGIN_LEFT + 22, y + 3, &report.name, BLACK, 1);
+    }
+    let top = TITLE + legend + 10;
+    panel(&mut canvas, top, "req/s", &throughput, reports.len());
+    panel(
+        &mut canvas,
+        top + PANEL_HEIGHT + LABELS,
+        "p99 ms",
+        &p99,
+        reports.len(),
+    );
+    canvas.save(path)
+}
+
+fn color(i: usize) -> Rgb {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// One panel: its axis from 0 to the highest value, the bars, the values
+/// and the scenario names under the groups.
+fn panel(canvas: &mut Canvas, top: i64, unit: &str, bars: &Bars, targets: usize) {
+    let max = bars
+        .iter()
+        .flat_map(|(_, values)| values.iter().flatten())
+        .fold(0.0_f64, |m, v| m.max(*v));
+    let plot_top = top + 20;
+    let plot_height = PANEL_HEIGHT - 30;
+    let bottom = plot_top + plot_height;
+    canvas.text(10, top, unit, BLACK, 1);
+    // Grid lines at quarters of the highest value, labelled on the left.
+    for quarter in 0..=4 {
+        let y = bottom - plot_height * quarter / 4;
+        let line = if quarter == 0 { DARK_GREY } else { GREY };
+        canvas.rect(
+            MARGIN_LEFT - 4,
+            y,
+            canvas.width as i64 - MARGIN_LEFT - MARGIN_RIGHT + 4,
+            1,
+            line,
+        );
+        let label = short(max * quarter as f64 / 4.0);
+        let x = MARGIN_LEFT - 8 - Canvas::text_width(&label, 1);
+        canvas.text(x, y - 4, &label, DARK_GREY, 1);
+    }
+    let group = group_width(targets);
+    for (g, (scenario, values)) in bars.iter().enumerate() {
+        let left = MARGIN_LEFT + 10 + g as i64 * group;
+        for (i, value) in values.iter().enumerate() {
+            let x = left + i as i64 * BAR;
+            let (label, bar_top) = match value {
+                Some(v) => {
+                    let h = if max > 0.0 {
+                        (v / max * plot_height as f64).round() as i64
+                    } else {
+                        0
+                    };
+                    canvas.rect(x + 2, bottom - h, BAR - 4, h, color(i));
+                    (short(*v), bottom - h)
+                }
+                None => ("skip".to_owned(), bottom),
+            };
+            let lx = x + (BAR - Canvas::text_width(&label, 1)) / 2;
+            canvas.text(lx, bar_top - 10, &label, BLACK, 1);
+        }
+        // The name under the group, broken at dashes to fit.
+        let mut y = bottom + 6;
+        for part in scenario.name().split_inclusive('-') {
+            canvas.text(left, y, part, BLACK, 1);
+            y += 10;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_values_briefly() {
+        assert_eq!(short(25_612.0), "25.6k");
+        assert_eq!(short(1_452.4), "1452");
+        assert_eq!(short(12.34), "12.3");
+        assert_eq!(short(4.678), "4.68");
+    }
+}
