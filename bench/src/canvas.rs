@@ -155,6 +155,32 @@ impl Canvas {
     }
 }
 
+/// 12345 → "12.3k", 9.87 → "9.87".
+pub fn short(value: f64) -> String {
+    if value >= 10_000.0 {
+        format!("{:.1}k", value / 1000.0)
+    } else if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// Horizontal grid lines at quarters of `max` over a plot whose bottom
+/// edge is at `bottom`, each labelled left of `left`.
+pub fn y_grid(canvas: &mut Canvas, left: i64, width: i64, (bottom, height): (i64, i64), max: f64) {
+    for quarter in 0..=4 {
+        let y = bottom - height * quarter / 4;
+        let line = if quarter == 0 { DARK_GREY } else { GREY };
+        canvas.rect(left, y, width, 1, line);
+        let label = short(max * quarter as f64 / 4.0);
+        let x = left - 8 - Canvas::text_width(&label, 1);
+        canvas.text(x, y - 4, &label, DARK_GREY, 1);
+    }
+}
+
 /// Canvases are small; a PNG dimension is at most 2^31 - 1.
 fn dimension(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX).min(i32::MAX as u32)
@@ -225,6 +251,14 @@ mod tests {
         assert_eq!(pixel(3, 4), PALETTE[0]);
         assert_eq!(pixel(36, 20), BLACK);
         assert_eq!(pixel(0, 0), WHITE);
+    }
+
+    #[test]
+    fn labels_values_briefly() {
+        assert_eq!(short(25_612.0), "25.6k");
+        assert_eq!(short(1_452.4), "1452");
+        assert_eq!(short(12.34), "12.3");
+        assert_eq!(short(4.678), "4.68");
     }
 
     #[test]

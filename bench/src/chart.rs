@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::{
-    canvas::{Canvas, Rgb, BLACK, DARK_GREY, GLYPH, GREY, PALETTE},
+    canvas::{short, y_grid, Canvas, Rgb, BLACK, GLYPH, PALETTE},
     error::Result,
     report::TargetReport,
     scenarios::Scenario,
@@ -30,19 +30,6 @@ fn bars(reports: &[TargetReport], value: impl Fn(&TargetReport, Scenario) -> Opt
         .filter(|s| reports.iter().any(|r| r.get(*s).is_some()))
         .map(|s| (s, reports.iter().map(|r| value(r, s)).collect()))
         .collect()
-}
-
-/// 12345 → "12.3k", 9.87 → "9.87".
-pub fn short(value: f64) -> String {
-    if value >= 10_000.0 {
-        format!("{:.1}k", value / 1000.0)
-    } else if value >= 100.0 {
-        format!("{value:.0}")
-    } else if value >= 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    }
 }
 
 fn group_width(targets: usize) -> i64 {
@@ -91,21 +78,8 @@ fn panel(canvas: &mut Canvas, top: i64, unit: &str, bars: &Bars, targets: usize)
     let plot_height = PANEL_HEIGHT - 30;
     let bottom = plot_top + plot_height;
     canvas.text(10, top, unit, BLACK, 1);
-    // Grid lines at quarters of the highest value, labelled on the left.
-    for quarter in 0..=4 {
-        let y = bottom - plot_height * quarter / 4;
-        let line = if quarter == 0 { DARK_GREY } else { GREY };
-        canvas.rect(
-            MARGIN_LEFT - 4,
-            y,
-            canvas.width as i64 - MARGIN_LEFT - MARGIN_RIGHT + 4,
-            1,
-            line,
-        );
-        let label = short(max * quarter as f64 / 4.0);
-        let x = MARGIN_LEFT - 8 - Canvas::text_width(&label, 1);
-        canvas.text(x, y - 4, &label, DARK_GREY, 1);
-    }
+    let width = canvas.width as i64 - MARGIN_LEFT - MARGIN_RIGHT;
+    y_grid(canvas, MARGIN_LEFT, width, (bottom, plot_height), max);
     let group = group_width(targets);
     for (g, (scenario, values)) in bars.iter().enumerate() {
         let left = MARGIN_LEFT + 10 + g as i64 * group;
@@ -137,13 +111,82 @@ fn panel(canvas: &mut Canvas, top: i64, unit: &str, bars: &Bars, targets: usize)
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::load::{Errors, Measured};
+
+    fn report(name: &str, results: &[(Scenario, f64, f64)], skipped: &[Scenario]) -> TargetReport {
+        TargetReport {
+            name: name.to_owned(),
+            url: "http://127.0.0.1:1/".to_owned(),
+            database: None,
+            pid: None,
+            load_before: None,
+            startup: None,
+            idle: None,
+            setup_time: None,
+            after_setup: None,
+            setup_failed: false,
+            results: results
+                .iter()
+                .map(
+                    |&(scenario, per_second, p99_ms)| crate::scenarios::ScenarioResult {
+                        scenario,
+                        connections: 1,
+                        measured: Measured {
+                            ok: 1,
+                            elapsed: Duration::from_secs(1),
+                            per_second,
+                            p50_ms: 1.0,
+                            p90_ms: 1.0,
+                            p99_ms,
+                            max_ms: 1.0,
+                            mean_ms: 1.0,
+                            errors: Errors::default(),
+                        },
+                        server: None,
+                    },
+                )
+                .collect(),
+            skipped: skipped.iter().map(|s| (*s, "no user".to_owned())).collect(),
+            homeserver_calls: None,
+        }
+    }
 
     #[test]
-    fn labels_values_briefly() {
-        assert_eq!(short(25_612.0), "25.6k");
-        assert_eq!(short(1_452.4), "1452");
-        assert_eq!(short(12.34), "12.3");
-        assert_eq!(short(4.678), "4.68");
+    fn draws_a_bar_per_target_and_scenario() {
+        let reports = [
+            report(
+                "a",
+                &[
+                    (Scenario::Discovery, 1000.0, 2.0),
+                    (Scenario::Introspection, 500.0, 4.0),
+                ],
+                &[],
+            ),
+            report(
+                "b",
+                &[(Scenario::Discovery, 800.0, 3.0)],
+                &[Scenario::Introspection],
+            ),
+        ];
+        let bars = bars(&reports, |r, s| Some(r.get(s)?.measured.per_second));
+        assert_eq!(
+            bars,
+            vec![
+                (Scenario::Discovery, vec![Some(1000.0), Some(800.0)]),
+                (Scenario::Introspection, vec![Some(500.0), None]),
+            ]
+        );
+        let path =
+            std::env::temp_dir().join(format!("mxauth-bench-chart-{}.png", std::process::id()));
+        write(&reports, "test", &path).unwrap();
+        let png = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let expected = MARGIN_LEFT + 2 * group_width(2) + MARGIN_RIGHT;
+        assert_eq!(i64::from(width), expected.max(480));
     }
 }

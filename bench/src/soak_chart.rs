@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use crate::{
-    canvas::{Canvas, Rgb, BLACK, DARK_GREY, GREY, PALETTE},
-    chart::short,
+    canvas::{y_grid, Canvas, Rgb, BLACK, DARK_GREY, PALETTE},
     error::Result,
     report::mib,
     soak::{Flatness, Sample, FLAT_TOLERANCE, KINDS},
@@ -111,24 +110,7 @@ fn panel(canvas: &mut Canvas, top: i64, series: &[Series], marks: &[Mark], minut
     let plot_width = WIDTH - LEFT - RIGHT;
     let x_of = |m: f64| LEFT + (m / minutes * plot_width as f64).round() as i64;
     let y_of = |v: f64| bottom - (v / max * height as f64).round() as i64;
-    for quarter in 0..=4 {
-        let y = bottom - height * quarter / 4;
-        canvas.rect(
-            LEFT,
-            y,
-            plot_width,
-            1,
-            if quarter == 0 { DARK_GREY } else { GREY },
-        );
-        let label = short(max * quarter as f64 / 4.0);
-        canvas.text(
-            LEFT - 8 - Canvas::text_width(&label, 1),
-            y - 4,
-            &label,
-            DARK_GREY,
-            1,
-        );
-    }
+    y_grid(canvas, LEFT, plot_width, (bottom, height), max);
     // Minutes along the bottom, at fifths of the run.
     for fifth in 0..=5 {
         let m = minutes * f64::from(fifth) / 5.0;
