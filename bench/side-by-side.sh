@@ -5,7 +5,8 @@
 # homeserver (--stub-homeserver), then runs the bench against both: the
 # SQLite one introspected with the homeserver secret, the PostgreSQL one
 # with a static confidential client (client_secret_basic), both with one
-# registered user. MAS would be given the same way: its URL, its PID, its
+# registered user (registered before the stub runs, so without the
+# homeserver check). MAS would be given the same way: its URL, its PID, its
 # matrix.secret and a user, its matrix.endpoint at the stub.
 #   bench/side-by-side.sh [mxauth-bench options, e.g. --seconds 10]
 # Needs: cargo build --release -p mxauth -p mxauth-bench; psql; curl.
@@ -70,8 +71,9 @@ experimental:
   access_token_ttl: 3600
 YAML
   local mxauth=("$MXAUTH" -c "$dir/base.yaml" -c "$dir/override.yaml")
-  "${mxauth[@]}" database migrate >"$dir/migrate.log" 2>&1
-  "${mxauth[@]}" manage register-user alice -p "$PASSWORD" -y >"$dir/register.log" 2>&1
+  "${mxauth[@]}" database migrate >"$dir/migrate.log" 2>&1 || { cat "$dir/migrate.log" >&2; exit 1; }
+  "${mxauth[@]}" manage register-user alice -p "$PASSWORD" -y --ignore-homeserver-check >"$dir/register.log" 2>&1 ||
+    { cat "$dir/register.log" >&2; exit 1; }
   "${mxauth[@]}" server >"$dir/server.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::{
-    canvas::{short, y_grid, Canvas, Rgb, BLACK, GLYPH, PALETTE},
+    canvas::{short, Canvas, Rgb, BLACK, DARK_GREY, GLYPH, GREY, PALETTE},
     error::Result,
     report::TargetReport,
     scenarios::Scenario,
@@ -67,34 +67,77 @@ fn color(i: usize) -> Rgb {
     PALETTE[i % PALETTE.len()]
 }
 
-/// One panel: its axis from 0 to the highest value, the bars, the values
-/// and the scenario names under the groups.
+/// The decades a log axis spans: from the one below the smallest value
+/// to the one above the largest (at least one decade).
+fn decades(values: impl Iterator<Item = f64>) -> (i32, i32) {
+    let (min, max) = values
+        .filter(|v| *v > 0.0)
+        .fold((f64::MAX, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if max <= 0.0 {
+        return (0, 1);
+    }
+    let low = min.log10().floor() as i32;
+    let high = (max.log10().ceil() as i32).max(low + 1);
+    (low, high)
+}
+
+/// 10^decade: "0.1", "1", "100", "10k".
+fn decade_label(decade: i32) -> String {
+    match decade {
+        4.. => format!("{}k", 10_u64.pow(decade.unsigned_abs() - 3)),
+        0.. => 10_u64.pow(decade.unsigned_abs()).to_string(),
+        _ => 10f64.powi(decade).to_string(),
+    }
+}
+
+/// One panel on a log scale (throughput and latency span four or five
+/// decades from discovery to logins): a grid line per decade, the bars,
+/// the values and the scenario names under the groups.
 fn panel(canvas: &mut Canvas, top: i64, unit: &str, bars: &Bars, targets: usize) {
-    let max = bars
-        .iter()
-        .flat_map(|(_, values)| values.iter().flatten())
-        .fold(0.0_f64, |m, v| m.max(*v));
+    let (low, high) = decades(
+        bars.iter()
+            .flat_map(|(_, values)| values.iter().flatten().copied()),
+    );
     let plot_top = top + 20;
     let plot_height = PANEL_HEIGHT - 30;
     let bottom = plot_top + plot_height;
-    canvas.text(10, top, unit, BLACK, 1);
+    let span = f64::from(high - low);
+    let height_of = |v: f64| {
+        let h = (v.log10() - f64::from(low)) / span * plot_height as f64;
+        h.round().clamp(1.0, plot_height as f64) as i64
+    };
+    canvas.text(10, top, &format!("{unit} (log)"), BLACK, 1);
     let width = canvas.width as i64 - MARGIN_LEFT - MARGIN_RIGHT;
-    y_grid(canvas, MARGIN_LEFT, width, (bottom, plot_height), max);
+    for decade in low..=high {
+        let y = bottom - (f64::from(decade - low) / span * plot_height as f64).round() as i64;
+        canvas.rect(
+            MARGIN_LEFT,
+            y,
+            width,
+            1,
+            if decade == low { DARK_GREY } else { GREY },
+        );
+        let label = decade_label(decade);
+        canvas.text(
+            MARGIN_LEFT - 8 - Canvas::text_width(&label, 1),
+            y - 4,
+            &label,
+            DARK_GREY,
+            1,
+        );
+    }
     let group = group_width(targets);
     for (g, (scenario, values)) in bars.iter().enumerate() {
         let left = MARGIN_LEFT + 10 + g as i64 * group;
         for (i, value) in values.iter().enumerate() {
             let x = left + i as i64 * BAR;
             let (label, bar_top) = match value {
-                Some(v) => {
-                    let h = if max > 0.0 {
-                        (v / max * plot_height as f64).round() as i64
-                    } else {
-                        0
-                    };
+                Some(v) if *v > 0.0 => {
+                    let h = height_of(*v);
                     canvas.rect(x + 2, bottom - h, BAR - 4, h, color(i));
                     (short(*v), bottom - h)
                 }
+                Some(_) => ("0".to_owned(), bottom),
                 None => ("skip".to_owned(), bottom),
             };
             let lx = x + (BAR - Canvas::text_width(&label, 1)) / 2;
@@ -152,6 +195,16 @@ mod tests {
             skipped: skipped.iter().map(|s| (*s, "no user".to_owned())).collect(),
             homeserver_calls: None,
         }
+    }
+
+    #[test]
+    fn spans_whole_decades() {
+        assert_eq!(decades([27.0, 4_790.0].into_iter()), (1, 4));
+        assert_eq!(decades([1_000.0].into_iter()), (3, 4));
+        assert_eq!(decades([0.4, 2.0].into_iter()), (-1, 1));
+        assert_eq!(decades(std::iter::empty()), (0, 1));
+        let labels: Vec<String> = (-1..=5).map(decade_label).collect();
+        assert_eq!(labels, ["0.1", "1", "10", "100", "1000", "10k", "100k"]);
     }
 
     #[test]

@@ -81,6 +81,15 @@ fn mib_or_na(kb: Option<u64>) -> String {
     kb.map_or_else(|| "n/a".to_owned(), |kb| format!("{:.1}", mib(kb)))
 }
 
+/// `12.3 MiB`, or `n/a` as it is.
+fn with_unit(figure: String) -> String {
+    if figure == "n/a" {
+        figure
+    } else {
+        format!("{figure} MiB")
+    }
+}
+
 /// The table and comparisons for one target.
 pub fn table(report: &TargetReport, args: &Args) -> String {
     let mut out = String::new();
@@ -114,10 +123,10 @@ pub fn table(report: &TargetReport, args: &Args) -> String {
     );
     let _ = writeln!(
         out,
-        "start to first 200 on /health: {startup} | idle RSS {} MiB | setup ({setup}), then RSS {} MiB, peak {} MiB{}\n",
-        mib_or_na(report.idle.map(|m| m.rss_kb)),
-        mib_or_na(report.after_setup.map(|m| m.rss_kb)),
-        mib_or_na(report.after_setup.map(|m| m.hwm_kb)),
+        "start to first 200 on /health: {startup} | idle RSS {} | setup ({setup}), then RSS {}, peak {}{}\n",
+        with_unit(mib_or_na(report.idle.map(|m| m.rss_kb))),
+        with_unit(mib_or_na(report.after_setup.map(|m| m.rss_kb))),
+        with_unit(mib_or_na(report.after_setup.map(|m| m.hwm_kb))),
         if report.pid.is_none() { " (memory and CPU: n/a without --target-pid)" } else { "" },
     );
     let _ = writeln!(
