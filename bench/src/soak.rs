@@ -161,7 +161,17 @@ pub async fn run(target: Target, args: &Args, started: SystemTime) -> Result<boo
         handle.await.context("a soak worker panicked")?;
     }
     let points: Vec<(f64, u64)> = samples.iter().map(|s| (s.seconds, s.rss_kb)).collect();
-    let flat = flatness(&points, total.as_secs_f64());
+    // A sample without memory: the process was gone (it exited or crashed).
+    let gone = samples.iter().any(|s| s.rss_kb == 0);
+    let flat = flatness(&points, total.as_secs_f64()).map(|f| Flatness {
+        pass: f.pass && !gone,
+        ..f
+    });
+    if gone {
+        eprintln!(
+            "[{name}] soak: the server's memory could not be read at some samples: did it exit?"
+        );
+    }
     write_outputs(&samples, flat.as_ref(), &counts, args, started, &name)?;
     let errors: u64 = samples.iter().flat_map(|s| s.errors).sum();
     match &flat {
