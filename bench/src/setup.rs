@@ -154,8 +154,10 @@ impl Browser {
 }
 
 fn unexpected(what: &str, response: &Response) -> crate::error::Error {
+    // One line, white space squeezed: it ends up in a table's skip reason.
     let text = response.text();
-    let snippet: String = text.chars().take(400).collect();
+    let squeezed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let snippet: String = squeezed.chars().take(200).collect();
     crate::error::Error::msg(format!(
         "{what}: unexpected status {}: {snippet}",
         response.status
@@ -301,6 +303,14 @@ async fn authorize(
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 response = browser.post_form(&target, &pairs).await?;
+            }
+            400..=499
+                if logged_in && html::forms(&response.text()).iter().any(Form::has_password) =>
+            {
+                return crate::fail!(
+                    "the login was refused ({} with the login form again): wrong --username or --password?",
+                    response.status
+                );
             }
             _ => return Err(unexpected(&target, &response)),
         }
