@@ -10,6 +10,8 @@
 # Needs: a release build (cargo build --release -p mxauth), the Synapse venv
 # (tests/peers/setup_synapse.sh venv), PostgreSQL at $DATABASE_URL's server.
 # BENCH_DIR=DIR keeps the generated sources in DIR and reuses them next time.
+# BASELINE=PATH also times another mxauth binary (e.g. a build of main) the
+# same way in every round, for a side-by-side comparison on a busy machine.
 set -euo pipefail
 export PGOPTIONS="--client-min-messages=warning"
 cd "$(dirname "$0")/../.."
@@ -44,8 +46,8 @@ if [ ! -f "$WORK/syn-postgres-$USERS/homeserver.yaml" ] \
 fi
 sed -i 's/enable_3pid_changes: true/enable_3pid_changes: false/' "$WORK"/syn-*-"$USERS"/homeserver.yaml
 
-run_one() { # source-kind target-kind round
-  local source=$1 kind=$2 target
+run_one() { # binary label source-kind target-kind round
+  local binary=$1 label=$2 source=$3 kind=$4 round=$5 target
   if [ "$kind" = sqlite ]; then
     rm -f "$WORK"/mxauth.db*
     target="sqlite://$WORK/mxauth.db"
@@ -64,15 +66,18 @@ passwords:
   schemes:
     - {version: 1, algorithm: bcrypt, unicode_normalization: true}
     - {version: 2, algorithm: argon2id}
+upstream_oauth2:
+  providers:
+    - {id: 01HFVBY12TMNTYTBV8W921M5FA, issuer: "https://id.example.com/", client_id: mxauth, token_endpoint_auth_method: none}
 YAML
-  "$MXAUTH" -c crates/cli/tests/fixtures/mas-config-sample.yaml -c "$WORK/mxauth.yaml" database migrate >/dev/null 2>&1
-  echo "== $source → $kind, $USERS users, round $3"
+  "$binary" -c crates/cli/tests/fixtures/mas-config-sample.yaml -c "$WORK/mxauth.yaml" database migrate >/dev/null 2>&1
+  echo "== $label: $source → $kind, $USERS users, round $round (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   /usr/bin/time -f "wall %e s, peak RSS %M KiB" \
-    "$MXAUTH" -c crates/cli/tests/fixtures/mas-config-sample.yaml -c "$WORK/mxauth.yaml" \
+    "$binary" -c crates/cli/tests/fixtures/mas-config-sample.yaml -c "$WORK/mxauth.yaml" \
       syn2mas --synapse-config "$WORK/syn-$source-$USERS/homeserver.yaml" migrate --accept-warnings \
       --upstream-provider-mapping oidc-test:01HFVBY12TMNTYTBV8W921M5FA 2>&1 \
-    | grep -E "Import finished|wall|^  (read|write|suspend|rebuild)|users: " \
-    | tee -a "$WORK/results-$source-$kind"
+    | grep -E "Import finished|wall|^  (read|write|suspend|rebuild)|users: |error" \
+    | tee -a "$WORK/results-$label-$source-$kind"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -83,22 +88,29 @@ for round in $(seq 1 "$REPEATS"); do
   bench/syn2mas/copy_floor.sh "$SOURCE_PG" | tee -a "$WORK/floor"
   for pair in "postgres postgres" "postgres sqlite" "sqlite sqlite" "sqlite postgres"; do
     # shellcheck disable=SC2086
-    run_one $pair "$round"
+    run_one "$MXAUTH" mxauth $pair "$round"
+    if [ -n "${BASELINE:-}" ]; then
+      # shellcheck disable=SC2086
+      run_one "$BASELINE" baseline $pair "$round"
+    fi
   done
 done
 psql_admin "DROP DATABASE IF EXISTS syn2mas_bench_target WITH (FORCE)" >/dev/null
 
 echo "== medians of $REPEATS rounds (wall s, peak RSS KiB)"
 printf '%-22s %s\n' "serial COPY floor" "$(grep '^copy total' "$WORK/floor" | awk '{print $3}' | median)"
+for label in mxauth ${BASELINE:+baseline}; do
 for pair in "postgres postgres" "postgres sqlite" "sqlite sqlite" "sqlite postgres"; do
   set -- $pair
-  file="$WORK/results-$1-$2"
-  printf '%-22s %s  RSS %s\n' "$1 → $2" \
+  file="$WORK/results-$label-$1-$2"
+  printf '%-9s %-22s %s  RSS %s\n' "$label" "$1 → $2" \
     "$(grep '^wall' "$file" | awk '{print $2}' | median)" \
-    "$(grep '^wall' "$file" | awk '{print $7}' | median)"
-  grep -E '^  (read|write|suspend|rebuild)' "$file" | sed 's/ rows / /' \
+    "$(grep '^wall' "$file" | awk '{print $6}' | median)"
+  { grep -E '^  (read|write|suspend|rebuild)' "$file" || true; } | sed 's/ rows / /' \
     | awk '{name=$1" "$2; t[name]=t[name]" "$4; r[name]=$3} END {for (n in t) print n, r[n], t[n]}' \
+    | sort -k1,1 -k2,2 \
     | while read -r verb table rows times; do
         printf '    %-8s %-32s %8s rows %s s\n' "$verb" "$table" "$rows" "$(echo "$times" | tr ' ' '\n' | median)"
       done
+done
 done

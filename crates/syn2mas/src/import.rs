@@ -26,7 +26,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use mxauth_model::{tokens::token_digest, user_id_localpart};
 use mxauth_storage::{
-    new_ulid, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
+    new_ulid, Backend, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
     ImportUser, Repository,
 };
 use rand::{rngs::StdRng, SeedableRng};
@@ -49,7 +49,7 @@ type Result<T, E = Syn2masError> = std::result::Result<T, E>;
 /// Users per batch: large enough that a batch is a few statements of
 /// thousands of rows each, small enough that a batch (with two devices and
 /// tokens per user) stays a few megabytes and a stopped run loses little.
-pub const DEFAULT_BATCH_USERS: i64 = 5000;
+pub const DEFAULT_BATCH_USERS: i64 = 2000;
 
 /// Batches written at the same time, each on a connection of its own.
 pub const DEFAULT_WRITERS: usize = 3;
@@ -104,7 +104,12 @@ pub async fn run(
         providers: settings.providers.clone(),
         dry_run: settings.dry_run,
     });
-    let writers = settings.writers.max(1);
+    // SQLite takes one writer at a time: a second one prepares its batch
+    // meanwhile, more would only hold pages in memory.
+    let writers = match target.backend() {
+        Backend::Sqlite => settings.writers.clamp(1, 2),
+        Backend::Postgres => settings.writers.max(1),
+    };
     // The reader stays at most one page ahead of the writers.
     let (pages_in, mut pages) = mpsc::channel(1);
     let mut reader = tokio::spawn(read_pages(

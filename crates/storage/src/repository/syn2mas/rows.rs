@@ -20,10 +20,15 @@ macro_rules! insert_rows {
     ($conn:expr, $timed:expr, $table:expr, $head:expr, $columns:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {
         if !$rows.is_empty() {
             let started = Instant::now();
-            for chunk in $rows.chunks(MAX_PARAMS / $columns) {
+            let per_statement = MAX_PARAMS / $columns;
+            for chunk in $rows.chunks(per_statement) {
                 let mut query = sqlx::QueryBuilder::new($head);
                 query.push_values(chunk, |mut $b, $row| $push);
-                query.build().execute(&mut *$conn).await?;
+                // Only full chunks repeat: a prepared statement of thousands
+                // of parameters is large, and each batch's last chunk has a
+                // size of its own, so it is not kept in the cache.
+                let full = chunk.len() == per_statement;
+                query.build().persistent(full).execute(&mut *$conn).await?;
             }
             $timed($table, $rows.len(), started.elapsed());
         }
