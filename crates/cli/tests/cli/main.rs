@@ -29,6 +29,7 @@ mod self_service;
 mod server;
 mod slow_homeserver;
 mod syn2mas;
+mod syn2mas_bulk;
 mod synapse;
 mod synapse_import;
 mod synapse_peer;
