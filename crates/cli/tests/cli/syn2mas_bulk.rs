@@ -39,7 +39,7 @@ const TABLES: &[&str] = &[
 async fn schema(db: &TestDatabase) -> Vec<String> {
     let database = db.open().await;
     let mut lines: Vec<String> = match &database {
-        Database::Postgres(pool) => {
+        Database::Postgres(pool, _) => {
             let mut lines: Vec<String> = sqlx::query_scalar(
                 "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()",
             )
@@ -76,14 +76,14 @@ async fn contents(db: &TestDatabase) -> (Vec<(String, i64)>, bool) {
     for table in TABLES {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         let count: i64 = match &database {
-            Database::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await,
+            Database::Postgres(pool, _) => sqlx::query_scalar(&sql).fetch_one(pool).await,
             Database::Sqlite(pool, _) => sqlx::query_scalar(&sql).fetch_one(pool).await,
         }
         .unwrap();
         counts.push(((*table).to_owned(), count));
     }
     let record: bool = match &database {
-        Database::Postgres(pool) => {
+        Database::Postgres(pool, _) => {
             sqlx::query_scalar("SELECT to_regclass('syn2mas_suspended_indexes') IS NOT NULL")
                 .fetch_one(pool)
                 .await

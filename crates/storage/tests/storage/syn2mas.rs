@@ -14,7 +14,7 @@ use crate::harness::{now, rng};
 async fn schema(db: &Database) -> Vec<String> {
     let mut lines: Vec<String> =
         match db {
-            Database::Postgres(pool) => {
+            Database::Postgres(pool, _) => {
                 sqlx::query_scalar(
                     "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()
              UNION ALL
