@@ -8,11 +8,13 @@ mod database;
 mod describe;
 mod error;
 pub mod migrate;
+mod pool_stats;
 mod repository;
 mod types;
 
 pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode};
 pub use error::StorageError;
+pub use pool_stats::PoolStats;
 pub use repository::{
     AccessTokens, AuditEvent, AuditEvents, AuditFilter, AuthorizationGrants, BrowserSessions,
     ClientFilter, CompatAccessTokens, CompatRefreshTokens, CompatSessions, CompatSsoLogin,
