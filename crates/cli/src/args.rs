@@ -17,8 +17,26 @@ pub struct Args {
     #[arg(short, long = "config", global = true, value_name = "FILE")]
     pub config: Vec<PathBuf>,
 
+    /// How log lines are written on standard error: `human` (the default)
+    /// or `json`, one object per line.
+    #[arg(
+        long,
+        global = true,
+        env = "MXAUTH_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Human
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,25 +10,12 @@ mod generate;
 mod prompt;
 mod resolve;
 mod sqlite_lock;
+mod telemetry;
 
 use clap::Parser;
 
-fn init_logging() {
-    use tracing_subscriber::{fmt, EnvFilter};
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    use std::io::IsTerminal;
-    fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-}
-
 fn main() -> std::process::ExitCode {
     let args = args::Args::parse_from(args::split_joined_flags(std::env::args_os()));
-    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,7 +26,13 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(args)) {
+    let log_format = args.log_format;
+    let tracing = commands::tracing_config(&args);
+    let telemetry = telemetry::init(log_format, tracing.as_ref(), runtime.handle());
+    let outcome = runtime.block_on(commands::run(args));
+    // The last spans leave while the runtime still runs their requests.
+    drop(telemetry);
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             // One line: the error and its causes, joined.
@@ -51,7 +44,12 @@ fn main() -> std::process::ExitCode {
                     line.push_str(&cause);
                 }
             }
-            eprintln!("error: {line}");
+            if log_format == args::LogFormat::Json {
+                // Still one JSON object per line.
+                tracing::error!("{line}");
+            } else {
+                eprintln!("error: {line}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -366,6 +366,7 @@ impl HttpConfig {
                 let built = matches!(
                     resource.name,
                     ResourceName::Health
+                        | ResourceName::Prometheus
                         | ResourceName::Discovery
                         | ResourceName::Human
                         | ResourceName::Oauth

@@ -17,6 +17,7 @@ mod matrix;
 mod misc;
 mod passwords;
 mod secrets;
+mod telemetry;
 mod upstream;
 
 pub use account::{AccountConfig, BrandingConfig, CaptchaConfig};
@@ -30,10 +31,14 @@ pub use http_limits::HttpLimits;
 pub use matrix::{HomeserverKind, MatrixConfig};
 pub use misc::{
     AccountRecoveryLimits, EmailAuthenticationLimits, ExperimentalConfig, OAuthConfig,
-    PolicyConfig, RateLimit, RateLimitingConfig, TelemetryConfig, TemplatesConfig,
+    PolicyConfig, RateLimit, RateLimitingConfig, TemplatesConfig,
 };
 pub use passwords::{HashAlgorithm, PasswordSchemeConfig, PasswordsConfig};
 pub use secrets::{KeyConfig, SecretsConfig};
+pub use telemetry::{
+    MetricsConfig, MetricsExporter, Propagator, SentryConfig, TelemetryConfig, TracingConfig,
+    TracingExporter, DEFAULT_OTLP_ENDPOINT,
+};
 pub use upstream::{
     ClaimImport, ClaimsImports, SignInWithAppleConfig, TemplateOnly, UpstreamOAuth2Config,
     UpstreamProviderConfig,
@@ -152,6 +157,7 @@ impl RootConfig {
             client.validate(&format!("clients[{i}]"), &mut issues);
         }
         self.upstream_oauth2.validate(&mut issues);
+        self.telemetry.validate(&mut issues);
         issues.0
     }
 
@@ -174,6 +180,7 @@ impl RootConfig {
     pub fn advice(&self) -> Vec<ConfigIssue> {
         let mut issues = Issues::default();
         self.http.advice(&mut issues);
+        self.telemetry.advice(&self.http, &mut issues);
         issues.0
     }
 
@@ -205,5 +212,7 @@ pub(crate) fn one_of<T, U>(
     }
 }
 
+#[cfg(test)]
+mod telemetry_tests;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! The smaller sections: `policy`, `rate_limiting`, `telemetry`, `templates`,
-//! `experimental` and `oauth`.
+//! The smaller sections: `policy`, `rate_limiting`, `templates`,
+//! `experimental` and `oauth` (`telemetry` has its own file).
 
 use serde::{Deserialize, Serialize};
 
@@ -142,66 +142,6 @@ impl Default for RateLimitingConfig {
             // A burst for an office behind one address logging in at once,
             // then one every 10 s (360 an hour).
             client_registration: limit(20, 0.1),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TelemetryConfig {
-    pub tracing: TracingConfig,
-    pub metrics: MetricsConfig,
-    pub sentry: SentryConfig,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TracingConfig {
-    /// `none`, `stdout` or `otlp`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exporter: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub propagators: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_rate: Option<f64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MetricsConfig {
-    /// `none`, `stdout`, `otlp` or `prometheus`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exporter: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SentryConfig {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dsn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sample_rate: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub traces_sample_rate: Option<f64>,
-}
-
-impl TelemetryConfig {
-    pub(super) fn unbuilt(&self, issues: &mut Issues) {
-        let on = |e: &Option<String>| e.as_deref().is_some_and(|e| e != "none");
-        if on(&self.tracing.exporter) {
-            issues.unbuilt("telemetry.tracing.exporter", "trace export");
-        }
-        if on(&self.metrics.exporter) {
-            issues.unbuilt("telemetry.metrics.exporter", "metrics export");
-        }
-        if self.sentry.dsn.is_some() {
-            issues.unbuilt("telemetry.sentry.dsn", "Sentry reporting");
         }
     }
 }

@@ -3,14 +3,14 @@
 
 use super::*;
 
-const MINIMAL: &str = "
+pub(super) const MINIMAL: &str = "
 secrets:
   encryption: 0000000000000000000000000000000000000000000000000000000000000000
   keys: [{key: x}]
 matrix: {secret: s}
 ";
 
-fn parse(extra: &str) -> RootConfig {
+pub(super) fn parse(extra: &str) -> RootConfig {
     let mut value: serde_norway::Value = serde_norway::from_str(MINIMAL).unwrap();
     let extra: serde_norway::Value = serde_norway::from_str(extra).unwrap();
     if let (serde_norway::Value::Mapping(base), serde_norway::Value::Mapping(extra)) =
@@ -31,7 +31,7 @@ fn errors(extra: &str) -> Vec<String> {
         .collect()
 }
 
-fn paths(issues: Vec<ConfigIssue>) -> Vec<String> {
+pub(super) fn paths(issues: Vec<ConfigIssue>) -> Vec<String> {
     issues.into_iter().map(|i| i.path).collect()
 }
 
@@ -201,7 +201,7 @@ fn unbuilt_features_are_named_only_when_used() {
         ]
     );
     let loud = paths(parse(
-        "account: {login_with_email_allowed: true}\ntelemetry: {metrics: {exporter: prometheus}}\nbranding: {imprint: x}",
+        "account: {login_with_email_allowed: true}\ntelemetry: {metrics: {exporter: otlp}}\nbranding: {imprint: x}",
     )
     .unbuilt());
     for path in [

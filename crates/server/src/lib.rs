@@ -12,6 +12,7 @@ pub mod homeserver;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
+pub mod metrics;
 pub mod ops;
 pub mod outbound;
 pub mod passwords;
@@ -19,6 +20,7 @@ pub mod rate_limit;
 pub mod state;
 pub mod sync;
 pub mod templates;
+pub mod tracing_context;
 pub mod upstream;
 pub mod urls;
 

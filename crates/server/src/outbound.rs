@@ -137,7 +137,14 @@ impl Outbound {
     /// Sends a `method` request to `url` (`build` may add headers and a
     /// body) and reads at most `limit` bytes of the
     /// answer, whatever its status, so callers can read an error body
-    /// (RFC 6749 §5.2).
+    /// (RFC 6749 §5.2). Runs in an `outbound` span naming the method, the
+    /// host and the status (never the path or query: they can hold codes).
+    #[tracing::instrument(name = "outbound", skip_all, fields(
+        otel.kind = "client",
+        http.request.method = %method,
+        server.address = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    ))]
     pub async fn send(
         &self,
         origin: Origin,
@@ -148,6 +155,7 @@ impl Outbound {
     ) -> Result<Answer, FetchError> {
         let parsed = url::Url::parse(url).map_err(|e| FetchError::Request(e.to_string()))?;
         let host = parsed.host_str().unwrap_or_default();
+        tracing::Span::current().record("server.address", host);
         let client = match origin {
             Origin::Trusted => &self.trusted,
             Origin::Untrusted if !is_public_host_name(host) => {
@@ -160,6 +168,7 @@ impl Outbound {
             .await
             .map_err(|e| FetchError::Request(error_chain(&e)))?;
         let status = response.status();
+        tracing::Span::current().record("http.response.status_code", i64::from(status.as_u16()));
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

@@ -205,6 +205,11 @@ impl PasswordManager {
         .map_err(|e| PasswordError::Hashing(e.to_string()))?
     }
 
+    /// Hashes and checks running now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
     /// The most hashes that ever ran at the same time.
     pub fn peak_concurrency(&self) -> usize {
         self.peak_in_flight.load(Ordering::SeqCst)

@@ -55,6 +55,9 @@ pub struct SiteConfig {
     pub tos_uri: Option<String>,
     /// `captcha`: the challenge of the registration form, when set.
     pub captcha: Option<crate::captcha::Captcha>,
+    /// `telemetry.metrics.exporter: prometheus`: `/metrics` answers on
+    /// listeners with the `prometheus` resource.
+    pub prometheus_metrics: bool,
 }
 
 #[derive(Clone)]
@@ -85,6 +88,8 @@ pub struct AppState {
     pub activity: Arc<crate::activity::ActivityTracker>,
     /// Documents that never change while the process runs, serialised once.
     pub documents: Arc<StaticDocuments>,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The discovery document and the key set: built on first use, then served

@@ -170,6 +170,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
             account_recovery: Default::default(),
             tos_uri: None,
             captcha: None,
+            prometheus_metrics: true,
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),
@@ -200,6 +201,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         mailer: mailer.clone(),
         activity: Arc::default(),
         documents: Arc::default(),
+        metrics: Arc::default(),
     };
     TestState {
         state,

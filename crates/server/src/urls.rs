@@ -74,6 +74,8 @@ pub mod paths {
     pub const API_SPEC: &str = "/api/spec.json";
     pub const API_DOC: &str = "/api/doc/";
     pub const HEALTH: &str = "/health";
+    /// The Prometheus scrape (the `prometheus` resource).
+    pub const METRICS: &str = "/metrics";
     pub const GRAPHQL: &str = "/graphql";
     /// The legacy SSO confirmation page (reached through the homeserver's
     /// `/login/sso/redirect`).

@@ -138,6 +138,7 @@ impl Database {
     /// unreachable PostgreSQL fails within about two seconds with
     /// [`StorageError::Unavailable`] (see `availability`).
     pub async fn begin(&self) -> Result<Repository, StorageError> {
+        let _waiting = crate::pool_stats::Waiting::start();
         Ok(match self {
             Database::Sqlite(pool, lock) => {
                 let guard = lock.0.clone().lock_owned().await;
@@ -155,6 +156,7 @@ impl Database {
     /// more than one row uses [`Database::begin`]. The handle has no write
     /// methods: every write goes through a transaction.
     pub async fn read(&self) -> Result<ReadHandle, StorageError> {
+        let _waiting = crate::pool_stats::Waiting::start();
         Ok(match self {
             Database::Sqlite(pool, _) => ReadHandle::sqlite_conn(pool.acquire().await?),
             Database::Postgres(pool, _) => {

@@ -8,12 +8,14 @@ mod database;
 mod describe;
 mod error;
 pub mod migrate;
+mod pool_stats;
 mod repository;
 pub mod token_cache;
 mod types;
 
 pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode, TokenCacheSlot};
 pub use error::StorageError;
+pub use pool_stats::PoolStats;
 pub use repository::{
     AccessTokens, AdvisoryLock, AuditEvent, AuditEvents, AuditFilter, AuthorizationGrants,
     BrowserSessions, ClientFilter, CompatAccessTokens, CompatRefreshTokens, CompatSessions,

@@ -124,7 +124,7 @@ impl Tools<'_> {
 /// The connection to the homeserver of `matrix`, with its shared secret.
 pub fn homeserver(ctx: &Context) -> Result<Arc<dyn Homeserver>> {
     let secret = resolve::matrix_secret(&ctx.config.matrix)?;
-    crate::commands::state::homeserver(&ctx.config, &secret)
+    crate::commands::state::homeserver(&ctx.config, &secret, Default::default())
 }
 
 pub fn password_manager(ctx: &Context) -> Result<PasswordManager> {

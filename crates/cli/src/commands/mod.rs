@@ -13,7 +13,7 @@ mod templates;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use mxauth_config::RootConfig;
+use mxauth_config::{RootConfig, TracingConfig};
 use mxauth_storage::{migrate, Database};
 
 use crate::{
@@ -71,6 +71,26 @@ impl Context {
             bail!("the database schema is not up to date: run `mxauth database migrate` first");
         }
         Ok(db)
+    }
+}
+
+/// `telemetry.tracing` of the server or worker about to start, read
+/// before the log subscriber is built (the trace exporter is part of it).
+/// Only configuration files count (development mode exports nothing); a
+/// file that does not load is reported by the command itself.
+pub fn tracing_config(args: &Args) -> Option<TracingConfig> {
+    let exports = matches!(
+        args.command,
+        None | Some(Command::Server(_)) | Some(Command::Worker)
+    );
+    if !exports {
+        return None;
+    }
+    match config_loader::find_sources(&args.config, |k| std::env::var(k).ok()) {
+        ConfigSource::Files(files) => config_loader::load_files(&files)
+            .ok()
+            .map(|config| config.telemetry.tracing),
+        ConfigSource::None => None,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use chrono::Duration;
-use mxauth_config::{HomeserverKind, RootConfig};
+use mxauth_config::{HomeserverKind, MetricsExporter, RootConfig};
 use mxauth_crypto::encrypter::Encrypter;
 use mxauth_crypto::jose::Keystore;
 use mxauth_model::{Clock, SystemClock};
@@ -14,6 +14,7 @@ use mxauth_server::{
     email::{LettreMailer, Mailer, MailerSettings},
     homeserver::{Homeserver, SynapseConnection},
     jobs::JobContext,
+    metrics::Metrics,
     state::{AppState, SiteConfig},
     sync::{sync_clients, sync_providers, ConfiguredProvider, StaticClient, SyncReport},
     urls::UrlBuilder,
@@ -23,7 +24,12 @@ use mxauth_storage::Database;
 use crate::resolve::Resolved;
 
 /// The homeserver connection of `matrix`.
-pub fn homeserver(config: &RootConfig, secret: &str) -> Result<Arc<dyn Homeserver>> {
+/// The homeserver client; its calls are counted in `metrics`.
+pub fn homeserver(
+    config: &RootConfig,
+    secret: &str,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<dyn Homeserver>> {
     let read_only = match config.matrix.kind {
         HomeserverKind::Synapse | HomeserverKind::SynapseModern => false,
         HomeserverKind::SynapseReadOnly => true,
@@ -37,7 +43,8 @@ pub fn homeserver(config: &RootConfig, secret: &str) -> Result<Arc<dyn Homeserve
         config.matrix.homeserver.clone(),
         read_only,
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(anyhow::Error::msg)?
+    .with_metrics(metrics);
     Ok(Arc::new(connection))
 }
 
@@ -71,9 +78,10 @@ fn started_mailer(settings: MailerSettings) -> Result<Arc<dyn Mailer>> {
 
 /// What the job worker of `mxauth worker` needs, without the HTTP side.
 pub fn job_context(config: &RootConfig, resolved: Resolved, db: Database) -> Result<JobContext> {
+    let metrics = Arc::<Metrics>::default();
     Ok(JobContext {
         db,
-        homeserver: homeserver(config, &resolved.matrix_secret)?,
+        homeserver: homeserver(config, &resolved.matrix_secret, metrics.clone())?,
         clock: Arc::new(SystemClock),
         random: Arc::new(mxauth_model::OsRandom),
         mailer: started_mailer(resolved.mailer)?,
@@ -81,6 +89,7 @@ pub fn job_context(config: &RootConfig, resolved: Resolved, db: Database) -> Res
         encrypter: Encrypter::new(&resolved.encryption_key),
         urls: Arc::new(UrlBuilder::new(&config.http.public_base, config.issuer())),
         server_name: config.matrix.homeserver.clone(),
+        metrics,
     })
 }
 
@@ -114,7 +123,8 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
     let encrypter = Encrypter::new(&resolved.encryption_key);
     let server_name = config.matrix.homeserver.clone();
     let ttl = i64::try_from(config.experimental.access_token_ttl).unwrap_or(300);
-    let homeserver = homeserver(config, &resolved.matrix_secret)?;
+    let metrics = Arc::<Metrics>::default();
+    let homeserver = homeserver(config, &resolved.matrix_secret, metrics.clone())?;
     Ok(AppState {
         db,
         random: Arc::new(mxauth_model::OsRandom),
@@ -139,6 +149,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             account_recovery: config.rate_limiting.account_recovery.clone(),
             tos_uri: config.branding.tos_uri.clone(),
             captcha: mxauth_server::captcha::Captcha::from_config(&config.captcha),
+            prometheus_metrics: config.telemetry.metrics.exporter == MetricsExporter::Prometheus,
         }),
         cookies: Arc::new(CookieSettings {
             encrypter: encrypter.clone(),
@@ -158,6 +169,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         mailer: started_mailer(resolved.mailer)?,
         activity: Arc::default(),
         documents: Arc::default(),
+        metrics,
     })
 }
 

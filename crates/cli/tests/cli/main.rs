@@ -34,6 +34,7 @@ mod synapse;
 mod synapse_import;
 mod synapse_peer;
 mod sync;
+mod telemetry;
 mod templates;
 mod upstream;
 mod upstream_flow;

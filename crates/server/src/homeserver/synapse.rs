@@ -3,11 +3,14 @@
 //! 1.163.2 (see the project's synapse-contract notes). Every call has a
 //! timeout, and errors name the call and Synapse's `errcode`.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tracing::Instrument;
 use url::Url;
+
+use crate::metrics::Metrics;
 
 use super::{
     Availability, Homeserver, HomeserverError, HomeserverUser, HsFuture, ProvisionRequest,
@@ -20,6 +23,8 @@ pub struct SynapseConnection {
     server_name: String,
     /// `matrix.kind: synapse_read_only`: reads only, writes are refused.
     read_only: bool,
+    /// Each call's time and failures, by call name.
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for SynapseConnection {
@@ -57,7 +62,14 @@ impl SynapseConnection {
             secret,
             server_name,
             read_only,
+            metrics: Arc::default(),
         })
+    }
+
+    /// Counts calls in `metrics` (the server's) instead of a private set.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -65,8 +77,45 @@ impl SynapseConnection {
         format!("{base}/_synapse/mas/{path}")
     }
 
-    /// Sends one call and returns its status and JSON body.
+    /// Sends one call, in a span of its own, and counts its time and
+    /// whether it failed.
     async fn call(
+        &self,
+        call: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), HomeserverError> {
+        let span = tracing::info_span!(
+            "homeserver",
+            otel.kind = "client",
+            call,
+            http.request.method = %method,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self
+            .send(call, method, path, body)
+            .instrument(span.clone())
+            .await;
+        let status = match &result {
+            Ok((status, _)) => Some(status.as_u16()),
+            Err(HomeserverError::Refused { status, .. }) => Some(*status),
+            Err(_) => None,
+        };
+        if let Some(status) = status {
+            span.record("http.response.status_code", i64::from(status));
+        }
+        // A 404 answers a question (no such user or device); anything else
+        // that is not a success is a failure worth alerting on.
+        let failed = result.is_err() && status != Some(404);
+        self.metrics
+            .record_homeserver_call(call, started.elapsed(), failed);
+        result
+    }
+
+    /// Sends one call and returns its status and JSON body.
+    async fn send(
         &self,
         call: &'static str,
         method: Method,

@@ -27,6 +27,7 @@ pub fn is_built(resource: ResourceName) -> bool {
     matches!(
         resource,
         ResourceName::Health
+            | ResourceName::Prometheus
             | ResourceName::Discovery
             | ResourceName::Oauth
             | ResourceName::Human
@@ -40,6 +41,7 @@ pub fn is_built(resource: ResourceName) -> bool {
 pub fn resource_paths(resource: ResourceName) -> &'static [&'static str] {
     match resource {
         ResourceName::Health => &[paths::HEALTH],
+        ResourceName::Prometheus => &[paths::METRICS],
         ResourceName::Discovery => &[paths::DISCOVERY],
         ResourceName::Oauth => &[paths::JWKS, paths::TOKEN],
         ResourceName::Human => &[paths::AUTHORIZE, paths::LOGIN],
@@ -64,6 +66,7 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
     for resource in &listener.resources {
         let routes = match resource.name {
             ResourceName::Health => health::router(),
+            ResourceName::Prometheus => crate::metrics::router(),
             ResourceName::Discovery => handlers::discovery::router(),
             ResourceName::Oauth => {
                 handlers::discovery::keys_router().merge(handlers::oauth2::router())
@@ -105,7 +108,10 @@ pub fn listener_router(listener: &ListenerConfig, state: AppState) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             state.site.handler_timeout,
         ))
-        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            request_log::log_request,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(request_id::MakeUlid::new(
             &state,

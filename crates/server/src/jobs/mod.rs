@@ -62,6 +62,8 @@ pub struct JobContext {
     pub urls: Arc<crate::urls::UrlBuilder>,
     /// Matrix IDs in emails.
     pub server_name: String,
+    /// Failed attempts are counted here (`mxauth_jobs_failed_total`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl JobContext {
@@ -77,6 +79,7 @@ impl JobContext {
             encrypter: state.encrypter.clone(),
             urls: state.urls.clone(),
             server_name: state.site.server_name.clone(),
+            metrics: state.metrics.clone(),
         }
     }
 }
@@ -127,6 +130,9 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
         let outcome = tokio::time::timeout(StdDuration::from_secs(60), run).await;
         let result =
             outcome.unwrap_or_else(|_| Err(JobError::Retry("timed out after 60 s".into())));
+        if result.is_err() {
+            ctx.metrics.record_job_failure(&job.queue_name);
+        }
         let now = ctx.clock.now();
         let mut repo = ctx.db.begin().await?;
         match result {

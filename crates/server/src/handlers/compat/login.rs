@@ -19,6 +19,7 @@ use super::MatrixError;
 use crate::{
     extract::ClientIp,
     handlers::upstream,
+    metrics::{LoginMethod, LoginResult},
     ops::{
         self,
         compat::{valid_device_id, NewCompatSession},
@@ -204,7 +205,8 @@ async fn handle(
         } => (identifier, user, password),
         LoginRequest::Token { token } => {
             let token = token.ok_or_else(|| MatrixError::bad_json("token is missing"))?;
-            return super::sso::exchange_login_token(state, &token, new_session).await;
+            let result = super::sso::exchange_login_token(state, &token, new_session).await;
+            return counted(state, LoginMethod::CompatSso, result);
         }
         LoginRequest::Unsupported => {
             return Err(MatrixError::new(
@@ -230,9 +232,28 @@ async fn handle(
         e.retry_after_ms = Some(wait.num_milliseconds());
         return Err(e);
     }
-    let user = authenticate(state, &requested, password).await?;
-    check_account(&user)?;
-    finish_login(state, &user, new_session, LoginOrigin::Password).await
+    let result = async {
+        let user = authenticate(state, &requested, password).await?;
+        check_account(&user)?;
+        finish_login(state, &user, new_session, LoginOrigin::Password).await
+    }
+    .await;
+    counted(state, LoginMethod::CompatPassword, result)
+}
+
+/// Counts a login that reached its credential check in the metrics, by
+/// how it ended: refusals with a 4xx status are failures, 5xx errors.
+fn counted(
+    state: &AppState,
+    method: LoginMethod,
+    result: Result<Value, MatrixError>,
+) -> Result<Value, MatrixError> {
+    let outcome = match &result {
+        Ok(_) => LoginResult::Success,
+        Err(e) => LoginResult::from_status(e.status.as_u16()),
+    };
+    state.metrics.record_login(method, outcome);
+    result
 }
 
 /// How the person proved who they are.

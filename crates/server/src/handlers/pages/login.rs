@@ -18,6 +18,7 @@ use crate::{
     extract::{cookie_with_csrf, current_user, ClientIp, CsrfForm, CsrfProtected},
     handlers::upstream,
     i18n::t,
+    metrics::{LoginMethod, LoginResult},
     ops::{self, login::password_login},
     rate_limit::RetryAfter,
     state::AppState,
@@ -175,11 +176,17 @@ pub async fn submit(
             t!("This server does not accept passwords."),
         ));
     }
-    let Some(user) = password_login(&state, &input.username, input.password).await? else {
+    let login = |result| state.metrics.record_login(LoginMethod::Password, result);
+    let checked = password_login(&state, &input.username, input.password).await;
+    let Some(user) = checked.inspect_err(|_| login(LoginResult::Error))? else {
+        login(LoginResult::Failure);
         // The same words for every reason, so the form reveals nothing.
         let bad = Some(t!("Invalid username or password."));
         return form(&state, &headers, &next, &input.username, bad).await;
     };
+    if !user.is_valid() {
+        login(LoginResult::Failure);
+    }
     if user.deactivated_at.is_some() {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
@@ -201,6 +208,7 @@ pub async fn submit(
     let ctx = ops::Context::from(&state);
     let session = ops::sessions::start_browser(&mut repo, ctx, &user, user_agent, None).await?;
     repo.commit().await?;
+    login(LoginResult::Success);
     tracing::info!(user = %user.username, "logged in");
     cookie.browser_session = Some(session.id);
     let mut response = Redirect::to(&next).into_response();

@@ -24,6 +24,7 @@ use crate::{
     errors::PageError,
     handlers::pages::render,
     i18n::t,
+    metrics::{LoginMethod, LoginResult},
     state::AppState,
     templates::FormPostContext,
     upstream::{
@@ -95,6 +96,8 @@ async fn handle(
         Err((session, e)) => {
             // A refused or failed sign-in is over: forget it in the cookie.
             let mut response = e.into_page(&name).into_response();
+            let result = LoginResult::from_status(response.status().as_u16());
+            state.metrics.record_login(LoginMethod::Upstream, result);
             if let Some(session) = session {
                 cookie.remove_upstream(session);
                 response

@@ -33,6 +33,7 @@ use crate::{
     extract::{cookie_with_csrf, current_user, CsrfForm, CsrfProtected},
     handlers::pages::render,
     i18n::t,
+    metrics::{LoginMethod, LoginResult},
     ops::{self, username::UsernameRefusal, users::NewUser},
     state::AppState,
     templates::{UpstreamLinkContext, UpstreamRegisterContext},
@@ -508,6 +509,9 @@ async fn write(
         return Err(shown(UpstreamError::AlreadyUsed));
     }
     repo.commit().await?;
+    state
+        .metrics
+        .record_login(LoginMethod::Upstream, LoginResult::Success);
     cookie.browser_session = Some(session.id);
     cookie.remove_upstream(sign.pending.session.id);
     let mut response = Redirect::to(&sign.pending.session.next).into_response();

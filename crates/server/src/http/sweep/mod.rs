@@ -26,6 +26,7 @@ use context::Context;
 /// read them, so that most requests carry live credentials.
 pub const ROUTES: &[&str] = &[
     paths::HEALTH,
+    paths::METRICS,
     paths::DISCOVERY,
     paths::WEBFINGER,
     paths::JWKS,
