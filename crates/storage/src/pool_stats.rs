@@ -40,7 +40,7 @@ impl Database {
     pub fn pool_stats(&self) -> PoolStats {
         let (size, idle) = match self {
             Database::Sqlite(pool, _) => (pool.size(), pool.num_idle()),
-            Database::Postgres(pool) => (pool.size(), pool.num_idle()),
+            Database::Postgres(pool, _) => (pool.size(), pool.num_idle()),
         };
         let idle = u32::try_from(idle).unwrap_or(u32::MAX);
         PoolStats {
@@ -56,7 +56,7 @@ impl Database {
                              WHERE status = 'available' GROUP BY queue_name ORDER BY queue_name";
         Ok(match self {
             Database::Sqlite(pool, _) => sqlx::query_as(QUERY).fetch_all(pool).await?,
-            Database::Postgres(pool) => sqlx::query_as(QUERY).fetch_all(pool).await?,
+            Database::Postgres(pool, _) => sqlx::query_as(QUERY).fetch_all(pool).await?,
         })
     }
 }
