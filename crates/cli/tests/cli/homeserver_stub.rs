@@ -1,0 +1,121 @@
+//! A stand-in homeserver for end-to-end tests: answers `200 {}` to every
+//! request after a delay the test sets, records each request as
+//! `path body` when it arrives, and can hold the requests to one path
+//! without answering, as a homeserver that hangs.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+pub struct StubHomeserver {
+    pub port: u16,
+    calls: Arc<Mutex<Vec<String>>>,
+    delay_ms: Arc<AtomicU64>,
+    held_path: Arc<Mutex<Option<String>>>,
+}
+
+impl StubHomeserver {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stub = Self {
+            port: listener.local_addr().unwrap().port(),
+            calls: Arc::default(),
+            delay_ms: Arc::default(),
+            held_path: Arc::default(),
+        };
+        let (calls, delay_ms, held_path) = (
+            stub.calls.clone(),
+            stub.delay_ms.clone(),
+            stub.held_path.clone(),
+        );
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (calls, delay_ms, held_path) =
+                    (calls.clone(), delay_ms.clone(), held_path.clone());
+                tokio::spawn(async move {
+                    let request = read_request(&mut socket).await;
+                    calls.lock().unwrap().push(request.clone());
+                    let path = request.split(' ').next().unwrap_or_default().to_owned();
+                    while held_path.lock().unwrap().as_deref() == Some(path.as_str()) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    let delay = delay_ms.load(Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        stub
+    }
+
+    /// The value of `matrix.endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// Answers every request after `delay` from now on.
+    pub fn set_delay(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap();
+        self.delay_ms.store(millis, Ordering::SeqCst);
+    }
+
+    /// Leaves the requests to `path` unanswered until called with `None`
+    /// (they are recorded all the same).
+    pub fn hold(&self, path: Option<&str>) {
+        *self.held_path.lock().unwrap() = path.map(str::to_owned);
+    }
+
+    /// The bodies of the requests to `path` so far.
+    pub fn calls_to(&self, path: &str) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|call| call.split_once(' '))
+            .filter(|(called, _)| *called == path)
+            .map(|(_, body)| body.to_owned())
+            .collect()
+    }
+}
+
+/// One request as `path body`: the head, then `content-length` bytes.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let Ok(n) = socket.read(&mut buf).await else {
+            break;
+        };
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(str::to_owned)
+                })
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                let path = text.split(' ').nth(1).unwrap_or_default().to_owned();
+                return format!("{path} {}", &text[end + 4..]);
+            }
+        }
+    }
+    String::new()
+}
