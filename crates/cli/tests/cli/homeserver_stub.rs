@@ -92,10 +92,7 @@ impl StubHomeserver {
 async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
-    loop {
-        let Ok(n) = socket.read(&mut buf).await else {
-            break;
-        };
+    while let Ok(n) = socket.read(&mut buf).await {
         if n == 0 {
             break;
         }
