@@ -1,8 +1,8 @@
 //! `login-burst`: N connections are opened first; then each sends one
 //! password login at the same moment. Measured: the wall time until the
-//! last answer, every login's latency, and the server's memory just before,
-//! sampled during, and after the burst (argon2id takes 19 MiB per hash; the
-//! server bounds how many run at once).
+//! last answer, every login's latency, and (with the server's PID) its
+//! memory just before, sampled during, and after the burst (argon2id
+//! takes 19 MiB per hash; the server bounds how many run at once).
 
 use std::{sync::Arc, time::Instant};
 
@@ -13,23 +13,24 @@ use crate::{
     error::{Context, Result},
     http::Conn,
     load::{exchange, summarize, WorkerResult},
-    procfs::memory,
-    sampling::{CpuMark, RssSampler},
+    prepare::Prepared,
+    sampling::{CpuMark, Watch},
     scenarios::{Plan, Scenario, ScenarioResult, LOGIN_TIMEOUT},
 };
 
-pub async fn run(plan: &Plan) -> Result<ScenarioResult> {
+pub async fn run(plan: &Plan, target: &Prepared) -> Result<ScenarioResult> {
     let count = plan.burst;
     let timeout = plan.timeout.max(LOGIN_TIMEOUT);
-    let host = plan.addr.to_string();
+    let base = &target.target.base;
+    let user = target.user().context("no user")?;
     // Everyone connected, then everyone sends.
     let connected = Arc::new(Barrier::new(count + 1));
     let go = Arc::new(Barrier::new(count + 1));
     let mut handles = Vec::with_capacity(count);
     for _ in 0..count {
         let (connected, go) = (connected.clone(), go.clone());
-        let mut job = login_job(&host);
-        let addr = plan.addr;
+        let mut job = login_job(base, user);
+        let addr = base.addr;
         handles.push(tokio::spawn(async move {
             let mut conn = Conn::new(addr);
             // A failed connect is tried again by the send, and counted there.
@@ -43,25 +44,24 @@ pub async fn run(plan: &Plan) -> Result<ScenarioResult> {
     }
     connected.wait().await;
 
-    let before = memory(plan.pid)?;
-    let sampler = RssSampler::start(plan.pid);
-    let cpu = CpuMark::take(plan.pid);
+    let pid = target.target.pid;
+    let watch = Watch::start(pid)?;
+    let cpu = pid.and_then(CpuMark::take);
     let released = Instant::now();
     go.wait().await;
     let mut results = Vec::with_capacity(count);
     for handle in handles {
         results.push(handle.await.context("a burst connection panicked")?);
     }
-    let cpu = cpu.and_then(|mark| mark.since(plan.pid));
-    let after = memory(plan.pid)?;
-    let rss_max_kb = sampler.stop().await?;
+    let cpu = pid.and_then(|pid| cpu.and_then(|mark| mark.since(pid)));
+    let server = match watch {
+        Some(watch) => Some(watch.finish(cpu).await?),
+        None => None,
+    };
     Ok(ScenarioResult {
         scenario: Scenario::LoginBurst,
         connections: count,
         measured: summarize(results, released),
-        before,
-        rss_max_kb: rss_max_kb.max(after.rss_kb),
-        after,
-        cpu,
+        server,
     })
 }

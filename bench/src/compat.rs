@@ -10,29 +10,29 @@ use crate::{
     error::{Context, Result},
     http::{request, Conn},
     jobs::Fixed,
-    server::{PASSWORD, USERNAME},
+    target::BaseUrl,
 };
 
 pub const LOGIN_PATH: &str = "/_matrix/client/v3/login";
 
-/// `m.login.password` for the bench's user, a new device each time.
-fn login_body() -> String {
+/// `m.login.password` for `user`, a new device each time.
+fn login_body(username: &str, password: &str) -> String {
     json!({
         "type": "m.login.password",
-        "identifier": { "type": "m.id.user", "user": USERNAME },
-        "password": PASSWORD,
+        "identifier": { "type": "m.id.user", "user": username },
+        "password": password,
     })
     .to_string()
 }
 
 /// A password login, answered 200 with a compat access token.
-pub fn login_job(host: &str) -> Fixed {
-    let body = login_body();
+pub fn login_job(base: &BaseUrl, (username, password): (&str, &str)) -> Fixed {
+    let body = login_body(username, password);
     Fixed {
         bytes: request(
             "POST",
-            LOGIN_PATH,
-            host,
+            &base.path(LOGIN_PATH),
+            &base.host,
             &[("Accept", "application/json")],
             Some(("application/json", body.as_bytes())),
         ),
@@ -43,11 +43,13 @@ pub fn login_job(host: &str) -> Fixed {
 /// Logs in `count` times at once, each on its own connection; returns the
 /// compat access tokens (`mct_…`).
 pub async fn login_tokens(
-    addr: SocketAddr,
+    base: &BaseUrl,
+    user: (&str, &str),
     count: usize,
     timeout: Duration,
 ) -> Result<Vec<String>> {
-    let bytes = login_job(&addr.to_string()).bytes;
+    let bytes = login_job(base, user).bytes;
+    let addr: SocketAddr = base.addr;
     let mut handles = Vec::with_capacity(count);
     for _ in 0..count {
         let bytes = bytes.clone();

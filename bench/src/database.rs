@@ -29,7 +29,6 @@ impl fmt::Display for DbKind {
 
 /// A database for one run; a PostgreSQL one is dropped on drop.
 pub struct BenchDatabase {
-    pub kind: DbKind,
     pub uri: String,
     /// The admin URL and the name of the database to drop.
     postgres: Option<(String, String)>,
@@ -38,7 +37,6 @@ pub struct BenchDatabase {
 impl BenchDatabase {
     pub fn sqlite(dir: &Path) -> Self {
         Self {
-            kind: DbKind::Sqlite,
             uri: format!("sqlite://{}", dir.join("mxauth.db").display()),
             postgres: None,
         }
@@ -50,7 +48,6 @@ impl BenchDatabase {
         psql(admin_url, &format!("CREATE DATABASE {name}"))
             .with_context(|| format!("creating the PostgreSQL database {name}"))?;
         Ok(Self {
-            kind: DbKind::Postgres,
             uri,
             postgres: Some((admin_url.to_owned(), name.to_owned())),
         })

@@ -1,6 +1,5 @@
 //! Text helpers for the login flow: percent-encoding of forms and query
-//! strings, reading a query parameter back, and finding a hidden form field
-//! in a page.
+//! strings, and reading a query parameter back.
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn encode(s: &str) -> String {
@@ -57,28 +56,6 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     })
 }
 
-/// The value of `<input name="NAME" value="...">` in a page.
-pub fn hidden_field(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    html[start..].split('"').next().map(str::to_owned)
-}
-
-/// The path and query of `location` when it points at `base` (or is
-/// already relative); `None` when it leaves the server.
-pub fn local_target(location: &str, base: &str) -> Option<String> {
-    if location.starts_with('/') && !location.starts_with("//") {
-        return Some(location.to_owned());
-    }
-    let rest = location.strip_prefix(base.trim_end_matches('/'))?;
-    match rest.chars().next() {
-        None => Some("/".to_owned()),
-        Some('/') => Some(rest.to_owned()),
-        Some('?') => Some(format!("/{rest}")),
-        Some(_) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,24 +73,6 @@ mod tests {
         assert_eq!(
             query_param("http://127.0.0.1/callback?code=abc", "code").as_deref(),
             Some("abc")
-        );
-    }
-
-    #[test]
-    fn finds_fields_and_local_paths() {
-        let html = r#"<input type="hidden" name="csrf" value="tok123">"#;
-        assert_eq!(hidden_field(html, "csrf").as_deref(), Some("tok123"));
-        assert_eq!(
-            local_target("http://127.0.0.1:9/consent/1", "http://127.0.0.1:9/").as_deref(),
-            Some("/consent/1")
-        );
-        assert_eq!(
-            local_target("/login?next=x", "http://a/").as_deref(),
-            Some("/login?next=x")
-        );
-        assert_eq!(
-            local_target("http://127.0.0.1/callback?code=1", "http://127.0.0.1:9/"),
-            None
         );
     }
 }

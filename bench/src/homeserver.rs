@@ -33,16 +33,22 @@ pub struct StubHomeserver {
 }
 
 impl StubHomeserver {
+    /// On a free port of 127.0.0.1.
     pub fn start() -> Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// On `addr` (`--stub-homeserver`: a port the targets' configs name).
+    pub fn start_on(addr: SocketAddr) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the stub homeserver's runtime")?;
         // Bound here so that the port is known and bind errors are ours;
         // registered with the stub's own runtime on its thread.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        let listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .context("binding the stub homeserver")?;
+            .with_context(|| format!("binding the stub homeserver to {addr}"))?;
         let addr = listener.local_addr()?;
         let calls = Arc::new(Mutex::new(Calls::new()));
         let (stop, stopped) = oneshot::channel();

@@ -7,7 +7,6 @@ use serde_json::Value;
 use crate::{
     http::{request, Response},
     load::Job,
-    server::MATRIX_SECRET,
     setup::{introspect_body, refresh_body},
 };
 
@@ -29,17 +28,17 @@ impl Fixed {
         }
     }
 
-    /// The homeserver introspecting `token`: it must be active.
-    pub fn introspection(host: &str, token: &str) -> Self {
+    /// The homeserver (or a confidential client: `authorization`)
+    /// introspecting `token` at `path`: it must be active.
+    pub fn introspection(host: &str, path: &str, authorization: &str, token: &str) -> Self {
         let body = introspect_body(token);
-        let authorization = format!("Bearer {MATRIX_SECRET}");
         Self {
             bytes: request(
                 "POST",
-                "/oauth2/introspect",
+                path,
                 host,
                 &[
-                    ("Authorization", &authorization),
+                    ("Authorization", authorization),
                     ("X-MAS-Supports-Device-Id", "1"),
                     ("Accept", "application/json"),
                 ],
@@ -71,14 +70,16 @@ impl Job for Fixed {
 /// A refresh-token chain: each answer's refresh token is the next one sent.
 pub struct Refresh {
     host: String,
+    path: String,
     client_id: String,
     bytes: Vec<u8>,
 }
 
 impl Refresh {
-    pub fn new(host: String, client_id: String, token: &str) -> Self {
+    pub fn new(host: String, path: String, client_id: String, token: &str) -> Self {
         let mut job = Self {
             host,
+            path,
             client_id,
             bytes: Vec::new(),
         };
@@ -90,7 +91,7 @@ impl Refresh {
         let body = refresh_body(&self.client_id, token);
         self.bytes = request(
             "POST",
-            "/oauth2/token",
+            &self.path,
             &self.host,
             &[("Accept", "application/json")],
             Some((FORM, body.as_bytes())),

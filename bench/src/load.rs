@@ -171,6 +171,16 @@ pub struct Measured {
     pub errors: Errors,
 }
 
+/// The `q` quantile (0 to 1) of sorted latencies in microseconds, in
+/// milliseconds, by nearest rank; 0 when there are none.
+pub fn nearest_rank(sorted_us: &[u32], q: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len());
+    f64::from(sorted_us[rank - 1]) / 1000.0
+}
+
 pub fn summarize(results: Vec<WorkerResult>, record_from: Instant) -> Measured {
     let mut all = Vec::with_capacity(results.iter().map(|r| r.latencies_us.len()).sum());
     let mut errors = Errors::default();
@@ -184,13 +194,7 @@ pub fn summarize(results: Vec<WorkerResult>, record_from: Instant) -> Measured {
     let elapsed = last.duration_since(record_from);
     let ok = all.len() as u64;
     let ms = |us: u32| f64::from(us) / 1000.0;
-    let percentile = |q: f64| {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let rank = ((q * all.len() as f64).ceil() as usize).clamp(1, all.len());
-        ms(all[rank - 1])
-    };
+    let percentile = |q: f64| nearest_rank(&all, q);
     let mean_ms = if all.is_empty() {
         0.0
     } else {

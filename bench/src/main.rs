@@ -1,42 +1,49 @@
-//! `mxauth-bench`: starts `mxauth server` on SQLite and/or PostgreSQL (with
-//! a stub homeserver), sets up a client and sessions over HTTP, and loads
-//! discovery, introspection, refresh and the legacy login API with N
-//! keep-alive connections; prints a table per database and writes a JSON
-//! summary. See bench/README.md.
+//! `mxauth-bench`: measures mxauth, or any MSC3861 server given by its URL
+//! (`--target`), side by side: discovery, introspection, refresh and the
+//! legacy login API with N keep-alive connections; prints a table per
+//! target, writes a JSON summary and a PNG chart. Without `--target` it
+//! starts `mxauth server` on SQLite and/or PostgreSQL itself (with a stub
+//! homeserver). `mxauth-bench soak` drives mixed traffic against one
+//! server for a long time and samples its memory. See bench/README.md.
 
 mod args;
 mod burst;
+mod canvas;
+mod chart;
 mod compat;
 mod database;
 mod error;
 mod form;
 mod homeserver;
+mod html;
 mod http;
 mod jobs;
 mod load;
+mod local;
+mod measure;
+mod prepare;
 mod procfs;
 mod report;
 mod sampling;
 mod scenarios;
 mod server;
 mod setup;
+mod soak;
+mod soak_chart;
 mod summary;
+mod target;
 mod targets;
 
 use std::{
-    path::{Path, PathBuf},
     process::ExitCode,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
-use args::Args;
-use database::{BenchDatabase, DbKind};
+use args::{Args, Mode};
 use error::{Context, Result};
 use homeserver::StubHomeserver;
-use procfs::memory;
-use report::RunReport;
-use scenarios::Plan;
-use server::Server;
+use local::LocalServer;
+use target::Target;
 
 fn main() -> ExitCode {
     let args = match args::parse(std::env::args().skip(1)) {
@@ -62,9 +69,9 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         tokio::select! {
-            code = run_all(&args) => code,
+            code = run(&args) => code,
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("\ninterrupted: stopping the server and dropping the database");
+                eprintln!("\ninterrupted: stopping the servers and dropping their databases");
                 ExitCode::from(130)
             }
         }
@@ -74,175 +81,104 @@ fn main() -> ExitCode {
     code
 }
 
-async fn run_all(args: &Args) -> ExitCode {
+async fn run(args: &Args) -> ExitCode {
     let started = SystemTime::now();
-    let mut reports = Vec::new();
-    let mut failed = false;
-    for &kind in &args.databases {
-        match run_database(kind, args, started).await {
-            Ok(Some(report)) => {
-                println!("{}", report::table(&report, args));
-                reports.push(report);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("error: the {kind} run failed: {e}");
-                failed = true;
-            }
+    let mut locals = Vec::new();
+    let outcome = measure_all(args, started, &mut locals).await;
+    let failed = match &outcome {
+        Ok(ok) => !ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            true
         }
+    };
+    for local in locals {
+        local.finish(failed);
     }
-    if !reports.is_empty() {
-        match summary::write_json(&reports, args, started) {
-            Ok(path) => println!("JSON summary: {}", path.display()),
-            Err(e) => {
-                eprintln!("error: {e}");
-                failed = true;
-            }
-        }
-    }
-    if failed || reports.is_empty() {
+    if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
 }
 
-/// A run directory under the system temp dir, removed on drop unless kept.
-struct RunDir {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        if self.keep {
-            eprintln!("kept the run directory {}", self.path.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.path);
+/// Starts the servers of the bench's own (into `locals`, stopped by the
+/// caller) or takes the `--target`s, then runs the mode. `Ok(false)` when
+/// requests failed.
+async fn measure_all(
+    args: &Args,
+    started: SystemTime,
+    locals: &mut Vec<LocalServer>,
+) -> Result<bool> {
+    let mut targets = Vec::new();
+    let mut startups = Vec::new();
+    let shared_stub = match args.stub_homeserver {
+        Some(addr) => {
+            let stub = StubHomeserver::start_on(addr)?;
+            eprintln!("stub homeserver on {}", stub.url());
+            Some(stub)
+        }
+        None => None,
+    };
+    if args.targets.specs.is_empty() {
+        for &kind in &args.databases {
+            if let Some(local) = LocalServer::start(kind, args, started).await? {
+                let target = local.target()?;
+                startups.push((target.name.clone(), local.startup));
+                targets.push(target);
+                locals.push(local);
+            }
+        }
+        if targets.is_empty() {
+            return crate::fail!("no server to measure");
+        }
+    } else {
+        for (name, base) in &args.targets.specs {
+            targets.push(Target {
+                name: name.clone(),
+                base: base.clone(),
+                pid: args.targets.pid(name)?,
+                credentials: args.targets.credentials(name)?,
+                database: None,
+            });
         }
     }
-}
-
-/// One database: `None` when it is skipped. The run directory is kept
-/// when asked, and when something failed (it holds the server log).
-async fn run_database(kind: DbKind, args: &Args, started: SystemTime) -> Result<Option<RunReport>> {
-    let stamp = summary::timestamp(started).replace(':', "-");
-    let mut dir = RunDir {
-        path: std::env::temp_dir().join(format!(
-            "mxauth-bench-{stamp}-{}-{kind}",
-            std::process::id()
-        )),
-        keep: args.keep,
-    };
-    let database = match kind {
-        DbKind::Sqlite => BenchDatabase::sqlite(&dir.path),
-        DbKind::Postgres => match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => {
-                let name = format!(
-                    "mxauth_bench_{}_{}",
-                    stamp.to_lowercase().replace(['-', 't', 'z'], ""),
-                    std::process::id()
-                );
-                BenchDatabase::postgres(&url, &name)?
-            }
-            _ => {
-                eprintln!("DATABASE_URL is not set: skipping the PostgreSQL run (e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)");
-                return Ok(None);
-            }
-        },
-    };
-    let outcome = run_on(database, args, &dir.path).await;
-    let failed = match &outcome {
-        Ok(report) => report.results.iter().any(|r| r.measured.errors.count > 0),
-        Err(_) => true,
-    };
-    if failed {
-        dir.keep = true;
-    }
-    outcome.map(Some)
-}
-
-async fn run_on(mut database: BenchDatabase, args: &Args, dir: &Path) -> Result<RunReport> {
-    let kind = database.kind;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    eprintln!("[{kind}] preparing: database migrate, register-user");
-    let homeserver = StubHomeserver::start()?;
-    let port = server::free_port()?;
-    let configs = server::write_config(dir, port, &database.uri, &homeserver.url())?;
-    server::prepare(&args.mxauth, &configs)?;
-
-    let load_before = procfs::load_average();
-    let log = dir.join("server.log");
-    let mut server = Server::start(&args.mxauth, &configs, port, log, args.rust_log.as_deref())
-        .await
-        .context("starting mxauth server")?;
-    let startup = server.startup;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = memory(server.pid())?;
-    eprintln!(
-        "[{kind}] server up in {:.0} ms on {}; setting up {} sessions",
-        startup.as_secs_f64() * 1000.0,
-        server.base_url(),
-        args.connections
-    );
-
-    let setup_started = Instant::now();
-    let setup = setup::run(server.addr, args.connections)
-        .await
-        .context("setup over HTTP")?;
-    let setup_time = setup_started.elapsed();
-    let after_setup = memory(server.pid())?;
-
-    let plan = Plan {
-        addr: server.addr,
-        pid: server.pid(),
-        connections: args.connections,
-        login_connections: args.login_connections,
-        burst: args.burst,
-        warmup: Duration::from_secs(args.warmup),
-        duration: Duration::from_secs(args.seconds),
-        timeout: Duration::from_secs(args.timeout),
-    };
-    let mut results = Vec::new();
-    for &scenario in &args.scenarios {
-        if scenario == scenarios::Scenario::LoginBurst {
-            eprintln!(
-                "[{kind}] {}: {} logins at once",
-                scenario.name(),
-                args.burst
-            );
-        } else {
-            eprintln!(
-                "[{kind}] {}: {} connections, {} s warm-up + {} s",
-                scenario.name(),
-                plan.connections_for(scenario),
-                args.warmup,
-                args.seconds
-            );
+    match args.mode {
+        Mode::Soak => {
+            let target = targets.pop().context("one server to soak")?;
+            soak::run(target, args, started).await
         }
-        let result = scenarios::run(scenario, &plan, &setup)
-            .await
-            .with_context(|| format!("scenario {}", scenario.name()))?;
-        results.push(result);
+        Mode::Bench => {
+            let mut reports = measure::run(targets, args, &startups).await?;
+            for (report, local) in reports.iter_mut().zip(locals.iter()) {
+                report.homeserver_calls = Some(local.homeserver_calls());
+            }
+            for report in &reports {
+                println!("{}", report::table(report, args));
+            }
+            if reports.len() > 1 {
+                println!("{}", report::side_by_side(&reports));
+            }
+            let shared_calls = shared_stub.as_ref().map(StubHomeserver::calls);
+            if let Some(calls) = &shared_calls {
+                println!("stub homeserver answered: {}", report::calls_line(calls));
+            }
+            let json = summary::write_json(&reports, args, started, shared_calls.as_ref())?;
+            println!("JSON summary: {}", json.display());
+            let png = json.with_extension("png");
+            let names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
+            let title = format!(
+                "mxauth-bench {} ({})",
+                summary::timestamp(started),
+                names.join(" vs ")
+            );
+            chart::write(&reports, &title, &png)?;
+            println!("chart: {}", png.display());
+            let errors = reports
+                .iter()
+                .flat_map(|r| &r.results)
+                .any(|r| r.measured.errors.count > 0);
+            Ok(!errors && !reports.iter().any(|r| r.setup_failed))
+        }
     }
-    server.stop();
-    if results.iter().any(|r| r.measured.errors.count > 0) {
-        eprintln!(
-            "[{kind}] some requests failed; the last lines of {}:\n{}",
-            server.log.display(),
-            server::tail(&server.log)
-        );
-    }
-    drop(server);
-    database.drop_now();
-    Ok(RunReport {
-        homeserver_calls: homeserver.calls(),
-        database: kind,
-        load_before,
-        startup,
-        idle,
-        setup_time,
-        after_setup,
-        results,
-    })
 }

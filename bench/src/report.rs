@@ -1,6 +1,8 @@
-//! The results of one database: a readable table, the burst in detail, the
-//! stub homeserver's calls, and the comparison with MAS 1.22 and our
-//! targets (`targets.rs`). The JSON summary is `summary.rs`.
+//! The results of one target: a readable table, the burst in detail, the
+//! scenarios skipped and why, the stub homeserver's calls, and the
+//! comparison with MAS 1.22 and our targets (`targets.rs`); with several
+//! targets, one table of them side by side. The JSON summary is
+//! `summary.rs`, the chart `chart.rs`.
 
 use std::{fmt::Write as _, time::Duration};
 
@@ -9,26 +11,35 @@ use crate::{
     database::DbKind,
     homeserver::Calls,
     procfs::Memory,
+    sampling::ServerUse,
     scenarios::{Scenario, ScenarioResult},
     targets,
 };
 
-/// Everything measured on one database.
-pub struct RunReport {
-    pub database: DbKind,
-    /// The machine's 1-minute load average before the server started.
+/// Everything measured on one target.
+pub struct TargetReport {
+    pub name: String,
+    pub url: String,
+    /// The database of a server the bench started.
+    pub database: Option<DbKind>,
+    pub pid: Option<u32>,
+    /// The machine's 1-minute load average before the setup.
     pub load_before: Option<f64>,
-    pub startup: Duration,
-    /// Half a second after the first 200 on `/health`.
-    pub idle: Memory,
-    pub setup_time: Duration,
-    pub after_setup: Memory,
+    /// Spawn to first 200 on `/health`, for a server the bench started.
+    pub startup: Option<Duration>,
+    /// Before and after the setup, when the PID is known.
+    pub idle: Option<Memory>,
+    pub setup_time: Option<Duration>,
+    pub after_setup: Option<Memory>,
+    pub setup_failed: bool,
     pub results: Vec<ScenarioResult>,
-    /// What the server asked the stub homeserver, by method and path.
-    pub homeserver_calls: Calls,
+    /// Scenarios the target could not run, and why.
+    pub skipped: Vec<(Scenario, String)>,
+    /// What the server asked its own stub homeserver, by method and path.
+    pub homeserver_calls: Option<Calls>,
 }
 
-impl RunReport {
+impl TargetReport {
     pub fn get(&self, scenario: Scenario) -> Option<&ScenarioResult> {
         self.results.iter().find(|r| r.scenario == scenario)
     }
@@ -65,13 +76,30 @@ fn percent(part: Duration, wall: Duration) -> String {
     format!("{:.0}%", 100.0 * part.as_secs_f64() / wall.as_secs_f64())
 }
 
-/// The table and comparisons for one database.
-pub fn table(report: &RunReport, args: &Args) -> String {
+/// A KiB figure in MiB, or `n/a` without the server's PID.
+fn mib_or_na(kb: Option<u64>) -> String {
+    kb.map_or_else(|| "n/a".to_owned(), |kb| format!("{:.1}", mib(kb)))
+}
+
+/// `12.3 MiB`, or `n/a` as it is.
+fn with_unit(figure: String) -> String {
+    if figure == "n/a" {
+        figure
+    } else {
+        format!("{figure} MiB")
+    }
+}
+
+/// The table and comparisons for one target.
+pub fn table(report: &TargetReport, args: &Args) -> String {
     let mut out = String::new();
+    let what = match report.database {
+        Some(db) => format!("mxauth on {db}"),
+        None => format!("{} ({})", report.name, report.url),
+    };
     let _ = writeln!(
         out,
-        "\n== mxauth on {}: {} s per scenario (after {} s warm-up), {} CPUs, load average before {} ==",
-        report.database,
+        "\n== {what}: {} s per scenario (after {} s warm-up), {} CPUs, load average before {} ==",
         args.seconds,
         args.warmup,
         std::thread::available_parallelism().map_or(0, usize::from),
@@ -79,15 +107,27 @@ pub fn table(report: &RunReport, args: &Args) -> String {
             .load_before
             .map_or_else(|| "?".to_owned(), |l| format!("{l:.2}")),
     );
+    let startup = report.startup.map_or_else(
+        || "n/a (started elsewhere)".to_owned(),
+        |d| format!("{:.0} ms", ms(d)),
+    );
+    let setup = report.setup_time.map_or_else(
+        || "none".to_owned(),
+        |d| {
+            format!(
+                "{} authorizations, {:.1} s",
+                args.connections,
+                d.as_secs_f64()
+            )
+        },
+    );
     let _ = writeln!(
         out,
-        "start to first 200 on /health: {:.0} ms | idle RSS {:.1} MiB | setup ({} authorizations) {:.1} s, then RSS {:.1} MiB, peak {:.1} MiB\n",
-        ms(report.startup),
-        mib(report.idle.rss_kb),
-        args.connections,
-        report.setup_time.as_secs_f64(),
-        mib(report.after_setup.rss_kb),
-        mib(report.after_setup.hwm_kb),
+        "start to first 200 on /health: {startup} | idle RSS {} | setup ({setup}), then RSS {}, peak {}{}\n",
+        with_unit(mib_or_na(report.idle.map(|m| m.rss_kb))),
+        with_unit(mib_or_na(report.after_setup.map(|m| m.rss_kb))),
+        with_unit(mib_or_na(report.after_setup.map(|m| m.hwm_kb))),
+        if report.pid.is_none() { " (memory and CPU: n/a without --target-pid)" } else { "" },
     );
     let _ = writeln!(
         out,
@@ -115,11 +155,15 @@ pub fn table(report: &RunReport, args: &Args) -> String {
         out,
         "(RSS: highest VmRSS sampled during the run; peak: VmHWM since start. CPU over the recorded\n window, 100% = one core: the server, this load generator and stub homeserver, PostgreSQL,\n everything else)"
     );
+    for (scenario, reason) in &report.skipped {
+        let _ = writeln!(out, "{:<20} skipped: {reason}", scenario.name());
+    }
     let busy: Vec<&str> = report
         .results
         .iter()
         .filter(|r| {
-            r.cpu
+            r.server
+                .and_then(|s| s.cpu)
                 .is_some_and(|c| c.others.as_secs_f64() > 0.25 * c.wall.as_secs_f64())
         })
         .map(|r| r.scenario.name())
@@ -143,27 +187,70 @@ pub fn table(report: &RunReport, args: &Args) -> String {
     if let Some(b) = report.get(Scenario::LoginBurst) {
         burst_line(&mut out, b);
     }
-    let calls: Vec<String> = report
-        .homeserver_calls
+    if let Some(calls) = &report.homeserver_calls {
+        let _ = writeln!(out, "stub homeserver answered: {}", calls_line(calls));
+    }
+    targets::lines(&mut out, report);
+    out
+}
+
+/// `POST /_synapse/mas/upsert_device x12, …`.
+pub fn calls_line(calls: &Calls) -> String {
+    if calls.is_empty() {
+        return "nothing".to_owned();
+    }
+    let calls: Vec<String> = calls
         .iter()
         .map(|(call, n)| format!("{call} x{n}"))
         .collect();
+    calls.join(", ")
+}
+
+/// Every target's req/s and p99 per scenario, and each one's throughput
+/// over the first target's.
+pub fn side_by_side(reports: &[TargetReport]) -> String {
+    let mut out = String::new();
+    let Some(first) = reports.first() else {
+        return out;
+    };
     let _ = writeln!(
         out,
-        "stub homeserver answered: {}",
-        if calls.is_empty() {
-            "nothing".to_owned()
-        } else {
-            calls.join(", ")
-        }
+        "\n== side by side (ratio: req/s over {}'s) ==",
+        first.name
     );
-    targets::lines(&mut out, report);
+    let _ = write!(out, "{:<20}", "scenario");
+    for report in reports {
+        let _ = write!(out, " {:>26}", format!("{} req/s, p99 ms", report.name));
+    }
+    let _ = writeln!(out);
+    for scenario in Scenario::ALL {
+        if reports.iter().all(|r| r.get(scenario).is_none()) {
+            continue;
+        }
+        let _ = write!(out, "{:<20}", scenario.name());
+        let base = first.get(scenario).map(|r| r.measured.per_second);
+        for report in reports {
+            let cell = match report.get(scenario) {
+                None => "skipped".to_owned(),
+                Some(r) => {
+                    let m = &r.measured;
+                    let ratio = base
+                        .filter(|b| *b > 0.0)
+                        .map_or_else(String::new, |b| format!(" ({:.2}x)", m.per_second / b));
+                    format!("{}, {:.2}{ratio}", thousands(m.per_second), m.p99_ms)
+                }
+            };
+            let _ = write!(out, " {cell:>26}");
+        }
+        let _ = writeln!(out);
+    }
     out
 }
 
 fn row(out: &mut String, r: &ScenarioResult) {
     let m = &r.measured;
-    let (server_cpu, per_request, client_cpu, db_cpu, others) = match r.cpu {
+    let cpu = r.server.and_then(|s| s.cpu);
+    let (server_cpu, per_request, client_cpu, db_cpu, others) = match cpu {
         Some(cpu) if !cpu.wall.is_zero() => (
             percent(cpu.server, cpu.wall),
             if m.ok > 0 {
@@ -175,11 +262,14 @@ fn row(out: &mut String, r: &ScenarioResult) {
             percent(cpu.database, cpu.wall),
             percent(cpu.others, cpu.wall),
         ),
-        _ => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
+        _ => {
+            let na = || "n/a".to_owned();
+            (na(), na(), na(), na(), na())
+        }
     };
     let _ = writeln!(
         out,
-        "{:<20} {:>5} {:>9} {:>7.2} {:>7.2} {:>7.2} {:>7.1} {:>6} {:>8.1} {:>8.1} {:>8} {:>10} {:>8} {:>7} {:>7}",
+        "{:<20} {:>5} {:>9} {:>7.2} {:>7.2} {:>7.2} {:>7.1} {:>6} {:>8} {:>8} {:>8} {:>10} {:>8} {:>7} {:>7}",
         r.scenario.name(),
         r.connections,
         thousands(m.per_second),
@@ -188,8 +278,8 @@ fn row(out: &mut String, r: &ScenarioResult) {
         m.p99_ms,
         m.max_ms,
         m.errors.count,
-        mib(r.rss_max_kb),
-        mib(r.after.hwm_kb),
+        mib_or_na(r.server.map(|s| s.rss_max_kb)),
+        mib_or_na(r.server.map(|s| s.after.hwm_kb)),
         server_cpu,
         per_request,
         client_cpu,
@@ -202,7 +292,7 @@ fn burst_line(out: &mut String, b: &ScenarioResult) {
     let m = &b.measured;
     let _ = writeln!(
         out,
-        "login-burst: {} logins sent at once, the last answered after {:.2} s ({} ok, {} errors); latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n  server memory: VmHWM {:.1} MiB before -> {:.1} MiB after; VmRSS {:.1} MiB before, sampled max {:.1} MiB during, {:.1} MiB after",
+        "login-burst: {} logins sent at once, the last answered after {:.2} s ({} ok, {} errors); latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         b.connections,
         m.elapsed.as_secs_f64(),
         m.ok,
@@ -210,11 +300,21 @@ fn burst_line(out: &mut String, b: &ScenarioResult) {
         m.p50_ms,
         m.p99_ms,
         m.max_ms,
-        mib(b.before.hwm_kb),
-        mib(b.after.hwm_kb),
-        mib(b.before.rss_kb),
-        mib(b.rss_max_kb),
-        mib(b.after.rss_kb),
+    );
+    if let Some(s) = b.server {
+        memory_line(out, &s);
+    }
+}
+
+fn memory_line(out: &mut String, s: &ServerUse) {
+    let _ = writeln!(
+        out,
+        "  server memory: VmHWM {:.1} MiB before -> {:.1} MiB after; VmRSS {:.1} MiB before, sampled max {:.1} MiB during, {:.1} MiB after",
+        mib(s.before.hwm_kb),
+        mib(s.after.hwm_kb),
+        mib(s.before.rss_kb),
+        mib(s.rss_max_kb),
+        mib(s.after.rss_kb),
     );
 }
 

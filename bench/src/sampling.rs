@@ -13,7 +13,7 @@ use std::{
 
 use crate::{
     error::{Context, Result},
-    procfs::{cpu_delta, cpu_time, cpu_times_named, memory, system_busy},
+    procfs::{cpu_delta, cpu_time, cpu_times_named, memory, system_busy, Memory},
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -103,4 +103,61 @@ async fn sample_rss(pid: u32, running: Arc<AtomicBool>) -> u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     max
+}
+
+/// The server's memory and CPU over a scenario, when its PID is known.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerUse {
+    /// `VmRSS` and `VmHWM` when the scenario started (for a burst: just
+    /// before it).
+    pub before: Memory,
+    /// Highest `VmRSS` sampled during the run (every 50 ms), in KiB.
+    pub rss_max_kb: u64,
+    /// `VmRSS` and `VmHWM` at the end of the run.
+    pub after: Memory,
+    /// CPU time over the recorded window (a burst: from its start to its
+    /// last answer).
+    pub cpu: Option<CpuUse>,
+}
+
+impl ServerUse {
+    /// The server's peak RSS during the scenario, in KiB: `VmHWM` when it
+    /// rose meanwhile (then it is exact), else the highest sampled `VmRSS`.
+    pub fn peak_kb(&self) -> u64 {
+        if self.after.hwm_kb > self.before.hwm_kb {
+            self.after.hwm_kb
+        } else {
+            self.rss_max_kb
+        }
+    }
+}
+
+/// Watches a server's memory from the start of a scenario to its end.
+pub struct Watch {
+    pid: u32,
+    before: Memory,
+    sampler: RssSampler,
+}
+
+impl Watch {
+    /// `None` without a PID: nothing to watch.
+    pub fn start(pid: Option<u32>) -> Result<Option<Self>> {
+        let Some(pid) = pid else { return Ok(None) };
+        Ok(Some(Self {
+            pid,
+            before: memory(pid)?,
+            sampler: RssSampler::start(pid),
+        }))
+    }
+
+    pub async fn finish(self, cpu: Option<CpuUse>) -> Result<ServerUse> {
+        let after = memory(self.pid)?;
+        let rss_max_kb = self.sampler.stop().await?;
+        Ok(ServerUse {
+            before: self.before,
+            rss_max_kb: rss_max_kb.max(after.rss_kb),
+            after,
+            cpu,
+        })
+    }
 }

@@ -15,10 +15,7 @@
 //! - `login-burst`: that login sent once by many connections at the same
 //!   moment (`burst.rs`).
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use crate::{
     burst,
@@ -26,9 +23,9 @@ use crate::{
     error::{Context, Result},
     jobs::{Fixed, Refresh},
     load::{summarize, worker, Job, Measured, Window, WorkerResult},
-    procfs::{memory, Memory},
-    sampling::{cpu_window, CpuUse, RssSampler},
-    setup::Setup,
+    prepare::Prepared,
+    sampling::{cpu_window, ServerUse, Watch},
+    setup::DISCOVERY_PATH,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,39 +76,18 @@ impl Scenario {
     }
 }
 
-/// A scenario's numbers and the server's memory meanwhile.
+/// A scenario's numbers and, when the server's PID is known, its memory
+/// and CPU meanwhile.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
     pub scenario: Scenario,
     pub connections: usize,
     pub measured: Measured,
-    /// `VmRSS` and `VmHWM` when the scenario started (for a burst: just
-    /// before it).
-    pub before: Memory,
-    /// Highest `VmRSS` sampled during the run (every 50 ms).
-    pub rss_max_kb: u64,
-    /// `VmRSS` and `VmHWM` at the end of the run.
-    pub after: Memory,
-    /// CPU time over the recorded window (a burst: from its start to its
-    /// last answer).
-    pub cpu: Option<CpuUse>,
+    pub server: Option<ServerUse>,
 }
 
-impl ScenarioResult {
-    /// The server's peak RSS during the scenario, in KiB: `VmHWM` when it
-    /// rose meanwhile (then it is exact), else the highest sampled `VmRSS`.
-    pub fn peak_kb(&self) -> u64 {
-        if self.after.hwm_kb > self.before.hwm_kb {
-            self.after.hwm_kb
-        } else {
-            self.rss_max_kb
-        }
-    }
-}
-
+/// How every scenario is loaded (the same for every target).
 pub struct Plan {
-    pub addr: SocketAddr,
-    pub pid: u32,
     pub connections: usize,
     /// Connections of `compat-login`.
     pub login_connections: usize,
@@ -136,77 +112,119 @@ impl Plan {
     }
 }
 
-/// Runs one scenario. `setup` must hold a session per connection. Refresh
-/// moves each session's token chain on (and may end its older access
-/// tokens), so it runs once and after introspection: the arguments keep
-/// that order.
-pub async fn run(scenario: Scenario, plan: &Plan, setup: &Setup) -> Result<ScenarioResult> {
+/// The job of connection `i` of a looped scenario on `target`
+/// (`compat_tokens`: one per connection for `compat-introspection`).
+pub fn job(
+    scenario: Scenario,
+    target: &Prepared,
+    i: usize,
+    compat_tokens: &[String],
+) -> Result<Box<dyn Job>> {
+    let base = &target.target.base;
+    let host = &base.host;
+    let auth = || {
+        target
+            .introspection_auth
+            .as_deref()
+            .context("no introspection credentials")
+    };
+    let setup = || {
+        target
+            .setup
+            .as_ref()
+            .map_err(|e| crate::error::Error::msg(e.clone()))
+    };
+    let introspect = &target.endpoints.introspection;
+    Ok(match scenario {
+        Scenario::Discovery => Box::new(Fixed::get(host, &base.path(DISCOVERY_PATH))),
+        Scenario::Health => Box::new(Fixed::get(host, &base.path("/health"))),
+        Scenario::Introspection => {
+            let tokens = setup()?
+                .sessions
+                .get(i)
+                .context("a session per connection")?;
+            Box::new(Fixed::introspection(
+                host,
+                introspect,
+                auth()?,
+                &tokens.access,
+            ))
+        }
+        Scenario::CompatIntrospection => {
+            let token = compat_tokens
+                .get(i)
+                .context("a compat token per connection")?;
+            Box::new(Fixed::introspection(host, introspect, auth()?, token))
+        }
+        Scenario::Refresh => {
+            let setup = setup()?;
+            let tokens = setup.sessions.get(i).context("a session per connection")?;
+            Box::new(Refresh::new(
+                host.clone(),
+                target.endpoints.token.clone(),
+                setup.client_id.clone(),
+                &tokens.refresh,
+            ))
+        }
+        Scenario::CompatLogin => Box::new(login_job(base, target.user().context("no user")?)),
+        Scenario::LoginBurst => return crate::fail!("login-burst is not a looped scenario"),
+    })
+}
+
+/// Runs one scenario on one target. The target's setup must hold a
+/// session per connection. Refresh moves each session's token chain on
+/// (and may end its older access tokens), so it runs once and after
+/// introspection: `Scenario::ALL` keeps that order.
+pub async fn run(scenario: Scenario, plan: &Plan, target: &Prepared) -> Result<ScenarioResult> {
     if scenario == Scenario::LoginBurst {
-        return burst::run(plan).await;
+        return burst::run(plan, target).await;
     }
-    let host = plan.addr.to_string();
     let connections = plan.connections_for(scenario);
     let compat_tokens = if scenario == Scenario::CompatIntrospection {
-        login_tokens(plan.addr, connections, plan.timeout.max(LOGIN_TIMEOUT))
-            .await
-            .context("one compat login per connection")?
+        let user = target.user().context("no user")?;
+        login_tokens(
+            &target.target.base,
+            user,
+            connections,
+            plan.timeout.max(LOGIN_TIMEOUT),
+        )
+        .await
+        .context("one compat login per connection")?
     } else {
         Vec::new()
     };
-    let before = memory(plan.pid)?;
+    let pid = target.target.pid;
+    let watch = Watch::start(pid)?;
     let start = Instant::now();
     let window = Window {
         record_from: start + plan.warmup,
         stop_at: start + plan.warmup + plan.duration,
         timeout: plan.timeout,
     };
-    let sampler = RssSampler::start(plan.pid);
-    let cpu = tokio::spawn(cpu_window(plan.pid, window.record_from, window.stop_at));
-
-    let spawn = |job: Box<dyn Job>| tokio::spawn(worker(plan.addr, job, window));
+    let cpu = pid.map(|pid| tokio::spawn(cpu_window(pid, window.record_from, window.stop_at)));
+    let addr = target.target.base.addr;
     let mut handles = Vec::with_capacity(connections);
     for i in 0..connections {
-        let job: Box<dyn Job> = match scenario {
-            Scenario::Discovery => Box::new(Fixed::get(&host, "/.well-known/openid-configuration")),
-            Scenario::Health => Box::new(Fixed::get(&host, "/health")),
-            Scenario::Introspection => {
-                let tokens = setup.sessions.get(i).context("a session per connection")?;
-                Box::new(Fixed::introspection(&host, &tokens.access))
-            }
-            Scenario::CompatIntrospection => {
-                let token = compat_tokens
-                    .get(i)
-                    .context("a compat token per connection")?;
-                Box::new(Fixed::introspection(&host, token))
-            }
-            Scenario::Refresh => {
-                let tokens = setup.sessions.get(i).context("a session per connection")?;
-                Box::new(Refresh::new(
-                    host.clone(),
-                    setup.client_id.clone(),
-                    &tokens.refresh,
-                ))
-            }
-            Scenario::CompatLogin => Box::new(login_job(&host)),
-            Scenario::LoginBurst => return crate::fail!("login-burst is not a looped scenario"),
-        };
-        handles.push(spawn(job));
+        let job = job(scenario, target, i, &compat_tokens)?;
+        handles.push(tokio::spawn(worker(addr, job, window)));
     }
     let mut results: Vec<WorkerResult> = Vec::with_capacity(handles.len());
     for handle in handles {
         results.push(handle.await.context("a load worker panicked")?);
     }
     let measured = summarize(results, window.record_from);
-    let rss_max_kb = sampler.stop().await?;
-    let after = memory(plan.pid)?;
-    let cpu = cpu.await.context("the CPU sampler panicked")?;
+    let cpu = match cpu {
+        Some(task) => task.await.context("the CPU sampler panicked")?,
+        None => None,
+    };
+    let server = match watch {
+        Some(watch) => Some(watch.finish(cpu).await?),
+        None => None,
+    };
     Ok(ScenarioResult {
         scenario,
         connections,
         measured,
-        before,
-        rss_max_kb: rss_max_kb.max(after.rss_kb),
-        after,
-        cpu,
+        server,
     })
 }

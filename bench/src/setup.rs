@@ -1,19 +1,22 @@
 //! Setup over HTTP, as a client and a browser without JavaScript would do
-//! it: register a public native client dynamically, then for each load
-//! connection walk one authorization (authorize → consent → login → consent
-//! → allow) with PKCE and exchange the code for an access and a refresh
-//! token. The browser logs in once; its session cookie serves every later
-//! consent.
+//! it: read the discovery document for the endpoints, register a public
+//! native client dynamically, then for each load connection walk one
+//! authorization with PKCE (follow redirects; fill in whatever login form
+//! has a password field; press the "allow" button of a consent form) and
+//! exchange the code for an access and a refresh token. The browser logs
+//! in once; its cookies serve every later consent. Nothing assumes fixed
+//! markup or paths beyond OAuth's: MAS's pages work as mxauth's do.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use serde_json::{json, Value};
 
 use crate::{
     error::{Context, Result},
-    form::{encode, form, hidden_field, local_target, query_param},
+    form::{encode, form, query_param},
+    html::{self, Form},
     http::{request, Conn, Response},
-    server::{PASSWORD, USERNAME},
+    target::BaseUrl,
 };
 
 pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
@@ -21,8 +24,8 @@ const SCOPE: &str = "openid urn:matrix:client:api:*";
 /// The PKCE pair of RFC 7636 appendix B.
 const CODE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const CODE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const COOKIE_NAME: &str = "mxauth-session";
 const FORM: &str = "application/x-www-form-urlencoded";
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// The tokens of one OAuth session.
 #[derive(Debug, Clone)]
@@ -31,18 +34,83 @@ pub struct Tokens {
     pub refresh: String,
 }
 
+/// The OAuth endpoints of a target, as paths on it.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub authorization: String,
+    pub token: String,
+    pub registration: String,
+    pub introspection: String,
+}
+
+impl Endpoints {
+    /// The discovery document's endpoints; MAS's paths where it has none
+    /// (or cannot be read).
+    pub async fn discover(base: &BaseUrl) -> Self {
+        let document = get_json(base, &base.path(DISCOVERY_PATH))
+            .await
+            .unwrap_or(Value::Null);
+        let endpoint = |key: &str, default: &str| {
+            document[key]
+                .as_str()
+                .map_or_else(|| base.path(default), path_of)
+        };
+        Self {
+            authorization: endpoint("authorization_endpoint", "/authorize"),
+            token: endpoint("token_endpoint", "/oauth2/token"),
+            registration: endpoint("registration_endpoint", "/oauth2/registration"),
+            introspection: endpoint("introspection_endpoint", "/oauth2/introspect"),
+        }
+    }
+}
+
+async fn get_json(base: &BaseUrl, path: &str) -> Result<Value> {
+    let bytes = request(
+        "GET",
+        path,
+        &base.host,
+        &[("Accept", "application/json")],
+        None,
+    );
+    let response = tokio::time::timeout(Duration::from_secs(10), Conn::new(base.addr).send(&bytes))
+        .await
+        .context("no answer within 10 s")??;
+    Ok(serde_json::from_slice(&response.body)?)
+}
+
+/// The path and query of an absolute or rooted URL: the bench reaches the
+/// server at its own address even when its public base names another host
+/// (a reverse proxy in front).
+pub fn path_of(url: &str) -> String {
+    let rest = match url.split_once("://") {
+        Some((_, after)) => after.find('/').map_or("/", |i| &after[i..]),
+        None => url,
+    };
+    rest.to_owned()
+}
+
+/// `location` resolved against the path `current` (RFC 3986 5.2, for the
+/// forms servers send: absolute, rooted, or relative to the directory).
+fn resolve(location: &str, current: &str) -> String {
+    if location.contains("://") || location.starts_with('/') {
+        return path_of(location);
+    }
+    let path = current.split('?').next().unwrap_or_default();
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    format!("{dir}{location}")
+}
+
 pub struct Setup {
     pub client_id: String,
     /// One session per load connection.
     pub sessions: Vec<Tokens>,
 }
 
-/// A browser: one connection, one cookie.
+/// A browser: one connection, a cookie jar.
 struct Browser {
     conn: Conn,
     host: String,
-    base: String,
-    cookie: Option<String>,
+    cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
@@ -52,7 +120,14 @@ impl Browser {
         target: &str,
         body: Option<(&str, &[u8])>,
     ) -> Result<Response> {
-        let cookie = self.cookie.clone();
+        let cookie = (!self.cookies.is_empty()).then(|| {
+            let pairs: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            pairs.join("; ")
+        });
         let mut headers = vec![("Accept", "text/html")];
         if let Some(cookie) = &cookie {
             headers.push(("Cookie", cookie.as_str()));
@@ -64,8 +139,8 @@ impl Browser {
             .with_context(|| format!("{method} {target}"))?;
         for set in response.headers("set-cookie") {
             let pair = set.split(';').next().unwrap_or_default().trim();
-            if pair.starts_with(&format!("{COOKIE_NAME}=")) {
-                self.cookie = Some(pair.to_owned());
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
             }
         }
         Ok(response)
@@ -78,41 +153,39 @@ impl Browser {
     }
 }
 
-fn location(response: &Response, what: &str) -> Result<String> {
-    response
-        .header("location")
-        .map(str::to_owned)
-        .with_context(|| format!("{what}: a {} without Location", response.status))
-}
-
 fn unexpected(what: &str, response: &Response) -> crate::error::Error {
+    // One line, white space squeezed: it ends up in a table's skip reason.
     let text = response.text();
-    let snippet: String = text.chars().take(400).collect();
+    let squeezed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let snippet: String = squeezed.chars().take(200).collect();
     crate::error::Error::msg(format!(
         "{what}: unexpected status {}: {snippet}",
         response.status
     ))
 }
 
-/// Registers the client and authorizes `sessions` sessions.
-pub async fn run(addr: SocketAddr, sessions: usize) -> Result<Setup> {
-    let host = addr.to_string();
+/// Registers the client and authorizes `sessions` sessions as `user`.
+pub async fn run(
+    base: &BaseUrl,
+    endpoints: &Endpoints,
+    sessions: usize,
+    user: (&str, &str),
+) -> Result<Setup> {
     let mut browser = Browser {
-        conn: Conn::new(addr),
-        host: host.clone(),
-        base: format!("http://{host}/"),
-        cookie: None,
+        conn: Conn::new(base.addr),
+        host: base.host.clone(),
+        cookies: BTreeMap::new(),
     };
-    let client_id = register(&mut browser)
+    let client_id = register(&mut browser, &endpoints.registration)
         .await
         .context("registering a client")?;
     let mut out = Vec::with_capacity(sessions);
     for i in 0..sessions {
-        let code = authorize(&mut browser, &client_id)
+        let code = authorize(&mut browser, &endpoints.authorization, &client_id, user)
             .await
             .with_context(|| format!("authorization {}", i + 1))?;
         out.push(
-            exchange(&mut browser, &client_id, &code)
+            exchange(&mut browser, &endpoints.token, &client_id, &code)
                 .await
                 .with_context(|| format!("code exchange {}", i + 1))?,
         );
@@ -123,7 +196,7 @@ pub async fn run(addr: SocketAddr, sessions: usize) -> Result<Setup> {
     })
 }
 
-async fn register(browser: &mut Browser) -> Result<String> {
+async fn register(browser: &mut Browser, path: &str) -> Result<String> {
     let metadata = json!({
         "client_name": "mxauth-bench",
         "client_uri": "https://bench.example.com/",
@@ -135,14 +208,10 @@ async fn register(browser: &mut Browser) -> Result<String> {
     });
     let body = serde_json::to_vec(&metadata)?;
     let response = browser
-        .send(
-            "POST",
-            "/oauth2/registration",
-            Some(("application/json", &body)),
-        )
+        .send("POST", path, Some(("application/json", &body)))
         .await?;
     if !matches!(response.status, 200 | 201) {
-        return Err(unexpected("POST /oauth2/registration", &response));
+        return Err(unexpected(&format!("POST {path}"), &response));
     }
     let answer: Value = serde_json::from_slice(&response.body)?;
     answer["client_id"]
@@ -151,9 +220,39 @@ async fn register(browser: &mut Browser) -> Result<String> {
         .context("no client_id in the registration answer")
 }
 
-/// Follows redirects and pages from `/authorize` to the redirect back to
-/// the client; returns its `code`.
-async fn authorize(browser: &mut Browser, client_id: &str) -> Result<String> {
+/// What to send for a page's form: the login form (the one with a password
+/// field) or the consent form (the one with an "allow" button).
+fn fill_in(forms: &[Form], user: (&str, &str)) -> Option<(Form, Vec<(String, String)>)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some(login) = forms.iter().find(|f| f.has_password()) {
+        pairs.extend(login.hidden().map(|f| (f.name.clone(), f.value.clone())));
+        // The user's name goes in the first visible text field.
+        let name_field = login
+            .fields
+            .iter()
+            .find(|f| matches!(f.kind.as_str(), "text" | "email"))
+            .map_or("username", |f| f.name.as_str());
+        pairs.push((name_field.to_owned(), user.0.to_owned()));
+        for field in login.fields.iter().filter(|f| f.kind == "password") {
+            pairs.push((field.name.clone(), user.1.to_owned()));
+        }
+        return Some((login.clone(), pairs));
+    }
+    let consent = forms.iter().find(|f| f.yes_button().is_some())?;
+    pairs.extend(consent.hidden().map(|f| (f.name.clone(), f.value.clone())));
+    let yes = consent.yes_button()?;
+    pairs.push((yes.name.clone(), yes.value.clone()));
+    Some((consent.clone(), pairs))
+}
+
+/// Follows redirects and forms from the authorization endpoint to the
+/// redirect back to the client; returns its `code`.
+async fn authorize(
+    browser: &mut Browser,
+    endpoint: &str,
+    client_id: &str,
+    user: (&str, &str),
+) -> Result<String> {
     let query = form(&[
         ("response_type", "code"),
         ("client_id", client_id),
@@ -162,61 +261,61 @@ async fn authorize(browser: &mut Browser, client_id: &str) -> Result<String> {
         ("code_challenge", CODE_CHALLENGE),
         ("code_challenge_method", "S256"),
     ]);
-    let mut target = format!("/authorize?{query}");
-    // The consent page this flow is about, the `next` of the login.
-    let mut consent = None::<String>;
-    for _ in 0..12 {
-        let response = browser.send("GET", &target, None).await?;
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    let mut target = format!("{endpoint}{separator}{query}");
+    let mut response = browser.send("GET", &target, None).await?;
+    let mut logged_in = false;
+    for _ in 0..16 {
         match response.status {
-            302 | 303 => {
-                let to = location(&response, &format!("GET {target}"))?;
+            301 | 302 | 303 | 307 | 308 => {
+                let to = response
+                    .header("location")
+                    .map(str::to_owned)
+                    .with_context(|| format!("{target}: a {} without Location", response.status))?;
                 if to.starts_with(REDIRECT_URI) {
                     return code_of(&to);
                 }
-                target = local_target(&to, &browser.base)
-                    .with_context(|| format!("GET {target} redirected away to {to}"))?;
+                target = resolve(&to, &target);
+                response = browser.send("GET", &target, None).await?;
             }
-            200 if target.starts_with("/login") => {
-                let next = consent
-                    .clone()
-                    .context("the login page came before any consent page")?;
-                let csrf = hidden_field(&response.text(), "csrf")
-                    .context("no csrf field on the login page")?;
-                let done = browser
-                    .post_form(
-                        "/login",
-                        &[
-                            ("csrf", &csrf),
-                            ("username", USERNAME),
-                            ("password", PASSWORD),
-                            ("next", &next),
-                        ],
-                    )
-                    .await?;
-                if done.status != 303 {
-                    return Err(unexpected("POST /login (wrong password?)", &done));
+            200 => {
+                let page = response.text();
+                let Some((form, pairs)) = fill_in(&html::forms(&page), user) else {
+                    return Err(unexpected(
+                        &format!("GET {target} (no login or consent form)"),
+                        &response,
+                    ));
+                };
+                if form.has_password() {
+                    if logged_in {
+                        return crate::fail!(
+                            "the login form came back: wrong --username or --password?"
+                        );
+                    }
+                    logged_in = true;
                 }
-                target = next;
+                target = form
+                    .action
+                    .as_deref()
+                    .map_or_else(|| target.clone(), |a| resolve(a, &target));
+                let pairs: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                response = browser.post_form(&target, &pairs).await?;
             }
-            200 if target.starts_with("/consent/") => {
-                let csrf = hidden_field(&response.text(), "csrf")
-                    .context("no csrf field on the consent page")?;
-                let done = browser
-                    .post_form(&target, &[("csrf", &csrf), ("decision", "allow")])
-                    .await?;
-                if !matches!(done.status, 302 | 303) {
-                    return Err(unexpected(&format!("POST {target}"), &done));
-                }
-                let to = location(&done, &format!("POST {target}"))?;
-                return code_of(&to);
+            400..=499
+                if logged_in && html::forms(&response.text()).iter().any(Form::has_password) =>
+            {
+                return crate::fail!(
+                    "the login was refused ({} with the login form again): wrong --username or --password?",
+                    response.status
+                );
             }
-            _ => return Err(unexpected(&format!("GET {target}"), &response)),
-        }
-        if target.starts_with("/consent/") {
-            consent = Some(target.clone());
+            _ => return Err(unexpected(&target, &response)),
         }
     }
-    crate::fail!("too many redirects, last at {target}")
+    crate::fail!("too many steps, last at {target}")
 }
 
 fn code_of(redirect: &str) -> Result<String> {
@@ -226,7 +325,12 @@ fn code_of(redirect: &str) -> Result<String> {
     query_param(redirect, "code").with_context(|| format!("no code in the redirect {redirect}"))
 }
 
-async fn exchange(browser: &mut Browser, client_id: &str, code: &str) -> Result<Tokens> {
+async fn exchange(
+    browser: &mut Browser,
+    path: &str,
+    client_id: &str,
+    code: &str,
+) -> Result<Tokens> {
     let body = form(&[
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -235,10 +339,10 @@ async fn exchange(browser: &mut Browser, client_id: &str, code: &str) -> Result<
         ("code_verifier", CODE_VERIFIER),
     ]);
     let response = browser
-        .send("POST", "/oauth2/token", Some((FORM, body.as_bytes())))
+        .send("POST", path, Some((FORM, body.as_bytes())))
         .await?;
     if response.status != 200 {
-        return Err(unexpected("POST /oauth2/token", &response));
+        return Err(unexpected(&format!("POST {path}"), &response));
     }
     let answer: Value = serde_json::from_slice(&response.body)?;
     let field = |name: &str| {
@@ -265,4 +369,48 @@ pub fn refresh_body(client_id: &str, refresh_token: &str) -> String {
 /// The form body of one introspection.
 pub fn introspect_body(access_token: &str) -> String {
     format!("token={}", encode(access_token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_locations() {
+        assert_eq!(
+            path_of("https://auth.example.com/consent/1?x=y"),
+            "/consent/1?x=y"
+        );
+        assert_eq!(path_of("http://h:1"), "/");
+        assert_eq!(resolve("/login?next=a", "/authorize?x"), "/login?next=a");
+        assert_eq!(resolve("http://other/a", "/b"), "/a");
+        assert_eq!(resolve("consent", "/auth/login?next=x"), "/auth/consent");
+    }
+
+    #[test]
+    fn fills_in_a_login_form_whatever_its_field_names() {
+        let page = r#"<form method="post" action="/login"><input type="hidden" name="csrf" value="c">
+<input type="hidden" name="next" value="/consent/1"><input name="user" type="text">
+<input name="pass" type="password"></form>"#;
+        let (form, pairs) = fill_in(&html::forms(page), ("alice", "pw")).unwrap();
+        assert_eq!(form.action.as_deref(), Some("/login"));
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("csrf", "c"),
+                ("next", "/consent/1"),
+                ("user", "alice"),
+                ("pass", "pw")
+            ]
+        );
+        let consent = r#"<form method="post"><input type="hidden" name="csrf" value="c">
+<button name="decision" value="deny">No</button><button name="decision" value="allow">Yes</button></form>"#;
+        let (_, pairs) = fill_in(&html::forms(consent), ("alice", "pw")).unwrap();
+        assert_eq!(pairs[1], ("decision".to_owned(), "allow".to_owned()));
+        assert!(fill_in(&html::forms("<p>no form</p>"), ("a", "b")).is_none());
+    }
 }

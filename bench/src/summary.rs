@@ -1,6 +1,7 @@
 //! The JSON summary of a run, `bench/results/<timestamp>.json`: every
-//! number of every database, the git commit, the machine's CPU count and
-//! MAS 1.22's reference figures.
+//! number of every target (skipped scenarios with their reason), the git
+//! commit, the machine's CPU count, MAS 1.22's side-by-side figures and
+//! our targets.
 
 use std::{
     path::{Path, PathBuf},
@@ -12,8 +13,9 @@ use serde_json::{json, Map, Value};
 use crate::{
     args::Args,
     error::{Context, Result},
+    homeserver::Calls,
     procfs::Memory,
-    report::{ms, RunReport},
+    report::{ms, TargetReport},
     scenarios::ScenarioResult,
     targets,
 };
@@ -40,12 +42,14 @@ fn scenario_json(r: &ScenarioResult) -> Value {
         },
         "errors": m.errors.count,
         "errors_by_kind": errors,
-        "before": memory_json(r.before),
-        "rss_max_kb": r.rss_max_kb,
-        "peak_rss_kb": r.peak_kb(),
-        "rss_end_kb": r.after.rss_kb,
-        "hwm_kb": r.after.hwm_kb,
-        "cpu": r.cpu.map(|cpu| json!({
+        "server": r.server.map(|s| json!({
+            "before": memory_json(s.before),
+            "rss_max_kb": s.rss_max_kb,
+            "peak_rss_kb": s.peak_kb(),
+            "rss_end_kb": s.after.rss_kb,
+            "hwm_kb": s.after.hwm_kb,
+        })),
+        "cpu": r.server.and_then(|s| s.cpu).map(|cpu| json!({
             "server_seconds": cpu.server.as_secs_f64(),
             "load_generator_seconds": cpu.client.as_secs_f64(),
             "postgres_seconds": cpu.database.as_secs_f64(),
@@ -55,27 +59,43 @@ fn scenario_json(r: &ScenarioResult) -> Value {
     })
 }
 
-fn run_json(report: &RunReport) -> Value {
+fn target_json(report: &TargetReport) -> Value {
     let scenarios: Map<String, Value> = report
         .results
         .iter()
         .map(|r| (r.scenario.name().to_owned(), scenario_json(r)))
         .collect();
+    let skipped: Map<String, Value> = report
+        .skipped
+        .iter()
+        .map(|(s, reason)| (s.name().to_owned(), json!(reason)))
+        .collect();
     json!({
-        "database": report.database.name(),
+        "target": report.name,
+        "url": report.url,
+        "database": report.database.map(|d| d.name()),
+        "pid_known": report.pid.is_some(),
         "load_average_before": report.load_before,
-        "startup_ms": ms(report.startup),
-        "idle": memory_json(report.idle),
-        "setup_ms": ms(report.setup_time),
-        "after_setup": memory_json(report.after_setup),
+        "startup_ms": report.startup.map(ms),
+        "idle": report.idle.map(memory_json),
+        "setup_ms": report.setup_time.map(ms),
+        "setup_failed": report.setup_failed,
+        "after_setup": report.after_setup.map(memory_json),
         "scenarios": scenarios,
+        "skipped": skipped,
         "homeserver_calls": report.homeserver_calls,
         "against_targets": targets::ratios(report),
     })
 }
 
-/// Writes the summary of every run; returns its path.
-pub fn write_json(reports: &[RunReport], args: &Args, started: SystemTime) -> Result<PathBuf> {
+/// Writes the summary of every target (one file per run); returns its
+/// path. `shared_stub` holds the calls of a `--stub-homeserver`.
+pub fn write_json(
+    reports: &[TargetReport],
+    args: &Args,
+    started: SystemTime,
+    shared_stub: Option<&Calls>,
+) -> Result<PathBuf> {
     let dir = &args.results;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let stamp = timestamp(started);
@@ -90,16 +110,23 @@ pub fn write_json(reports: &[RunReport], args: &Args, started: SystemTime) -> Re
         "seconds": args.seconds,
         "warmup_seconds": args.warmup,
         "rust_log": args.rust_log,
-        "reference_mas_1_22": targets::reference(),
-        "runs": reports.iter().map(run_json).collect::<Vec<_>>(),
+        "scenario_order": "by scenario: each scenario on every target, one after the other",
+        "reference": targets::reference(),
+        "stub_homeserver_calls": shared_stub,
+        "targets": reports.iter().map(target_json).collect::<Vec<_>>(),
     });
-    let path = dir.join(format!("{}.json", stamp.replace(':', "-")));
+    let path = dir.join(format!("{}.json", file_stamp(started)));
     let text = serde_json::to_string_pretty(&summary)?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 
-fn git_commit() -> Option<String> {
+/// The timestamp as part of a file name (no colons).
+pub fn file_stamp(at: SystemTime) -> String {
+    timestamp(at).replace(':', "-")
+}
+
+pub fn git_commit() -> Option<String> {
     let output = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))

@@ -87,9 +87,18 @@ pub enum Syn2masCommand {
     Check,
     /// Check, then import.
     Migrate {
-        /// Do the whole import in a transaction that is rolled back.
+        /// Write every batch in a transaction that is rolled back.
         #[arg(long)]
         dry_run: bool,
+        /// Batches written at the same time, each on its own connection
+        /// (default 3; SQLite writes one at a time whatever this says).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=32))]
+        writers: Option<u16>,
+        /// Keep the target's indexes and foreign keys during the import
+        /// (by default they are dropped and rebuilt when the target has no
+        /// users yet).
+        #[arg(long)]
+        no_bulk_load: bool,
     },
 }
 

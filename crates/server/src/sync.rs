@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use mxauth_model::oauth2::{Client, ClientAuthMethod, GrantTypes};
-use mxauth_storage::{Database, StorageError};
+use mxauth_storage::{AdvisoryLock, Database, StorageError};
 use ulid::Ulid;
 
 use mxauth_config::{ClientConfig, UpstreamProviderConfig};
@@ -100,6 +100,7 @@ pub async fn sync_clients(
         .map_err(SyncError::Invalid)?;
     let mut report = SyncReport::default();
     let mut repo = db.begin().await?;
+    repo.lock_exclusively(AdvisoryLock::ConfigSync).await?;
     for client in &wanted {
         repo.oauth2_clients().upsert_static(client).await?;
         report.upserted.push(client.client_id());
@@ -188,6 +189,7 @@ pub async fn sync_providers(
         .map_err(SyncError::Invalid)?;
     let mut report = SyncReport::default();
     let mut repo = db.begin().await?;
+    repo.lock_exclusively(AdvisoryLock::ConfigSync).await?;
     for provider in &wanted {
         repo.upstream_providers().upsert(provider).await?;
         report.upserted.push(provider.id.to_string());

@@ -81,7 +81,7 @@ pub async fn postgres_db() -> Option<PostgresDb> {
     let admin = Database::connect(&DatabaseSettings::from_uri(url.clone()))
         .await
         .unwrap();
-    let Database::Postgres(pool) = &admin else {
+    let Database::Postgres(pool, _) = &admin else {
         panic!("DATABASE_URL is not a PostgreSQL URL")
     };
     sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
@@ -105,7 +105,7 @@ pub struct PostgresDb {
 impl PostgresDb {
     pub async fn drop_schema(self) {
         self.db.close().await;
-        if let Database::Postgres(pool) = &self.admin {
+        if let Database::Postgres(pool, _) = &self.admin {
             let drop = format!("DROP SCHEMA {} CASCADE", self.schema);
             let _ = sqlx::raw_sql(&drop).execute(pool).await;
         }

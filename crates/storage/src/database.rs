@@ -1,6 +1,11 @@
 //! Connecting to SQLite or PostgreSQL, and opening transactions.
 
-use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    str::FromStr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
@@ -11,6 +16,7 @@ use sqlx::{
 use crate::{
     availability,
     repository::{ReadHandle, Repository},
+    token_cache::{self, TokenCache},
     StorageError,
 };
 
@@ -95,8 +101,13 @@ impl DatabaseSettings {
 #[derive(Debug, Clone)]
 pub enum Database {
     Sqlite(SqlitePool, SqliteWriteLock),
-    Postgres(PgPool),
+    Postgres(PgPool, TokenCacheSlot),
 }
+
+/// The token cache of a PostgreSQL database, once a server turned it on
+/// (see `token_cache`); shared by every clone of the [`Database`].
+#[derive(Debug, Clone, Default)]
+pub struct TokenCacheSlot(Arc<OnceLock<Arc<TokenCache>>>);
 
 /// SQLite has one writer at a time. Writers of this process queue here, in
 /// order, instead of in SQLite's busy handler, which sleeps and retries and
@@ -117,7 +128,7 @@ impl Database {
     pub fn backend(&self) -> Backend {
         match self {
             Database::Sqlite(..) => Backend::Sqlite,
-            Database::Postgres(_) => Backend::Postgres,
+            Database::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -132,9 +143,10 @@ impl Database {
                 let guard = lock.0.clone().lock_owned().await;
                 Repository::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard)
             }
-            Database::Postgres(pool) => {
-                Repository::postgres(availability::within_reach(pool, pool.begin()).await?)
-            }
+            Database::Postgres(pool, cache) => Repository::postgres(
+                availability::within_reach(pool, pool.begin()).await?,
+                cache.0.get().cloned(),
+            ),
         })
     }
 
@@ -145,7 +157,7 @@ impl Database {
     pub async fn read(&self) -> Result<ReadHandle, StorageError> {
         Ok(match self {
             Database::Sqlite(pool, _) => ReadHandle::sqlite_conn(pool.acquire().await?),
-            Database::Postgres(pool) => {
+            Database::Postgres(pool, _) => {
                 ReadHandle::postgres_conn(availability::within_reach(pool, pool.acquire()).await?)
             }
         })
@@ -166,10 +178,34 @@ impl Database {
         repo.commit().await
     }
 
+    /// Turns the token cache on (PostgreSQL only; `None` on SQLite) and
+    /// starts its `LISTEN` task; calling it again returns the same cache.
+    /// For `mxauth server`: one-shot commands have no use for it (their
+    /// writes still announce what they change).
+    pub fn enable_token_cache(&self) -> Option<Arc<TokenCache>> {
+        let Database::Postgres(pool, slot) = self else {
+            return None;
+        };
+        let cache = slot.0.get_or_init(|| {
+            let cache = Arc::new(TokenCache::default());
+            token_cache::listener::spawn(pool.clone(), cache.clone());
+            cache
+        });
+        Some(cache.clone())
+    }
+
+    /// The token cache, when turned on.
+    pub fn token_cache(&self) -> Option<&Arc<TokenCache>> {
+        match self {
+            Database::Postgres(_, slot) => slot.0.get(),
+            Database::Sqlite(..) => None,
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Database::Sqlite(pool, _) => pool.close().await,
-            Database::Postgres(pool) => pool.close().await,
+            Database::Postgres(pool, _) => pool.close().await,
         }
     }
 }
@@ -271,5 +307,5 @@ async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, Stora
         .connect_with(options.clone())
         .await
         .map_err(failed)?;
-    Ok(Database::Postgres(pool))
+    Ok(Database::Postgres(pool, TokenCacheSlot::default()))
 }

@@ -9,18 +9,19 @@ mod describe;
 mod error;
 pub mod migrate;
 mod repository;
+pub mod token_cache;
 mod types;
 
-pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode};
+pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode, TokenCacheSlot};
 pub use error::StorageError;
 pub use repository::{
-    AccessTokens, AuditEvent, AuditEvents, AuditFilter, AuthorizationGrants, BrowserSessions,
-    ClientFilter, CompatAccessTokens, CompatRefreshTokens, CompatSessions, CompatSsoLogin,
-    CompatSsoLogins, EmailAuthentications, ExistingUser, ImportAccessToken, ImportBatch,
-    ImportRefreshToken, ImportSession, ImportUser, Jobs, LinkFilter, Mode, NewPassword,
-    OAuth2Clients, OAuth2Sessions, Page, Pagination, PersonalSessionFilter, PersonalSessions,
-    QueuedJob, Read, ReadHandle, Recovery, RefreshTokens, RegistrationTokens, Registrations,
-    Repository, SessionActivity, SessionFilter, SessionKind, Syn2Mas, TokenFilter, UserEmailFilter,
-    UserEmails, UserFilter, UserPasswords, UserStatus, Users, Write,
+    AccessTokens, AdvisoryLock, AuditEvent, AuditEvents, AuditFilter, AuthorizationGrants,
+    BrowserSessions, ClientFilter, CompatAccessTokens, CompatRefreshTokens, CompatSessions,
+    CompatSsoLogin, CompatSsoLogins, EmailAuthentications, ExistingUser, ImportAccessToken,
+    ImportBatch, ImportRefreshToken, ImportSession, ImportUser, Jobs, LinkFilter, Mode,
+    NewPassword, OAuth2Clients, OAuth2Sessions, Page, Pagination, PersonalSessionFilter,
+    PersonalSessions, QueuedJob, Read, ReadHandle, Recovery, RefreshTokens, RegistrationTokens,
+    Registrations, Repository, SessionActivity, SessionFilter, SessionKind, Successor, Syn2Mas,
+    TokenFilter, UserEmailFilter, UserEmails, UserFilter, UserPasswords, UserStatus, Users, Write,
 };
 pub use types::new_ulid;

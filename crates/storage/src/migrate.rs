@@ -143,7 +143,7 @@ pub async fn run(
     }
 
     match db {
-        Database::Postgres(pool) => {
+        Database::Postgres(pool, _) => {
             let mut conn = pool.acquire().await?;
             sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(LOCK_KEY)
@@ -168,7 +168,7 @@ pub async fn run(
 pub async fn pending(db: &Database) -> Result<Vec<&'static Migration>, StorageError> {
     let query = "SELECT version FROM mxauth_migrations";
     let versions: Vec<i64> = match db {
-        Database::Postgres(pool) => {
+        Database::Postgres(pool, _) => {
             let exists: bool =
                 sqlx::query_scalar("SELECT to_regclass('mxauth_migrations') IS NOT NULL")
                     .fetch_one(pool)

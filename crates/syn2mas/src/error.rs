@@ -47,6 +47,9 @@ pub enum Syn2masError {
         "mxauth already has a user {0:?} that syn2mas did not import; nothing more was written"
     )]
     ForeignUser(String),
+    /// A task of the import (reader or writer) stopped without an answer.
+    #[error("an import task failed: {0}")]
+    Task(String),
     #[error("another `mxauth syn2mas` is running against this database; wait for it to finish")]
     AlreadyRunning,
 }

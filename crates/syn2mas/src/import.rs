@@ -1,13 +1,18 @@
 //! The import itself: Synapse's users in pages of `batch_users` (see
 //! [`ImportSettings`]), each page with its emails, external ids, devices
-//! and tokens, written as one batch.
+//! and tokens, written as one batch in one transaction.
 //!
-//! A real run commits every batch on its own, and records each user it
-//! writes in `syn2mas_imported_users` in the same transaction. So a run that
-//! stops half-way leaves whole batches, and the next run skips the users
-//! already there and carries on; it also picks up users, devices and tokens
-//! that appeared in Synapse since. A dry run writes everything in one
-//! transaction and rolls it back.
+//! One task reads the pages from Synapse in name order while up to
+//! `writers` batches are written at the same time, each on its own
+//! connection. A real run commits every batch on its own, and records each
+//! user it writes in `syn2mas_imported_users` in the same transaction. So a
+//! run that stops half-way leaves whole batches, and the next run skips the
+//! users already there and carries on; it also picks up users, devices and
+//! tokens that appeared in Synapse since. A dry run rolls every batch back.
+//!
+//! Into an empty target, a real run first suspends the secondary indexes and
+//! foreign keys of the tables it fills and rebuilds them at the end
+//! ([`bulk_load`]); a target that has users keeps them throughout.
 //!
 //! Tokens are stored as SHA-256 digests only, like every token mxauth
 //! issues; the token strings themselves never leave Synapse's database.
@@ -16,18 +21,20 @@
 // and the wall clock.
 #![allow(clippy::disallowed_methods)]
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use mxauth_model::{tokens::token_digest, user_id_localpart};
 use mxauth_storage::{
-    new_ulid, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
+    new_ulid, Backend, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
     ImportUser, Repository,
 };
+use rand::{rngs::StdRng, SeedableRng};
+use tokio::{sync::mpsc, task::JoinSet};
 use ulid::Ulid;
 
 use crate::{
-    progress::{ImportProgress, Tally},
+    progress::{ImportProgress, Tally, Timings},
     source::{
         SynapseAccessToken, SynapseDevice, SynapseExternalId, SynapseSource, SynapseThreepid,
         SynapseUser,
@@ -35,11 +42,17 @@ use crate::{
     Syn2masError,
 };
 
+mod bulk_load;
+
 type Result<T, E = Syn2masError> = std::result::Result<T, E>;
 
-/// Users per batch: large enough for few round trips, small enough that a
-/// batch (with two devices and tokens per user) stays a few megabytes.
-pub const DEFAULT_BATCH_USERS: i64 = 1000;
+/// Users per batch: large enough that a batch is a few statements of
+/// thousands of rows each, small enough that a batch (with two devices and
+/// tokens per user) stays a few megabytes and a stopped run loses little.
+pub const DEFAULT_BATCH_USERS: i64 = 2000;
+
+/// Batches written at the same time, each on a connection of its own.
+pub const DEFAULT_WRITERS: usize = 3;
 
 pub struct ImportSettings<'a> {
     pub server_name: &'a str,
@@ -48,6 +61,18 @@ pub struct ImportSettings<'a> {
     /// Users per batch, more than zero ([`DEFAULT_BATCH_USERS`] unless the
     /// operator chose otherwise).
     pub batch_users: i64,
+    /// Batches in flight at once, at least one ([`DEFAULT_WRITERS`]).
+    pub writers: usize,
+    /// Suspend indexes and foreign keys while filling an empty target (on
+    /// unless the operator turned it off).
+    pub bulk_load: bool,
+}
+
+/// What a writer task needs, owned.
+struct Shared {
+    server_name: String,
+    providers: HashMap<String, Ulid>,
+    dry_run: bool,
 }
 
 fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
@@ -55,7 +80,7 @@ fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
 }
 
 /// Runs the import, telling `progress` after each batch; returns what was
-/// (or, in a dry run, would have been) written.
+/// (or, in a dry run, would have been) written, with the time per table.
 pub async fn run(
     source: &SynapseSource,
     target: &Database,
@@ -63,35 +88,95 @@ pub async fn run(
     progress: &mut dyn ImportProgress,
 ) -> Result<Tally> {
     let mut tally = Tally::default();
-    let mut dry_run_tx = if settings.dry_run {
-        Some(target.begin().await?)
+    let suspended = if settings.dry_run {
+        false
     } else {
-        None
+        bulk_load::prepare(
+            target,
+            settings.bulk_load,
+            settings.writers,
+            &mut tally.timings,
+        )
+        .await?
     };
-    let size = settings.batch_users.max(1);
+    let shared = Arc::new(Shared {
+        server_name: settings.server_name.to_owned(),
+        providers: settings.providers.clone(),
+        dry_run: settings.dry_run,
+    });
+    // SQLite takes one writer at a time: a second one prepares its batch
+    // meanwhile, more would only hold pages in memory.
+    let writers = match target.backend() {
+        Backend::Sqlite => settings.writers.clamp(1, 2),
+        Backend::Postgres => settings.writers.max(1),
+    };
+    // The reader stays at most one page ahead of the writers.
+    let (pages_in, mut pages) = mpsc::channel(1);
+    let mut reader = tokio::spawn(read_pages(
+        source.clone(),
+        settings.batch_users.max(1),
+        pages_in,
+    ));
+    let mut in_flight = JoinSet::new();
     let mut batches = 0;
-    // Reading the next page from Synapse overlaps with writing this one.
-    let mut next = read_page(source, "", size).await?;
-    while let Some(page) = next {
-        let write = async {
-            match dry_run_tx.as_mut() {
-                Some(repo) => write_page(repo, settings, &page).await,
-                None => {
-                    let mut repo = target.begin().await?;
-                    let written = write_page(&mut repo, settings, &page).await?;
-                    repo.commit().await?;
-                    Ok(written)
+    let mut reading = true;
+    loop {
+        while reading && in_flight.len() < writers {
+            match pages.recv().await {
+                Some(page) => {
+                    in_flight.spawn(write_batch(target.clone(), shared.clone(), page));
                 }
+                None => reading = false,
             }
+        }
+        let Some(done) = in_flight.join_next().await else {
+            break;
         };
-        let (written, following) = tokio::join!(write, read_page(source, &page.last, size));
-        tally.add(&written?);
+        let written = done.map_err(|e| Syn2masError::Task(e.to_string()))??;
+        tally.add(&written);
         batches += 1;
         progress.batch_written(&tally, batches);
-        next = following?;
     }
-    if let Some(repo) = dry_run_tx {
+    let read_timings = (&mut reader)
+        .await
+        .map_err(|e| Syn2masError::Task(e.to_string()))??;
+    tally.timings.add(&read_timings);
+    if suspended {
+        bulk_load::restore(target, writers, &mut tally.timings).await?;
+    }
+    Ok(tally)
+}
+
+/// Reads every page in turn and hands it to the writers; returns the time
+/// spent per Synapse table. Stops early when the writers stopped listening.
+async fn read_pages(
+    source: SynapseSource,
+    size: i64,
+    pages: mpsc::Sender<SourcePage>,
+) -> Result<Timings> {
+    let mut timings = Timings::default();
+    let mut after = String::new();
+    while let Some(page) = read_page(&source, &after, size, &mut timings).await? {
+        after.clone_from(&page.last);
+        if pages.send(page).await.is_err() {
+            break;
+        }
+    }
+    Ok(timings)
+}
+
+/// Writes one page in a transaction of its own: committed on a real run,
+/// rolled back on a dry run.
+async fn write_batch(target: Database, shared: Arc<Shared>, page: SourcePage) -> Result<Tally> {
+    // Hashing the tokens needs no connection: done before the transaction
+    // (on SQLite, before taking the write lock).
+    let digests = TokenDigests::of(&page.tokens);
+    let mut repo = target.begin().await?;
+    let tally = write_page(&mut repo, &shared, &page, &digests).await?;
+    if shared.dry_run {
         repo.rollback().await?;
+    } else {
+        repo.commit().await?;
     }
     Ok(tally)
 }
@@ -107,31 +192,75 @@ struct SourcePage {
 }
 
 /// The users after `after` and their rows; `None` when there are no more.
-async fn read_page(source: &SynapseSource, after: &str, size: i64) -> Result<Option<SourcePage>> {
+async fn read_page(
+    source: &SynapseSource,
+    after: &str,
+    size: i64,
+    timings: &mut Timings,
+) -> Result<Option<SourcePage>> {
+    let started = Instant::now();
     let users = source.users_after(after, size).await?;
+    timings.read("users", users.len(), started.elapsed());
     let (Some(first), Some(last)) = (users.first(), users.last()) else {
         return Ok(None);
     };
     let (first, last) = (first.name.clone(), last.name.clone());
+    let started = Instant::now();
+    let threepids = source.threepids(&first, &last).await?;
+    timings.read("user_threepids", threepids.len(), started.elapsed());
+    let started = Instant::now();
+    let external_ids = source.external_ids(&first, &last).await?;
+    timings.read("user_external_ids", external_ids.len(), started.elapsed());
+    let started = Instant::now();
+    let devices = source.devices(&first, &last).await?;
+    timings.read("devices", devices.len(), started.elapsed());
+    let started = Instant::now();
+    let tokens = source.access_tokens(&first, &last).await?;
+    timings.read(
+        "access_tokens+refresh_tokens",
+        tokens.len(),
+        started.elapsed(),
+    );
     Ok(Some(SourcePage {
-        threepids: source.threepids(&first, &last).await?,
-        external_ids: source.external_ids(&first, &last).await?,
-        devices: source.devices(&first, &last).await?,
-        tokens: source.access_tokens(&first, &last).await?,
+        threepids,
+        external_ids,
+        devices,
+        tokens,
         users,
         last,
     }))
 }
 
+/// The SHA-256 digests of a page's tokens, by position in `tokens`.
+struct TokenDigests {
+    access: Vec<String>,
+    refresh: Vec<Option<String>>,
+}
+
+impl TokenDigests {
+    fn of(tokens: &[SynapseAccessToken]) -> Self {
+        Self {
+            access: tokens.iter().map(|t| token_digest(&t.token)).collect(),
+            refresh: tokens
+                .iter()
+                .map(|t| t.refresh_token.as_deref().map(token_digest))
+                .collect(),
+        }
+    }
+}
+
 /// Writes what the target lacks of one page.
 async fn write_page(
     repo: &mut Repository,
-    settings: &ImportSettings<'_>,
+    settings: &Shared,
     page: &SourcePage,
+    digests: &TokenDigests,
 ) -> Result<Tally> {
     let users = &page.users;
     let now = Utc::now();
-    let mut rng = rand::thread_rng();
+    // Held across awaits in a task that may move between threads, so not
+    // the thread's own generator.
+    let mut rng = StdRng::from_entropy();
     let mut tally = Tally {
         users_seen: users.len() as u64,
         ..Tally::default()
@@ -143,7 +272,7 @@ async fn write_page(
     let wanted: Vec<(&SynapseUser, &str)> = users
         .iter()
         .filter(|u| u.appservice_id.is_none() && !u.is_guest)
-        .filter_map(|u| Some((u, user_id_localpart(&u.name, settings.server_name)?)))
+        .filter_map(|u| Some((u, user_id_localpart(&u.name, &settings.server_name)?)))
         .collect();
     tally.users_skipped = (users.len() - wanted.len()) as u64;
     let names: Vec<String> = wanted.iter().map(|(_, name)| (*name).to_owned()).collect();
@@ -251,27 +380,24 @@ async fn write_page(
 
     // Tokens, unless stored already.
     let tokens = &page.tokens;
-    let access_digests: Vec<String> = tokens.iter().map(|t| token_digest(&t.token)).collect();
-    let refresh_digests: Vec<String> = tokens
-        .iter()
-        .filter_map(|t| t.refresh_token.as_deref().map(token_digest))
-        .collect();
     let (stored_access, stored_refresh) = if earlier.is_empty() {
         Default::default()
     } else {
+        let refresh: Vec<String> = digests.refresh.iter().flatten().cloned().collect();
         (
             repo.syn2mas()
-                .existing_token_digests(&access_digests, false)
+                .existing_token_digests(&digests.access, false)
                 .await?,
             repo.syn2mas()
-                .existing_token_digests(&refresh_digests, true)
+                .existing_token_digests(&refresh, true)
                 .await?,
         )
     };
-    for (token, digest) in tokens.iter().zip(access_digests) {
+    let paired = tokens.iter().zip(&digests.access).zip(&digests.refresh);
+    for ((token, digest), refresh) in paired {
         // A pair whose refresh token was already exchanged is dead: the
         // client holds the newer pair.
-        if token.refresh_consumed || stored_access.contains(&digest) {
+        if token.refresh_consumed || stored_access.contains(digest) {
             continue;
         }
         let Some(&(user, _, admin)) = ids.get(token.user_id.as_str()) else {
@@ -304,23 +430,25 @@ async fn write_page(
         batch.access_tokens.push(ImportAccessToken {
             id: access_id,
             session_id: session,
-            digest,
+            digest: digest.clone(),
             expires_at: millis(token.valid_until_ms),
         });
-        if let Some(refresh) = token.refresh_token.as_deref() {
-            let digest = token_digest(refresh);
-            if !stored_refresh.contains(&digest) {
-                batch.refresh_tokens.push(ImportRefreshToken {
-                    id: new_ulid(now, &mut rng),
-                    session_id: session,
-                    access_token_id: Some(access_id),
-                    digest,
-                });
-            }
+        if let Some(digest) = refresh.as_ref().filter(|d| !stored_refresh.contains(*d)) {
+            batch.refresh_tokens.push(ImportRefreshToken {
+                id: new_ulid(now, &mut rng),
+                session_id: session,
+                access_token_id: Some(access_id),
+                digest: digest.clone(),
+            });
         }
     }
 
-    repo.syn2mas().write(&batch, now).await?;
+    let timings = &mut tally.timings;
+    repo.syn2mas()
+        .write_timed(&batch, now, &mut |table, rows, took| {
+            timings.wrote(table, rows, took);
+        })
+        .await?;
     tally.users = batch.users.len() as u64;
     tally.passwords = batch.passwords.len() as u64;
     tally.emails = batch.emails.len() as u64;

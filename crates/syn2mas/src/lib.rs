@@ -22,9 +22,9 @@ pub mod synapse_config;
 pub use self::{
     checks::{check_configs, check_data, CheckOptions, Finding, Findings, Severity},
     error::Syn2masError,
-    import::{ImportSettings, DEFAULT_BATCH_USERS},
+    import::{ImportSettings, DEFAULT_BATCH_USERS, DEFAULT_WRITERS},
     lock::{lock_target, TargetLock},
-    progress::{ImportProgress, Tally},
+    progress::{ImportProgress, Step, Tally, Timings},
     source::{SourceCounts, SynapseSource},
     synapse_config::{SynapseConfig, SynapseConfigError, SynapseConfigFile, SynapseDatabase},
 };

@@ -16,7 +16,7 @@ pub struct TargetLock {
 
 /// Takes the lock, or says that another run holds it.
 pub async fn lock_target(target: &Database) -> Result<TargetLock, Syn2masError> {
-    let Database::Postgres(pool) = target else {
+    let Database::Postgres(pool, _) = target else {
         return Ok(TargetLock { _connection: None });
     };
     let mut conn = pool.acquire().await?;

@@ -18,6 +18,7 @@ use crate::{synapse_config::SynapseDatabase, Syn2masError};
 
 type Result<T, E = Syn2masError> = std::result::Result<T, E>;
 
+#[derive(Clone)]
 enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -33,6 +34,8 @@ macro_rules! on_pool {
     };
 }
 
+/// Cheap to clone: the clones share the pool.
+#[derive(Clone)]
 pub struct SynapseSource {
     pool: Pool,
     /// `SQLite file …` or the URI without its password, for messages.

@@ -22,6 +22,11 @@ mod sessions;
 
 pub async fn run(ctx: &Context, command: &ManageCommand) -> Result<ExitCode> {
     let db = ctx.database().await?;
+    // On PostgreSQL, a lock or a logout made here waits until every running
+    // server's token cache has dropped what it changed, like one made there.
+    if let Some(cache) = db.enable_token_cache() {
+        cache.wait_live(std::time::Duration::from_secs(2)).await;
+    }
     let server_name = ctx.config.matrix.homeserver.as_str();
     let tools = Tools {
         db: &db,

@@ -47,6 +47,11 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
             );
         }
     }
+    // Introspection without a database round trip per request, on
+    // PostgreSQL; revocations reach it through LISTEN/NOTIFY.
+    if db.enable_token_cache().is_some() {
+        tracing::info!("token cache on: invalidations arrive through PostgreSQL LISTEN/NOTIFY");
+    }
     let state = state::build(config, resolved, db.clone())?;
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let activity_stopped = worker_stopped.clone();

@@ -18,7 +18,7 @@ use anyhow::{bail, Context as _, Result};
 use mxauth_storage::Database;
 use mxauth_syn2mas::{
     checks, import, lock_target, CheckOptions, Findings, ImportProgress, ImportSettings, Severity,
-    SynapseConfig, SynapseConfigFile, SynapseSource, Tally, DEFAULT_BATCH_USERS,
+    SynapseConfig, SynapseConfigFile, SynapseSource, Tally, DEFAULT_BATCH_USERS, DEFAULT_WRITERS,
 };
 
 use super::{database, Context};
@@ -31,9 +31,13 @@ const EXIT_ERRORS: u8 = 10;
 const EXIT_WARNINGS: u8 = 11;
 
 pub async fn run(ctx: &Context, args: &Syn2masArgs) -> Result<ExitCode> {
-    let (dry_run, real_run) = match &args.command {
-        Syn2masCommand::Check => (false, false),
-        Syn2masCommand::Migrate { dry_run } => (*dry_run, !*dry_run),
+    let (dry_run, real_run, writers, bulk_load) = match &args.command {
+        Syn2masCommand::Check => (false, false, None, false),
+        Syn2masCommand::Migrate {
+            dry_run,
+            writers,
+            no_bulk_load,
+        } => (*dry_run, !*dry_run, *writers, !*no_bulk_load),
     };
     let synapse = SynapseConfig::parse(&read_synapse_config(&args.synapse_config)?)?;
     let synapse_db = synapse
@@ -101,6 +105,8 @@ pub async fn run(ctx: &Context, args: &Syn2masArgs) -> Result<ExitCode> {
                 providers: &providers,
                 dry_run,
                 batch_users: batch_users(),
+                writers: writers.map_or(DEFAULT_WRITERS, usize::from),
+                bulk_load,
             };
             let mut progress = Progress::new(counts.users.max(0) as u64, dry_run);
             let tally = import::run(&source, &target, &settings, &mut progress).await?;
@@ -115,6 +121,15 @@ pub async fn run(ctx: &Context, args: &Syn2masArgs) -> Result<ExitCode> {
                 elapsed.as_secs_f64(),
                 tally.users_seen as f64 / elapsed.as_secs_f64().max(0.001)
             );
+            eprintln!("Time per step (writes of batches in parallel overlap):");
+            for step in &tally.timings.0 {
+                eprintln!(
+                    "  {:<44} {:>8} rows {:>6.2} s",
+                    step.name,
+                    step.rows,
+                    step.time.as_secs_f64()
+                );
+            }
             eprintln!(
                 "{}\n{}",
                 if dry_run {

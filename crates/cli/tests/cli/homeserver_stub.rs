@@ -11,10 +11,9 @@ use std::{
     time::Duration,
 };
 
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
-};
+use tokio::{io::AsyncWriteExt, net::TcpListener};
+
+use crate::support::read_request;
 
 pub struct StubHomeserver {
     pub port: u16,
@@ -86,33 +85,4 @@ impl StubHomeserver {
             .map(|(_, body)| body.to_owned())
             .collect()
     }
-}
-
-/// One request as `path body`: the head, then `content-length` bytes.
-async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = socket.read(&mut buf).await {
-        if n == 0 {
-            break;
-        }
-        data.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&data).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(str::to_owned)
-                })
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if data.len() >= end + 4 + length {
-                let path = text.split(' ').nth(1).unwrap_or_default().to_owned();
-                return format!("{path} {}", &text[end + 4..]);
-            }
-        }
-    }
-    String::new()
 }

@@ -45,7 +45,7 @@ async fn unfinished_jobs(db: &TestDatabase) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap(),
-        mxauth_storage::Database::Postgres(_) => unreachable!("this test runs on SQLite"),
+        mxauth_storage::Database::Postgres(..) => unreachable!("this test runs on SQLite"),
     };
     database.close().await;
     count

@@ -124,7 +124,7 @@ impl TestDatabase {
         let db = Database::connect(&DatabaseSettings::from_uri(admin.clone()))
             .await
             .unwrap();
-        if let Database::Postgres(pool) = &db {
+        if let Database::Postgres(pool, _) = &db {
             sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
                 .execute(pool)
                 .await
@@ -157,7 +157,7 @@ impl TestDatabase {
             let db = Database::connect(&DatabaseSettings::from_uri(admin))
                 .await
                 .unwrap();
-            if let Database::Postgres(pool) = &db {
+            if let Database::Postgres(pool, _) = &db {
                 let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(pool)
                     .await;
@@ -471,4 +471,35 @@ pub fn second_instance(files: &[PathBuf], port: u16) -> (Vec<PathBuf>, u16) {
     let mut second = files.to_vec();
     second[1] = dir.join("override.yaml");
     (second, other)
+}
+
+/// Reads one HTTP/1.1 request (the head, then `content-length` bytes of
+/// body) from a stand-in server's socket; returns it as `path body`.
+pub async fn read_request(socket: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = socket.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(str::to_owned)
+                })
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                let path = text.split(' ').nth(1).unwrap_or_default().to_owned();
+                return format!("{path} {}", &text[end + 4..]);
+            }
+        }
+    }
+    String::new()
 }

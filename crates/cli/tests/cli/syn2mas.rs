@@ -61,6 +61,35 @@ async fn snapshot(db: &TestDatabase) -> Vec<String> {
     lines
 }
 
+/// A Synapse database made by bench/syn2mas/generate_synapse_db.py with
+/// `args` (which choose the database), and its homeserver.yaml (in
+/// `dir/synapse`, with `enable_3pid_changes` off as the checks want).
+pub fn generate_synapse(venv: &Path, dir: &Path, args: &[&str]) -> PathBuf {
+    let generator = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../bench/syn2mas/generate_synapse_db.py");
+    let generated = std::process::Command::new(venv.join("bin/python"))
+        .arg(generator)
+        .args(args)
+        .arg("--force")
+        .arg("--write-config")
+        .arg(dir.join("synapse"))
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let config = dir.join("synapse/homeserver.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("enable_3pid_changes: true", "enable_3pid_changes: false"),
+    )
+    .unwrap();
+    config
+}
+
 /// Synapse's shared-secret registration, as `register_new_matrix_user` does.
 fn register(venv: &Path, dir: &Path, port: u16, user: &str, password: &str, admin: bool) {
     let status = std::process::Command::new(venv.join("bin/register_new_matrix_user"))
@@ -271,6 +300,8 @@ async fn imports_a_real_synapse_and_sessions_keep_working() {
         .args(["syn2mas", "--synapse-config"])
         .arg(&synapse_config)
         .args(["migrate", "--upstream-provider-mapping", MAPPING])
+        // One batch in flight, so exactly one is committed at the stop.
+        .args(["--writers", "1"])
         .env("MXAUTH_SYN2MAS_BATCH_USERS", "1")
         .env("MXAUTH_SYN2MAS_TEST_CRASH_AFTER_BATCHES", "1"));
     assert_eq!(crashed.code, 70, "{}", crashed.stderr);
@@ -392,35 +423,18 @@ async fn imports_from_a_postgres_synapse_database() {
     let mut source = url::Url::parse(&admin).unwrap();
     let source_name = format!("synapse_{}", ulid::Ulid::new().to_string().to_lowercase());
     source.set_path(&source_name);
-    let generator = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../bench/syn2mas/generate_synapse_db.py");
-    let generated = std::process::Command::new(venv.join("bin/python"))
-        .arg(generator)
-        .args([
+    let synapse_config = generate_synapse(
+        &venv,
+        &dir,
+        &[
             "--postgres",
             source.as_str(),
-            "--force",
             "--users",
             "300",
             "--emails",
             "120",
-        ])
-        .arg("--write-config")
-        .arg(dir.join("synapse"))
-        .output()
-        .unwrap();
-    assert!(
-        generated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&generated.stderr)
+        ],
     );
-    let synapse_config = dir.join("synapse/homeserver.yaml");
-    let text = std::fs::read_to_string(&synapse_config).unwrap();
-    std::fs::write(
-        &synapse_config,
-        text.replace("enable_3pid_changes: true", "enable_3pid_changes: false"),
-    )
-    .unwrap();
 
     let (files, port) = server_config("syn2mas-pg", &db, &mxauth_overrides("bench.example"));
     let imported = syn2mas(
@@ -451,7 +465,7 @@ async fn imports_from_a_postgres_synapse_database() {
     )
     .await
     .unwrap();
-    let mxauth_storage::Database::Postgres(pool) = &synapse_db else {
+    let mxauth_storage::Database::Postgres(pool, _) = &synapse_db else {
         unreachable!()
     };
     let (token, device): (String, String) = sqlx::query_as(
@@ -473,7 +487,7 @@ async fn imports_from_a_postgres_synapse_database() {
         mxauth_storage::Database::connect(&mxauth_storage::DatabaseSettings::from_uri(admin))
             .await
             .unwrap();
-    if let mxauth_storage::Database::Postgres(pool) = &admin_db {
+    if let mxauth_storage::Database::Postgres(pool, _) = &admin_db {
         let _ = sqlx::raw_sql(&format!(
             "DROP DATABASE IF EXISTS {source_name} WITH (FORCE)"
         ))

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use mxauth_model::{oauth2::Session, token_digest, TokenType};
-use mxauth_storage::{new_ulid, Repository, StorageError};
+use mxauth_storage::{new_ulid, Repository, StorageError, Successor};
 
 use super::Context;
 use crate::state::AppState;
@@ -28,31 +28,16 @@ pub async fn oauth2_pair(
     with_refresh: bool,
     now: DateTime<Utc>,
 ) -> Result<NewPair, StorageError> {
-    let access_token = TokenType::AccessToken.generate(&mut state.random.rng());
-    let expires_at = now + state.site.access_token_ttl;
-    let access = repo
-        .oauth2_access_tokens()
-        .add(
-            new_ulid(now, &mut state.random.rng()),
-            session.id,
-            &token_digest(&access_token),
-            now,
-            Some(expires_at),
-        )
+    let (access_token, access) = new_access_token(state, now);
+    repo.oauth2_access_tokens()
+        .add(access.0, session.id, &access.1, now, Some(access.2))
         .await?;
     let (refresh_token, refresh_token_id) = if with_refresh {
-        let token = TokenType::RefreshToken.generate(&mut state.random.rng());
-        let refresh = repo
-            .oauth2_refresh_tokens()
-            .add(
-                new_ulid(now, &mut state.random.rng()),
-                session.id,
-                access.id,
-                &token_digest(&token),
-                now,
-            )
+        let (token, (id, digest)) = new_refresh_token(state, now);
+        repo.oauth2_refresh_tokens()
+            .add(id, session.id, access.0, &digest, now)
             .await?;
-        (Some(token), Some(refresh.id))
+        (Some(token), Some(id))
     } else {
         (None, None)
     };
@@ -61,6 +46,47 @@ pub async fn oauth2_pair(
         refresh_token,
         refresh_token_id,
     })
+}
+
+/// A fresh pair for a refresh-token rotation, not stored yet: the raw
+/// tokens for the client and the rows for
+/// [`mxauth_storage::Database::rotate_refresh_token`].
+pub fn successor_pair(state: &AppState, now: DateTime<Utc>) -> (NewPair, Successor) {
+    let (access_token, (access_token_id, access_token_digest, expires_at)) =
+        new_access_token(state, now);
+    let (refresh_token, (refresh_token_id, refresh_token_digest)) = new_refresh_token(state, now);
+    let pair = NewPair {
+        access_token,
+        refresh_token: Some(refresh_token),
+        refresh_token_id: Some(refresh_token_id),
+    };
+    let successor = Successor {
+        access_token_id,
+        access_token_digest,
+        access_token_expires_at: Some(expires_at),
+        refresh_token_id,
+        refresh_token_digest,
+    };
+    (pair, successor)
+}
+
+/// An access token: the raw `mat_…` string, and its id, digest and expiry.
+fn new_access_token(
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> (String, (ulid::Ulid, String, DateTime<Utc>)) {
+    let token = TokenType::AccessToken.generate(&mut state.random.rng());
+    let id = new_ulid(now, &mut state.random.rng());
+    let digest = token_digest(&token);
+    (token, (id, digest, now + state.site.access_token_ttl))
+}
+
+/// A refresh token: the raw `mar_…` string, and its id and digest.
+fn new_refresh_token(state: &AppState, now: DateTime<Utc>) -> (String, (ulid::Ulid, String)) {
+    let token = TokenType::RefreshToken.generate(&mut state.random.rng());
+    let id = new_ulid(now, &mut state.random.rng());
+    let digest = token_digest(&token);
+    (token, (id, digest))
 }
 
 pub struct CompatPair {

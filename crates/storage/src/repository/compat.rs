@@ -240,6 +240,8 @@ impl CompatSessions<'_, Write> {
 
     /// Ends a session; returns whether it was active.
     pub async fn finish(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(id));
         let changed = self
             .tx
             .exec_at(
@@ -336,6 +338,8 @@ impl CompatAccessTokens<'_, Write> {
 
     /// Expires a compat access token now (after a refresh replaced it).
     pub async fn expire(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(id));
         self.tx
             .exec_at(
                 "UPDATE compat_access_tokens SET expires_at = $1 WHERE compat_access_token_id = $2",

@@ -13,11 +13,14 @@
 //! handle belongs to. Each table group has its file beside this one, with its
 //! one column list and its accessor.
 
-use std::marker::PhantomData;
+use std::{marker::PhantomData, sync::Arc};
 
 use sqlx::{pool::PoolConnection, Postgres, Sqlite, Transaction};
 
-use crate::StorageError;
+use crate::{
+    token_cache::{wire, Invalidation, TokenCache, FENCE_WAIT},
+    StorageError,
+};
 
 mod audit;
 mod browser_sessions;
@@ -28,6 +31,7 @@ mod emails;
 mod jobs;
 mod oauth2_clients;
 mod oauth2_grants;
+mod oauth2_rotation;
 mod oauth2_sessions;
 mod oauth2_tokens;
 mod pagination;
@@ -52,6 +56,7 @@ pub use emails::{UserEmailFilter, UserEmails};
 pub use jobs::{Jobs, QueuedJob};
 pub use oauth2_clients::{ClientFilter, OAuth2Clients};
 pub use oauth2_grants::AuthorizationGrants;
+pub use oauth2_rotation::Successor;
 pub use oauth2_sessions::OAuth2Sessions;
 pub use oauth2_tokens::{AccessTokens, RefreshTokens};
 pub use pagination::{Page, Pagination, SessionFilter};
@@ -78,6 +83,17 @@ pub(crate) enum Tx {
     PostgresConn(PoolConnection<Postgres>),
 }
 
+/// Locks that serialise one kind of work across processes (see
+/// [`Repository::lock_exclusively`]); the values are the lock keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i64)]
+pub enum AdvisoryLock {
+    /// Syncing clients and upstream providers from the configuration, which
+    /// every instance does at start: two instances starting together would
+    /// otherwise race on the same rows.
+    ConfigSync = 0x6d78_6175_7468_0002,
+}
+
 /// The handle may only read: [`ReadHandle`] and its accessors.
 pub enum Read {}
 /// The handle is a transaction and may write: [`Repository`].
@@ -101,6 +117,11 @@ pub struct Repository<M: Mode = Write> {
     /// SQLite writers hold the process's write lock until the end of the
     /// transaction (see `SqliteWriteLock`).
     _write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Rows this transaction changed in a way that can make a cached token
+    /// lookup stale (see `token_cache`): announced at commit.
+    invalidated: Vec<Invalidation>,
+    /// This process's token cache, dropped from right after the commit.
+    cache: Option<Arc<TokenCache>>,
     _mode: PhantomData<M>,
 }
 
@@ -143,6 +164,9 @@ macro_rules! accessor {
         $(#[$doc])*
         pub struct $name<'c, M: $crate::repository::Mode = $crate::repository::Write> {
             pub(crate) tx: &'c mut $crate::repository::Tx,
+            /// Rows whose cached token lookups this change makes stale.
+            #[allow(dead_code)]
+            pub(crate) invalidated: &'c mut Vec<$crate::token_cache::Invalidation>,
             _mode: ::std::marker::PhantomData<M>,
         }
 
@@ -151,6 +175,7 @@ macro_rules! accessor {
             pub fn $method(&mut self) -> $name<'_, M> {
                 $name {
                     tx: &mut self.tx,
+                    invalidated: &mut self.invalidated,
                     _mode: ::std::marker::PhantomData,
                 }
             }
@@ -339,6 +364,8 @@ impl<M: Mode> Repository<M> {
         Self {
             tx,
             _write_guard: write_guard,
+            invalidated: Vec::new(),
+            cache: None,
             _mode: PhantomData,
         }
     }
@@ -352,8 +379,13 @@ impl Repository<Write> {
         Self::with(Tx::Sqlite(tx), Some(guard))
     }
 
-    pub(crate) fn postgres(tx: Transaction<'static, Postgres>) -> Self {
-        Self::with(Tx::Postgres(tx), None)
+    pub(crate) fn postgres(
+        tx: Transaction<'static, Postgres>,
+        cache: Option<Arc<TokenCache>>,
+    ) -> Self {
+        let mut repo = Self::with(Tx::Postgres(tx), None);
+        repo.cache = cache;
+        repo
     }
 
     /// A write that changes nothing but still reaches the disk when
@@ -381,12 +413,58 @@ impl Repository<Write> {
         Ok(())
     }
 
-    /// Commits the transaction.
-    pub async fn commit(self) -> Result<(), StorageError> {
+    /// Serialises this transaction with every other that takes `lock`, in
+    /// any process on the database: PostgreSQL's `pg_advisory_xact_lock`,
+    /// released at commit or rollback. SQLite transactions here are
+    /// `BEGIN IMMEDIATE`, already one at a time.
+    pub async fn lock_exclusively(&mut self, lock: AdvisoryLock) -> Result<(), StorageError> {
+        if let Tx::Postgres(tx) = &mut self.tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock as i64)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction. On PostgreSQL, the rows it changed that a
+    /// token cache may hold are announced with `NOTIFY` inside it, so every
+    /// listening process learns of them at the moment they commit; this
+    /// process's own cache drops them before `commit` returns.
+    pub async fn commit(mut self) -> Result<(), StorageError> {
+        let mut fence = None;
+        if let (Tx::Postgres(tx), Some(cache)) = (&mut self.tx, &self.cache) {
+            if !self.invalidated.is_empty() && cache.is_live() {
+                let listening: i64 = sqlx::query_scalar(wire::COUNT_LISTENERS)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let others = usize::try_from(listening).unwrap_or(0).saturating_sub(1);
+                fence = cache.fence(others);
+            }
+        }
+        if let Tx::Postgres(tx) = &mut self.tx {
+            let word = fence.as_ref().map(|(word, _)| word.as_str());
+            for payload in wire::payloads(&self.invalidated, word) {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(wire::CHANNEL)
+                    .bind(payload)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
             Tx::SqliteConn(_) | Tx::PostgresConn(_) => {}
+        }
+        if let Some(cache) = &self.cache {
+            cache.invalidate(&self.invalidated);
+            if let Some((word, reached)) = fence {
+                // The other instances received it when this one did.
+                if tokio::time::timeout(FENCE_WAIT, reached).await.is_err() {
+                    cache.fence_abandoned(&word);
+                }
+            }
         }
         Ok(())
     }

@@ -296,6 +296,8 @@ impl OAuth2Clients<'_, Write> {
             "DELETE FROM oauth2_sessions WHERE oauth2_client_id = $1",
             "DELETE FROM oauth2_clients WHERE oauth2_client_id = $1 AND is_static = TRUE",
         ];
+        // Many sessions at once: everything cached goes.
+        self.invalidated.push(crate::token_cache::Invalidation::All);
         for sql in STATEMENTS {
             on_conn!(self, |conn| {
                 sqlx::query(sql)

@@ -165,6 +165,8 @@ impl OAuth2Sessions<'_, Write> {
     /// Ends a session and revokes every token it still has. Returns whether
     /// the session was active before.
     pub async fn finish(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(id));
         const STATEMENTS: [&str; 3] = [
             "UPDATE oauth2_sessions SET finished_at = $1
              WHERE oauth2_session_id = $2 AND finished_at IS NULL",

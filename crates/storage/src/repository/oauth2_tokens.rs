@@ -44,7 +44,7 @@ impl From<AccessRow> for AccessToken {
 }
 
 #[derive(sqlx::FromRow)]
-struct RefreshRow {
+pub(super) struct RefreshRow {
     oauth2_refresh_token_id: Uuid,
     oauth2_session_id: Uuid,
     oauth2_access_token_id: Option<Uuid>,
@@ -75,6 +75,14 @@ struct IntrospectionRow {
     token: AccessRow,
     #[sqlx(flatten)]
     session: super::oauth2_sessions::SessionRow,
+    #[sqlx(flatten)]
+    user: JoinedUserRow,
+}
+
+/// A session's user in a `LEFT JOIN users u`, columns prefixed `u_`
+/// ([`USERS`]`.columns_as("u_")`): absent for client-only sessions.
+#[derive(sqlx::FromRow)]
+pub(super) struct JoinedUserRow {
     u_user_id: Option<Uuid>,
     u_username: Option<String>,
     u_created_at: Option<Timestamp>,
@@ -82,6 +90,23 @@ struct IntrospectionRow {
     u_deactivated_at: Option<Timestamp>,
     u_can_request_admin: Option<bool>,
     u_is_guest: Option<bool>,
+}
+
+impl From<JoinedUserRow> for Option<User> {
+    fn from(r: JoinedUserRow) -> Self {
+        match (r.u_user_id, r.u_username, r.u_created_at) {
+            (Some(id), Some(username), Some(created_at)) => Some(User {
+                id: to_ulid(id),
+                username,
+                created_at: created_at.0,
+                locked_at: r.u_locked_at.map(|t| t.0),
+                deactivated_at: r.u_deactivated_at.map(|t| t.0),
+                can_request_admin: r.u_can_request_admin.unwrap_or(false),
+                is_guest: r.u_is_guest.unwrap_or(false),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// `oauth2_access_tokens`, in the order of [`AccessRow`].
@@ -99,7 +124,7 @@ const ACCESS_TOKENS: Table = Table {
 };
 
 /// `oauth2_refresh_tokens`, in the order of [`RefreshRow`].
-const REFRESH_TOKENS: Table = Table {
+pub(super) const REFRESH_TOKENS: Table = Table {
     name: "oauth2_refresh_tokens",
     alias: "",
     columns: &[
@@ -169,18 +194,7 @@ impl<M: Mode> AccessTokens<'_, M> {
                 .await
         })?;
         row.map(|r| {
-            let user = match (r.u_user_id, r.u_username, r.u_created_at) {
-                (Some(id), Some(username), Some(created_at)) => Some(User {
-                    id: to_ulid(id),
-                    username,
-                    created_at: created_at.0,
-                    locked_at: r.u_locked_at.map(|t| t.0),
-                    deactivated_at: r.u_deactivated_at.map(|t| t.0),
-                    can_request_admin: r.u_can_request_admin.unwrap_or(false),
-                    is_guest: r.u_is_guest.unwrap_or(false),
-                }),
-                _ => None,
-            };
+            let user = Option::<User>::from(r.user);
             let session = Session::try_from(r.session)?;
             Ok((AccessToken::from(r.token), session, user))
         })
@@ -236,6 +250,8 @@ impl AccessTokens<'_, Write> {
     }
 
     pub async fn revoke(&mut self, id: Ulid, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(id));
         self.tx
             .exec_at(
                 "UPDATE oauth2_access_tokens SET revoked_at = $1

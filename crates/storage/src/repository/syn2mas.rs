@@ -1,26 +1,48 @@
 //! Bulk writes for `mxauth syn2mas`: one batch of users imported from
-//! Synapse with everything that belongs to them, written with multi-row
-//! INSERTs (a few statements per table instead of one per row), plus the
-//! lookups that let a second run skip what the first already wrote.
+//! Synapse with everything that belongs to them, a few statements per table
+//! whatever the batch size (`UNNEST` of array parameters on PostgreSQL,
+//! [`unnest`]; multi-row INSERTs on SQLite, [`rows`]), plus the lookups that
+//! let a second run skip what the first already wrote, and the suspension of
+//! secondary indexes and foreign keys while an empty target is bulk-loaded
+//! ([`bulk_load`]).
 
 // The importer runs from the CLI, not in a request: ids of imported rows
 // take their randomness from the thread's generator.
 #![allow(clippy::disallowed_methods)]
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Write};
+use super::{accessor, on_conn, Mode, Tx, Write};
 use crate::{
-    types::{to_ulid, to_uuid, Timestamp},
+    types::{to_ulid, to_uuid},
     StorageError,
 };
 
-/// Bind parameters per statement: below SQLite's 32,766 and PostgreSQL's
-/// 65,535.
+mod bulk_load;
+mod rows;
+mod unnest;
+
+/// Told, after each table's statements of a batch, the table, the rows
+/// written and the time they took (the importer prints the sums).
+pub type TableTime<'a> = &'a mut (dyn FnMut(&'static str, usize, Duration) + Send);
+
+/// Ids for the rows whose ids the caller does not choose, one per row of
+/// the batch's `passwords`, `emails` and `upstream_links`.
+struct NewIds {
+    passwords: Vec<Ulid>,
+    emails: Vec<Ulid>,
+    links: Vec<Ulid>,
+}
+
+/// Bind parameters per lookup statement: below SQLite's 32,766 and
+/// PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 16_000;
 
 /// A Synapse user as written into `users`.
@@ -84,20 +106,6 @@ pub struct ImportBatch {
 pub struct ExistingUser {
     pub id: Ulid,
     pub imported: bool,
-}
-
-/// Writes `rows` into a table with multi-row INSERTs: `$head` is
-/// `INSERT INTO t (a, b) `, `$push` binds one row's columns in order.
-macro_rules! insert_rows {
-    ($repo:expr, $head:expr, $columns:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {
-        for chunk in $rows.chunks(MAX_PARAMS / $columns) {
-            on_conn!($repo, |conn| {
-                let mut query = sqlx::QueryBuilder::new($head);
-                query.push_values(chunk, |mut $b, $row| $push);
-                query.build().execute(conn).await.map(|r| r.rows_affected())
-            })?;
-        }
-    };
 }
 
 accessor! {
@@ -208,152 +216,39 @@ impl<M: Mode> Syn2Mas<'_, M> {
 }
 
 impl Syn2Mas<'_, Write> {
-    /// Writes one batch. Parents go first (users, then sessions, then
-    /// access tokens, then refresh tokens) for the foreign keys.
+    /// Writes one batch (parents first, for the foreign keys).
     pub async fn write(
         &mut self,
         batch: &ImportBatch,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        let at = Timestamp(now);
-        let when = |flag: bool| flag.then_some(at);
-        insert_rows!(
-            self,
-            "INSERT INTO users (user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest) ",
-            7,
-            batch.users,
-            |b, u| {
-                b.push_bind(to_uuid(u.id))
-                    .push_bind(u.username.as_str())
-                    .push_bind(Timestamp(u.created_at))
-                    .push_bind(when(u.locked))
-                    .push_bind(when(u.deactivated))
-                    .push_bind(u.can_request_admin)
-                    .push_bind(false);
+        self.write_timed(batch, now, &mut |_, _, _| {}).await
+    }
+
+    /// [`Self::write`], telling `timed` how long each table took.
+    pub async fn write_timed(
+        &mut self,
+        batch: &ImportBatch,
+        now: DateTime<Utc>,
+        timed: TableTime<'_>,
+    ) -> Result<(), StorageError> {
+        let ids = {
+            let mut rng = rand::thread_rng();
+            let mut fresh = |n: usize| -> Vec<Ulid> {
+                (0..n).map(|_| crate::new_ulid(now, &mut rng)).collect()
+            };
+            NewIds {
+                passwords: fresh(batch.passwords.len()),
+                emails: fresh(batch.emails.len()),
+                links: fresh(batch.upstream_links.len()),
             }
-        );
-        insert_rows!(
-            self,
-            "INSERT INTO syn2mas_imported_users (user_id, imported_at) ",
-            2,
-            batch.users,
-            |b, u| {
-                b.push_bind(to_uuid(u.id)).push_bind(at);
-            }
-        );
-        let password_ids: Vec<Ulid> = batch
-            .passwords
-            .iter()
-            .map(|_| crate::new_ulid(now, &mut rand::thread_rng()))
-            .collect();
-        let passwords: Vec<_> = batch.passwords.iter().zip(&password_ids).collect();
-        insert_rows!(
-            self,
-            "INSERT INTO user_passwords (user_password_id, user_id, hashed_password, version, created_at) ",
-            5,
-            passwords,
-            |b, row| {
-                let ((user, hash, version), id) = row;
-                b.push_bind(to_uuid(**id))
-                    .push_bind(to_uuid(*user))
-                    .push_bind(hash.as_str())
-                    .push_bind(*version)
-                    .push_bind(at);
-            }
-        );
-        let emails: Vec<_> = batch
-            .emails
-            .iter()
-            .map(|e| (e, crate::new_ulid(now, &mut rand::thread_rng())))
-            .collect();
-        insert_rows!(
-            self,
-            "INSERT INTO user_emails (user_email_id, user_id, email, created_at) ",
-            4,
-            emails,
-            |b, row| {
-                let ((user, email), id) = row;
-                b.push_bind(to_uuid(*id))
-                    .push_bind(to_uuid(*user))
-                    .push_bind(email.as_str())
-                    .push_bind(at);
-            }
-        );
-        insert_rows!(
-            self,
-            "INSERT INTO user_unsupported_third_party_ids (user_id, medium, address, created_at) ",
-            4,
-            batch.other_third_party_ids,
-            |b, row| {
-                let (user, medium, address) = row;
-                b.push_bind(to_uuid(*user))
-                    .push_bind(medium.as_str())
-                    .push_bind(address.as_str())
-                    .push_bind(at);
-            }
-        );
-        let links: Vec<_> = batch
-            .upstream_links
-            .iter()
-            .map(|l| (l, crate::new_ulid(now, &mut rand::thread_rng())))
-            .collect();
-        insert_rows!(
-            self,
-            "INSERT INTO upstream_oauth_links (upstream_oauth_link_id, upstream_oauth_provider_id, user_id, subject, created_at) ",
-            5,
-            links,
-            |b, row| {
-                let ((provider, user, subject), id) = row;
-                b.push_bind(to_uuid(*id))
-                    .push_bind(to_uuid(*provider))
-                    .push_bind(to_uuid(*user))
-                    .push_bind(subject.as_str())
-                    .push_bind(at);
-            }
-        );
-        insert_rows!(
-            self,
-            "INSERT INTO compat_sessions (compat_session_id, user_id, device_id, is_synapse_admin, user_agent, last_active_at, last_active_ip, human_name, created_at) ",
-            9,
-            batch.sessions,
-            |b, s| {
-                b.push_bind(to_uuid(s.id))
-                    .push_bind(to_uuid(s.user_id))
-                    .push_bind(s.device_id.as_deref())
-                    .push_bind(s.is_synapse_admin)
-                    .push_bind(s.user_agent.as_deref())
-                    .push_bind(s.last_active_at.map(Timestamp))
-                    .push_bind(s.last_active_ip.as_deref())
-                    .push_bind(s.human_name.as_deref())
-                    .push_bind(at);
-            }
-        );
-        insert_rows!(
-            self,
-            "INSERT INTO compat_access_tokens (compat_access_token_id, compat_session_id, access_token_sha256, created_at, expires_at) ",
-            5,
-            batch.access_tokens,
-            |b, t| {
-                b.push_bind(to_uuid(t.id))
-                    .push_bind(to_uuid(t.session_id))
-                    .push_bind(t.digest.as_str())
-                    .push_bind(at)
-                    .push_bind(t.expires_at.map(Timestamp));
-            }
-        );
-        insert_rows!(
-            self,
-            "INSERT INTO compat_refresh_tokens (compat_refresh_token_id, compat_session_id, compat_access_token_id, refresh_token_sha256, created_at) ",
-            5,
-            batch.refresh_tokens,
-            |b, t| {
-                b.push_bind(to_uuid(t.id))
-                    .push_bind(to_uuid(t.session_id))
-                    .push_bind(t.access_token_id.map(to_uuid))
-                    .push_bind(t.digest.as_str())
-                    .push_bind(at);
-            }
-        );
+        };
+        match &mut *self.tx {
+            Tx::Postgres(tx) => unnest::write(tx, batch, &ids, now, timed).await?,
+            Tx::PostgresConn(conn) => unnest::write(conn, batch, &ids, now, timed).await?,
+            Tx::Sqlite(tx) => rows::write(tx, batch, &ids, now, timed).await?,
+            Tx::SqliteConn(conn) => rows::write(conn, batch, &ids, now, timed).await?,
+        }
         Ok(())
     }
 }

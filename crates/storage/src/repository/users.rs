@@ -269,6 +269,8 @@ impl Users<'_, Write> {
         mut user: User,
         can_request_admin: bool,
     ) -> Result<User, StorageError> {
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(user.id));
         on_conn!(self, |conn| {
             sqlx::query("UPDATE users SET can_request_admin = $1 WHERE user_id = $2")
                 .bind(can_request_admin)
@@ -322,6 +324,8 @@ impl Users<'_, Write> {
         column: &'static str,
         value: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError> {
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(id));
         let sql = format!("UPDATE users SET {column} = $1 WHERE user_id = $2");
         on_conn!(self, |conn| {
             sqlx::query(&sql)

@@ -55,7 +55,7 @@ impl TestDb {
             .await
             .expect("connect to DATABASE_URL");
         let schema = unique_name();
-        if let Database::Postgres(pool) = &admin {
+        if let Database::Postgres(pool, _) = &admin {
             sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
                 .execute(pool)
                 .await
@@ -80,7 +80,7 @@ impl TestDb {
                 }
             }
             Cleanup::Schema { admin, schema } => {
-                if let Database::Postgres(pool) = &admin {
+                if let Database::Postgres(pool, _) = &admin {
                     let _ = sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
                         .execute(pool)
                         .await;
@@ -128,7 +128,7 @@ macro_rules! both {
 /// that must put into the database what mxauth itself would never write.
 pub async fn execute_raw(db: &Database, sql: &str) {
     match db {
-        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        Database::Postgres(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
         Database::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .unwrap();

@@ -14,5 +14,6 @@ mod jobs;
 mod migrations;
 mod oauth2;
 mod stored_values;
+mod syn2mas;
 mod upstream;
 mod users;

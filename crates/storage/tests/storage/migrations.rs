@@ -11,7 +11,7 @@ use crate::harness::TestDb;
 /// (table, column, nullable) for every column of the schema.
 async fn columns(db: &Database) -> BTreeSet<(String, String, bool)> {
     let rows = match db {
-        Database::Postgres(pool) => sqlx::query(
+        Database::Postgres(pool, _) => sqlx::query(
             "SELECT table_name::text AS t, column_name::text AS c, is_nullable = 'YES' AS n
              FROM information_schema.columns WHERE table_schema = current_schema()",
         )
@@ -107,7 +107,7 @@ async fn postgres_over_tls() {
     settings.ssl_mode = Some(mxauth_storage::SslMode::Require);
     settings.max_connections = 1;
     let db = Database::connect(&settings).await.expect("TLS connection");
-    let Database::Postgres(pool) = &db else {
+    let Database::Postgres(pool, _) = &db else {
         unreachable!()
     };
     let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")

@@ -61,13 +61,9 @@ pub async fn active_access_token_of(
         return Ok(None);
     }
     let now = state.clock.now();
-    let found = state
-        .db
-        .read()
-        .await?
-        .oauth2_access_tokens()
-        .lookup(&token_digest(token))
-        .await?;
+    // Through the token cache on PostgreSQL (see `mxauth_storage::token_cache`).
+    let digest = token_digest(token);
+    let found = state.db.lookup_access_token(&digest).await?;
     let Some((token, session, user)) = found else {
         return Ok(None);
     };
@@ -82,6 +78,9 @@ pub async fn active_access_token_of(
         let mut repo = state.db.begin().await?;
         repo.oauth2_access_tokens().mark_used(token.id, now).await?;
         repo.commit().await?;
+        if let Some(cache) = state.db.token_cache() {
+            cache.note_first_use(&digest, now);
+        }
     }
     Ok(Some(ActiveToken {
         token,

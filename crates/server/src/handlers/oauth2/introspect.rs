@@ -294,12 +294,10 @@ async fn compat_access_token(
     with_device_id: bool,
 ) -> Result<Introspection, OAuthError> {
     let now = state.clock.now();
-    let mut repo = state.db.read().await?;
-    let found = repo
-        .compat_access_tokens()
-        .lookup(&token_digest(token))
+    let found = state
+        .db
+        .lookup_compat_access_token(&token_digest(token))
         .await?;
-    drop(repo);
     let Some((token, session, user)) = found else {
         return Ok(inactive());
     };

@@ -6,11 +6,17 @@
 
 use std::collections::HashMap;
 
-use mxauth_model::{oauth2::Client, token_digest, Scope};
+use mxauth_model::{
+    oauth2::{Client, RefreshToken, Session},
+    token_digest, Scope, User,
+};
 use mxauth_storage::Repository;
 
 use super::issue::IssuedTokens;
-use crate::ops::{self, tokens::oauth2_pair};
+use crate::ops::{
+    self,
+    tokens::{oauth2_pair, successor_pair, NewPair},
+};
 use crate::{errors::OAuthError, state::AppState};
 
 pub async fn exchange(
@@ -27,17 +33,71 @@ pub async fn exchange(
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let now = state.clock.now();
-    let mut repo = state.db.begin().await?;
-    let refresh = repo
+    // One query for the token, its session and user; no transaction: the
+    // rotation below is atomic on its own, and its condition (the token
+    // still unconsumed) is what makes replay detection exact.
+    let (refresh, session, user) = state
+        .db
+        .read()
+        .await?
         .oauth2_refresh_tokens()
-        .find_by_digest(&token_digest(token))
+        .lookup(&token_digest(token))
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
-    let session = repo
-        .oauth2_sessions()
-        .find(refresh.session_id)
+    check_usable(client, &session, user.as_ref(), &refresh, params)?;
+
+    if refresh.consumed_at.is_none() {
+        let (pair, successor) = successor_pair(state, now);
+        if !state
+            .db
+            .rotate_refresh_token(refresh.id, session.id, &successor, now)
+            .await?
+        {
+            // A concurrent refresh consumed it first.
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used",
+            ));
+        }
+        return Ok(issued(state, pair, &session));
+    }
+
+    // Presented again after a rotation: the client lost the response (its
+    // successor was never used), or somebody replays it.
+    let mut repo = state.db.begin().await?;
+    let Some(replaced) = lost_response_successor(&mut repo, &refresh).await? else {
+        ops::sessions::end_oauth2(&mut repo, state.into(), &session).await?;
+        repo.commit().await?;
+        tracing::warn!(session = %session.id, "refresh token replayed; the session was ended");
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ));
+    };
+    let pair = oauth2_pair(&mut repo, state, &session, true, now).await?;
+    let new_refresh_id = pair
+        .refresh_token_id
+        .ok_or_else(|| OAuthError::server_error(&"no refresh token issued"))?;
+    if !repo
+        .oauth2_refresh_tokens()
+        .consume(replaced, new_refresh_id, now)
         .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ));
+    }
+    repo.commit().await?;
+    Ok(issued(state, pair, &session))
+}
+
+/// The token may be refreshed by this client: its session and user are
+/// active, it is not revoked, and a narrower `scope`, if asked, fits.
+fn check_usable(
+    client: &Client,
+    session: &Session,
+    user: Option<&User>,
+    refresh: &RefreshToken,
+    params: &HashMap<String, String>,
+) -> Result<(), OAuthError> {
     if session.client_id != client.id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
@@ -48,17 +108,10 @@ pub async fn exchange(
             "the session of this refresh token has ended",
         ));
     }
-    if let Some(user_id) = session.user_id {
-        let valid = repo
-            .users()
-            .find_by_id(user_id)
-            .await?
-            .is_some_and(|u| u.is_valid());
-        if !valid {
-            return Err(OAuthError::invalid_grant(
-                "the user is locked or deactivated",
-            ));
-        }
+    if session.user_id.is_some() && !user.is_some_and(User::is_valid) {
+        return Err(OAuthError::invalid_grant(
+            "the user is locked or deactivated",
+        ));
     }
     if refresh.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
@@ -73,46 +126,17 @@ pub async fn exchange(
             ));
         }
     }
+    Ok(())
+}
 
-    // Which token the new pair replaces: the presented one, or, for a lost
-    // response, its unused successor.
-    let replaced = if refresh.consumed_at.is_none() {
-        refresh.id
-    } else {
-        match lost_response_successor(&mut repo, &refresh).await? {
-            Some(successor) => successor,
-            None => {
-                ops::sessions::end_oauth2(&mut repo, state.into(), &session).await?;
-                repo.commit().await?;
-                tracing::warn!(session = %session.id, "refresh token replayed; the session was ended");
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token was already used",
-                ));
-            }
-        }
-    };
-    let pair = oauth2_pair(&mut repo, state, &session, true, now).await?;
-    let new_refresh_id = pair
-        .refresh_token_id
-        .ok_or_else(|| OAuthError::server_error(&"no refresh token issued"))?;
-    if !repo
-        .oauth2_refresh_tokens()
-        .consume(replaced, new_refresh_id, now)
-        .await?
-    {
-        // A concurrent refresh consumed it first.
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used",
-        ));
-    }
-    repo.commit().await?;
-    Ok(IssuedTokens {
+fn issued(state: &AppState, pair: NewPair, session: &Session) -> IssuedTokens {
+    IssuedTokens {
         access_token: pair.access_token,
         refresh_token: pair.refresh_token,
         id_token: None,
         expires_in: state.site.access_token_ttl.num_seconds(),
         scope: session.scope.to_string(),
-    })
+    }
 }
 
 /// The successor of a consumed token, when it can still be replaced: it is
@@ -120,7 +144,7 @@ pub async fn exchange(
 /// access token is revoked, since the client never received it.
 async fn lost_response_successor(
     repo: &mut Repository,
-    consumed: &mxauth_model::oauth2::RefreshToken,
+    consumed: &RefreshToken,
 ) -> Result<Option<ulid::Ulid>, OAuthError> {
     let Some(next_id) = consumed.next_refresh_token_id else {
         return Ok(None);

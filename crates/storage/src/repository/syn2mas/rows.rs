@@ -1,0 +1,192 @@
+//! SQLite bulk writes for syn2mas: multi-row INSERTs of as many rows as the
+//! bind-parameter limit allows. Every full chunk of a table has the same
+//! statement text, so sqlx prepares it once per connection and reuses it.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::{ImportBatch, NewIds, TableTime};
+use crate::types::{to_uuid, Timestamp};
+
+/// Bind parameters per statement: below SQLite's 32,766.
+const MAX_PARAMS: usize = 16_000;
+
+/// Writes `$rows` into a table with multi-row INSERTs: `$head` is
+/// `INSERT INTO t (a, b) `, `$push` binds one row's columns in order; the
+/// time taken goes to `$timed` under `$table`.
+macro_rules! insert_rows {
+    ($conn:expr, $timed:expr, $table:expr, $head:expr, $columns:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {
+        if !$rows.is_empty() {
+            let started = Instant::now();
+            let per_statement = MAX_PARAMS / $columns;
+            for chunk in $rows.chunks(per_statement) {
+                let mut query = sqlx::QueryBuilder::new($head);
+                query.push_values(chunk, |mut $b, $row| $push);
+                // Only full chunks repeat: a prepared statement of thousands
+                // of parameters is large, and each batch's last chunk has a
+                // size of its own, so it is not kept in the cache.
+                let full = chunk.len() == per_statement;
+                query.build().persistent(full).execute(&mut *$conn).await?;
+            }
+            $timed($table, $rows.len(), started.elapsed());
+        }
+    };
+}
+
+/// Writes one batch. Parents go first (users, then sessions, then access
+/// tokens, then refresh tokens) for the foreign keys.
+pub(super) async fn write(
+    conn: &mut SqliteConnection,
+    batch: &ImportBatch,
+    ids: &NewIds,
+    now: DateTime<Utc>,
+    timed: TableTime<'_>,
+) -> Result<(), sqlx::Error> {
+    let at = Timestamp(now);
+    let when = |flag: bool| flag.then_some(at);
+    insert_rows!(
+        conn,
+        timed,
+        "users",
+        "INSERT INTO users (user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest) ",
+        7,
+        batch.users,
+        |b, u| {
+            b.push_bind(to_uuid(u.id))
+                .push_bind(u.username.as_str())
+                .push_bind(Timestamp(u.created_at))
+                .push_bind(when(u.locked))
+                .push_bind(when(u.deactivated))
+                .push_bind(u.can_request_admin)
+                .push_bind(false);
+        }
+    );
+    insert_rows!(
+        conn,
+        timed,
+        "syn2mas_imported_users",
+        "INSERT INTO syn2mas_imported_users (user_id, imported_at) ",
+        2,
+        batch.users,
+        |b, u| {
+            b.push_bind(to_uuid(u.id)).push_bind(at);
+        }
+    );
+    let passwords: Vec<_> = batch.passwords.iter().zip(&ids.passwords).collect();
+    insert_rows!(
+        conn,
+        timed,
+        "user_passwords",
+        "INSERT INTO user_passwords (user_password_id, user_id, hashed_password, version, created_at) ",
+        5,
+        passwords,
+        |b, row| {
+            let ((user, hash, version), id) = row;
+            b.push_bind(to_uuid(**id))
+                .push_bind(to_uuid(*user))
+                .push_bind(hash.as_str())
+                .push_bind(*version)
+                .push_bind(at);
+        }
+    );
+    let emails: Vec<_> = batch.emails.iter().zip(&ids.emails).collect();
+    insert_rows!(
+        conn,
+        timed,
+        "user_emails",
+        "INSERT INTO user_emails (user_email_id, user_id, email, created_at) ",
+        4,
+        emails,
+        |b, row| {
+            let ((user, email), id) = row;
+            b.push_bind(to_uuid(**id))
+                .push_bind(to_uuid(*user))
+                .push_bind(email.as_str())
+                .push_bind(at);
+        }
+    );
+    insert_rows!(
+        conn,
+        timed,
+        "user_unsupported_third_party_ids",
+        "INSERT INTO user_unsupported_third_party_ids (user_id, medium, address, created_at) ",
+        4,
+        batch.other_third_party_ids,
+        |b, row| {
+            let (user, medium, address) = row;
+            b.push_bind(to_uuid(*user))
+                .push_bind(medium.as_str())
+                .push_bind(address.as_str())
+                .push_bind(at);
+        }
+    );
+    let links: Vec<_> = batch.upstream_links.iter().zip(&ids.links).collect();
+    insert_rows!(
+        conn,
+        timed,
+        "upstream_oauth_links",
+        "INSERT INTO upstream_oauth_links (upstream_oauth_link_id, upstream_oauth_provider_id, user_id, subject, created_at) ",
+        5,
+        links,
+        |b, row| {
+            let ((provider, user, subject), id) = row;
+            b.push_bind(to_uuid(**id))
+                .push_bind(to_uuid(*provider))
+                .push_bind(to_uuid(*user))
+                .push_bind(subject.as_str())
+                .push_bind(at);
+        }
+    );
+    insert_rows!(
+        conn,
+        timed,
+        "compat_sessions",
+        "INSERT INTO compat_sessions (compat_session_id, user_id, device_id, is_synapse_admin, user_agent, last_active_at, last_active_ip, human_name, created_at) ",
+        9,
+        batch.sessions,
+        |b, s| {
+            b.push_bind(to_uuid(s.id))
+                .push_bind(to_uuid(s.user_id))
+                .push_bind(s.device_id.as_deref())
+                .push_bind(s.is_synapse_admin)
+                .push_bind(s.user_agent.as_deref())
+                .push_bind(s.last_active_at.map(Timestamp))
+                .push_bind(s.last_active_ip.as_deref())
+                .push_bind(s.human_name.as_deref())
+                .push_bind(at);
+        }
+    );
+    insert_rows!(
+        conn,
+        timed,
+        "compat_access_tokens",
+        "INSERT INTO compat_access_tokens (compat_access_token_id, compat_session_id, access_token_sha256, created_at, expires_at) ",
+        5,
+        batch.access_tokens,
+        |b, t| {
+            b.push_bind(to_uuid(t.id))
+                .push_bind(to_uuid(t.session_id))
+                .push_bind(t.digest.as_str())
+                .push_bind(at)
+                .push_bind(t.expires_at.map(Timestamp));
+        }
+    );
+    insert_rows!(
+        conn,
+        timed,
+        "compat_refresh_tokens",
+        "INSERT INTO compat_refresh_tokens (compat_refresh_token_id, compat_session_id, compat_access_token_id, refresh_token_sha256, created_at) ",
+        5,
+        batch.refresh_tokens,
+        |b, t| {
+            b.push_bind(to_uuid(t.id))
+                .push_bind(to_uuid(t.session_id))
+                .push_bind(t.access_token_id.map(to_uuid))
+                .push_bind(t.digest.as_str())
+                .push_bind(at);
+        }
+    );
+    Ok(())
+}
