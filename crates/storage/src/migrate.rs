@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "registration_recovery", "0007_registration_recovery.sql"),
     migration!(8, "personal_sessions", "0008_personal_sessions.sql"),
     migration!(9, "admin_audit", "0009_admin_audit.sql"),
+    migration!(10, "job_heartbeat", "0010_job_heartbeat.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

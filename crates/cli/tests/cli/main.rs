@@ -5,6 +5,8 @@
 // Tests may panic on failure; that is how they fail.
 #![allow(clippy::unwrap_used)]
 
+mod homeserver_stub;
+mod pg_cluster;
 mod support;
 // The aiosmtpd harness of the server's email tests, shared: one way to run
 // the SMTP peer and read what it received. Not every helper is used here.
@@ -20,6 +22,7 @@ mod browser;
 mod config_commands;
 mod dev_mode;
 mod email;
+mod faults;
 mod instances;
 mod manage;
 mod matrix_sdk;

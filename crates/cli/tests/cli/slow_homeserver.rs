@@ -3,39 +3,11 @@
 //! client registration and `/health` still answer at once, on SQLite (one
 //! writer at a time) and on PostgreSQL (a pool that must not run dry).
 
-use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::{io::AsyncWriteExt, net::TcpListener};
 
-use crate::support::*;
-
-/// Eight logins against a pool of three connections: a login holding a
-/// connection across the homeserver call would leave none for the rest.
-/// A stand-in homeserver answering `200 {}` to everything after `delay`
-/// milliseconds.
-async fn stub_homeserver(delay: Arc<AtomicU64>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let delay = delay.clone();
-            tokio::spawn(async move {
-                read_request(&mut socket).await;
-                tokio::time::sleep(Duration::from_millis(delay.load(Ordering::SeqCst))).await;
-                let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
-                let _ = socket.write_all(answer.as_bytes()).await;
-            });
-        }
-    });
-    port
-}
+use crate::{homeserver_stub::StubHomeserver, support::*};
 
 async fn timed<F: std::future::Future>(f: F) -> (F::Output, Duration) {
     let start = Instant::now();
@@ -43,25 +15,24 @@ async fn timed<F: std::future::Future>(f: F) -> (F::Output, Duration) {
     (output, start.elapsed())
 }
 
+/// Eight logins against a pool of three connections: a login holding a
+/// connection across the homeserver call would leave none for the rest.
 async fn logins_do_not_block_other_writes(db: TestDatabase) {
-    let delay = Arc::new(AtomicU64::new(0));
-    let hs_port = stub_homeserver(delay.clone()).await;
+    let homeserver = StubHomeserver::start().await;
     let extra = format!(
-        "matrix:\n  homeserver: example.com\n  endpoint: \"http://127.0.0.1:{hs_port}/\"\n  secret: stub-secret\n\
+        "matrix:\n  homeserver: example.com\n  endpoint: \"{}\"\n  secret: stub-secret\n\
          rate_limiting:\n  login:\n    per_ip: {{burst: 100, per_second: 1}}\n    per_account: {{burst: 100, per_second: 1}}\n\
-         database:\n  max_connections: 3\n"
+         database:\n  max_connections: 3\n",
+        homeserver.endpoint()
     );
     let (files, port) = server_config("slow-homeserver", &db, &extra);
-    let with_compat = std::fs::read_to_string(&files[1])
-        .unwrap()
-        .replace("{name: health}]", "{name: health}, {name: compat}]");
-    std::fs::write(&files[1], with_compat).unwrap();
+    serve_compat(&files);
     migrate_and_register(&files, "alice", "wonderland", &[]);
     let server = start_server(files, port);
     let base = server.base();
     let http = reqwest::Client::new();
 
-    delay.store(6_000, Ordering::SeqCst);
+    homeserver.set_delay(Duration::from_secs(6));
     let mut logins = Vec::new();
     for i in 0..8 {
         let http = http.clone();

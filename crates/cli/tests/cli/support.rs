@@ -296,6 +296,10 @@ impl RunningServer {
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
+        // A test may have stopped it already (SIGTERM, SIGKILL).
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -451,6 +455,22 @@ pub fn migrate_and_register(files: &[PathBuf], user: &str, password: &str, extra
 pub fn skip_notice(reason: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+}
+
+/// Config files for a second replica of the server of [`server_config`]'s
+/// `files` (same database, secrets and public base, as behind one proxy),
+/// bound to another free port.
+pub fn second_instance(files: &[PathBuf], port: u16) -> (Vec<PathBuf>, u16) {
+    let other = free_port();
+    let dir = temp_dir("second-instance");
+    let listener = std::fs::read_to_string(&files[1]).unwrap().replace(
+        &format!("address: \"127.0.0.1:{port}\""),
+        &format!("address: \"127.0.0.1:{other}\""),
+    );
+    std::fs::write(dir.join("override.yaml"), listener).unwrap();
+    let mut second = files.to_vec();
+    second[1] = dir.join("override.yaml");
+    (second, other)
 }
 
 /// Reads one HTTP/1.1 request (the head, then `content-length` bytes of

@@ -2,7 +2,13 @@
 //! homeserver, syncing devices…). Jobs live in the database, so they survive
 //! restarts and several workers share them (see `claim_jobs`). Delivery is
 //! at least once: a job whose worker died is requeued; handlers are
-//! idempotent. Failures that may pass (the homeserver is down, busy or
+//! idempotent. A worker holds its jobs on a lease: every [`HEARTBEAT_EVERY`]
+//! it renews the heartbeat of every job it claimed and has not finished
+//! (from a task of its own, so a job stuck on the network does not stop
+//! it); a running job whose heartbeat is older than [`LEASE_SECONDS`] belongs to a
+//! worker that was killed or cut off, and the next worker to poll requeues
+//! it. A worker cut off from the database longer than the lease may see its
+//! job run a second time elsewhere, which at-least-once delivery allows. Failures that may pass (the homeserver is down, busy or
 //! does not know the user yet) retry with exponential backoff (5 s, 10 s,
 //! 20 s…, at most an hour apart) up to 10 attempts; a refusal the homeserver
 //! will repeat (`M_INVALID_USERNAME`) fails the job at once. Email codes
@@ -41,8 +47,11 @@ pub use send_recovery_emails::SendAccountRecoveryEmails;
 pub use sync_devices::SyncDevices;
 
 pub const MAX_ATTEMPTS: i64 = 10;
-/// A job running longer than this is presumed lost with its worker.
-const STALE_AFTER_MINUTES: i64 = 5;
+/// How often a worker renews the heartbeat of the jobs it holds.
+pub const HEARTBEAT_EVERY: StdDuration = StdDuration::from_secs(5);
+/// A running job whose heartbeat is older than this is presumed lost with
+/// its worker: three heartbeats missed.
+pub const LEASE_SECONDS: i64 = 15;
 const BATCH: i64 = 10;
 
 /// What jobs need.
@@ -121,7 +130,7 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
     let now = ctx.clock.now();
     let mut repo = ctx.db.begin().await?;
     repo.jobs()
-        .requeue_stale(now - Duration::minutes(STALE_AFTER_MINUTES))
+        .requeue_stale(now - Duration::seconds(LEASE_SECONDS))
         .await?;
     let jobs = repo.jobs().claim(worker, BATCH, now).await?;
     repo.commit().await?;
@@ -159,6 +168,23 @@ pub async fn run_batch(ctx: &JobContext, worker: &str) -> Result<usize, StorageE
 /// How often the worker removes expired rows ([`cleanup`]).
 const CLEANUP_EVERY: StdDuration = StdDuration::from_secs(3600);
 
+/// Renews, every [`HEARTBEAT_EVERY`], the lease on the jobs `worker` holds.
+async fn keep_heartbeat(ctx: JobContext, worker: String) {
+    let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let renewed = async {
+            let mut repo = ctx.db.begin().await?;
+            repo.jobs().heartbeat(&worker, ctx.clock.now()).await?;
+            repo.commit().await
+        };
+        if let Err(e) = renewed.await {
+            tracing::warn!(error = %e, "job worker: renewing the lease of its jobs failed");
+        }
+    }
+}
+
 /// Runs jobs until `shutdown` turns true, polling every second when idle.
 pub async fn run_worker(
     ctx: JobContext,
@@ -166,6 +192,7 @@ pub async fn run_worker(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     tracing::info!(worker = %worker, "job worker started");
+    let heartbeat = tokio::spawn(keep_heartbeat(ctx.clone(), worker.clone()));
     let mut last_cleanup: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
@@ -191,6 +218,7 @@ pub async fn run_worker(
             }
         }
     }
+    heartbeat.abort();
     tracing::info!(worker = %worker, "job worker stopped");
 }
 

@@ -137,7 +137,7 @@ impl Jobs<'_, Write> {
         };
         let sql = format!(
             "UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2,
-                    attempt = attempt + 1
+                    heartbeat_at = $1, attempt = attempt + 1
              WHERE queue_job_id IN (
                  SELECT queue_job_id FROM queue_jobs
                  WHERE status = 'available' AND scheduled_at <= $1
@@ -206,13 +206,36 @@ impl Jobs<'_, Write> {
         Ok(())
     }
 
-    /// Jobs left `running` since before `cutoff` belong to a worker that
-    /// died: make them available again (at-least-once delivery).
+    /// `worker` still runs the jobs it claimed: their heartbeat becomes
+    /// `now`. Returns how many it holds.
+    pub async fn heartbeat(
+        &mut self,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        Ok(on_conn!(self, |conn| {
+            sqlx::query(
+                "UPDATE queue_jobs SET heartbeat_at = $1
+                 WHERE status = 'running' AND started_by = $2",
+            )
+            .bind(Timestamp(now))
+            .bind(worker)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?)
+    }
+
+    /// Jobs left `running` whose worker has not renewed their heartbeat
+    /// since `cutoff` belong to a worker that died: make them available
+    /// again (at-least-once delivery). A job claimed before heartbeats
+    /// existed counts from its start.
     pub async fn requeue_stale(&mut self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
         Ok(on_conn!(self, |conn| {
             sqlx::query(
-                "UPDATE queue_jobs SET status = 'available', started_at = NULL, started_by = NULL
-                 WHERE status = 'running' AND started_at < $1",
+                "UPDATE queue_jobs SET status = 'available', started_at = NULL, started_by = NULL,
+                        heartbeat_at = NULL
+                 WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < $1",
             )
             .bind(Timestamp(cutoff))
             .execute(conn)

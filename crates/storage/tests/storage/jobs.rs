@@ -126,6 +126,44 @@ async fn stale_running_jobs_are_requeued(db: &Database) {
 }
 crate::both!(stale_running_jobs_are_requeued);
 
+/// A worker that renews its heartbeat keeps its jobs past the lease; the
+/// heartbeat touches only its own running jobs.
+async fn a_heartbeat_keeps_a_job_from_being_requeued(db: &Database) {
+    let mut rng = rng();
+    let mut repo = db.begin().await.unwrap();
+    for _ in 0..2 {
+        repo.jobs()
+            .enqueue(new_ulid(now(), &mut rng), "sync-devices", "{}", now())
+            .await
+            .unwrap();
+    }
+    let alive = repo.jobs().claim("alive", 1, now()).await.unwrap();
+    repo.jobs().claim("dead", 1, now()).await.unwrap();
+    let later = now() + Duration::seconds(10);
+    assert_eq!(repo.jobs().heartbeat("alive", later).await.unwrap(), 1);
+    // The lease ran out for the dead worker's job only.
+    assert_eq!(
+        repo.jobs()
+            .requeue_stale(now() + Duration::seconds(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let again = repo.jobs().claim("other", 2, later).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0].id, alive[0].id);
+    assert_eq!(
+        repo.jobs()
+            .requeue_stale(later + Duration::seconds(1))
+            .await
+            .unwrap(),
+        2,
+        "without heartbeats both running jobs are requeued"
+    );
+    repo.commit().await.unwrap();
+}
+crate::both!(a_heartbeat_keeps_a_job_from_being_requeued);
+
 /// Two PostgreSQL transactions claiming at once split the jobs between them.
 #[tokio::test]
 async fn concurrent_workers_on_postgres_never_share_a_job() {
