@@ -227,6 +227,7 @@ pub fn router_for(state: &AppState, prefix: &str) -> axum::Router {
             ResourceName::Human,
             ResourceName::Compat,
             ResourceName::Adminapi,
+            ResourceName::Prometheus,
         ]
         .into_iter()
         .map(ResourceConfig::named)
