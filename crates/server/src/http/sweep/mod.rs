@@ -146,7 +146,12 @@ pub fn judge(response: &TestResponse) -> Option<String> {
     // The authorization endpoint reports its own failures at the client's
     // redirect URI (RFC 6749 §4.1.2.1 `server_error`), not in the status.
     let location = response.header("location").unwrap_or_default();
-    if location.contains("server_error") || response.body.contains("server_error") {
+    // A Prometheus scrape names error kinds in its labels and help texts.
+    let scrape = response
+        .header("content-type")
+        .is_some_and(|t| t.contains("version=0.0.4"));
+    let body_reports = !scrape && response.body.contains("server_error");
+    if location.contains("server_error") || body_reports {
         return Some(format!(
             "status {} reports server_error: {location} {}",
             response.status,
