@@ -201,6 +201,24 @@ impl<'a> Target<'a> {
 /// Records that `admin` did `action` to `target` in the audit trail, in
 /// `repo`'s transaction (call it before committing): stored, and logged at
 /// INFO inside a `console` span that names the target.
+/// Records `action` in `repo`'s transaction and commits it: a change and
+/// its audit event land together or not at all.
+async fn commit_audited(
+    mut repo: Repository,
+    state: &AppState,
+    admin: &User,
+    action: &str,
+    target: Target<'_>,
+) -> Result<(), StorageError> {
+    audit(&mut repo, state, admin, action, target).await?;
+    repo.commit().await
+}
+
+/// The console page of `user`.
+fn user_page(state: &AppState, user: &User) -> String {
+    state.urls.with_id(paths::ADMIN_USER, &user.id.to_string())
+}
+
 async fn audit(
     repo: &mut Repository,
     state: &AppState,

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use ulid::Ulid;
 
 use super::{
-    admin_and_target, audit, refusals, see_other,
+    admin_and_target, commit_audited, refusals, see_other,
     user::{respond, Shown},
-    Target,
+    user_page, Target,
 };
 use crate::{
     errors::PageError,
@@ -25,7 +25,6 @@ use crate::{
     ops,
     state::AppState,
     templates::AdminUserError,
-    urls::paths,
 };
 
 #[derive(Deserialize)]
@@ -75,9 +74,8 @@ pub async fn add(
         let status = StatusCode::CONFLICT;
         return respond(&state, &admin, &form.csrf, &user, shown, status, None).await;
     }
-    audit(&mut repo, &state, &admin, "add_email", Target::user(&user)).await?;
-    repo.commit().await?;
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    commit_audited(repo, &state, &admin, "add_email", Target::user(&user)).await?;
+    let page = user_page(&state, &user);
     Ok(see_other(&page, "email_added"))
 }
 
@@ -113,15 +111,7 @@ pub async fn remove(
         repo.rollback().await?;
         return Err(refusals::email_not_found());
     }
-    audit(
-        &mut repo,
-        &state,
-        &admin,
-        "remove_email",
-        Target::user(&user),
-    )
-    .await?;
-    repo.commit().await?;
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    commit_audited(repo, &state, &admin, "remove_email", Target::user(&user)).await?;
+    let page = user_page(&state, &user);
     Ok(see_other(&page, "email_removed"))
 }

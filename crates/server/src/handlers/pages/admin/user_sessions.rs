@@ -12,14 +12,13 @@ use axum::{
 use serde::Deserialize;
 use ulid::Ulid;
 
-use super::{admin_and_target, audit, refusals, see_other, ButtonForm, Target};
+use super::{admin_and_target, commit_audited, refusals, see_other, user_page, ButtonForm, Target};
 use crate::{
     errors::PageError,
     extract::{CsrfForm, CsrfProtected},
     handlers::pages::account::sessions::{find, AnySession},
     ops,
     state::AppState,
-    urls::paths,
 };
 
 #[derive(Deserialize)]
@@ -76,9 +75,8 @@ pub async fn end(
         id: session_id,
         name: &user.username,
     };
-    audit(&mut repo, &state, &admin, "finish_session", target).await?;
-    repo.commit().await?;
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    commit_audited(repo, &state, &admin, "finish_session", target).await?;
+    let page = user_page(&state, &user);
     Ok(see_other(&page, "session_ended"))
 }
 
@@ -96,9 +94,8 @@ pub async fn end_all(
     let mut repo = state.db.begin().await?;
     let ended = ops::sessions::end_all_of_user(&mut repo, (&state).into(), &user, keep).await?;
     let target = Target::user(&user);
-    audit(&mut repo, &state, &admin, "finish_all_sessions", target).await?;
-    repo.commit().await?;
+    commit_audited(repo, &state, &admin, "finish_all_sessions", target).await?;
     tracing::info!(ended = ended.total(), "sessions ended");
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     Ok(see_other(&page, "sessions_ended"))
 }

@@ -20,9 +20,9 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    admin_and_target, audit, refusals, see_other,
+    admin_and_target, commit_audited, refusals, see_other,
     user::{respond, Shown},
-    ButtonForm, Target,
+    user_page, ButtonForm, Target,
 };
 use crate::{
     errors::PageError,
@@ -30,7 +30,6 @@ use crate::{
     ops,
     state::AppState,
     templates::AdminUserError,
-    urls::paths,
 };
 
 pub async fn lock(
@@ -45,12 +44,11 @@ pub async fn lock(
     if user.id == admin.id {
         return Err(refusals::own_account());
     }
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     if user.locked_at.is_none() {
         let mut repo = state.db.begin().await?;
         let user = ops::users::lock(&mut repo, (&state).into(), user).await?;
-        audit(&mut repo, &state, &admin, "lock_user", Target::user(&user)).await?;
-        repo.commit().await?;
+        commit_audited(repo, &state, &admin, "lock_user", Target::user(&user)).await?;
     }
     Ok(see_other(&page, "locked"))
 }
@@ -64,19 +62,11 @@ pub async fn unlock(
         Ok(found) => found,
         Err(log_in) => return Ok(log_in),
     };
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     if user.locked_at.is_some() {
         let mut repo = state.db.begin().await?;
         let user = ops::users::unlock(&mut repo, (&state).into(), user, false).await?;
-        audit(
-            &mut repo,
-            &state,
-            &admin,
-            "unlock_user",
-            Target::user(&user),
-        )
-        .await?;
-        repo.commit().await?;
+        commit_audited(repo, &state, &admin, "unlock_user", Target::user(&user)).await?;
     }
     Ok(see_other(&page, "unlocked"))
 }
@@ -107,20 +97,12 @@ pub async fn deactivate(
     if user.id == admin.id {
         return Err(refusals::own_account());
     }
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     if user.deactivated_at.is_none() {
         let erase = form.erase.is_some();
         let mut repo = state.db.begin().await?;
         let (user, _) = ops::users::deactivate(&mut repo, (&state).into(), user, erase).await?;
-        audit(
-            &mut repo,
-            &state,
-            &admin,
-            "deactivate_user",
-            Target::user(&user),
-        )
-        .await?;
-        repo.commit().await?;
+        commit_audited(repo, &state, &admin, "deactivate_user", Target::user(&user)).await?;
     }
     Ok(see_other(&page, "deactivated"))
 }
@@ -134,19 +116,11 @@ pub async fn reactivate(
         Ok(found) => found,
         Err(log_in) => return Ok(log_in),
     };
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     if user.deactivated_at.is_some() {
         let mut repo = state.db.begin().await?;
         let user = ops::users::reactivate(&mut repo, (&state).into(), user).await?;
-        audit(
-            &mut repo,
-            &state,
-            &admin,
-            "reactivate_user",
-            Target::user(&user),
-        )
-        .await?;
-        repo.commit().await?;
+        commit_audited(repo, &state, &admin, "reactivate_user", Target::user(&user)).await?;
     }
     Ok(see_other(&page, "reactivated"))
 }
@@ -183,7 +157,7 @@ pub async fn admin_rights(
     if !allow && user.id == admin.id {
         return Err(refusals::own_account());
     }
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     let notice = if allow {
         "admin_allowed"
     } else {
@@ -197,8 +171,7 @@ pub async fn admin_rights(
         } else {
             "demote_admin"
         };
-        audit(&mut repo, &state, &admin, action, Target::user(&user)).await?;
-        repo.commit().await?;
+        commit_audited(repo, &state, &admin, action, Target::user(&user)).await?;
     }
     Ok(see_other(&page, notice))
 }
@@ -252,15 +225,7 @@ pub async fn password(
     let hashed = passwords.hash(form.password).await?;
     let mut repo = state.db.begin().await?;
     ops::users::set_password(&mut repo, (&state).into(), &user, &hashed).await?;
-    audit(
-        &mut repo,
-        &state,
-        &admin,
-        "set_password",
-        Target::user(&user),
-    )
-    .await?;
-    repo.commit().await?;
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    commit_audited(repo, &state, &admin, "set_password", Target::user(&user)).await?;
+    let page = user_page(&state, &user);
     Ok(see_other(&page, "password_set"))
 }

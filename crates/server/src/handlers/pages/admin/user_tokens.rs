@@ -16,9 +16,9 @@ use serde::Deserialize;
 use ulid::Ulid;
 
 use super::{
-    admin_and_target, audit, refusals, see_other,
+    admin_and_target, audit, commit_audited, refusals, see_other,
     user::{respond, Shown},
-    Target,
+    user_page, Target,
 };
 use crate::{
     errors::PageError,
@@ -26,7 +26,6 @@ use crate::{
     ops::personal_tokens::{self, PersonalError},
     state::AppState,
     templates::{AdminUserError, IssuedToken},
-    urls::paths,
 };
 
 /// The longest expiry the form accepts, in days (a hundred years, as the
@@ -131,8 +130,7 @@ pub async fn issue(
         id: issued.session.id,
         name: &user.username,
     };
-    audit(&mut repo, &state, &admin, "issue_personal_token", target).await?;
-    repo.commit().await?;
+    commit_audited(repo, &state, &admin, "issue_personal_token", target).await?;
     // The answer itself shows the token: a redirect would have to carry it.
     let shown = Shown {
         issued: Some(IssuedToken {
@@ -193,6 +191,6 @@ pub async fn revoke(
         audit(&mut repo, &state, &admin, "revoke_personal_token", target).await?;
     }
     repo.commit().await?;
-    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+    let page = user_page(&state, &user);
     Ok(see_other(&page, "token_revoked"))
 }

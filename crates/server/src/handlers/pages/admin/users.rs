@@ -15,7 +15,8 @@ use serde::Deserialize;
 use ulid::Ulid;
 
 use super::{
-    admin_of, admin_posting, audit, log_in_first, nav, refusals, see_other, Target, PAGE_SIZE,
+    admin_of, admin_posting, commit_audited, log_in_first, nav, refusals, see_other, user_page,
+    Target, PAGE_SIZE,
 };
 use crate::{
     errors::PageError,
@@ -124,7 +125,7 @@ async fn context(
         .map(|user| AdminUserRow {
             username: user.username.clone(),
             mxid: user.mxid(&state.site.server_name),
-            href: state.urls.with_id(paths::ADMIN_USER, &user.id.to_string()),
+            href: user_page(state, user),
             status: status_of(user),
             admin: user.can_request_admin,
             created_at: shown_time(user.created_at),
@@ -183,9 +184,8 @@ pub async fn create(
             };
             match ops::users::register(&mut repo, (&state).into(), new).await {
                 Ok(user) => {
-                    audit(&mut repo, &state, &admin, "add_user", Target::user(&user)).await?;
-                    repo.commit().await?;
-                    let page = state.urls.with_id(paths::ADMIN_USER, &user.id.to_string());
+                    commit_audited(repo, &state, &admin, "add_user", Target::user(&user)).await?;
+                    let page = user_page(&state, &user);
                     return Ok(see_other(&page, "created"));
                 }
                 // Taken meanwhile (or in another letter case).
