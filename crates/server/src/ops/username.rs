@@ -59,6 +59,19 @@ pub async fn check_available(state: &AppState, username: &str) -> Result<(), Use
     ask_homeserver(state, username).await
 }
 
+/// An admin's new user: [`check_available`], or only [`check_local`] when
+/// the admin chose not to ask the homeserver.
+pub async fn check_for_admin(
+    state: &AppState,
+    username: &str,
+    ask_homeserver: bool,
+) -> Result<(), UsernameRefusal> {
+    match ask_homeserver {
+        true => check_available(state, username).await,
+        false => check_local(state, username).await,
+    }
+}
+
 /// The rules and this server's users only, for an admin who chose not to
 /// ask the homeserver (a user it already has, or while it is down).
 pub async fn check_local(state: &AppState, username: &str) -> Result<(), UsernameRefusal> {

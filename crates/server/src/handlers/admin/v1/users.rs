@@ -256,11 +256,8 @@ pub async fn add(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddUser>,
 ) -> Result<Response, ApiError> {
-    let checked = if body.skip_homeserver_check {
-        ops::username::check_local(&state, &body.username).await
-    } else {
-        ops::username::check_available(&state, &body.username).await
-    };
+    let checked =
+        ops::username::check_for_admin(&state, &body.username, !body.skip_homeserver_check).await;
     match checked {
         Ok(()) => {}
         Err(UsernameRefusal::Storage(e)) => return Err(e.into()),

@@ -170,11 +170,9 @@ pub async fn create(
     };
     form.username = form.username.trim().to_owned();
     let username = form.username.clone();
-    let checked = if form.skip_homeserver_check.is_some() {
-        ops::username::check_local(&state, &username).await
-    } else {
-        ops::username::check_available(&state, &username).await
-    };
+    let checked =
+        ops::username::check_for_admin(&state, &username, !form.skip_homeserver_check.is_some())
+            .await;
     let refusal = match checked {
         Ok(()) => {
             let mut repo = state.db.begin().await?;
