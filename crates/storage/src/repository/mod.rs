@@ -165,6 +165,8 @@ macro_rules! accessor {
         pub struct $name<'c, M: $crate::repository::Mode = $crate::repository::Write> {
             pub(crate) tx: &'c mut $crate::repository::Tx,
             /// Rows whose cached token lookups this change makes stale.
+            /// Only the table groups tokens depend on write to it, so the
+            /// others would warn that it is never read.
             #[allow(dead_code)]
             pub(crate) invalidated: &'c mut Vec<$crate::token_cache::Invalidation>,
             _mode: ::std::marker::PhantomData<M>,
@@ -430,28 +432,10 @@ impl Repository<Write> {
     /// Commits the transaction. On PostgreSQL, the rows it changed that a
     /// token cache may hold are announced with `NOTIFY` inside it, so every
     /// listening process learns of them at the moment they commit; this
-    /// process's own cache drops them before `commit` returns.
+    /// process's own cache drops them, and the other listening processes
+    /// have acknowledged them, before `commit` returns.
     pub async fn commit(mut self) -> Result<(), StorageError> {
-        let mut fence = None;
-        if let (Tx::Postgres(tx), Some(cache)) = (&mut self.tx, &self.cache) {
-            if !self.invalidated.is_empty() && cache.is_live() {
-                let listening: i64 = sqlx::query_scalar(wire::COUNT_LISTENERS)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                let others = usize::try_from(listening).unwrap_or(0).saturating_sub(1);
-                fence = cache.fence(others);
-            }
-        }
-        if let Tx::Postgres(tx) = &mut self.tx {
-            let word = fence.as_ref().map(|(word, _)| word.as_str());
-            for payload in wire::payloads(&self.invalidated, word) {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(wire::CHANNEL)
-                    .bind(payload)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-        }
+        let fence = self.announce_invalidations().await?;
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
@@ -459,14 +443,48 @@ impl Repository<Write> {
         }
         if let Some(cache) = &self.cache {
             cache.invalidate(&self.invalidated);
-            if let Some((word, reached)) = fence {
-                // The other instances received it when this one did.
-                if tokio::time::timeout(FENCE_WAIT, reached).await.is_err() {
+            if let Some((word, acknowledged)) = fence {
+                if tokio::time::timeout(FENCE_WAIT, acknowledged)
+                    .await
+                    .is_err()
+                {
                     cache.fence_abandoned(&word);
                 }
             }
         }
         Ok(())
+    }
+
+    /// `pg_notify` of the invalidated rows, inside the transaction, with a
+    /// fence for the listening processes to acknowledge when this process
+    /// listens too. Nothing on SQLite or when nothing was invalidated.
+    async fn announce_invalidations(
+        &mut self,
+    ) -> Result<Option<(String, tokio::sync::oneshot::Receiver<()>)>, StorageError> {
+        let Tx::Postgres(tx) = &mut self.tx else {
+            return Ok(None);
+        };
+        if self.invalidated.is_empty() {
+            return Ok(None);
+        }
+        let mut fence = None;
+        if let Some(cache) = self.cache.as_ref().filter(|c| c.is_live()) {
+            let listening: i64 = sqlx::query_scalar(wire::COUNT_LISTENERS)
+                .fetch_one(&mut **tx)
+                .await?;
+            // Every listener but this process's own.
+            let others = usize::try_from(listening).unwrap_or(0).saturating_sub(1);
+            fence = cache.fence(others);
+        }
+        let word = fence.as_ref().map(|(word, _)| word.as_str());
+        for payload in wire::payloads(&self.invalidated, word) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(wire::CHANNEL)
+                .bind(payload)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(fence)
     }
 
     /// Rolls the transaction back.
