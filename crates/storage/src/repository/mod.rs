@@ -335,7 +335,7 @@ impl Table {
 }
 
 /// Lets [`on_conn!`] run on a bare `&mut Tx`.
-struct TxRef<'c> {
+pub(crate) struct TxRef<'c> {
     tx: &'c mut Tx,
 }
 

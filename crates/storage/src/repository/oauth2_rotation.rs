@@ -20,10 +20,9 @@ use mxauth_model::{
 use ulid::Ulid;
 
 use super::{
-    oauth2_sessions::{SessionRow, OAUTH2_SESSIONS},
-    oauth2_tokens::{JoinedUserRow, RefreshRow, RefreshTokens, REFRESH_TOKENS},
-    on_conn,
-    users::USERS,
+    oauth2_tokens::{
+        lookup_with_session, with_session_sql, RefreshRow, RefreshTokens, REFRESH_TOKENS,
+    },
     Mode, Table,
 };
 use crate::{
@@ -37,16 +36,6 @@ const JOINED_REFRESH_TOKENS: Table = Table {
     alias: "r",
     ..REFRESH_TOKENS
 };
-
-#[derive(sqlx::FromRow)]
-struct RotationRow {
-    #[sqlx(flatten)]
-    token: RefreshRow,
-    #[sqlx(flatten)]
-    session: SessionRow,
-    #[sqlx(flatten)]
-    user: JoinedUserRow,
-}
 
 /// The successor pair of a rotation, as stored (digests only).
 #[derive(Debug, Clone)]
@@ -65,29 +54,9 @@ impl<M: Mode> RefreshTokens<'_, M> {
         &mut self,
         digest: &str,
     ) -> Result<Option<(RefreshToken, Session, Option<User>)>, StorageError> {
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "SELECT {}, {}, {}
-                 FROM oauth2_refresh_tokens r
-                 JOIN oauth2_sessions s ON s.oauth2_session_id = r.oauth2_session_id
-                 LEFT JOIN users u ON u.user_id = s.user_id
-                 WHERE r.refresh_token_sha256 = $1",
-                JOINED_REFRESH_TOKENS.columns(),
-                OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
-                USERS.columns_as("u_"),
-            )
-        });
-        let row: Option<RotationRow> = on_conn!(self, |conn| {
-            sqlx::query_as(SQL.as_str())
-                .bind(digest)
-                .fetch_optional(conn)
-                .await
-        })?;
-        row.map(|r| {
-            let session = Session::try_from(r.session)?;
-            Ok((RefreshToken::from(r.token), session, r.user.into()))
-        })
-        .transpose()
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| with_session_sql(&JOINED_REFRESH_TOKENS, "refresh_token_sha256"));
+        lookup_with_session::<RefreshRow, _>(self.tx, &SQL, digest).await
     }
 }
 

@@ -68,21 +68,62 @@ impl From<RefreshRow> for RefreshToken {
     }
 }
 
-/// One row of the introspection join.
+/// A token row joined with its session and the session's user: the row
+/// of both lookups by digest ([`AccessTokens::lookup`], and the refresh
+/// grant's `RefreshTokens::lookup`).
 #[derive(sqlx::FromRow)]
-struct IntrospectionRow {
+pub(super) struct WithSession<T> {
     #[sqlx(flatten)]
-    token: AccessRow,
+    token: T,
     #[sqlx(flatten)]
     session: super::oauth2_sessions::SessionRow,
     #[sqlx(flatten)]
     user: JoinedUserRow,
 }
 
+/// `SELECT` of a token table (`tokens`, with its alias), its session and
+/// the session's user, by the digest in `digest_column`. The token's own
+/// `oauth2_session_id` carries the session's, so the session's is left out.
+pub(super) fn with_session_sql(tokens: &Table, digest_column: &str) -> String {
+    let t = tokens.alias;
+    format!(
+        "SELECT {}, {}, {}
+         FROM {} {t}
+         JOIN oauth2_sessions s ON s.oauth2_session_id = {t}.oauth2_session_id
+         LEFT JOIN users u ON u.user_id = s.user_id
+         WHERE {t}.{digest_column} = $1",
+        tokens.columns(),
+        OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
+        USERS.columns_as("u_"),
+        tokens.name,
+    )
+}
+
+/// Runs a [`with_session_sql`] statement for `digest`.
+pub(super) async fn lookup_with_session<T, R>(
+    tx: &mut super::Tx,
+    sql: &str,
+    digest: &str,
+) -> Result<Option<(R, Session, Option<User>)>, StorageError>
+where
+    WithSession<T>: super::Row,
+    R: From<T>,
+{
+    let this = super::TxRef { tx };
+    let row: Option<WithSession<T>> = on_conn!(this, |conn| {
+        sqlx::query_as(sql).bind(digest).fetch_optional(conn).await
+    })?;
+    row.map(|r| {
+        let session = Session::try_from(r.session)?;
+        Ok((R::from(r.token), session, r.user.into()))
+    })
+    .transpose()
+}
+
 /// A session's user in a `LEFT JOIN users u`, columns prefixed `u_`
 /// ([`USERS`]`.columns_as("u_")`): absent for client-only sessions.
 #[derive(sqlx::FromRow)]
-pub(super) struct JoinedUserRow {
+struct JoinedUserRow {
     u_user_id: Option<Uuid>,
     u_username: Option<String>,
     u_created_at: Option<Timestamp>,
@@ -174,31 +215,9 @@ impl<M: Mode> AccessTokens<'_, M> {
     ) -> Result<Option<(AccessToken, Session, Option<User>)>, StorageError> {
         // Introspection's hot path: the statement is built once per process,
         // not once per request.
-        static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!(
-                "SELECT {}, {}, {}
-                 FROM oauth2_access_tokens t
-                 JOIN oauth2_sessions s ON s.oauth2_session_id = t.oauth2_session_id
-                 LEFT JOIN users u ON u.user_id = s.user_id
-                 WHERE t.access_token_sha256 = $1",
-                ACCESS_TOKENS.columns(),
-                // The token's own column of that name carries the same value.
-                OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
-                USERS.columns_as("u_"),
-            )
-        });
-        let row: Option<IntrospectionRow> = on_conn!(self, |conn| {
-            sqlx::query_as(SQL.as_str())
-                .bind(digest)
-                .fetch_optional(conn)
-                .await
-        })?;
-        row.map(|r| {
-            let user = Option::<User>::from(r.user);
-            let session = Session::try_from(r.session)?;
-            Ok((AccessToken::from(r.token), session, user))
-        })
-        .transpose()
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| with_session_sql(&ACCESS_TOKENS, "access_token_sha256"));
+        lookup_with_session::<AccessRow, _>(self.tx, &SQL, digest).await
     }
 }
 
