@@ -135,6 +135,17 @@ const LEAKS: &[&str] = &[
 /// The reasons an answer fails the sweep, if any: a 5xx or a
 /// `server_error` sent to the client's redirect URI, a leak, or a refusal in
 /// plain text (an extractor's, not said in the route's dialect).
+/// Whether `text` holds the error code `server_error` as a word (not
+/// inside another name, such as a metric's `homeserver_errors`).
+fn names_server_error(text: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices("server_error").any(|(at, found)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + found.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
 pub fn judge(response: &TestResponse) -> Option<String> {
     if response.status >= 500 {
         return Some(format!(
@@ -146,12 +157,7 @@ pub fn judge(response: &TestResponse) -> Option<String> {
     // The authorization endpoint reports its own failures at the client's
     // redirect URI (RFC 6749 §4.1.2.1 `server_error`), not in the status.
     let location = response.header("location").unwrap_or_default();
-    // A Prometheus scrape names error kinds in its labels and help texts.
-    let scrape = response
-        .header("content-type")
-        .is_some_and(|t| t.contains("version=0.0.4"));
-    let body_reports = !scrape && response.body.contains("server_error");
-    if location.contains("server_error") || body_reports {
+    if names_server_error(&location) || names_server_error(&response.body) {
         return Some(format!(
             "status {} reports server_error: {location} {}",
             response.status,
@@ -370,4 +376,12 @@ fn every_served_route_is_swept() {
         stale.is_empty(),
         "sweep::ROUTES has routes nothing serves: {stale:?}"
     );
+}
+
+#[test]
+fn server_error_is_found_as_a_word_only() {
+    assert!(names_server_error("https://app/cb?error=server_error&state=x"));
+    assert!(names_server_error(r#"{"error":"server_error"}"#));
+    assert!(!names_server_error("mxauth_homeserver_errors_total 1"));
+    assert!(!names_server_error("no error here"));
 }
