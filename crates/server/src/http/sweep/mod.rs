@@ -380,7 +380,9 @@ fn every_served_route_is_swept() {
 
 #[test]
 fn server_error_is_found_as_a_word_only() {
-    assert!(names_server_error("https://app/cb?error=server_error&state=x"));
+    assert!(names_server_error(
+        "https://app/cb?error=server_error&state=x"
+    ));
     assert!(names_server_error(r#"{"error":"server_error"}"#));
     assert!(!names_server_error("mxauth_homeserver_errors_total 1"));
     assert!(!names_server_error("no error here"));

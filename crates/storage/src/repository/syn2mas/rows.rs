@@ -13,16 +13,18 @@ use crate::types::{to_uuid, Timestamp};
 /// Bind parameters per statement: below SQLite's 32,766.
 const MAX_PARAMS: usize = 16_000;
 
-/// Writes `$rows` into a table with multi-row INSERTs: `$head` is
-/// `INSERT INTO t (a, b) `, `$push` binds one row's columns in order; the
-/// time taken goes to `$timed` under `$table`.
+/// Writes `$rows` into `$table` with multi-row INSERTs of `$columns`;
+/// `$push` binds one row's columns in that order; the time taken goes to
+/// `$timed` under `$table`.
 macro_rules! insert_rows {
-    ($conn:expr, $timed:expr, $table:expr, $head:expr, $columns:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {
+    ($conn:expr, $timed:expr, $table:expr, $columns:expr, $rows:expr, |$b:ident, $row:ident| $push:block) => {
         if !$rows.is_empty() {
             let started = Instant::now();
-            let per_statement = MAX_PARAMS / $columns;
+            let columns: &[&str] = $columns;
+            let head = format!("INSERT INTO {} ({}) ", $table, columns.join(", "));
+            let per_statement = MAX_PARAMS / columns.len();
             for chunk in $rows.chunks(per_statement) {
-                let mut query = sqlx::QueryBuilder::new($head);
+                let mut query = sqlx::QueryBuilder::new(head.as_str());
                 query.push_values(chunk, |mut $b, $row| $push);
                 // Only full chunks repeat: a prepared statement of thousands
                 // of parameters is large, and each batch's last chunk has a
@@ -50,8 +52,15 @@ pub(super) async fn write(
         conn,
         timed,
         "users",
-        "INSERT INTO users (user_id, username, created_at, locked_at, deactivated_at, can_request_admin, is_guest) ",
-        7,
+        &[
+            "user_id",
+            "username",
+            "created_at",
+            "locked_at",
+            "deactivated_at",
+            "can_request_admin",
+            "is_guest"
+        ],
         batch.users,
         |b, u| {
             b.push_bind(to_uuid(u.id))
@@ -67,8 +76,7 @@ pub(super) async fn write(
         conn,
         timed,
         "syn2mas_imported_users",
-        "INSERT INTO syn2mas_imported_users (user_id, imported_at) ",
-        2,
+        &["user_id", "imported_at"],
         batch.users,
         |b, u| {
             b.push_bind(to_uuid(u.id)).push_bind(at);
@@ -79,8 +87,13 @@ pub(super) async fn write(
         conn,
         timed,
         "user_passwords",
-        "INSERT INTO user_passwords (user_password_id, user_id, hashed_password, version, created_at) ",
-        5,
+        &[
+            "user_password_id",
+            "user_id",
+            "hashed_password",
+            "version",
+            "created_at"
+        ],
         passwords,
         |b, row| {
             let ((user, hash, version), id) = row;
@@ -96,8 +109,7 @@ pub(super) async fn write(
         conn,
         timed,
         "user_emails",
-        "INSERT INTO user_emails (user_email_id, user_id, email, created_at) ",
-        4,
+        &["user_email_id", "user_id", "email", "created_at"],
         emails,
         |b, row| {
             let ((user, email), id) = row;
@@ -111,8 +123,7 @@ pub(super) async fn write(
         conn,
         timed,
         "user_unsupported_third_party_ids",
-        "INSERT INTO user_unsupported_third_party_ids (user_id, medium, address, created_at) ",
-        4,
+        &["user_id", "medium", "address", "created_at"],
         batch.other_third_party_ids,
         |b, row| {
             let (user, medium, address) = row;
@@ -127,8 +138,13 @@ pub(super) async fn write(
         conn,
         timed,
         "upstream_oauth_links",
-        "INSERT INTO upstream_oauth_links (upstream_oauth_link_id, upstream_oauth_provider_id, user_id, subject, created_at) ",
-        5,
+        &[
+            "upstream_oauth_link_id",
+            "upstream_oauth_provider_id",
+            "user_id",
+            "subject",
+            "created_at"
+        ],
         links,
         |b, row| {
             let ((provider, user, subject), id) = row;
@@ -143,8 +159,17 @@ pub(super) async fn write(
         conn,
         timed,
         "compat_sessions",
-        "INSERT INTO compat_sessions (compat_session_id, user_id, device_id, is_synapse_admin, user_agent, last_active_at, last_active_ip, human_name, created_at) ",
-        9,
+        &[
+            "compat_session_id",
+            "user_id",
+            "device_id",
+            "is_synapse_admin",
+            "user_agent",
+            "last_active_at",
+            "last_active_ip",
+            "human_name",
+            "created_at"
+        ],
         batch.sessions,
         |b, s| {
             b.push_bind(to_uuid(s.id))
@@ -162,8 +187,13 @@ pub(super) async fn write(
         conn,
         timed,
         "compat_access_tokens",
-        "INSERT INTO compat_access_tokens (compat_access_token_id, compat_session_id, access_token_sha256, created_at, expires_at) ",
-        5,
+        &[
+            "compat_access_token_id",
+            "compat_session_id",
+            "access_token_sha256",
+            "created_at",
+            "expires_at"
+        ],
         batch.access_tokens,
         |b, t| {
             b.push_bind(to_uuid(t.id))
@@ -177,8 +207,13 @@ pub(super) async fn write(
         conn,
         timed,
         "compat_refresh_tokens",
-        "INSERT INTO compat_refresh_tokens (compat_refresh_token_id, compat_session_id, compat_access_token_id, refresh_token_sha256, created_at) ",
-        5,
+        &[
+            "compat_refresh_token_id",
+            "compat_session_id",
+            "compat_access_token_id",
+            "refresh_token_sha256",
+            "created_at"
+        ],
         batch.refresh_tokens,
         |b, t| {
             b.push_bind(to_uuid(t.id))
