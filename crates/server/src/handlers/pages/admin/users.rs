@@ -171,7 +171,7 @@ pub async fn create(
     form.username = form.username.trim().to_owned();
     let username = form.username.clone();
     let checked =
-        ops::username::check_for_admin(&state, &username, !form.skip_homeserver_check.is_some())
+        ops::username::check_for_admin(&state, &username, form.skip_homeserver_check.is_none())
             .await;
     let refusal = match checked {
         Ok(()) => {
