@@ -22,7 +22,9 @@ pub struct PolicyConfig {
     pub password_entrypoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_entrypoint: Option<String>,
-    /// Free-form data for the policy (`admin_users`, `admin_clients`, …).
+    /// Data for the policy (`admin_users`, `admin_clients`,
+    /// `client_registration`, `registration`, `emails`, `requester`; other
+    /// keys are kept and ignored). The server checks it at start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
 }
@@ -48,9 +50,6 @@ impl PolicyConfig {
             if value.is_some() {
                 issues.unbuilt(format!("policy.{key}"), "OPA policy modules");
             }
-        }
-        if self.data.is_some() {
-            issues.unbuilt("policy.data", "policy data");
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod ops;
 pub mod outbound;
 pub mod passwords;
+pub mod policy;
 pub mod rate_limit;
 pub mod state;
 pub mod sync;

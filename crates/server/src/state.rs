@@ -26,9 +26,6 @@ pub struct SiteConfig {
     pub access_token_ttl: Duration,
     /// `matrix.secret`: the homeserver authenticates to introspection with it.
     pub matrix_secret: String,
-    /// `policy.data.admin_clients`: clients that may get `urn:mas:admin`
-    /// with `client_credentials`.
-    pub admin_clients: Vec<String>,
     /// `http.trusted_proxies`: whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNetwork>,
     /// `rate_limiting.login`: password checks per client IP and per account.
@@ -90,6 +87,8 @@ pub struct AppState {
     pub documents: Arc<StaticDocuments>,
     /// Counters and histograms for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// `policy.data` with the admin-set data merged over it.
+    pub policy: Arc<crate::policy::PolicyStore>,
 }
 
 /// The discovery document and the key set: built on first use, then served

@@ -145,7 +145,6 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
             service_name: "example.com".into(),
             access_token_ttl: Duration::seconds(300),
             matrix_secret: "homeserver-shared-secret".into(),
-            admin_clients: Vec::new(),
             trusted_proxies: vec!["127.0.0.1/8".parse().unwrap()],
             login_per_ip: mxauth_config::RateLimit {
                 burst: 20,
@@ -202,6 +201,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         activity: Arc::default(),
         documents: Arc::default(),
         metrics: Arc::default(),
+        policy: Arc::new(crate::policy::PolicyStore::new(None).unwrap()),
     };
     TestState {
         state,
@@ -463,4 +463,9 @@ pub fn public_client(now: chrono::DateTime<chrono::Utc>) -> mxauth_model::oauth2
         metadata_digest: None,
         created_at: now,
     }
+}
+
+/// `state` with `data` as its configured `policy.data`.
+pub fn set_policy_data(state: &mut AppState, data: serde_json::Value) {
+    state.policy = Arc::new(crate::policy::PolicyStore::new(Some(data)).unwrap());
 }

@@ -22,8 +22,9 @@ pub use repository::{
     CompatSsoLogin, CompatSsoLogins, EmailAuthentications, ExistingUser, ImportAccessToken,
     ImportBatch, ImportRefreshToken, ImportSession, ImportUser, Jobs, LinkFilter, Mode,
     NewPassword, OAuth2Clients, OAuth2Sessions, Page, Pagination, PersonalSessionFilter,
-    PersonalSessions, QueuedJob, Read, ReadHandle, Recovery, RefreshTokens, RegistrationTokens,
-    Registrations, Repository, SessionActivity, SessionFilter, SessionKind, Successor, Syn2Mas,
-    TokenFilter, UserEmailFilter, UserEmails, UserFilter, UserPasswords, UserStatus, Users, Write,
+    PersonalSessions, PolicyData, PolicyDataHistory, QueuedJob, Read, ReadHandle, Recovery,
+    RefreshTokens, RegistrationTokens, Registrations, Repository, SessionActivity, SessionFilter,
+    SessionKind, Successor, Syn2Mas, TokenFilter, UserEmailFilter, UserEmails, UserFilter,
+    UserPasswords, UserStatus, Users, Write,
 };
 pub use types::new_ulid;

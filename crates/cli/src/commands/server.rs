@@ -55,6 +55,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
     let state = state::build(config, resolved, db.clone())?;
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let activity_stopped = worker_stopped.clone();
+    let policy_stopped = worker_stopped.clone();
     let worker = (!args.no_worker).then(|| {
         let ctx = JobContext::from_state(&state);
         tokio::spawn(run_worker(ctx, worker_name(), worker_stopped))
@@ -64,6 +65,18 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         let (tracker, db) = (state.activity.clone(), db.clone());
         tokio::spawn(async move { tracker.run(db, activity_stopped).await })
     };
+    // The admin-set policy data: read before serving (a version that no
+    // longer fits the configuration is reported and left out), then once a
+    // minute, as other instances may have stored a newer one.
+    if let Err(e) = state.policy.refresh(&db).await {
+        tracing::warn!("policy data: {e}");
+    }
+    let policy = tokio::spawn(
+        state
+            .policy
+            .clone()
+            .refresh_continuously(db.clone(), policy_stopped),
+    );
     let listeners = &config.http.listeners;
     let bound = bind_listeners(listeners).await?;
     for socket in &bound {
@@ -108,6 +121,7 @@ pub async fn run(ctx: &Context, args: &ServerArgs) -> Result<ExitCode> {
         let _ = worker.await;
     }
     let _ = activity.await;
+    let _ = policy.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -102,22 +102,6 @@ pub fn service_name(config: &RootConfig) -> String {
         .unwrap_or_else(|| config.matrix.homeserver.clone())
 }
 
-/// `policy.data.admin_clients`, when given as a list of client ids.
-fn admin_clients(config: &RootConfig) -> Vec<String> {
-    config
-        .policy
-        .data
-        .as_ref()
-        .and_then(|d| d.get("admin_clients"))
-        .and_then(|v| v.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<AppState> {
     let urls = UrlBuilder::new(&config.http.public_base, config.issuer());
     let encrypter = Encrypter::new(&resolved.encryption_key);
@@ -134,7 +118,6 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
             server_name,
             access_token_ttl: Duration::seconds(ttl),
             matrix_secret: resolved.matrix_secret,
-            admin_clients: admin_clients(config),
             trusted_proxies: config.http.trusted_proxies.clone(),
             login_per_ip: config.rate_limiting.login.per_ip,
             login_per_account: config.rate_limiting.login.per_account,
@@ -170,7 +153,14 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         activity: Arc::default(),
         documents: Arc::default(),
         metrics,
+        policy: Arc::new(policy_store(config)?),
     })
+}
+
+/// `policy.data`, checked: a bad key stops the start with its name.
+fn policy_store(config: &RootConfig) -> Result<mxauth_server::policy::PolicyStore> {
+    mxauth_server::policy::PolicyStore::new(config.policy.data.clone())
+        .map_err(|e| anyhow::anyhow!("policy.data: {e}"))
 }
 
 /// What `config sync` did to the clients and to the upstream providers.

@@ -2,6 +2,7 @@
 //! registrations, password recovery requests and their tickets, a week
 //! after they started (MAS keeps email authentications 7 days). None of
 //! them works after an hour; the week leaves time to look into abuse.
+//! Also the admin-set policy data's history beyond its newest versions.
 //! The worker runs this once an hour; several workers may, harmlessly.
 
 use chrono::Duration;
@@ -18,6 +19,9 @@ pub struct Removed {
     pub registrations: u64,
     pub email_authentications: u64,
     pub recovery_sessions: u64,
+    /// Old versions of the admin-set policy data, past the newest
+    /// [`crate::policy::VERSIONS_KEPT`].
+    pub policy_data_versions: u64,
 }
 
 /// Removes everything older than [`KEEP_FOR`], in one transaction.
@@ -32,6 +36,10 @@ pub async fn cleanup(ctx: &JobContext) -> Result<Removed, StorageError> {
             .remove_created_before(cutoff)
             .await?,
         recovery_sessions: repo.recovery().remove_created_before(cutoff).await?,
+        policy_data_versions: repo
+            .policy_data()
+            .prune(crate::policy::VERSIONS_KEPT)
+            .await?,
     };
     repo.commit().await?;
     if removed != Removed::default() {

@@ -33,6 +33,9 @@ use crate::{
 pub enum StartError {
     #[error("{0:?} is not an email address")]
     InvalidAddress(String),
+    /// The policy data's `emails` rules refuse the address.
+    #[error("{0}")]
+    Policy(crate::policy::Violation),
     /// Too many codes asked from this IP or for this address (or, on a
     /// resend, for this authentication).
     #[error("too many codes asked; try again in {} s", .0 .0.num_seconds().max(1))]
@@ -72,6 +75,7 @@ pub struct EmailCodes<'a> {
     pub limiter: &'a Limiter,
     pub limits: &'a EmailAuthenticationLimits,
     pub encrypter: &'a Encrypter,
+    pub policy: &'a crate::policy::PolicyStore,
 }
 
 impl<'a> From<&'a AppState> for EmailCodes<'a> {
@@ -81,6 +85,7 @@ impl<'a> From<&'a AppState> for EmailCodes<'a> {
             limiter: &state.limiter,
             limits: &state.site.email_authentication,
             encrypter: &state.encrypter,
+            policy: &state.policy,
         }
     }
 }
@@ -106,6 +111,10 @@ impl EmailCodes<'_> {
         if !is_plausible_email(email) {
             return Err(StartError::InvalidAddress(email.to_owned()));
         }
+        self.policy
+            .current()
+            .check_email(email)
+            .map_err(StartError::Policy)?;
         self.check(format!("email-auth-ip:{}", ip.key()), self.limits.per_ip)
             .and_then(|()| {
                 let address = email.to_lowercase();

@@ -53,10 +53,13 @@ fn expiry(
     }
 }
 
-/// Issues a personal session for `actor` and its first token.
+/// Issues a personal session for `actor` and its first token. Admin scopes
+/// only for an actor the `policy` lets request them.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue(
     repo: &mut Repository,
     ctx: Context<'_>,
+    policy: &crate::policy::Policy,
     owner: PersonalOwner,
     actor: &User,
     name: &str,
@@ -73,7 +76,9 @@ pub async fn issue(
     if !matches!(scope.device_id(), Ok(None)) {
         return Err(PersonalError::DeviceScope);
     }
-    if (scope.requests_synapse_admin() || scope.requests_mas_admin()) && !actor.can_request_admin {
+    if (scope.requests_synapse_admin() || scope.requests_mas_admin())
+        && !policy.may_request_admin(actor)
+    {
         return Err(PersonalError::AdminScope);
     }
     if !actor.is_valid() {

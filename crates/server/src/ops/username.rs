@@ -1,8 +1,9 @@
 //! Whether a new account may take a username: the Matrix localpart rules,
 //! this server's users (letter case ignored, as Synapse does), then the
 //! homeserver (taken there, reserved for an application service, against
-//! its rules). Registration, the upstream registration form and (to come)
-//! the admin API ask the same question here. The homeserver is asked with
+//! its rules). Registration and the upstream registration form also obey
+//! the policy data's `registration` rules; the admin API, the console and
+//! `mxauth manage` do not. All ask here. The homeserver is asked with
 //! no transaction open.
 
 use axum::http::StatusCode;
@@ -18,6 +19,9 @@ pub enum UsernameRefusal {
     Invalid(UsernameError),
     #[error("This username is taken.")]
     Taken,
+    /// The policy data's `registration` rules refuse it.
+    #[error("{0}")]
+    Policy(crate::policy::Violation),
     #[error("The homeserver does not accept this username: {0}")]
     RefusedByHomeserver(String),
     /// The homeserver did not answer: try again later.
@@ -33,6 +37,7 @@ impl UsernameRefusal {
         match self {
             Self::Invalid(e) => t!("This username cannot be used: {why}.", why = e),
             Self::Taken => t!("This username is taken."),
+            Self::Policy(violation) => violation.message(),
             Self::RefusedByHomeserver(message) => t!(
                 "The homeserver does not accept this username: {why}",
                 why = message
@@ -46,29 +51,39 @@ impl UsernameRefusal {
     /// The status of the form shown again with this refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) | Self::Policy(_) => StatusCode::BAD_REQUEST,
             Self::Taken | Self::RefusedByHomeserver(_) => StatusCode::CONFLICT,
             Self::HomeserverDown | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
 
-/// Checks `username` for a new account.
+/// Checks `username` for an account someone makes for themselves
+/// (registration, upstream registration): the policy data's
+/// `registration` rules too.
 pub async fn check_available(state: &AppState, username: &str) -> Result<(), UsernameRefusal> {
+    validate_localpart(username, &state.site.server_name).map_err(UsernameRefusal::Invalid)?;
+    state
+        .policy
+        .current()
+        .check_username(username)
+        .map_err(UsernameRefusal::Policy)?;
     check_local(state, username).await?;
     ask_homeserver(state, username).await
 }
 
-/// An admin's new user: [`check_available`], or only [`check_local`] when
-/// the admin chose not to ask the homeserver.
+/// An admin's new user: the rules and this server's users, then the
+/// homeserver unless the admin chose not to ask it. Admins are not bound by
+/// the policy's username rules, as in MAS.
 pub async fn check_for_admin(
     state: &AppState,
     username: &str,
     ask_homeserver: bool,
 ) -> Result<(), UsernameRefusal> {
+    check_local(state, username).await?;
     match ask_homeserver {
-        true => check_available(state, username).await,
-        false => check_local(state, username).await,
+        true => self::ask_homeserver(state, username).await,
+        false => Ok(()),
     }
 }
 

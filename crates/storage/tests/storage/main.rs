@@ -13,6 +13,7 @@ mod email_authentications;
 mod jobs;
 mod migrations;
 mod oauth2;
+mod policy_data;
 mod stored_values;
 mod syn2mas;
 mod upstream;

@@ -192,6 +192,15 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
+    // The policy data's `requester` rules, for every login type (MAS's
+    // `compat_login` policy): 403 `M_FORBIDDEN`.
+    if let Err(violation) = state
+        .policy
+        .current()
+        .check_requester(ip.0, new_session.user_agent.as_deref())
+    {
+        return Err(MatrixError::forbidden(violation.to_string()));
+    }
     let (identifier, user, password) = match parse(&body)? {
         LoginRequest::Password { .. } if state.passwords.is_none() => {
             return Err(MatrixError::forbidden(

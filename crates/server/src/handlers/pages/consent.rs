@@ -4,7 +4,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 use mxauth_model::{
@@ -20,7 +20,7 @@ use url::Url;
 use super::{client_display_name, display_host, render, DecisionForm};
 use crate::{
     errors::PageError,
-    extract::{current_user, CsrfForm, PageSession},
+    extract::{current_user, ClientIp, CsrfForm, PageSession},
     handlers::authorization_response::{self as redirect, ResponseMode},
     i18n::t,
     state::AppState,
@@ -138,9 +138,32 @@ fn deny(state: &AppState, grant: &AuthorizationGrant, description: &str) -> Resp
 }
 
 /// Admin scopes may only be requested by users allowed to (MAS's
-/// `can_request_admin`).
-fn admin_refused(scope: &Scope, user: &User) -> bool {
-    (scope.requests_synapse_admin() || scope.requests_mas_admin()) && !user.can_request_admin
+/// `can_request_admin`, or `admin_users` of the policy data).
+fn admin_refused(state: &AppState, scope: &Scope, user: &User) -> bool {
+    (scope.requests_synapse_admin() || scope.requests_mas_admin())
+        && !state.policy.current().may_request_admin(user)
+}
+
+/// Why the policy refuses this grant, if it does: admin scopes for a user
+/// who may not request them, or a banned requester (the policy data's
+/// `requester` rules). The words go to the client as `error_description`.
+fn refusal(
+    state: &AppState,
+    scope: &Scope,
+    user: &User,
+    ip: &ClientIp,
+    headers: &HeaderMap,
+) -> Option<&'static str> {
+    if admin_refused(state, scope, user) {
+        return Some("this account may not request administrator rights");
+    }
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    match state.policy.current().check_requester(ip.0, user_agent) {
+        Ok(()) => None,
+        Err(_) => Some("requests from this address or client are not allowed"),
+    }
 }
 
 async fn cancel(
@@ -180,6 +203,8 @@ async fn must_log_in_again(
 pub async fn show(
     State(state): State<AppState>,
     Path(grant_id): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
     page: PageSession,
 ) -> Result<Response, PageError> {
     let (grant, client) = load(&state, &grant_id).await?;
@@ -190,13 +215,9 @@ pub async fn show(
         return Ok(login_redirect(&state, &grant, true));
     }
     let scope = &grant.scope;
-    if admin_refused(scope, &user) {
+    if let Some(why) = refusal(&state, scope, &user, &ip, &headers) {
         cancel(&state, &grant).await?;
-        return Ok(deny(
-            &state,
-            &grant,
-            "this account may not request administrator rights",
-        ));
+        return Ok(deny(&state, &grant, why));
     }
     let ctx = ConsentContext {
         action: state.urls.consent(&grant.id.to_string()),
@@ -214,6 +235,8 @@ pub async fn show(
 pub async fn submit(
     State(state): State<AppState>,
     Path(grant_id): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
     CsrfForm { cookie, form }: CsrfForm<DecisionForm>,
 ) -> Result<Response, PageError> {
     let (grant, _) = load(&state, &grant_id).await?;
@@ -221,7 +244,11 @@ pub async fn submit(
         return Ok(login_redirect(&state, &grant, false));
     };
     let scope = &grant.scope;
-    if form.decision != "allow" || admin_refused(scope, &user) {
+    if let Some(why) = refusal(&state, scope, &user, &ip, &headers) {
+        cancel(&state, &grant).await?;
+        return Ok(deny(&state, &grant, why));
+    }
+    if form.decision != "allow" {
         cancel(&state, &grant).await?;
         return Ok(deny(&state, &grant, "the user did not allow access"));
     }

@@ -88,9 +88,10 @@ impl Context {
         let client_secret = client["client_secret"].as_str().unwrap().to_owned();
         // The sweep's client is an admin client too, so the admin API's
         // handlers get the inputs past the token check.
-        let mut site = (*state.site).clone();
-        site.admin_clients = vec![client_id.clone()];
-        state.site = Arc::new(site);
+        crate::test_support::set_policy_data(
+            &mut state,
+            serde_json::json!({"admin_clients": [client_id]}),
+        );
         let router = router_for(&state, "");
         let admin_token = token(
             &router,

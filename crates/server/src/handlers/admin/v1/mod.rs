@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod oauth2_clients;
 pub mod personal_sessions;
+pub mod policy_data;
 pub mod registration_tokens;
 pub mod response;
 pub mod sessions;
@@ -42,6 +43,7 @@ use crate::state::AppState;
         (name = "user-email", description = "Users' email addresses"),
         (name = "personal-session", description = "Personal access tokens"),
         (name = "audit", description = "What admins did (mxauth only)"),
+        (name = "policy-data", description = "Policy data set at run time"),
         (name = "user-session", description = "Browser sessions"),
         (name = "oauth2-client", description = "OAuth 2.0 clients"),
         (name = "oauth2-session", description = "OAuth 2.0 sessions"),
@@ -93,6 +95,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(personal_sessions::revoke))
         .routes(routes!(personal_sessions::regenerate))
         .routes(routes!(audit_log::list))
+        .routes(routes!(policy_data::set))
+        .routes(routes!(policy_data::latest))
+        .routes(routes!(policy_data::get))
         .routes(routes!(sessions::list_user_sessions))
         .routes(routes!(sessions::get_user_session))
         .routes(routes!(sessions::finish_user_session))

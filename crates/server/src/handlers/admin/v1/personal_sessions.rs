@@ -234,6 +234,7 @@ pub async fn add(
     let issued = personal_tokens::issue(
         &mut repo,
         (&state).into(),
+        &state.policy.current(),
         caller.owner,
         &actor,
         &body.human_name,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::{errors::OAuthError, outbound};
+use crate::{errors::OAuthError, outbound, policy::ClientRegistrationRules};
 use mxauth_crypto::jose::JwsAlgorithm;
 
 /// The metadata mxauth reads (RFC 7591 §2, OIDC Registration §2). Other
@@ -49,22 +49,47 @@ fn same_site(host: &str, base: &str) -> bool {
     host == base || host.ends_with(&format!(".{base}"))
 }
 
+/// What the rules compare URIs with: the host of `client_uri` (none when
+/// the policy data lets clients leave it out) and the policy data's
+/// `client_registration` switches.
+#[derive(Clone, Copy)]
+struct UriRules<'a> {
+    client_host: Option<&'a str>,
+    policy: ClientRegistrationRules,
+}
+
+impl UriRules<'_> {
+    /// `https`, or plain `http` where `allow_insecure_uris` says so.
+    fn scheme_allowed(&self, url: &Url) -> bool {
+        url.scheme() == "https" || (url.scheme() == "http" && self.policy.allow_insecure_uris)
+    }
+
+    /// `host` is on the client's site, or need not be: `allow_host_mismatch`,
+    /// or no `client_uri` to compare with.
+    fn host_allowed(&self, host: &str) -> bool {
+        match self.client_host {
+            Some(client_host) => self.policy.allow_host_mismatch || same_site(host, client_host),
+            None => true,
+        }
+    }
+
+    fn client_host_name(&self) -> &str {
+        self.client_host.unwrap_or("(none)")
+    }
+}
+
 /// A URI shown to people (logo, policy, terms…): https, on the client's host.
-fn check_site_uri(
-    field: &str,
-    value: &Option<String>,
-    client_host: &str,
-) -> Result<(), OAuthError> {
+fn check_site_uri(field: &str, value: &Option<String>, rules: UriRules) -> Result<(), OAuthError> {
     let Some(value) = value else { return Ok(()) };
     let url = Url::parse(value).map_err(|_| metadata_error(field, "is not an absolute URI"))?;
-    if url.scheme() != "https" {
+    if !rules.scheme_allowed(&url) {
         return Err(metadata_error(field, "must use https"));
     }
     match url.host_str() {
-        Some(host) if same_site(host, client_host) => Ok(()),
+        Some(host) if rules.host_allowed(host) => Ok(()),
         _ => Err(metadata_error(
             field,
-            &format!("must be on the client's host {client_host}"),
+            &format!("must be on the client's host {}", rules.client_host_name()),
         )),
     }
 }
@@ -79,18 +104,23 @@ fn is_public_suffix(host: &str) -> bool {
     psl::domain(host.as_bytes()).is_none()
 }
 
-fn check_redirect_uri(uri: &str, native: bool, client_host: &str) -> Result<(), OAuthError> {
+fn check_redirect_uri(uri: &str, native: bool, rules: UriRules) -> Result<(), OAuthError> {
     let bad = |why: &str| OAuthError::invalid_redirect_uri(format!("redirect_uris: {uri:?} {why}"));
     let url = Url::parse(uri).map_err(|_| bad("is not an absolute URI"))?;
     if url.fragment().is_some() {
         return Err(bad("must not have a fragment"));
     }
+    let on_site = |url: &Url| match url.host_str() {
+        Some(host) if rules.host_allowed(host) => Ok(()),
+        _ => Err(bad(&format!(
+            "must be on the client's host {}",
+            rules.client_host_name()
+        ))),
+    };
     match url.scheme() {
-        "https" => match url.host_str() {
-            Some(host) if same_site(host, client_host) => Ok(()),
-            _ => Err(bad(&format!("must be on the client's host {client_host}"))),
-        },
+        "https" => on_site(&url),
         "http" if native && is_loopback(&url) => Ok(()),
+        "http" if rules.policy.allow_insecure_uris => on_site(&url),
         "http" => Err(bad(
             "must use https (plain http only for native apps on a loopback address)",
         )),
@@ -99,14 +129,17 @@ fn check_redirect_uri(uri: &str, native: bool, client_host: &str) -> Result<(), 
             // the client controls, e.g. io.element.app for element.io.
             let reversed: Vec<&str> = scheme.split('.').rev().collect();
             let domain = reversed.join(".");
-            if reversed.len() >= 2
-                && (same_site(&domain, client_host) || same_site(client_host, &domain))
-            {
-                Ok(())
-            } else {
-                Err(bad(&format!(
-                    "has a custom scheme that is not the reverse-DNS form of {client_host}"
-                )))
+            let ours = |client_host: &str| {
+                reversed.len() >= 2
+                    && (same_site(&domain, client_host) || same_site(client_host, &domain))
+            };
+            match rules.client_host {
+                Some(client_host) if !rules.policy.allow_host_mismatch && !ours(client_host) => {
+                    Err(bad(&format!(
+                        "has a custom scheme that is not the reverse-DNS form of {client_host}"
+                    )))
+                }
+                _ => Ok(()),
             }
         }
         _ => Err(bad("must use https")),
@@ -274,36 +307,54 @@ fn check_algorithms(metadata: &Metadata, signable: &[JwsAlgorithm]) -> Result<()
 }
 
 /// Checks the metadata; `signable` are the algorithms the server's keys
-/// sign with.
+/// sign with, `policy` the policy data's `client_registration` switches.
 pub(super) fn validate(
     metadata: &Metadata,
     signable: &[JwsAlgorithm],
+    policy: ClientRegistrationRules,
 ) -> Result<(ClientAuthMethod, GrantTypes, bool), OAuthError> {
     check_sizes(metadata)?;
     check_algorithms(metadata, signable)?;
-    let client_uri = metadata
-        .client_uri
-        .as_deref()
-        .ok_or_else(|| metadata_error("client_uri", "is required"))?;
-    let client_url = Url::parse(client_uri)
-        .map_err(|_| metadata_error("client_uri", "is not an absolute URI"))?;
-    if client_url.scheme() != "https" {
-        return Err(metadata_error("client_uri", "must use https"));
-    }
-    let client_host = client_url.host_str().unwrap_or_default().to_owned();
-    if is_public_suffix(&client_host) {
-        return Err(metadata_error(
-            "client_uri",
-            &format!("{client_host} is a public suffix, not a site"),
-        ));
-    }
+    let client_url = match metadata.client_uri.as_deref() {
+        Some(client_uri) => Some(
+            Url::parse(client_uri)
+                .map_err(|_| metadata_error("client_uri", "is not an absolute URI"))?,
+        ),
+        None if policy.allow_missing_client_uri => None,
+        None => return Err(metadata_error("client_uri", "is required")),
+    };
+    let client_host = match &client_url {
+        Some(url) => {
+            if !(UriRules {
+                client_host: None,
+                policy,
+            })
+            .scheme_allowed(url)
+            {
+                return Err(metadata_error("client_uri", "must use https"));
+            }
+            let host = url.host_str().unwrap_or_default().to_owned();
+            if is_public_suffix(&host) {
+                return Err(metadata_error(
+                    "client_uri",
+                    &format!("{host} is a public suffix, not a site"),
+                ));
+            }
+            Some(host)
+        }
+        None => None,
+    };
+    let rules = UriRules {
+        client_host: client_host.as_deref(),
+        policy,
+    };
     for (field, value) in [
         ("logo_uri", &metadata.logo_uri),
         ("policy_uri", &metadata.policy_uri),
         ("tos_uri", &metadata.tos_uri),
         ("initiate_login_uri", &metadata.initiate_login_uri),
     ] {
-        check_site_uri(field, value, &client_host)?;
+        check_site_uri(field, value, rules)?;
     }
     let native = match metadata.application_type.as_deref() {
         None | Some("web") => false,
@@ -330,7 +381,7 @@ pub(super) fn validate(
         ));
     }
     for uri in &metadata.redirect_uris {
-        check_redirect_uri(uri, native, &client_host)?;
+        check_redirect_uri(uri, native, rules)?;
     }
     if grants.client_credentials && method == ClientAuthMethod::None {
         return Err(metadata_error(
@@ -347,12 +398,18 @@ pub(super) fn validate(
         ));
     }
     if let Some(jwks_uri) = &metadata.jwks_uri {
-        check_site_uri("jwks_uri", &Some(jwks_uri.clone()), &client_host)?;
-        // Fetched by this server later: never an IP literal or a local name.
-        if !outbound::is_public_host_name(&client_host) {
+        check_site_uri("jwks_uri", &Some(jwks_uri.clone()), rules)?;
+        // Fetched by this server later: https only, whatever the policy,
+        // and never an IP literal or a local name.
+        let url = Url::parse(jwks_uri).ok();
+        let host = url.as_ref().and_then(Url::host_str).unwrap_or_default();
+        if url.as_ref().map(Url::scheme) != Some("https") {
+            return Err(metadata_error("jwks_uri", "must use https"));
+        }
+        if !outbound::is_public_host_name(host) {
             return Err(metadata_error(
                 "jwks_uri",
-                &format!("{client_host} is not a public host name"),
+                &format!("{host} is not a public host name"),
             ));
         }
     }

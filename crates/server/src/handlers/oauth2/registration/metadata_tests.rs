@@ -5,10 +5,69 @@ use serde_json::json;
 use super::*;
 
 fn meta(json: Value) -> Result<(ClientAuthMethod, GrantTypes, bool), OAuthError> {
+    meta_under(json, ClientRegistrationRules::default())
+}
+
+fn meta_under(
+    json: Value,
+    policy: ClientRegistrationRules,
+) -> Result<(ClientAuthMethod, GrantTypes, bool), OAuthError> {
     validate(
         &serde_json::from_value(json).unwrap(),
         &[JwsAlgorithm::Rs256, JwsAlgorithm::Es256],
+        policy,
     )
+}
+
+#[test]
+fn the_policy_data_switches_loosen_only_their_own_rule() {
+    let insecure =
+        json!({"client_uri": "http://a.example.com", "redirect_uris": ["http://a.example.com/cb"]});
+    let elsewhere = json!({"client_uri": "https://a.example.com", "redirect_uris": ["https://b.example.org/cb"],
+        "logo_uri": "https://cdn.example.net/logo.png"});
+    let anonymous = json!({"redirect_uris": ["https://b.example.org/cb"]});
+    let allow = |f: fn(&mut ClientRegistrationRules)| {
+        let mut rules = ClientRegistrationRules::default();
+        f(&mut rules);
+        rules
+    };
+    let insecure_ok = allow(|r| r.allow_insecure_uris = true);
+    let mismatch_ok = allow(|r| r.allow_host_mismatch = true);
+    let missing_ok = allow(|r| r.allow_missing_client_uri = true);
+    for (case, refused_by_default) in [
+        (&insecure, "must use https"),
+        (&elsewhere, "must be on the client's host"),
+        (&anonymous, "client_uri: is required"),
+    ] {
+        let e = meta(case.clone()).unwrap_err();
+        assert!(
+            e.description.contains(refused_by_default),
+            "{case}: {}",
+            e.description
+        );
+    }
+    assert!(meta_under(insecure.clone(), insecure_ok).is_ok());
+    assert!(meta_under(insecure, mismatch_ok).is_err());
+    assert!(meta_under(elsewhere.clone(), mismatch_ok).is_ok());
+    assert!(meta_under(elsewhere, insecure_ok).is_err());
+    assert!(meta_under(anonymous.clone(), missing_ok).is_ok());
+    assert!(meta_under(anonymous, mismatch_ok).is_err());
+    // jwks_uri is fetched by the server: https on a public host, whatever
+    // the switches say.
+    let mut fetched = json!({"client_uri": "http://a.example.com", "redirect_uris": ["http://a.example.com/cb"],
+        "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://a.example.com/jwks"});
+    let e = meta_under(fetched.clone(), insecure_ok).unwrap_err();
+    assert_eq!(e.description, "jwks_uri: must use https");
+    fetched["jwks_uri"] = json!("https://127.0.0.1/jwks");
+    let all = ClientRegistrationRules {
+        allow_host_mismatch: true,
+        allow_insecure_uris: true,
+        allow_missing_client_uri: true,
+    };
+    assert!(meta_under(fetched, all)
+        .unwrap_err()
+        .description
+        .contains("not a public host name"));
 }
 
 #[test]

@@ -74,7 +74,9 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Response, OAuthError> {
     let metadata: Metadata = serde_json::from_value(raw.clone()).map_err(|e| {
         OAuthError::invalid_client_metadata(format!("the metadata is malformed: {e}"))
     })?;
-    let (method, grants, native) = validate(&metadata, &state.keystore.available_algorithms())?;
+    let policy = state.policy.current().client_registration;
+    let (method, grants, native) =
+        validate(&metadata, &state.keystore.available_algorithms(), policy)?;
     let now = state.clock.now();
 
     // Identical metadata of a public client: the same client again.

@@ -170,9 +170,7 @@ async fn admin_clients_get_the_mas_admin_scope() {
     .await;
     let id = client["client_id"].as_str().unwrap().to_owned();
     let secret = client["client_secret"].as_str().unwrap().to_owned();
-    let mut site = (*t.state.site).clone();
-    site.admin_clients = vec![id.clone()];
-    t.state.site = std::sync::Arc::new(site);
+    crate::test_support::set_policy_data(&mut t.state, serde_json::json!({"admin_clients": [id]}));
     let router = router_for(&t.state, "");
     let response = token(
         &router,

@@ -37,7 +37,7 @@ pub async fn exchange(
     };
     for token in scope.iter() {
         let allowed = match token.as_str() {
-            "urn:mas:admin" => state.site.admin_clients.contains(&client.client_id()),
+            "urn:mas:admin" => state.policy.current().is_admin_client(&client.client_id()),
             "urn:mas:graphql:*" => true,
             _ => false,
         };

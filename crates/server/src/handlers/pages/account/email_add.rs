@@ -157,6 +157,10 @@ pub async fn start(
             let ctx = page(&state, &user, &form.csrf, None, Some(error));
             Ok(refused(&state, &ctx, StatusCode::BAD_REQUEST))
         }
+        Err(StartError::Policy(violation)) => {
+            let ctx = page(&state, &user, &form.csrf, None, Some(violation.message()));
+            Ok(refused(&state, &ctx, violation.status()))
+        }
         Err(StartError::NotPending) => {
             let error = t!("This email confirmation does not exist or is finished.");
             let ctx = page(&state, &user, &form.csrf, None, Some(error));

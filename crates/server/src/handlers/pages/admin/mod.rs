@@ -1,6 +1,6 @@
 //! The admin console at `/admin`: server-rendered pages, no JavaScript,
 //! for a browser signed in as a user allowed to request admin rights
-//! (`can_request_admin`). The users (`users.rs`: search, create), one user
+//! (`can_request_admin`, or `admin_users` of the policy data). The users (`users.rs`: search, create), one user
 //! (`user.rs`, with its forms in `user_state.rs`, `user_emails.rs`,
 //! `user_sessions.rs`, `user_tokens.rs`) and the registration tokens
 //! (`registration_tokens.rs`).
@@ -101,11 +101,14 @@ const PAGE_SIZE: usize = 50;
 /// admin rights; `Ok(None)` when no one is signed in (the caller sends the
 /// browser to log in); the 403 page for anyone else.
 fn admin_of(
+    state: &AppState,
     signed_in: Option<(BrowserSession, User)>,
 ) -> Result<Option<(BrowserSession, User)>, PageError> {
     match signed_in {
         None => Ok(None),
-        Some((_, user)) if !user.can_request_admin => Err(refusals::not_an_admin()),
+        Some((_, user)) if !state.policy.current().may_request_admin(&user) => {
+            Err(refusals::not_an_admin())
+        }
         Some(found) => Ok(Some(found)),
     }
 }
@@ -115,7 +118,7 @@ async fn admin_posting(
     state: &AppState,
     cookie: &CookieData,
 ) -> Result<Option<(BrowserSession, User)>, PageError> {
-    admin_of(current_user(state, cookie).await?)
+    admin_of(state, current_user(state, cookie).await?)
 }
 
 /// What a form about one user needs: the admin's session, the admin, the

@@ -55,7 +55,7 @@ pub async fn list(
     page: PageSession,
 ) -> Result<Response, PageError> {
     let list = state.urls.relative(paths::ADMIN_REGISTRATION_TOKENS);
-    let Some((_, admin)) = admin_of(page.user)? else {
+    let Some((_, admin)) = admin_of(&state, page.user)? else {
         return Ok(log_in_first(&state, &list));
     };
     let before = match q.before.as_deref() {

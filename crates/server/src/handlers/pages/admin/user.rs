@@ -56,7 +56,7 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
     page: PageSession,
 ) -> Result<Response, PageError> {
-    let Some((_, admin)) = admin_of(page.user)? else {
+    let Some((_, admin)) = admin_of(&state, page.user)? else {
         return Ok(log_in_first(&state, &user_page_or_list(&state, &id)));
     };
     let user = target(&state, &id).await?;

@@ -110,6 +110,7 @@ pub async fn issue(
     let issued = personal_tokens::issue(
         &mut repo,
         (&state).into(),
+        &state.policy.current(),
         owner,
         &user,
         &form.name,

@@ -51,7 +51,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
     page: PageSession,
 ) -> Result<Response, PageError> {
-    let Some((_, admin)) = admin_of(page.user)? else {
+    let Some((_, admin)) = admin_of(&state, page.user)? else {
         return Ok(log_in_first(&state, &state.urls.relative(paths::ADMIN)));
     };
     let after = match q.after.as_deref() {

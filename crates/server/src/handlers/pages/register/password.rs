@@ -130,6 +130,22 @@ pub async fn submit(
     ) {
         return again(error, StatusCode::BAD_REQUEST);
     }
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    // The policy data: who may register, and with which address (the
+    // username's rules are asked with its other checks below).
+    let policy = state.policy.current();
+    let allowed =
+        policy
+            .check_requester(ip.0, user_agent)
+            .and_then(|()| match typed.email.is_empty() {
+                true => Ok(()),
+                false => policy.check_email(&typed.email),
+            });
+    if let Err(violation) = allowed {
+        return again(violation.message(), violation.status());
+    }
     if let Some(captcha) = &state.site.captcha {
         let answer = field(captcha.service.response_field());
         let host = state.urls.public_host();
@@ -184,9 +200,6 @@ pub async fn submit(
     };
     let hashed = passwords.hash(field("password").to_owned()).await?;
     let language = i18n::current();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
     let new = NewRegistration {
         username: &typed.username,
         email: (!typed.email.is_empty()).then_some(typed.email.as_str()),
@@ -208,6 +221,9 @@ pub async fn submit(
                 ),
                 StatusCode::TOO_MANY_REQUESTS,
             )
+        }
+        Err(StartError::Policy(violation)) => {
+            return again(violation.message(), violation.status())
         }
         Err(_) => return again(t!("This is not an email address."), StatusCode::BAD_REQUEST),
     };

@@ -466,6 +466,7 @@ async fn the_worker_removes_registrations_proofs_and_recoveries_after_a_week() {
             registrations: 1,
             email_authentications: 1,
             recovery_sessions: 1,
+            policy_data_versions: 0,
         }
     );
     let mut repo = t.state.db.read().await.unwrap();

@@ -10,12 +10,11 @@ mod auth;
 mod document;
 mod emails;
 mod personal;
+mod policy_data;
 mod registration_tokens;
 mod sessions;
 mod upstream;
 mod users;
-
-use std::sync::Arc;
 
 use axum::body::Body;
 use serde_json::{json, Value};
@@ -37,9 +36,7 @@ async fn admin() -> (TestState, axum::Router, String) {
     .await;
     let id = client["client_id"].as_str().unwrap().to_owned();
     let secret = client["client_secret"].as_str().unwrap().to_owned();
-    let mut site = (*t.state.site).clone();
-    site.admin_clients = vec![id.clone()];
-    t.state.site = Arc::new(site);
+    crate::test_support::set_policy_data(&mut t.state, serde_json::json!({"admin_clients": [id]}));
     let router = router_for(&t.state, "");
     let response = token(
         &router,

@@ -214,10 +214,12 @@ async fn a_refused_token_form_issues_nothing() {
     let owner = mxauth_model::PersonalOwner::User(root.id);
     let scope = "urn:matrix:client:api:*".parse().unwrap();
     let ctx = (&c.t.state).into();
-    let roots =
-        crate::ops::personal_tokens::issue(&mut repo, ctx, owner, &root, "mine", scope, None)
-            .await
-            .unwrap();
+    let policy = c.t.state.policy.current();
+    let roots = crate::ops::personal_tokens::issue(
+        &mut repo, ctx, &policy, owner, &root, "mine", scope, None,
+    )
+    .await
+    .unwrap();
     repo.commit().await.unwrap();
     let id = roots.session.id.to_string();
     let response = c
