@@ -66,6 +66,7 @@ pub async fn sync(ctx: &Context, prune: bool, dry_run: bool) -> Result<ExitCode>
 fn check(ctx: &Context) -> Result<ExitCode> {
     let resolved = resolve::resolve(&ctx.config)?;
     super::templates::load_checked(&ctx.config)?;
+    super::state::policy_store(&ctx.config)?;
     for issue in ctx.config.advice().into_iter().chain(ctx.config.unbuilt()) {
         eprintln!("warning: {issue}");
     }

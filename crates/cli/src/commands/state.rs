@@ -158,7 +158,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
 }
 
 /// `policy.data`, checked: a bad key stops the start with its name.
-fn policy_store(config: &RootConfig) -> Result<mxauth_server::policy::PolicyStore> {
+pub fn policy_store(config: &RootConfig) -> Result<mxauth_server::policy::PolicyStore> {
     mxauth_server::policy::PolicyStore::new(config.policy.data.clone())
         .map_err(|e| anyhow::anyhow!("policy.data: {e}"))
 }

@@ -196,3 +196,27 @@ fn a_mas_environment_variable_overrides_the_file_in_dump() {
     );
     assert!(!dumped.stderr.contains("env-host"), "{}", dumped.stderr);
 }
+
+#[test]
+fn check_refuses_policy_data_that_makes_no_policy_naming_the_key() {
+    check_with(
+        "check-policy-regex",
+        "policy:\n  data:\n    registration:\n      banned_usernames:\n        regexes: [\"(\"]\n",
+    )
+    .failed()
+    .says("policy.data: registration.banned_usernames.regexes: \"(\" is not a regex");
+    check_with(
+        "check-policy-typo",
+        "policy:\n  data:\n    emails:\n      banned_address: {literals: [a@b.c]}\n",
+    )
+    .failed()
+    .says("policy.data: emails.banned_address: unknown field `banned_address`, expected `allowed_addresses` or `banned_addresses`");
+    // Keys of the operator's own are kept, and a valid policy passes
+    // without a warning that it is not acted on.
+    let fine = check_with(
+        "check-policy-fine",
+        "policy:\n  data:\n    admin_users: [alice]\n    my_own: {x: 1}\n    requester:\n      banned_ips: [\"192.0.2.0/24\"]\n",
+    );
+    fine.succeeded();
+    assert!(!fine.stderr.contains("policy.data"), "{}", fine.stderr);
+}
