@@ -27,62 +27,24 @@ PASSWORD="correct horse battery staple"
 DB=mxauth_side_by_side_$$
 WORK=$(mktemp -d /tmp/mxauth-side-by-side.XXXXXX)
 PIDS=()
-for binary in "$MXAUTH" "$BENCH"; do
-  [ -x "$binary" ] || { echo "no binary at $binary: cargo build --release -p mxauth -p mxauth-bench" >&2; exit 1; }
-done
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  psql "$PG_SERVER/postgres" -qAt -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
+require_binaries
+trap stop_servers EXIT
 
 start() { # name port database-uri
-  local name=$1 port=$2 uri=$3 dir=$WORK/$1
-  mkdir -p "$dir"
-  cp crates/cli/tests/fixtures/mas-config-sample.yaml "$dir/base.yaml"
-  cat > "$dir/override.yaml" <<YAML
-http:
-  public_base: "http://127.0.0.1:$port/"
-  issuer: "http://127.0.0.1:$port/"
-  listeners:
-    - name: web
-      resources: [{name: discovery}, {name: human}, {name: oauth}, {name: compat}, {name: health}]
-      binds: [{address: "127.0.0.1:$port"}]
-database:
-  uri: "$uri"
-matrix:
-  homeserver: example.com
-  secret: "$SECRET"
-  endpoint: "http://$STUB/"
-clients:
+  local name=$1 port=$2 uri=$3 dir=$WORK/$1 mxauth
+  # shellcheck disable=SC2207
+  mxauth=("$MXAUTH" $(write_config "$dir" "$port" "$uri" "$STUB" "clients:
   - client_id: $CLIENT_ID
     client_auth_method: client_secret_basic
-    client_secret: "$CLIENT_SECRET"
-rate_limiting:
-  login:
-    per_ip: {burst: 1000000, per_second: 1000000}
-    per_account: {burst: 1000000, per_second: 1000000}
-passwords:
-  minimum_complexity: 0
-experimental:
-  access_token_ttl: 3600
-YAML
-  local mxauth=("$MXAUTH" -c "$dir/base.yaml" -c "$dir/override.yaml")
+    client_secret: \"$CLIENT_SECRET\""))
   "${mxauth[@]}" database migrate >"$dir/migrate.log" 2>&1 || { cat "$dir/migrate.log" >&2; exit 1; }
   "${mxauth[@]}" manage register-user alice -p "$PASSWORD" -y --ignore-homeserver-check >"$dir/register.log" 2>&1 ||
     { cat "$dir/register.log" >&2; exit 1; }
   "${mxauth[@]}" server >"$dir/server.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
-    sleep 0.1
-  done
-  echo "$name did not answer on /health; its log:" >&2
-  tail -20 "$dir/server.log" >&2
-  exit 1
+  wait_for_health "$name" "$port" "$dir/server.log"
 }
 
 psql "$PG_SERVER/postgres" -qAt -c "CREATE DATABASE $DB" >/dev/null

@@ -135,7 +135,7 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
     let base = Url::parse(public_base).unwrap();
     let urls = UrlBuilder::new(&base, &base);
     let encrypter = Encrypter::new(&[42; 32]);
-    let state = AppState {
+    let state: AppState = crate::state::StateParts {
         db,
         clock: Arc::new(clock.clone()),
         // Seeded: the same ids and tokens on every run.
@@ -202,7 +202,8 @@ pub fn test_state_on(db: Database, public_base: &str) -> TestState {
         documents: Arc::default(),
         metrics: Arc::default(),
         policy: Arc::new(crate::policy::PolicyStore::new(None).unwrap()),
-    };
+    }
+    .into();
     TestState {
         state,
         clock,

@@ -109,7 +109,7 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
     let ttl = i64::try_from(config.experimental.access_token_ttl).unwrap_or(300);
     let metrics = Arc::<Metrics>::default();
     let homeserver = homeserver(config, &resolved.matrix_secret, metrics.clone())?;
-    Ok(AppState {
+    Ok(mxauth_server::state::StateParts {
         db,
         random: Arc::new(mxauth_model::OsRandom),
         clock: Arc::new(SystemClock),
@@ -154,7 +154,8 @@ pub fn build(config: &RootConfig, resolved: Resolved, db: Database) -> Result<Ap
         documents: Arc::default(),
         metrics,
         policy: Arc::new(policy_store(config)?),
-    })
+    }
+    .into())
 }
 
 /// `policy.data`, checked: a bad key stops the start with its name.
