@@ -76,7 +76,7 @@ YAML
     "$binary" -c crates/cli/tests/fixtures/mas-config-sample.yaml -c "$WORK/mxauth.yaml" \
       syn2mas --synapse-config "$WORK/syn-$source-$USERS/homeserver.yaml" migrate --accept-warnings \
       --upstream-provider-mapping oidc-test:01HFVBY12TMNTYTBV8W921M5FA 2>&1 \
-    | grep -E "Import finished|wall|^  (read|write|suspend|rebuild)|users: |error" \
+    | grep -E "Import finished|wall|^  (read|write|commit|suspend|rebuild|checkpoint)|users: |error" \
     | tee -a "$WORK/results-$label-$source-$kind"
 }
 
@@ -106,7 +106,7 @@ for pair in "postgres postgres" "postgres sqlite" "sqlite sqlite" "sqlite postgr
   printf '%-9s %-22s %s  RSS %s\n' "$label" "$1 → $2" \
     "$(grep '^wall' "$file" | awk '{print $2}' | median)" \
     "$(grep '^wall' "$file" | awk '{print $6}' | median)"
-  { grep -E '^  (read|write|suspend|rebuild)' "$file" || true; } | sed 's/ rows / /' \
+  { grep -E '^  (read|write|commit|suspend|rebuild|checkpoint)' "$file" || true; } | sed 's/ rows / /' \
     | awk '{name=$1" "$2; t[name]=t[name]" "$4; r[name]=$3} END {for (n in t) print n, r[n], t[n]}' \
     | sort -k1,1 -k2,2 \
     | while read -r verb table rows times; do

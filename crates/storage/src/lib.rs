@@ -7,6 +7,7 @@ mod availability;
 mod database;
 mod describe;
 mod error;
+mod import_writer;
 pub mod migrate;
 mod pool_stats;
 mod repository;
@@ -15,6 +16,7 @@ mod types;
 
 pub use database::{Backend, Database, DatabaseSettings, SqliteWriteLock, SslMode, TokenCacheSlot};
 pub use error::StorageError;
+pub use import_writer::ImportWriter;
 pub use pool_stats::PoolStats;
 pub use repository::{
     AccessTokens, AdvisoryLock, AuditEvent, AuditEvents, AuditFilter, AuthorizationGrants,

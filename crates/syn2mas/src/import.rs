@@ -12,7 +12,9 @@
 //!
 //! Into an empty target, a real run first suspends the secondary indexes and
 //! foreign keys of the tables it fills and rebuilds them at the end
-//! ([`bulk_load`]); a target that has users keeps them throughout.
+//! ([`bulk_load`]); a target that has users keeps them throughout. On SQLite
+//! the batches go through a connection of their own with settings for bulk
+//! writes (storage's `import_writer`), closed at the end.
 //!
 //! Tokens are stored as SHA-256 digests only, like every token mxauth
 //! issues; the token strings themselves never leave Synapse's database.
@@ -27,7 +29,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use mxauth_model::{tokens::token_digest, user_id_localpart};
 use mxauth_storage::{
     new_ulid, Backend, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
-    ImportUser, Repository,
+    ImportUser, ImportWriter, Repository,
 };
 use rand::{rngs::StdRng, SeedableRng};
 use tokio::{sync::mpsc, task::JoinSet};
@@ -99,6 +101,16 @@ pub async fn run(
         )
         .await?
     };
+    // On SQLite, a connection of its own with settings for a bulk write;
+    // no fsync while an empty target is bulk-loaded (see storage's
+    // `import_writer`).
+    let writer = target
+        .import_writer(if suspended {
+            ImportWriter::Bulk
+        } else {
+            ImportWriter::Safe
+        })
+        .await?;
     let shared = Arc::new(Shared {
         server_name: settings.server_name.to_owned(),
         providers: settings.providers.clone(),
@@ -124,7 +136,7 @@ pub async fn run(
         while reading && in_flight.len() < writers {
             match pages.recv().await {
                 Some(page) => {
-                    in_flight.spawn(write_batch(target.clone(), shared.clone(), page));
+                    in_flight.spawn(write_batch(writer.clone(), shared.clone(), page));
                 }
                 None => reading = false,
             }
@@ -143,6 +155,13 @@ pub async fn run(
     tally.timings.add(&read_timings);
     if suspended {
         bulk_load::restore(target, writers, &mut tally.timings).await?;
+    }
+    // Closes the writer's connection (and so its settings) and makes
+    // everything durable.
+    let started = Instant::now();
+    target.finish_import(writer).await?;
+    if target.backend() == Backend::Sqlite {
+        tally.timings.record("checkpoint WAL", 0, started.elapsed());
     }
     Ok(tally)
 }
@@ -172,12 +191,14 @@ async fn write_batch(target: Database, shared: Arc<Shared>, page: SourcePage) ->
     // (on SQLite, before taking the write lock).
     let digests = TokenDigests::of(&page.tokens);
     let mut repo = target.begin().await?;
-    let tally = write_page(&mut repo, &shared, &page, &digests).await?;
+    let mut tally = write_page(&mut repo, &shared, &page, &digests).await?;
+    let started = Instant::now();
     if shared.dry_run {
         repo.rollback().await?;
     } else {
         repo.commit().await?;
     }
+    tally.timings.record("commit batches", 1, started.elapsed());
     Ok(tally)
 }
 

@@ -1,12 +1,14 @@
 //! syn2mas's bulk writes: what a batch writes reads back the same through
 //! the repository (PostgreSQL writes through `UNNEST`, SQLite through
 //! multi-row INSERTs), and the suspension of indexes and keys for the bulk
-//! load of an empty target is undone exactly, uniqueness included.
+//! load of an empty target is undone exactly, uniqueness included; the
+//! import's own SQLite connection keeps its settings to itself.
 
 use mxauth_storage::{
     new_ulid, Database, ImportAccessToken, ImportBatch, ImportRefreshToken, ImportSession,
-    ImportUser,
+    ImportUser, ImportWriter,
 };
+use rand::{rngs::StdRng, SeedableRng};
 
 use crate::harness::{now, rng};
 
@@ -171,5 +173,116 @@ async fn suspended_indexes_and_keys_come_back_exactly(db: &Database) {
     twin.refresh_tokens.clear();
     let mut repo = db.begin().await.unwrap();
     assert!(repo.syn2mas().write(&twin, now()).await.is_err());
+    drop(repo);
+
+    // So are token digests (suspended too on SQLite): a new user whose
+    // token has a digest of bob's is refused, with a fresh digest it is not.
+    for (access, refresh, refused) in [
+        ("bob-access", "eve-refresh", true),
+        ("eve-access", "bob-refresh", true),
+        ("eve-access", "eve-refresh", false),
+    ] {
+        let mut repo = db.begin().await.unwrap();
+        let written = repo
+            .syn2mas()
+            .write(&other_user(access, refresh), now())
+            .await;
+        assert_eq!(written.is_err(), refused, "{access} {refresh}: {written:?}");
+        repo.rollback().await.unwrap();
+    }
 }
 crate::both!(suspended_indexes_and_keys_come_back_exactly);
+
+/// User `eve` with ids of her own, a session and a token pair with these
+/// digests.
+fn other_user(access: &str, refresh: &str) -> ImportBatch {
+    let mut ids = StdRng::seed_from_u64(7);
+    let mut eve = batch("eve");
+    let (user, session) = (new_ulid(now(), &mut ids), new_ulid(now(), &mut ids));
+    eve.users[0].id = user;
+    eve.passwords.clear();
+    eve.emails.clear();
+    eve.sessions[0].id = session;
+    eve.sessions[0].user_id = user;
+    let token = &mut eve.access_tokens[0];
+    (token.id, token.session_id, token.digest) =
+        (new_ulid(now(), &mut ids), session, access.to_owned());
+    let access_id = token.id;
+    let token = &mut eve.refresh_tokens[0];
+    (
+        token.id,
+        token.session_id,
+        token.access_token_id,
+        token.digest,
+    ) = (
+        new_ulid(now(), &mut ids),
+        session,
+        Some(access_id),
+        refresh.to_owned(),
+    );
+    eve
+}
+
+/// `(synchronous, temp_store, cache_size, wal_autocheckpoint)` of a
+/// connection of `db`'s pool; `None` on PostgreSQL.
+async fn sqlite_settings(db: &Database) -> Option<[i64; 4]> {
+    let Database::Sqlite(pool, _) = db else {
+        return None;
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    let mut values = [0; 4];
+    for (value, pragma) in values.iter_mut().zip([
+        "synchronous",
+        "temp_store",
+        "cache_size",
+        "wal_autocheckpoint",
+    ]) {
+        *value = sqlx::query_scalar(&format!("PRAGMA {pragma}"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    }
+    Some(values)
+}
+
+/// The import's writer (syn2mas writes every batch through it): on SQLite
+/// its one connection has the bulk settings, and no fsync only for the bulk
+/// load; the ordinary pool never has them; after `finish_import` the writer
+/// is closed, what it wrote is in the database and the WAL is empty.
+async fn the_import_writer_keeps_its_settings_to_itself(db: &Database) {
+    let sqlite = matches!(db, Database::Sqlite(..));
+    let ordinary = sqlite_settings(db).await;
+    if sqlite {
+        // NORMAL, file, SQLite's 2 MB, 1,000 pages.
+        assert_eq!(ordinary, Some([1, 0, -2000, 1000]));
+    }
+    let safe = db.import_writer(ImportWriter::Safe).await.unwrap();
+    let bulk = db.import_writer(ImportWriter::Bulk).await.unwrap();
+    if sqlite {
+        // NORMAL or OFF, memory, 16 MiB, 16,384 pages.
+        assert_eq!(sqlite_settings(&safe).await, Some([1, 2, -16384, 16384]));
+        assert_eq!(sqlite_settings(&bulk).await, Some([0, 2, -16384, 16384]));
+    }
+    db.finish_import(safe).await.unwrap();
+
+    let mut repo = bulk.begin().await.unwrap();
+    repo.syn2mas().write(&batch("carol"), now()).await.unwrap();
+    repo.commit().await.unwrap();
+    assert_eq!(sqlite_settings(db).await, ordinary);
+    db.finish_import(bulk.clone()).await.unwrap();
+    if let Database::Sqlite(pool, _) = &bulk {
+        assert!(pool.is_closed());
+        let file = pool.connect_options().get_filename().to_owned();
+        let wal = std::fs::metadata(format!("{}-wal", file.display())).unwrap();
+        assert_eq!(wal.len(), 0, "the WAL is checkpointed and truncated");
+    }
+    assert_eq!(sqlite_settings(db).await, ordinary);
+    let mut read = db.read().await.unwrap();
+    let found = read
+        .syn2mas()
+        .existing_users(&["carol".into()])
+        .await
+        .unwrap();
+    assert!(found["carol"].imported);
+}
+crate::both!(the_import_writer_keeps_its_settings_to_itself);
