@@ -16,7 +16,7 @@ stop_servers() {
   if [ -n "$DB" ]; then
     psql "$PG_SERVER/postgres" -qAt -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null || true
   fi
-  rm -rf "$WORK"
+  if [ -n "${KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 
 # write_config DIR PORT DATABASE-URI HOMESERVER-ADDR [EXTRA-YAML]: MAS's sample

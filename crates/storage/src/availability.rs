@@ -9,7 +9,9 @@
 //! request that has waited [`PATIENCE`] for the pool makes one direct
 //! connection attempt: if that fails the database is unavailable and the
 //! request fails now; if it works the pool is merely busy and the request
-//! keeps waiting. A verdict is shared for [`VERDICT_TTL`], so a burst of
+//! keeps waiting. While every pooled connection is open and busy the
+//! server is plainly answering, so the probe waits ([`BUSY_PATIENCE`]).
+//! A verdict is shared for [`VERDICT_TTL`], so a burst of
 //! requests during an outage costs one attempt, not one each, and requests
 //! that arrive while a negative verdict is fresh fail at once.
 
@@ -41,6 +43,17 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long one verdict is reused.
 const VERDICT_TTL: Duration = Duration::from_secs(1);
+
+/// How long a request keeps waiting, without a probe, for a pool whose
+/// every connection is open and in use: the server is answering them, only
+/// busily. A probe then would open one connection more, which a loaded
+/// machine may not finish within [`PROBE_TIMEOUT`], or which a server at its
+/// connection limit refuses; either way requests got a 503 saying the
+/// database was down while it served every pooled connection (seen with two
+/// instances under full load). Past this, the probe runs as usual: a
+/// server that stopped answering without closing connections is then
+/// noticed.
+const BUSY_PATIENCE: Duration = Duration::from_secs(10);
 
 /// The latest probe of one server: when, and why it failed (`None`: it
 /// answered).
@@ -179,11 +192,25 @@ pub(crate) async fn within_reach<T>(
     let options = pool.connect_options();
     known_unreachable(&options).await?;
     let mut work = std::pin::pin!(work);
-    if let Ok(result) = tokio::time::timeout(PATIENCE, &mut work).await {
-        return result.map_err(StorageError::from);
+    let started = Instant::now();
+    loop {
+        if let Ok(result) = tokio::time::timeout(PATIENCE, &mut work).await {
+            return result.map_err(StorageError::from);
+        }
+        if !(all_connections_busy(pool) && started.elapsed() < BUSY_PATIENCE) {
+            break;
+        }
     }
     reachable(&options).await?;
     work.await.map_err(StorageError::from)
+}
+
+/// Every connection the pool may have is open and checked out. When the
+/// server goes away, checked-out connections fail and close and idle ones
+/// fail their ping, so the pool shrinks below its maximum and the probe
+/// runs.
+fn all_connections_busy(pool: &PgPool) -> bool {
+    pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections()
 }
 
 type ReleaseCheck<'c> = Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;
@@ -239,5 +266,66 @@ mod tests {
         assert!(matches!(error, StorageError::Connect(_)), "{message}");
         assert!(message.to_lowercase().contains("refused"), "{message}");
         assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    }
+
+    /// A pool busy with long queries against a server at its connection
+    /// limit: the probe's extra connection is refused, yet the server
+    /// answers every pooled one. A request waiting for the pool must get
+    /// its connection when one is free, not a 503 saying the server is
+    /// down (before: a 503 after one second).
+    #[tokio::test]
+    async fn a_busy_pool_at_the_connection_limit_is_not_a_server_down() {
+        let url = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but DATABASE_URL is not set")
+            }
+            _ => {
+                eprintln!("SKIPPED: DATABASE_URL is not set");
+                return;
+            }
+        };
+        let admin = Database::connect(&DatabaseSettings::from_uri(url.clone()))
+            .await
+            .unwrap();
+        let Database::Postgres(admin_pool, _) = &admin else {
+            panic!("DATABASE_URL is not PostgreSQL")
+        };
+        let role = format!("mxauth_one_conn_{}", std::process::id());
+        sqlx::raw_sql(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN CONNECTION LIMIT 1"
+        ))
+        .execute(admin_pool)
+        .await
+        .unwrap();
+        // The same server and database, as the limited role (trust auth).
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        let mut settings = DatabaseSettings::from_uri(format!("{scheme}://{role}@{host}"));
+        settings.max_connections = 1;
+        let db = Database::connect(&settings).await.unwrap();
+        let Database::Postgres(pool, _) = &db else {
+            unreachable!()
+        };
+        let mut held = pool.acquire().await.unwrap();
+        let holder = tokio::spawn(async move {
+            sqlx::query("SELECT pg_sleep(2.5)")
+                .execute(&mut *held)
+                .await
+                .unwrap();
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let waited = db.ping().await;
+        let elapsed = started.elapsed();
+        holder.await.unwrap();
+        db.close().await;
+        sqlx::raw_sql(&format!("DROP ROLE IF EXISTS {role}"))
+            .execute(admin_pool)
+            .await
+            .unwrap();
+        admin.close().await;
+        assert!(waited.is_ok(), "after {elapsed:?}: {waited:?}");
+        assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
     }
 }
