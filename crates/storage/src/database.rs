@@ -285,6 +285,10 @@ pub(crate) fn postgres_options(
     Ok(options)
 }
 
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged
+/// when handed out again.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, StorageError> {
     let options = postgres_options(settings)?;
     let failed = |e: sqlx::Error| {
@@ -306,6 +310,21 @@ async fn connect_postgres(settings: &DatabaseSettings) -> Result<Database, Stora
         .acquire_timeout(settings.connect_timeout)
         .idle_timeout(settings.idle_timeout)
         .max_lifetime(settings.max_lifetime)
+        // sqlx pings every connection it hands out, a round trip more for
+        // each of the one or two statements of a hot path (the refresh
+        // grant made three pings for three queries). A connection back in
+        // the pool within the last second was just used successfully;
+        // only one idle for longer (which PostgreSQL may have dropped
+        // since, e.g. across a restart) is pinged, and closed if it fails.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options.clone())
         .await
         .map_err(failed)?;
