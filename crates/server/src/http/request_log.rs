@@ -22,7 +22,6 @@ use std::{
 
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::header::USER_AGENT,
     middleware::Next,
     response::Response,
 };
@@ -48,10 +47,7 @@ pub async fn log_request(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let user_agent = request
-        .headers()
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
+    let user_agent = crate::extract::user_agent(request.headers())
         .unwrap_or("-")
         .to_owned();
     let span = tracing::info_span!(

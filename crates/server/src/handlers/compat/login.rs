@@ -7,7 +7,7 @@
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -187,10 +187,7 @@ async fn handle(
         device_id,
         display_name: device.initial_device_display_name,
         with_refresh: device.refresh_token.unwrap_or(false),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        user_agent: crate::extract::user_agent(headers).map(str::to_owned),
     };
     // The policy data's `requester` rules, for every login type (MAS's
     // `compat_login` policy): 403 `M_FORBIDDEN`.

@@ -157,9 +157,7 @@ fn refusal(
     if admin_refused(state, scope, user) {
         return Some("this account may not request administrator rights");
     }
-    let user_agent = headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let user_agent = crate::extract::user_agent(headers);
     match state.policy.current().check_requester(ip.0, user_agent) {
         Ok(()) => None,
         Err(_) => Some("requests from this address or client are not allowed"),

@@ -201,9 +201,7 @@ pub async fn submit(
             t!("This account is locked. Contact the server's administrator."),
         ));
     }
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let user_agent = crate::extract::user_agent(&headers);
     let mut repo = state.db.begin().await?;
     let ctx = ops::Context::from(&state);
     let session = ops::sessions::start_browser(&mut repo, ctx, &user, user_agent, None).await?;

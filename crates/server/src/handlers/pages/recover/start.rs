@@ -3,7 +3,7 @@
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -60,9 +60,7 @@ pub async fn submit(
     CsrfForm { form, .. }: CsrfForm<RecoverForm>,
 ) -> Result<Response, PageError> {
     recovery_on(&state)?;
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let user_agent = crate::extract::user_agent(&headers);
     let email = form.email.trim();
     let language = i18n::current();
     match recovery::start(&state, &ip, user_agent, email, language.tag()).await {

@@ -32,9 +32,7 @@ pub async fn finish(
         Ok(progress) => progress,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let user_agent = crate::extract::user_agent(&headers);
     let (_, session) = match registration::finish(&state, &progress, user_agent).await {
         Ok(done) => done,
         Err(FinishError::Storage(e)) => return Err(e.into()),

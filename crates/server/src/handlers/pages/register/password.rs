@@ -130,9 +130,7 @@ pub async fn submit(
     ) {
         return again(error, StatusCode::BAD_REQUEST);
     }
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let user_agent = crate::extract::user_agent(&headers);
     // The policy data: who may register, and with which address (the
     // username's rules are asked with its other checks below).
     let policy = state.policy.current();
