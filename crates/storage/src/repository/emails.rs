@@ -35,7 +35,7 @@ impl From<EmailRow> for UserEmail {
 }
 
 /// `user_emails`, in the order of [`EmailRow`].
-const USER_EMAILS: Table = Table {
+pub(crate) const USER_EMAILS: Table = Table {
     name: "user_emails",
     alias: "",
     columns: &["user_email_id", "user_id", "email", "created_at"],

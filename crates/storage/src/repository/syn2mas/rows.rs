@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use super::{ImportBatch, NewIds, TableTime};
+use crate::repository::{emails::USER_EMAILS, users::USERS};
 use crate::types::{to_uuid, Timestamp};
 
 /// Bind parameters per statement. Past a few hundred rows a longer
@@ -55,16 +56,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "users",
-        &[
-            "user_id",
-            "username",
-            "created_at",
-            "locked_at",
-            "deactivated_at",
-            "can_request_admin",
-            "is_guest"
-        ],
+        USERS.name,
+        USERS.columns,
         batch.users,
         |b, u| {
             b.push_bind(to_uuid(u.id))
@@ -112,8 +105,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "user_emails",
-        &["user_email_id", "user_id", "email", "created_at"],
+        USER_EMAILS.name,
+        USER_EMAILS.columns,
         emails,
         |b, row| {
             let ((user, email), id) = row;
