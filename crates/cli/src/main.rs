@@ -27,9 +27,13 @@ fn main() -> std::process::ExitCode {
         }
     };
     let log_format = args.log_format;
-    let tracing = commands::tracing_config(&args);
-    let telemetry = telemetry::init(log_format, tracing.as_ref(), runtime.handle());
-    let outcome = runtime.block_on(commands::run(args));
+    let preloaded = commands::preload(&args);
+    let tracing = preloaded
+        .as_ref()
+        .and_then(|loaded| loaded.as_ref().ok())
+        .map(|config| &config.telemetry.tracing);
+    let telemetry = telemetry::init(log_format, tracing, runtime.handle());
+    let outcome = runtime.block_on(commands::run(args, preloaded));
     // The last spans leave while the runtime still runs their requests.
     drop(telemetry);
     match outcome {

@@ -13,7 +13,7 @@ mod templates;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use mxauth_config::{RootConfig, TracingConfig};
+use mxauth_config::RootConfig;
 use mxauth_storage::{migrate, Database};
 
 use crate::{
@@ -29,7 +29,15 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn load(args: &Args) -> Result<Self> {
+    /// The configuration of `args`: the files [`preload`] already read, if
+    /// it did, else read now.
+    pub fn load(args: &Args, preloaded: Option<Result<RootConfig>>) -> Result<Self> {
+        if let Some(config) = preloaded {
+            return Ok(Self {
+                config: config?,
+                dev_mode: false,
+            });
+        }
         // Only the server starts development mode; other commands join one
         // that exists, and otherwise refuse rather than work on a throwaway
         // database.
@@ -74,27 +82,26 @@ impl Context {
     }
 }
 
-/// `telemetry.tracing` of the server or worker about to start, read
-/// before the log subscriber is built (the trace exporter is part of it).
-/// Only configuration files count (development mode exports nothing); a
-/// file that does not load is reported by the command itself.
-pub fn tracing_config(args: &Args) -> Option<TracingConfig> {
-    let exports = matches!(
+/// The configuration files of a server or worker, loaded before the log
+/// subscriber is built (its trace exporter comes from `telemetry.tracing`)
+/// and then handed to the command, so they are read once. `None` for other
+/// commands and for development mode (which exports nothing); a file that
+/// does not load is reported by the command.
+pub fn preload(args: &Args) -> Option<Result<RootConfig>> {
+    let serves = matches!(
         args.command,
         None | Some(Command::Server(_)) | Some(Command::Worker)
     );
-    if !exports {
+    if !serves {
         return None;
     }
     match config_loader::find_sources(&args.config, |k| std::env::var(k).ok()) {
-        ConfigSource::Files(files) => config_loader::load_files(&files)
-            .ok()
-            .map(|config| config.telemetry.tracing),
+        ConfigSource::Files(files) => Some(config_loader::load_files(&files)),
         ConfigSource::None => None,
     }
 }
 
-pub async fn run(args: Args) -> Result<ExitCode> {
+pub async fn run(args: Args, preloaded: Option<Result<RootConfig>>) -> Result<ExitCode> {
     let default_server = ServerArgs::default();
     let command = args
         .command
@@ -106,16 +113,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             synapse_config,
         }) => config::generate(output.as_deref(), synapse_config),
         CommandRef::Config(crate::args::ConfigCommand::Sync { prune, dry_run }) => {
-            config::sync(&Context::load(&args)?, *prune, *dry_run).await
+            config::sync(&Context::load(&args, None)?, *prune, *dry_run).await
         }
-        CommandRef::Config(command) => config::run(&Context::load(&args)?, command),
-        CommandRef::Database(command) => database::run(&Context::load(&args)?, command).await,
-        CommandRef::Manage(command) => manage::run(&Context::load(&args)?, command).await,
-        CommandRef::Server(server_args) => server::run(&Context::load(&args)?, server_args).await,
-        CommandRef::Worker => server::worker(&Context::load(&args)?).await,
-        CommandRef::Doctor => doctor::run(&Context::load(&args)?).await,
-        CommandRef::Syn2mas(command) => syn2mas::run(&Context::load(&args)?, command).await,
-        CommandRef::Templates(command) => templates::run(&Context::load(&args)?, command),
+        CommandRef::Config(command) => config::run(&Context::load(&args, None)?, command),
+        CommandRef::Database(command) => database::run(&Context::load(&args, None)?, command).await,
+        CommandRef::Manage(command) => manage::run(&Context::load(&args, None)?, command).await,
+        CommandRef::Server(server_args) => {
+            server::run(&Context::load(&args, preloaded)?, server_args).await
+        }
+        CommandRef::Worker => server::worker(&Context::load(&args, preloaded)?).await,
+        CommandRef::Doctor => doctor::run(&Context::load(&args, None)?).await,
+        CommandRef::Syn2mas(command) => syn2mas::run(&Context::load(&args, None)?, command).await,
+        CommandRef::Templates(command) => templates::run(&Context::load(&args, None)?, command),
     }
 }
 
