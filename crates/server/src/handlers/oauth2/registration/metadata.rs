@@ -58,12 +58,12 @@ struct UriRules<'a> {
     policy: ClientRegistrationRules,
 }
 
-impl UriRules<'_> {
-    /// `https`, or plain `http` where `allow_insecure_uris` says so.
-    fn scheme_allowed(&self, url: &Url) -> bool {
-        url.scheme() == "https" || (url.scheme() == "http" && self.policy.allow_insecure_uris)
-    }
+/// `https`, or plain `http` where `allow_insecure_uris` says so.
+fn scheme_allowed(url: &Url, policy: ClientRegistrationRules) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && policy.allow_insecure_uris)
+}
 
+impl UriRules<'_> {
     /// `host` is on the client's site, or need not be: `allow_host_mismatch`,
     /// or no `client_uri` to compare with.
     fn host_allowed(&self, host: &str) -> bool {
@@ -82,7 +82,7 @@ impl UriRules<'_> {
 fn check_site_uri(field: &str, value: &Option<String>, rules: UriRules) -> Result<(), OAuthError> {
     let Some(value) = value else { return Ok(()) };
     let url = Url::parse(value).map_err(|_| metadata_error(field, "is not an absolute URI"))?;
-    if !rules.scheme_allowed(&url) {
+    if !scheme_allowed(&url, rules.policy) {
         return Err(metadata_error(field, "must use https"));
     }
     match url.host_str() {
@@ -325,12 +325,7 @@ pub(super) fn validate(
     };
     let client_host = match &client_url {
         Some(url) => {
-            if !(UriRules {
-                client_host: None,
-                policy,
-            })
-            .scheme_allowed(url)
-            {
+            if !scheme_allowed(url, policy) {
                 return Err(metadata_error("client_uri", "must use https"));
             }
             let host = url.host_str().unwrap_or_default().to_owned();

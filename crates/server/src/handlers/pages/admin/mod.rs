@@ -1,6 +1,7 @@
 //! The admin console at `/admin`: server-rendered pages, no JavaScript,
 //! for a browser signed in as a user allowed to request admin rights
-//! (`can_request_admin`, or `admin_users` of the policy data). The users (`users.rs`: search, create), one user
+//! (`can_request_admin`, or `admin_users` of the policy data). The users
+//! (`users.rs`: search, create), one user
 //! (`user.rs`, with its forms in `user_state.rs`, `user_emails.rs`,
 //! `user_sessions.rs`, `user_tokens.rs`) and the registration tokens
 //! (`registration_tokens.rs`).

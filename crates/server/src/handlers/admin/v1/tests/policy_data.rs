@@ -22,14 +22,19 @@ async fn compat_login_as(router: &axum::Router, user_agent: &str) -> TestRespons
 #[tokio::test]
 async fn policy_data_is_checked_stored_applied_and_read_back() {
     let (t, router, admin) = admin().await;
-    let latest = call(
-        &router,
-        "GET",
-        "/api/admin/v1/policy-data/latest",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (router_ref, admin_ref) = (&router, &admin);
+    let get =
+        |path: String| async move { call(router_ref, "GET", &path, Some(admin_ref), None).await };
+    let set = |body: Value| {
+        call(
+            &router,
+            "POST",
+            "/api/admin/v1/policy-data",
+            Some(&admin),
+            Some(body),
+        )
+    };
+    let latest = get("/api/admin/v1/policy-data/latest".into()).await;
     assert_eq!(latest.status, 404, "{}", latest.body);
 
     // Refused data changes nothing.
@@ -45,25 +50,11 @@ async fn policy_data_is_checked_stored_applied_and_read_back() {
         (json!({"data": [1, 2]}), "JSON object"),
         (json!({"data": {}, "extra": 1}), "unknown"),
     ] {
-        let refused = call(
-            &router,
-            "POST",
-            "/api/admin/v1/policy-data",
-            Some(&admin),
-            Some(bad),
-        )
-        .await;
+        let refused = set(bad).await;
         assert_eq!(refused.status, 400, "{}", refused.body);
         assert!(title(&refused).contains(names), "{}", refused.body);
     }
-    let latest = call(
-        &router,
-        "GET",
-        "/api/admin/v1/policy-data/latest",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let latest = get("/api/admin/v1/policy-data/latest".into()).await;
     assert_eq!(
         latest.status, 404,
         "refused data was stored: {}",
@@ -89,14 +80,7 @@ async fn policy_data_is_checked_stored_applied_and_read_back() {
         "requester": {"banned_user_agents": {"substrings": ["EvilBot"]}},
         "site_notes": "free-form keys are kept",
     });
-    let stored = call(
-        &router,
-        "POST",
-        "/api/admin/v1/policy-data",
-        Some(&admin),
-        Some(json!({"data": data})),
-    )
-    .await;
+    let stored = set(json!({"data": data})).await;
     assert_eq!(stored.status, 201, "{}", stored.body);
     let stored = stored.json();
     assert_eq!(stored["data"]["type"], "policy-data");
@@ -104,41 +88,13 @@ async fn policy_data_is_checked_stored_applied_and_read_back() {
     let id = stored["data"]["id"].as_str().unwrap().to_owned();
 
     // Read back: the newest, and by id.
-    let latest = call(
-        &router,
-        "GET",
-        "/api/admin/v1/policy-data/latest",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let latest = get("/api/admin/v1/policy-data/latest".into()).await;
     assert_eq!(latest.json()["data"]["id"], id.as_str());
-    let by_id = call(
-        &router,
-        "GET",
-        &format!("/api/admin/v1/policy-data/{id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let by_id = get(format!("/api/admin/v1/policy-data/{id}")).await;
     assert_eq!(by_id.json()["data"]["attributes"]["data"], data);
-    let missing = call(
-        &router,
-        "GET",
-        "/api/admin/v1/policy-data/01ARZ3NDEKTSV4RRFFQ69G5FAV",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let missing = get("/api/admin/v1/policy-data/01ARZ3NDEKTSV4RRFFQ69G5FAV".into()).await;
     assert_eq!(missing.status, 404);
-    let audit = call(
-        &router,
-        "GET",
-        "/api/admin/v1/audit-log?filter[action]=set_policy_data",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let audit = get("/api/admin/v1/audit-log?filter[action]=set_policy_data".into()).await;
     assert_eq!(
         audit.json()["data"][0]["attributes"]["target_id"],
         id.as_str()
