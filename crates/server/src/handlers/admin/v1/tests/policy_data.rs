@@ -121,7 +121,7 @@ async fn policy_data_is_checked_stored_applied_and_read_back() {
 }
 
 #[tokio::test]
-async fn a_user_token_without_the_admin_scope_cannot_set_policy_data() {
+async fn a_call_without_a_bearer_token_cannot_set_policy_data() {
     let (_t, router, _admin) = admin().await;
     let refused = call(
         &router,
