@@ -25,8 +25,8 @@ pub use repository::{
     ImportBatch, ImportRefreshToken, ImportSession, ImportUser, Jobs, LinkFilter, Mode,
     NewPassword, OAuth2Clients, OAuth2Sessions, Page, Pagination, PersonalSessionFilter,
     PersonalSessions, PolicyData, PolicyDataHistory, QueuedJob, Read, ReadHandle, Recovery,
-    RefreshTokens, RegistrationTokens, Registrations, Repository, SessionActivity, SessionFilter,
-    SessionKind, Successor, Syn2Mas, TokenFilter, UserEmailFilter, UserEmails, UserFilter,
-    UserPasswords, UserStatus, Users, Write,
+    RefreshTokens, RegistrationTokens, Registrations, Repository, Rotation, RotationRequest,
+    SessionActivity, SessionFilter, SessionKind, Successor, Syn2Mas, TokenFilter, UserEmailFilter,
+    UserEmails, UserFilter, UserPasswords, UserStatus, Users, Write,
 };
 pub use types::new_ulid;

@@ -1,13 +1,14 @@
 //! An in-process cache of access-token lookups (token, session, user), so
 //! that introspection, Synapse's hot path, does not cost a database round
-//! trip per request on PostgreSQL.
+//! trip per request on PostgreSQL; and of clients by id, so that client
+//! authentication at the token and introspection endpoints does not either.
 //!
 //! Revocation stays instant. The cache holds the rows, not the answer: the
 //! caller still checks expiry, revocation, the session and the user on every
 //! hit, against its clock. What can make a held row stale is a write, and
 //! every write that can (a token revoked or expired, a session finished, a
-//! user locked, unlocked, deactivated or reactivated, a client deleted)
-//! names the rows it changed in its transaction (`Repository::invalidate`).
+//! user locked, unlocked, deactivated or reactivated, a client changed or
+//! deleted) names the rows it changed in its transaction (`Repository::invalidate`).
 //! At commit those ids are sent with PostgreSQL `NOTIFY` inside the
 //! transaction, so every process listening (this one, other `mxauth server`
 //! instances on the same database) learns of them exactly when the change
@@ -50,7 +51,7 @@ use tokio::sync::oneshot;
 
 use mxauth_model::{
     compat::{CompatAccessToken, CompatSession},
-    oauth2::{AccessToken, Session},
+    oauth2::{AccessToken, Client, Session},
     User,
 };
 use ulid::Ulid;
@@ -75,6 +76,14 @@ pub enum CachedLookup {
     OAuth2(AccessToken, Session, Option<User>),
     /// A compat (legacy login) access token, its session and its user.
     Compat(CompatAccessToken, CompatSession, User),
+    /// A client, held under [`client_key`] of its id.
+    Client(Box<Client>),
+}
+
+/// The key a client is held under: token digests are hex or base64, so a
+/// key with a colon cannot be one.
+pub fn client_key(id: Ulid) -> String {
+    format!("client:{id}")
 }
 
 impl CachedLookup {
@@ -89,6 +98,7 @@ impl CachedLookup {
             CachedLookup::Compat(token, session, user) => {
                 [Some(token.id), Some(session.id), Some(user.id)]
             }
+            CachedLookup::Client(client) => [Some(client.id), None, None],
         }
     }
 }

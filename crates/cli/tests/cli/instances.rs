@@ -3,7 +3,9 @@
 //! and the config sync take advisory locks), each answering for the
 //! other's tokens; a logout, a revocation or a lock made on one of them,
 //! or by the CLI (a third process), is refused by both at once although
-//! each keeps a token cache; every queued job runs exactly once.
+//! each keeps a token cache; so is a client secret replaced by `config
+//! sync`, although each caches the client too; every queued job runs
+//! exactly once.
 
 use std::{
     collections::HashMap,
@@ -78,6 +80,19 @@ async fn active_on(http: &reqwest::Client, ports: [u16; 2], token: &str) -> [boo
         }
     }
     seen
+}
+
+/// A `client_credentials` grant for the static client with `secret`.
+async fn client_credentials(http: &reqwest::Client, port: u16, secret: &str) -> reqwest::Response {
+    http.post(format!("http://127.0.0.1:{port}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn compat_login(http: &reqwest::Client, port: u16, device: &str) -> String {
@@ -178,19 +193,11 @@ async fn two_instances_on_one_postgres_agree_at_once() {
     assert_eq!(active_on(&http, ports, &token).await, [true, true]);
 
     // An OAuth access token revoked on B is refused by A at once.
-    let issued: Value = http
-        .post(format!("http://127.0.0.1:{port_a}/oauth2/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .map(json_of)
+    let issued = client_credentials(&http, port_a, CLIENT_SECRET).await;
+    let oauth_token = json_of(issued).await["access_token"]
+        .as_str()
         .unwrap()
-        .await;
-    let oauth_token = issued["access_token"].as_str().unwrap().to_owned();
+        .to_owned();
     assert_eq!(active_on(&http, ports, &oauth_token).await, [true, true]);
     let revoked = http
         .post(format!("http://127.0.0.1:{port_b}/oauth2/revoke"))
@@ -207,6 +214,28 @@ async fn two_instances_on_one_postgres_agree_at_once() {
         !introspect(&http, port_a, &oauth_token).await,
         "A still accepts a token revoked on B"
     );
+
+    // The client's secret replaced by `config sync` from the CLI: both
+    // instances, whose caches hold the client after a few requests, refuse
+    // the old secret at once and take the new one.
+    for port in ports {
+        for _ in 0..3 {
+            let answer = client_credentials(&http, port, CLIENT_SECRET).await;
+            assert_eq!(answer.status(), 200);
+        }
+    }
+    let new_secret = "two-instances-rotated-secret";
+    let mut rotated = files_a.clone();
+    rotated[2] = dir_b.join("rotated.yaml");
+    let extra_rotated = extra.replace(CLIENT_SECRET, new_secret);
+    std::fs::write(&rotated[2], extra_rotated).unwrap();
+    cli(&rotated, &["config", "sync"]);
+    for port in ports {
+        let old = client_credentials(&http, port, CLIENT_SECRET).await;
+        assert_eq!(old.status(), 401, "port {port} still takes the old secret");
+        let new = client_credentials(&http, port, new_secret).await;
+        assert_eq!(new.status(), 200, "port {port} refuses the new secret");
+    }
 
     // Jobs: twenty users registered while both workers run; each is
     // provisioned exactly once.

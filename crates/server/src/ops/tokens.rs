@@ -50,7 +50,7 @@ pub async fn oauth2_pair(
 
 /// A fresh pair for a refresh-token rotation, not stored yet: the raw
 /// tokens for the client and the rows for
-/// [`mxauth_storage::Database::rotate_refresh_token`].
+/// [`mxauth_storage::Database::lookup_and_rotate`].
 pub fn successor_pair(state: &AppState, now: DateTime<Utc>) -> (NewPair, Successor) {
     let (access_token, (access_token_id, access_token_digest, expires_at)) =
         new_access_token(state, now);

@@ -57,7 +57,7 @@ pub use emails::{UserEmailFilter, UserEmails};
 pub use jobs::{Jobs, QueuedJob};
 pub use oauth2_clients::{ClientFilter, OAuth2Clients};
 pub use oauth2_grants::AuthorizationGrants;
-pub use oauth2_rotation::Successor;
+pub use oauth2_rotation::{Rotation, RotationRequest, Successor};
 pub use oauth2_sessions::OAuth2Sessions;
 pub use oauth2_tokens::{AccessTokens, RefreshTokens};
 pub use pagination::{Page, Pagination, SessionFilter};

@@ -264,6 +264,10 @@ impl OAuth2Clients<'_, Write> {
     /// Inserts or replaces a static client (config sync). The creation time
     /// of an existing client is kept.
     pub async fn upsert_static(&mut self, client: &Client) -> Result<(), StorageError> {
+        // Its secret, redirect URIs or grants may have changed: a cached
+        // copy (client authentication) must not outlive the commit.
+        self.invalidated
+            .push(crate::token_cache::Invalidation::Row(client.id));
         let updates = OAUTH2_CLIENTS
             .columns
             .iter()

@@ -113,11 +113,15 @@ where
     let row: Option<WithSession<T>> = on_conn!(this, |conn| {
         sqlx::query_as(sql).bind(digest).fetch_optional(conn).await
     })?;
-    row.map(|r| {
-        let session = Session::try_from(r.session)?;
-        Ok((R::from(r.token), session, r.user.into()))
-    })
-    .transpose()
+    row.map(WithSession::into_parts).transpose()
+}
+
+impl<T> WithSession<T> {
+    /// The token (as `R`), its session and the session's user.
+    pub(super) fn into_parts<R: From<T>>(self) -> Result<(R, Session, Option<User>), StorageError> {
+        let session = Session::try_from(self.session)?;
+        Ok((R::from(self.token), session, self.user.into()))
+    }
 }
 
 /// A session's user in a `LEFT JOIN users u`, columns prefixed `u_`

@@ -1,16 +1,18 @@
-//! The two access-token lookups of introspection, through the token cache
-//! when it is on: a hit costs no database round trip; a miss reads the
-//! database (one query) and stores what it found.
+//! The two access-token lookups of introspection and the client lookup of
+//! client authentication, through the token cache when it is on: a hit
+//! costs no database round trip; a miss reads the database (one query) and
+//! stores what it found.
 
 use std::future::Future;
 
 use mxauth_model::{
     compat::{CompatAccessToken, CompatSession},
-    oauth2::{AccessToken, Session},
+    oauth2::{AccessToken, Client, Session},
     User,
 };
+use ulid::Ulid;
 
-use super::CachedLookup;
+use super::{client_key, CachedLookup};
 use crate::{Database, ReadHandle, StorageError};
 
 type OAuth2Lookup = (AccessToken, Session, Option<User>);
@@ -27,7 +29,7 @@ impl Database {
             digest,
             |hit| match hit {
                 CachedLookup::OAuth2(t, s, u) => Some((t, s, u)),
-                CachedLookup::Compat(..) => None,
+                _ => None,
             },
             |(t, s, u)| CachedLookup::OAuth2(t.clone(), s.clone(), u.clone()),
             |mut repo, digest| async move { repo.oauth2_access_tokens().lookup(&digest).await },
@@ -44,10 +46,26 @@ impl Database {
             digest,
             |hit| match hit {
                 CachedLookup::Compat(t, s, u) => Some((t, s, u)),
-                CachedLookup::OAuth2(..) => None,
+                _ => None,
             },
             |(t, s, u)| CachedLookup::Compat(t.clone(), s.clone(), u.clone()),
             |mut repo, digest| async move { repo.compat_access_tokens().lookup(&digest).await },
+        )
+        .await
+    }
+
+    /// The client with this id. Every write that changes a client names it
+    /// (`upsert_static`) or everything (`delete_static`), so a held client
+    /// is never served after a change, as with tokens.
+    pub async fn find_client(&self, id: Ulid) -> Result<Option<Client>, StorageError> {
+        self.cached(
+            &client_key(id),
+            |hit| match hit {
+                CachedLookup::Client(client) => Some(*client),
+                _ => None,
+            },
+            |client| CachedLookup::Client(Box::new(client.clone())),
+            |mut repo, _| async move { repo.oauth2_clients().find(id).await },
         )
         .await
     }

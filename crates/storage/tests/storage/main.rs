@@ -14,6 +14,7 @@ mod jobs;
 mod migrations;
 mod oauth2;
 mod policy_data;
+mod rotation;
 mod stored_values;
 mod syn2mas;
 mod upstream;

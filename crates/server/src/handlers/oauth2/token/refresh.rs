@@ -10,7 +10,7 @@ use mxauth_model::{
     oauth2::{Client, RefreshToken, Session},
     token_digest, Scope, User,
 };
-use mxauth_storage::Repository;
+use mxauth_storage::{Repository, Rotation, RotationRequest};
 
 use super::issue::IssuedTokens;
 use crate::ops::{
@@ -33,32 +33,43 @@ pub async fn exchange(
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let now = state.clock.now();
-    // One query for the token, its session and user; no transaction: the
-    // rotation below is atomic on its own, and its condition (the token
-    // still unconsumed) is what makes replay detection exact.
-    let (refresh, session, user) = state
+    let requested = requested_scope(params)?;
+    // One statement on PostgreSQL: the lookup and, when every condition of
+    // `check_usable` holds and the token is unconsumed, the rotation. No
+    // transaction around it: the rotation's own condition (the token still
+    // unconsumed) is what makes replay detection exact.
+    let (pair, successor) = successor_pair(state, now);
+    let request = RotationRequest {
+        client_id: client.id,
+        scope: requested.as_ref(),
+    };
+    let Rotation {
+        refresh,
+        session,
+        user,
+        rotated,
+    } = state
         .db
-        .read()
-        .await?
-        .oauth2_refresh_tokens()
-        .lookup(&token_digest(token))
+        .lookup_and_rotate(&token_digest(token), &request, &successor, now)
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
-    check_usable(client, &session, user.as_ref(), &refresh, params)?;
-
-    if refresh.consumed_at.is_none() {
-        let (pair, successor) = successor_pair(state, now);
-        if !state
-            .db
-            .rotate_refresh_token(refresh.id, session.id, &successor, now)
-            .await?
-        {
-            // A concurrent refresh consumed it first.
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used",
-            ));
-        }
+    if rotated {
         return Ok(issued(state, pair, &session));
+    }
+    // Not rotated: say why.
+    check_usable(
+        client,
+        &session,
+        user.as_ref(),
+        &refresh,
+        requested.as_ref(),
+    )?;
+    if refresh.consumed_at.is_none() {
+        // Usable when read, consumed by a concurrent refresh before the
+        // rotation got to it.
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ));
     }
 
     // Presented again after a rotation: the client lost the response (its
@@ -89,14 +100,29 @@ pub async fn exchange(
     Ok(issued(state, pair, &session))
 }
 
-/// The token may be refreshed by this client: its session and user are
-/// active, it is not revoked, and a narrower `scope`, if asked, fits.
+/// The narrower `scope` the client asks for, if any (RFC 6749 §6).
+fn requested_scope(params: &HashMap<String, String>) -> Result<Option<Scope>, OAuthError> {
+    params
+        .get("scope")
+        .filter(|s| !s.is_empty())
+        .map(|requested| {
+            requested
+                .parse()
+                .map_err(|e| OAuthError::invalid_scope(format!("the scope is invalid: {e}")))
+        })
+        .transpose()
+}
+
+/// Why a token that was not rotated may not be refreshed by this client:
+/// the conditions of the rotation (`may_rotate` in storage, and its SQL),
+/// each with its own answer. `Ok` when they all hold (the token was then
+/// consumed, by a concurrent refresh or earlier).
 fn check_usable(
     client: &Client,
     session: &Session,
     user: Option<&User>,
     refresh: &RefreshToken,
-    params: &HashMap<String, String>,
+    requested: Option<&Scope>,
 ) -> Result<(), OAuthError> {
     if session.client_id != client.id {
         return Err(OAuthError::invalid_grant(
@@ -116,15 +142,10 @@ fn check_usable(
     if refresh.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
-    if let Some(requested) = params.get("scope").filter(|s| !s.is_empty()) {
-        let requested: Scope = requested
-            .parse()
-            .map_err(|e| OAuthError::invalid_scope(format!("the scope is invalid: {e}")))?;
-        if !requested.is_subset_of(&session.scope) {
-            return Err(OAuthError::invalid_scope(
-                "a refresh cannot widen the scope of the session",
-            ));
-        }
+    if requested.is_some_and(|scope| !scope.is_subset_of(&session.scope)) {
+        return Err(OAuthError::invalid_scope(
+            "a refresh cannot widen the scope of the session",
+        ));
     }
     Ok(())
 }
