@@ -324,12 +324,20 @@ impl SynapseSource {
 
     /// Access tokens with their refresh token, if any; tokens that let an
     /// admin act as another user (`puppets_user_id`) are left out.
+    ///
+    /// The refresh token is looked up by primary key for each access
+    /// token rather than joined: PostgreSQL planned the `LEFT JOIN` as a
+    /// hash join over the whole of `refresh_tokens`, on every page (35 ms a
+    /// page of 2,000 users on the 100,000-user bench, against 7 ms so; a
+    /// third of the PostgreSQL → PostgreSQL run's reading).
     pub async fn access_tokens(&self, first: &str, last: &str) -> Result<Vec<SynapseAccessToken>> {
         const SQL: &str = "SELECT a.user_id, a.device_id, a.token, a.valid_until_ms,
-                                  r.token AS refresh_token,
-                                  (r.next_token_id IS NOT NULL) AS refresh_consumed
+                                  (SELECT r.token FROM refresh_tokens r
+                                   WHERE r.id = a.refresh_token_id) AS refresh_token,
+                                  COALESCE((SELECT r.next_token_id IS NOT NULL FROM refresh_tokens r
+                                            WHERE r.id = a.refresh_token_id), FALSE)
+                                    AS refresh_consumed
                            FROM access_tokens a
-                           LEFT JOIN refresh_tokens r ON r.id = a.refresh_token_id
                            WHERE a.user_id >= $1 AND a.user_id <= $2
                              AND a.puppets_user_id IS NULL";
         self.in_user_range(SQL, first, last).await

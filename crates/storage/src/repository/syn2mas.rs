@@ -1,7 +1,7 @@
 //! Bulk writes for `mxauth syn2mas`: one batch of users imported from
 //! Synapse with everything that belongs to them, a few statements per table
-//! whatever the batch size (`UNNEST` of array parameters on PostgreSQL,
-//! [`unnest`]; multi-row INSERTs on SQLite, [`rows`]), plus the lookups that
+//! whatever the batch size (`COPY … FROM STDIN` in binary format on
+//! PostgreSQL, [`copy`]; multi-row INSERTs on SQLite, [`rows`]), plus the lookups that
 //! let a second run skip what the first already wrote, and the suspension of
 //! secondary indexes and foreign keys while an empty target is bulk-loaded
 //! ([`bulk_load`]).
@@ -19,15 +19,15 @@ use chrono::{DateTime, Utc};
 use ulid::Ulid;
 use uuid::Uuid;
 
-use super::{accessor, on_conn, Mode, Tx, Write};
+use super::{accessor, on_conn, Mode, Table, Tx, Write};
 use crate::{
     types::{to_ulid, to_uuid},
     StorageError,
 };
 
 mod bulk_load;
+mod copy;
 mod rows;
-mod unnest;
 
 /// Told, after each table's statements of a batch, the table, the rows
 /// written and the time they took (the importer prints the sums).
@@ -40,6 +40,76 @@ struct NewIds {
     emails: Vec<Ulid>,
     links: Vec<Ulid>,
 }
+
+/// The tables a batch fills with the columns it writes, in the order both
+/// writers ([`copy`], [`rows`]) give the values (`users` and `user_emails`
+/// are written with all their columns: `USERS`, `USER_EMAILS`).
+const fn written(name: &'static str, columns: &'static [&'static str]) -> Table {
+    Table {
+        name,
+        alias: "",
+        columns,
+    }
+}
+const IMPORTED_USERS: Table = written("syn2mas_imported_users", &["user_id", "imported_at"]);
+const PASSWORDS: Table = written(
+    "user_passwords",
+    &[
+        "user_password_id",
+        "user_id",
+        "hashed_password",
+        "version",
+        "created_at",
+    ],
+);
+const OTHER_THIRD_PARTY_IDS: Table = written(
+    "user_unsupported_third_party_ids",
+    &["user_id", "medium", "address", "created_at"],
+);
+const UPSTREAM_LINKS: Table = written(
+    "upstream_oauth_links",
+    &[
+        "upstream_oauth_link_id",
+        "upstream_oauth_provider_id",
+        "user_id",
+        "subject",
+        "created_at",
+    ],
+);
+const SESSIONS: Table = written(
+    "compat_sessions",
+    &[
+        "compat_session_id",
+        "user_id",
+        "device_id",
+        "is_synapse_admin",
+        "user_agent",
+        "last_active_at",
+        "last_active_ip",
+        "human_name",
+        "created_at",
+    ],
+);
+const ACCESS_TOKENS: Table = written(
+    "compat_access_tokens",
+    &[
+        "compat_access_token_id",
+        "compat_session_id",
+        "access_token_sha256",
+        "created_at",
+        "expires_at",
+    ],
+);
+const REFRESH_TOKENS: Table = written(
+    "compat_refresh_tokens",
+    &[
+        "compat_refresh_token_id",
+        "compat_session_id",
+        "compat_access_token_id",
+        "refresh_token_sha256",
+        "created_at",
+    ],
+);
 
 /// Bind parameters per lookup statement: below SQLite's 32,766 and
 /// PostgreSQL's 65,535.
@@ -244,8 +314,8 @@ impl Syn2Mas<'_, Write> {
             }
         };
         match &mut *self.tx {
-            Tx::Postgres(tx) => unnest::write(tx, batch, &ids, now, timed).await?,
-            Tx::PostgresConn(conn) => unnest::write(conn, batch, &ids, now, timed).await?,
+            Tx::Postgres(tx) => copy::write(tx, batch, &ids, now, timed).await?,
+            Tx::PostgresConn(conn) => copy::write(conn, batch, &ids, now, timed).await?,
             Tx::Sqlite(tx) => rows::write(tx, batch, &ids, now, timed).await?,
             Tx::SqliteConn(conn) => rows::write(conn, batch, &ids, now, timed).await?,
         }

@@ -175,7 +175,7 @@ async fn suspended_indexes_and_keys_come_back_exactly(db: &Database) {
     assert!(repo.syn2mas().write(&twin, now()).await.is_err());
     drop(repo);
 
-    // So are token digests (suspended too on SQLite): a new user whose
+    // So are token digests (suspended too): a new user whose
     // token has a digest of bob's is refused, with a fresh digest it is not.
     for (access, refresh, refused) in [
         ("bob-access", "eve-refresh", true),

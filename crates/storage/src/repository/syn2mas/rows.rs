@@ -7,7 +7,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::{ImportBatch, NewIds, TableTime};
+use super::{
+    ImportBatch, NewIds, TableTime, ACCESS_TOKENS, IMPORTED_USERS, OTHER_THIRD_PARTY_IDS,
+    PASSWORDS, REFRESH_TOKENS, SESSIONS, UPSTREAM_LINKS,
+};
 use crate::repository::{emails::USER_EMAILS, users::USERS};
 use crate::types::{to_uuid, Timestamp};
 
@@ -72,8 +75,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "syn2mas_imported_users",
-        &["user_id", "imported_at"],
+        IMPORTED_USERS.name,
+        IMPORTED_USERS.columns,
         batch.users,
         |b, u| {
             b.push_bind(to_uuid(u.id)).push_bind(at);
@@ -83,14 +86,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "user_passwords",
-        &[
-            "user_password_id",
-            "user_id",
-            "hashed_password",
-            "version",
-            "created_at"
-        ],
+        PASSWORDS.name,
+        PASSWORDS.columns,
         passwords,
         |b, row| {
             let ((user, hash, version), id) = row;
@@ -119,8 +116,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "user_unsupported_third_party_ids",
-        &["user_id", "medium", "address", "created_at"],
+        OTHER_THIRD_PARTY_IDS.name,
+        OTHER_THIRD_PARTY_IDS.columns,
         batch.other_third_party_ids,
         |b, row| {
             let (user, medium, address) = row;
@@ -134,14 +131,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "upstream_oauth_links",
-        &[
-            "upstream_oauth_link_id",
-            "upstream_oauth_provider_id",
-            "user_id",
-            "subject",
-            "created_at"
-        ],
+        UPSTREAM_LINKS.name,
+        UPSTREAM_LINKS.columns,
         links,
         |b, row| {
             let ((provider, user, subject), id) = row;
@@ -155,18 +146,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "compat_sessions",
-        &[
-            "compat_session_id",
-            "user_id",
-            "device_id",
-            "is_synapse_admin",
-            "user_agent",
-            "last_active_at",
-            "last_active_ip",
-            "human_name",
-            "created_at"
-        ],
+        SESSIONS.name,
+        SESSIONS.columns,
         batch.sessions,
         |b, s| {
             b.push_bind(to_uuid(s.id))
@@ -183,14 +164,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "compat_access_tokens",
-        &[
-            "compat_access_token_id",
-            "compat_session_id",
-            "access_token_sha256",
-            "created_at",
-            "expires_at"
-        ],
+        ACCESS_TOKENS.name,
+        ACCESS_TOKENS.columns,
         batch.access_tokens,
         |b, t| {
             b.push_bind(to_uuid(t.id))
@@ -203,14 +178,8 @@ pub(super) async fn write(
     insert_rows!(
         conn,
         timed,
-        "compat_refresh_tokens",
-        &[
-            "compat_refresh_token_id",
-            "compat_session_id",
-            "compat_access_token_id",
-            "refresh_token_sha256",
-            "created_at"
-        ],
+        REFRESH_TOKENS.name,
+        REFRESH_TOKENS.columns,
         batch.refresh_tokens,
         |b, t| {
             b.push_bind(to_uuid(t.id))
