@@ -89,7 +89,10 @@ fn may_rotate(found: &(RefreshToken, Session, Option<User>), request: &RotationR
 /// for (space-separated, or NULL). `presented` is read in the statement's
 /// snapshot; the `UPDATE` re-checks `consumed_at`/`revoked_at` on the row
 /// as it is when it gets the row lock, which is what makes one of two
-/// concurrent refreshes fail.
+/// concurrent refreshes fail. The `UPDATE` names the digest itself: joined
+/// only through `presented` (a CTE, which the planner cannot see into), it
+/// was planned as a hash join over a sequential scan of the whole table,
+/// one scan per refresh.
 static ROTATE_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH presented AS ({}),
@@ -97,7 +100,8 @@ static ROTATE_SQL: LazyLock<String> = LazyLock::new(|| {
            UPDATE oauth2_refresh_tokens t
            SET consumed_at = $2, next_oauth2_refresh_token_id = $3
            FROM presented p
-           WHERE t.oauth2_refresh_token_id = p.oauth2_refresh_token_id
+           WHERE t.refresh_token_sha256 = $1
+             AND t.oauth2_refresh_token_id = p.oauth2_refresh_token_id
              AND t.consumed_at IS NULL AND t.revoked_at IS NULL
              AND p.oauth2_client_id = $4 AND p.finished_at IS NULL
              AND (p.user_id IS NULL OR (p.u_user_id IS NOT NULL

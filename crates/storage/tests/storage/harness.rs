@@ -34,6 +34,13 @@ impl TestDb {
 
     /// `None` when PostgreSQL is not configured and we are not in CI.
     pub async fn postgres() -> Option<TestDb> {
+        Self::postgres_with_pool_size(None).await
+    }
+
+    /// [`TestDb::postgres`] with at most `connections` in the pool (else
+    /// the default): with one, every statement runs on the same server
+    /// process, whose statistics the test can then read.
+    pub async fn postgres_with_pool_size(connections: Option<u32>) -> Option<TestDb> {
         let url = match std::env::var("DATABASE_URL") {
             Ok(url) if !url.is_empty() => url,
             _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -63,6 +70,9 @@ impl TestDb {
         }
         let mut settings = DatabaseSettings::from_uri(url);
         settings.search_path = Some(schema.clone());
+        if let Some(connections) = connections {
+            settings.max_connections = connections;
+        }
         let db = Database::connect(&settings).await.expect("connect");
         migrate::run(&db, |_| {}).await.expect("migrate PostgreSQL");
         Some(TestDb {
