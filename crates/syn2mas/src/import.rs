@@ -81,6 +81,15 @@ fn millis(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
 }
 
+/// A text shown to people (a device's name, user agent or address) without
+/// its NUL characters: SQLite stores them, PostgreSQL's `text` refuses them,
+/// and one stray NUL in a Synapse SQLite database would otherwise stop the
+/// import into PostgreSQL. Identifiers are not touched: changing one would
+/// change what it names.
+fn display_text(text: &Option<String>) -> Option<String> {
+    text.as_ref().map(|text| text.replace('\0', ""))
+}
+
 /// Runs the import, telling `progress` after each batch; returns what was
 /// (or, in a dry run, would have been) written, with the time per table.
 pub async fn run(
@@ -392,10 +401,10 @@ async fn write_page(
             user_id: user,
             device_id: Some(device.device_id.clone()),
             is_synapse_admin: admin,
-            human_name: device.display_name.clone(),
-            user_agent: device.user_agent.clone(),
+            human_name: display_text(&device.display_name),
+            user_agent: display_text(&device.user_agent),
             last_active_at: millis(device.last_seen),
-            last_active_ip: device.ip.clone(),
+            last_active_ip: display_text(&device.ip),
         });
     }
 

@@ -9,7 +9,9 @@
 //!   indexes included);
 //! - the next run rebuilds first, skips what is there and completes: every
 //!   row the dry run announced is there once, and the schema's indexes and
-//!   keys are exactly those of a freshly migrated database.
+//!   keys are exactly those of a freshly migrated database;
+//! - a device name or user agent with NUL characters (SQLite keeps them,
+//!   PostgreSQL refuses them) is imported without them.
 
 use mxauth_storage::Database;
 
@@ -133,6 +135,7 @@ async fn stopped_bulk_import_resumes_and_rebuilds(name: &str, db: TestDatabase) 
             "4",
         ],
     );
+    let device = put_nul_in_a_device(database).await;
     let (files, _) = server_config(name, &db, OVERRIDES);
     run(with_configs(&mut mxauth(), &files).args(["database", "migrate"])).succeeded();
     let migrated = schema(&db).await;
@@ -224,7 +227,77 @@ async fn stopped_bulk_import_resumes_and_rebuilds(name: &str, db: TestDatabase) 
     );
     assert_eq!(contents(&db).await, (expected, false));
     assert_eq!(schema(&db).await, migrated);
+    assert_eq!(
+        device_texts(&db, &device).await,
+        (
+            Some("Phone of Alice".to_owned()),
+            Some("Element/1.0".to_owned())
+        ),
+        "the NUL characters of the device's name and user agent are dropped"
+    );
     db.drop_database().await;
+}
+
+/// Gives one device of the Synapse SQLite database a name and a user agent
+/// of a user who is imported (no guest, deactivated or application service
+/// user) with NUL characters, which SQLite stores and PostgreSQL refuses; returns
+/// `(localpart, device id)`.
+async fn put_nul_in_a_device(database: &str) -> (String, String) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{database}"))
+        .await
+        .unwrap();
+    let (user_id, device_id): (String, String) = sqlx::query_as(
+        "SELECT d.user_id, d.device_id FROM devices d JOIN users u ON u.name = d.user_id
+         WHERE u.is_guest = 0 AND u.deactivated = 0 AND u.appservice_id IS NULL
+           AND NOT d.hidden
+         ORDER BY d.user_id, d.device_id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE devices SET display_name = 'Phone of' || char(0) || ' Alice',
+                            user_agent = 'Element/1.0' || char(0)
+         WHERE user_id = $1 AND device_id = $2",
+    )
+    .bind(&user_id)
+    .bind(&device_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let localpart = user_id.trim_start_matches('@').split(':').next().unwrap();
+    (localpart.to_owned(), device_id)
+}
+
+/// The imported name and user agent of `(localpart, device id)`.
+async fn device_texts(
+    db: &TestDatabase,
+    device: &(String, String),
+) -> (Option<String>, Option<String>) {
+    const SQL: &str = "SELECT s.human_name, s.user_agent FROM compat_sessions s
+                       JOIN users u ON u.user_id = s.user_id
+                       WHERE u.username = $1 AND s.device_id = $2";
+    let database = db.open().await;
+    let texts = match &database {
+        Database::Postgres(pool, _) => {
+            sqlx::query_as(SQL)
+                .bind(&device.0)
+                .bind(&device.1)
+                .fetch_one(pool)
+                .await
+        }
+        Database::Sqlite(pool, _) => {
+            sqlx::query_as(SQL)
+                .bind(&device.0)
+                .bind(&device.1)
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .unwrap();
+    database.close().await;
+    texts
 }
 
 #[tokio::test]
