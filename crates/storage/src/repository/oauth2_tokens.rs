@@ -75,25 +75,29 @@ impl From<RefreshRow> for RefreshToken {
 pub(super) struct WithSession<T> {
     #[sqlx(flatten)]
     token: T,
+    /// Its `created_at` is the token's (the column of that name comes
+    /// first): the session's own is [`WithSession::s_created_at`].
     #[sqlx(flatten)]
     session: super::oauth2_sessions::SessionRow,
+    s_created_at: Timestamp,
     #[sqlx(flatten)]
     user: JoinedUserRow,
 }
 
 /// `SELECT` of a token table (`tokens`, with its alias), its session and
 /// the session's user, by the digest in `digest_column`. The token's own
-/// `oauth2_session_id` carries the session's, so the session's is left out.
+/// `oauth2_session_id` carries the session's, so the session's is left out;
+/// the session's `created_at` is renamed `s_created_at`.
 pub(super) fn with_session_sql(tokens: &Table, digest_column: &str) -> String {
     let t = tokens.alias;
     format!(
-        "SELECT {}, {}, {}
+        "SELECT {}, {}, s.created_at AS s_created_at, {}
          FROM {} {t}
          JOIN oauth2_sessions s ON s.oauth2_session_id = {t}.oauth2_session_id
          LEFT JOIN users u ON u.user_id = s.user_id
          WHERE {t}.{digest_column} = $1",
         tokens.columns(),
-        OAUTH2_SESSIONS.columns_except(&["oauth2_session_id"]),
+        OAUTH2_SESSIONS.columns_except(&["oauth2_session_id", "created_at"]),
         USERS.columns_as("u_"),
         tokens.name,
     )
@@ -119,7 +123,9 @@ where
 impl<T> WithSession<T> {
     /// The token (as `R`), its session and the session's user.
     pub(super) fn into_parts<R: From<T>>(self) -> Result<(R, Session, Option<User>), StorageError> {
-        let session = Session::try_from(self.session)?;
+        let mut session = self.session;
+        session.created_at = self.s_created_at;
+        let session = Session::try_from(session)?;
         Ok((R::from(self.token), session, self.user.into()))
     }
 }

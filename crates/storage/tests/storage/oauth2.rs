@@ -300,7 +300,9 @@ async fn tokens_by_digest_and_introspection_join(db: &Database) {
             new_ulid(now(), &mut rng),
             s.id,
             "at-digest",
-            now(),
+            // Later than the session, so that the join is seen to return
+            // each row's own `created_at`.
+            now() + Duration::seconds(60),
             Some(exp),
         )
         .await
