@@ -14,6 +14,15 @@
 //! A verdict is shared for [`VERDICT_TTL`], so a burst of
 //! requests during an outage costs one attempt, not one each, and requests
 //! that arrive while a negative verdict is fresh fail at once.
+//!
+//! A probe that gets no answer in time proves nothing by itself: on an
+//! overloaded machine a new PostgreSQL connection (a fork and a TLS
+//! handshake, each waiting for a CPU) took 3–8 s while every open
+//! connection answered in milliseconds, and requests got 503s saying the
+//! database was down. So only a refusal, a reset or an error from the
+//! server is a verdict at once; a silent probe lets the request wait for
+//! the pool until [`BUSY_PATIENCE`], and only a server still silent then
+//! is declared unavailable (a host gone without closing its connections).
 
 use std::{
     collections::HashMap,
@@ -44,22 +53,37 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one verdict is reused.
 const VERDICT_TTL: Duration = Duration::from_secs(1);
 
-/// How long a request keeps waiting, without a probe, for a pool whose
-/// every connection is open and in use: the server is answering them, only
-/// busily. A probe then would open one connection more, which a loaded
-/// machine may not finish within [`PROBE_TIMEOUT`], or which a server at its
-/// connection limit refuses; either way requests got a 503 saying the
-/// database was down while it served every pooled connection (seen with two
-/// instances under full load). Past this, the probe runs as usual: a
-/// server that stopped answering without closing connections is then
-/// noticed.
-const BUSY_PATIENCE: Duration = Duration::from_secs(10);
+/// How long a request keeps waiting for a pool that is busy or slow while
+/// the server has refused nothing:
+/// - every connection open and in use: the server is answering them, only
+///   busily, and no probe runs. A probe would open one connection more,
+///   which a loaded machine may not finish within [`PROBE_TIMEOUT`], or
+///   which a server at its connection limit refuses; either way requests
+///   got a 503 saying the database was down while it served every pooled
+///   connection (seen with two instances under full load);
+/// - probes that time out: an overloaded machine, or a server gone silent.
+///
+/// Past this a server that still has not answered is unavailable: one that
+/// stopped answering without closing its connections is noticed.
+pub(crate) const BUSY_PATIENCE: Duration = Duration::from_secs(10);
 
-/// The latest probe of one server: when, and why it failed (`None`: it
-/// answered).
+/// What the latest probe of one server found.
+#[derive(Clone)]
+enum Probed {
+    /// It accepted a connection.
+    Answered,
+    /// No answer within [`PROBE_TIMEOUT`]: an overloaded machine or a
+    /// silent server, told apart by waiting ([`BUSY_PATIENCE`]).
+    Silent(String),
+    /// Refused, reset, or an error from the server (shutting down, too many
+    /// clients, …); also a server still silent past [`BUSY_PATIENCE`].
+    Down(std::io::ErrorKind, String),
+}
+
+/// The latest probe of one server, and when it ran.
 struct Verdict {
     at: Instant,
-    failure: Option<(std::io::ErrorKind, String)>,
+    probed: Probed,
 }
 
 /// One probe state per server, shared by every pool of this process that
@@ -129,12 +153,15 @@ pub(crate) async fn connect_once(
     }
 }
 
-/// Probes the server: `None` when it answered, else why not.
-async fn probe(options: &PgConnectOptions) -> Option<(std::io::ErrorKind, String)> {
+/// Probes the server once.
+async fn probe(options: &PgConnectOptions) -> Probed {
     match connect_once(options, PROBE_TIMEOUT).await {
-        Ok(()) => None,
-        Err(sqlx::Error::Io(io)) => Some((io.kind(), io.to_string())),
-        Err(other) => Some((std::io::ErrorKind::Other, other.to_string())),
+        Ok(()) => Probed::Answered,
+        Err(sqlx::Error::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut => {
+            Probed::Silent(io.to_string())
+        }
+        Err(sqlx::Error::Io(io)) => Probed::Down(io.kind(), io.to_string()),
+        Err(other) => Probed::Down(std::io::ErrorKind::Other, other.to_string()),
     }
 }
 
@@ -142,45 +169,63 @@ impl Verdict {
     fn fresh(&self) -> bool {
         self.at.elapsed() < VERDICT_TTL
     }
-
-    fn result(&self) -> Result<(), StorageError> {
-        match &self.failure {
-            Some((kind, message)) => Err(unavailable(*kind, message)),
-            None => Ok(()),
-        }
-    }
 }
 
-/// Fails when a fresh verdict says the server cannot be reached.
+/// Fails when a fresh verdict says the server is down.
 async fn known_unreachable(options: &PgConnectOptions) -> Result<(), StorageError> {
     if !failed_lately() {
         return Ok(());
     }
     let slot = verdict_slot(options);
     let verdict = slot.lock().await;
-    match verdict.as_ref() {
-        Some(verdict) if verdict.fresh() => verdict.result(),
+    match verdict.as_ref().map(|v| (v.fresh(), &v.probed)) {
+        Some((true, Probed::Down(kind, message))) => Err(unavailable(*kind, message)),
         _ => Ok(()),
     }
 }
 
-/// Whether the server can be reached: a fresh verdict, else a probe now.
-async fn reachable(options: &PgConnectOptions) -> Result<(), StorageError> {
+/// What the server is like: a fresh verdict, else a probe now.
+async fn reachable(options: &PgConnectOptions) -> Probed {
     let slot = verdict_slot(options);
     let mut verdict = slot.lock().await;
     if let Some(verdict) = verdict.as_ref().filter(|v| v.fresh()) {
-        return verdict.result();
+        return verdict.probed.clone();
     }
-    let failure = probe(options).await;
-    if let Some((_, message)) = &failure {
-        LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
-        tracing::warn!(server = %server_key(options), error = %message, "the database cannot be reached");
+    let probed = probe(options).await;
+    let server = server_key(options);
+    match &probed {
+        Probed::Answered => {}
+        Probed::Silent(message) => tracing::warn!(
+            %server,
+            error = %message,
+            "a new database connection gets no answer; waiting for the pool (an overloaded machine, or a server gone silent)"
+        ),
+        Probed::Down(_, message) => {
+            LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
+            tracing::warn!(%server, error = %message, "the database cannot be reached");
+        }
     }
-    let fresh = verdict.insert(Verdict {
+    verdict
+        .insert(Verdict {
+            at: Instant::now(),
+            probed,
+        })
+        .probed
+        .clone()
+}
+
+/// A server that stayed silent for [`BUSY_PATIENCE`]: down, for every
+/// request of the next [`VERDICT_TTL`] too.
+async fn give_up_on_silent(options: &PgConnectOptions, message: String) -> StorageError {
+    let kind = std::io::ErrorKind::TimedOut;
+    let error = unavailable(kind, &message);
+    LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
+    tracing::warn!(server = %server_key(options), error = %message, "the database has not answered for {} s", BUSY_PATIENCE.as_secs());
+    *verdict_slot(options).lock().await = Some(Verdict {
         at: Instant::now(),
-        failure,
+        probed: Probed::Down(kind, message),
     });
-    fresh.result()
+    error
 }
 
 /// Runs `work` (which waits for a connection of `pool`), failing fast with
@@ -197,11 +242,18 @@ pub(crate) async fn within_reach<T>(
         if let Ok(result) = tokio::time::timeout(PATIENCE, &mut work).await {
             return result.map_err(StorageError::from);
         }
-        if !(all_connections_busy(pool) && started.elapsed() < BUSY_PATIENCE) {
-            break;
+        let patient = started.elapsed() < BUSY_PATIENCE;
+        if all_connections_busy(pool) && patient {
+            continue;
+        }
+        match reachable(&options).await {
+            // Merely busy: the pool's own acquire timeout applies.
+            Probed::Answered => break,
+            Probed::Down(kind, message) => return Err(unavailable(kind, &message)),
+            Probed::Silent(_) if patient => continue,
+            Probed::Silent(message) => return Err(give_up_on_silent(&options, message).await),
         }
     }
-    reachable(&options).await?;
     work.await.map_err(StorageError::from)
 }
 
@@ -239,7 +291,7 @@ pub(crate) fn sqlite_release_check(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::{Duration, Instant};
 
     use crate::{Database, DatabaseSettings, StorageError};
@@ -269,7 +321,7 @@ mod tests {
     }
 
     /// `DATABASE_URL`, or `None` with a note (a failure under `CI=true`).
-    fn database_url() -> Option<String> {
+    pub(crate) fn database_url() -> Option<String> {
         match std::env::var("DATABASE_URL") {
             Ok(url) if !url.is_empty() => Some(url),
             _ if std::env::var("CI").is_ok_and(|v| v == "true") => {

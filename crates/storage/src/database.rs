@@ -145,7 +145,7 @@ impl Database {
                 Repository::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard)
             }
             Database::Postgres(pool, cache) => Repository::postgres(
-                availability::within_reach(pool, pool.begin()).await?,
+                availability::within_reach(pool, begin_to_the_end(pool)).await?,
                 cache.0.get().cloned(),
             ),
         })
@@ -283,6 +283,26 @@ pub(crate) fn postgres_options(
         options = options.options([("search_path", schema.as_str())]);
     }
     Ok(options)
+}
+
+/// `pool.begin()`, carried to its end even when the caller stops waiting
+/// (a client that hangs up, a deadline). sqlx 0.8 counts the transaction
+/// only once `BEGIN` is answered, so a `begin` dropped in between returned
+/// the connection to the pool inside a transaction nobody would end
+/// (sqlx issue 4393): the next user's statements ran in it, and a write
+/// made outside a transaction was answered and never committed. Run in a
+/// task of its own, the `begin` completes, and a transaction nobody takes
+/// is dropped there, which rolls it back.
+async fn begin_to_the_end(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(begun) => begun,
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        // Cancelled: only when the runtime shuts down.
+        Err(_) => Err(sqlx::Error::PoolClosed),
+    }
 }
 
 /// How long a pooled PostgreSQL connection may sit idle before it is pinged

@@ -7,6 +7,8 @@ mod availability;
 mod database;
 mod describe;
 mod error;
+#[cfg(test)]
+mod fault_tests;
 mod import_writer;
 pub mod migrate;
 mod pool_stats;
