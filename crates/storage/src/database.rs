@@ -134,9 +134,10 @@ impl Database {
 
     /// Starts a transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the
     /// write lock at once, so two writers queue on `busy_timeout` instead of
-    /// one failing with `SQLITE_BUSY` when it upgrades a read lock. An
-    /// unreachable PostgreSQL fails within about two seconds with
-    /// [`StorageError::Unavailable`] (see `availability`).
+    /// one failing with `SQLITE_BUSY` when it upgrades a read lock. A
+    /// PostgreSQL that refuses connections fails within about two seconds
+    /// with [`StorageError::Unavailable`], one that stays silent within
+    /// about ten (see `availability`).
     pub async fn begin(&self) -> Result<Repository, StorageError> {
         let _waiting = crate::pool_stats::Waiting::start();
         Ok(match self {
@@ -296,8 +297,11 @@ pub(crate) fn postgres_options(
 async fn begin_to_the_end(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    use tracing::Instrument;
     let pool = pool.clone();
-    match tokio::spawn(async move { pool.begin().await }).await {
+    // In the caller's span, so that sqlx's log lines keep the request's.
+    let begin = async move { pool.begin().await }.in_current_span();
+    match tokio::spawn(begin).await {
         Ok(begun) => begun,
         Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
         // Cancelled: only when the runtime shuts down.
