@@ -19,10 +19,13 @@
 //! overloaded machine a new PostgreSQL connection (a fork and a TLS
 //! handshake, each waiting for a CPU) took 3–8 s while every open
 //! connection answered in milliseconds, and requests got 503s saying the
-//! database was down. So only a refusal, a reset or an error from the
-//! server is a verdict at once; a silent probe lets the request wait for
-//! the pool until [`BUSY_PATIENCE`], and only a server still silent then
-//! is declared unavailable (a host gone without closing its connections).
+//! database was down. Nor does "too many clients": the server is up, only
+//! full. So only a refusal, a reset or another error from the server is a
+//! verdict at once. A strained probe (no answer, or no room) lets the
+//! request wait for the pool until [`BUSY_PATIENCE`]; a server strained
+//! for that long, with no probe answered in between, is unavailable (a
+//! host gone without closing its connections), and requests fail fast
+//! again until a probe is answered.
 
 use std::{
     collections::HashMap,
@@ -61,10 +64,12 @@ const VERDICT_TTL: Duration = Duration::from_secs(1);
 ///   which a server at its connection limit refuses; either way requests
 ///   got a 503 saying the database was down while it served every pooled
 ///   connection (seen with two instances under full load);
-/// - probes that time out: an overloaded machine, or a server gone silent.
+/// - strained probes (no answer, or no room for one more connection): an
+///   overloaded machine or a full server, or a server gone silent.
 ///
-/// Past this a server that still has not answered is unavailable: one that
-/// stopped answering without closing its connections is noticed.
+/// Past this the request answers 503; a server strained for this long
+/// (one that stopped answering without closing its connections) is
+/// unavailable for every request until a probe is answered.
 pub(crate) const BUSY_PATIENCE: Duration = Duration::from_secs(10);
 
 /// What the latest probe of one server found.
@@ -72,11 +77,15 @@ pub(crate) const BUSY_PATIENCE: Duration = Duration::from_secs(10);
 enum Probed {
     /// It accepted a connection.
     Answered,
-    /// No answer within [`PROBE_TIMEOUT`]: an overloaded machine or a
-    /// silent server, told apart by waiting ([`BUSY_PATIENCE`]).
-    Silent(String),
-    /// Refused, reset, or an error from the server (shutting down, too many
-    /// clients, …); also a server still silent past [`BUSY_PATIENCE`].
+    /// No answer within [`PROBE_TIMEOUT`]: an overloaded machine, or a
+    /// host gone silent. Told apart by waiting.
+    Strained(String),
+    /// Refused, reset, or an error from the server (shutting down, too
+    /// many connections, …); also a server strained for [`BUSY_PATIENCE`].
+    /// "Too many connections" (53300) is an answer too, and waiting would
+    /// not help: a request waiting in sqlx's pool keeps retrying its own
+    /// new connection and does not take one another request releases
+    /// (seen: 10 s of waiting, then the 503 anyway).
     Down(std::io::ErrorKind, String),
 }
 
@@ -86,9 +95,17 @@ struct Verdict {
     probed: Probed,
 }
 
+/// What is known of one server.
+#[derive(Default)]
+struct ServerState {
+    latest: Option<Verdict>,
+    /// Since when every probe has been [`Probed::Strained`].
+    strained_since: Option<Instant>,
+}
+
 /// One probe state per server, shared by every pool of this process that
 /// talks to it (reachability is a property of the address, not the pool).
-type Verdicts = Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Verdict>>>>>;
+type Verdicts = Mutex<HashMap<String, Arc<tokio::sync::Mutex<ServerState>>>>;
 static VERDICTS: LazyLock<Verdicts> = LazyLock::new(Verdicts::default);
 
 /// When a probe last failed, in milliseconds since [`EPOCH`] (0: never).
@@ -116,7 +133,7 @@ fn server_key(options: &PgConnectOptions) -> String {
     }
 }
 
-fn verdict_slot(options: &PgConnectOptions) -> Arc<tokio::sync::Mutex<Option<Verdict>>> {
+fn verdict_slot(options: &PgConnectOptions) -> Arc<tokio::sync::Mutex<ServerState>> {
     let key = server_key(options);
     let mut verdicts = VERDICTS
         .lock()
@@ -158,7 +175,7 @@ async fn probe(options: &PgConnectOptions) -> Probed {
     match connect_once(options, PROBE_TIMEOUT).await {
         Ok(()) => Probed::Answered,
         Err(sqlx::Error::Io(io)) if io.kind() == std::io::ErrorKind::TimedOut => {
-            Probed::Silent(io.to_string())
+            Probed::Strained(io.to_string())
         }
         Err(sqlx::Error::Io(io)) => Probed::Down(io.kind(), io.to_string()),
         Err(other) => Probed::Down(std::io::ErrorKind::Other, other.to_string()),
@@ -177,55 +194,70 @@ async fn known_unreachable(options: &PgConnectOptions) -> Result<(), StorageErro
         return Ok(());
     }
     let slot = verdict_slot(options);
-    let verdict = slot.lock().await;
-    match verdict.as_ref().map(|v| (v.fresh(), &v.probed)) {
+    let state = slot.lock().await;
+    match state.latest.as_ref().map(|v| (v.fresh(), &v.probed)) {
         Some((true, Probed::Down(kind, message))) => Err(unavailable(*kind, message)),
         _ => Ok(()),
     }
 }
 
-/// What the server is like: a fresh verdict, else a probe now.
-async fn reachable(options: &PgConnectOptions) -> Probed {
+/// What the server is like: a fresh verdict, else a probe now. Strained
+/// turns to [`Probed::Down`] for a request out of patience, and for every
+/// request once the server has been strained for [`BUSY_PATIENCE`], until
+/// a probe is answered or refused. Decided under the server's lock, so a
+/// newer verdict is never overwritten by an older one.
+async fn reachable(options: &PgConnectOptions, patient: bool) -> Probed {
     let slot = verdict_slot(options);
-    let mut verdict = slot.lock().await;
-    if let Some(verdict) = verdict.as_ref().filter(|v| v.fresh()) {
-        return verdict.probed.clone();
-    }
-    let probed = probe(options).await;
-    let server = server_key(options);
-    match &probed {
-        Probed::Answered => {}
-        Probed::Silent(message) => tracing::warn!(
-            %server,
-            error = %message,
-            "a new database connection gets no answer; waiting for the pool (an overloaded machine, or a server gone silent)"
-        ),
-        Probed::Down(_, message) => {
-            LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
-            tracing::warn!(%server, error = %message, "the database cannot be reached");
+    let mut state = slot.lock().await;
+    let cached = state.latest.as_ref().filter(|v| v.fresh());
+    let (found, probed_now) = match cached {
+        Some(verdict) => (verdict.probed.clone(), false),
+        None => {
+            let started = Instant::now();
+            let found = probe(options).await;
+            match found {
+                Probed::Strained(_) => {
+                    state.strained_since.get_or_insert(started);
+                }
+                Probed::Answered | Probed::Down(..) => state.strained_since = None,
+            }
+            (found, true)
         }
+    };
+    let strained_for = state.strained_since.map(|since| since.elapsed());
+    let server = server_key(options);
+    let verdict = match found {
+        Probed::Strained(message)
+            if !patient || strained_for.is_some_and(|d| d >= BUSY_PATIENCE) =>
+        {
+            let seconds = strained_for.unwrap_or_default().as_secs();
+            let message = format!("{message}; no connection taken for {seconds} s");
+            Probed::Down(std::io::ErrorKind::TimedOut, message)
+        }
+        Probed::Strained(message) => {
+            if probed_now {
+                tracing::warn!(
+                    %server,
+                    error = %message,
+                    "a new database connection is not taken; waiting for the pool (an overloaded or full server, or one gone silent)"
+                );
+            }
+            Probed::Strained(message)
+        }
+        other => other,
+    };
+    let changed = probed_now || matches!(verdict, Probed::Down(..));
+    if let (true, Probed::Down(_, message)) = (changed, &verdict) {
+        LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
+        tracing::warn!(%server, error = %message, "the database cannot be reached");
+    }
+    if changed {
+        state.latest = Some(Verdict {
+            at: Instant::now(),
+            probed: verdict.clone(),
+        });
     }
     verdict
-        .insert(Verdict {
-            at: Instant::now(),
-            probed,
-        })
-        .probed
-        .clone()
-}
-
-/// A server that stayed silent for [`BUSY_PATIENCE`]: down, for every
-/// request of the next [`VERDICT_TTL`] too.
-async fn give_up_on_silent(options: &PgConnectOptions, message: String) -> StorageError {
-    let kind = std::io::ErrorKind::TimedOut;
-    let error = unavailable(kind, &message);
-    LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
-    tracing::warn!(server = %server_key(options), error = %message, "the database has not answered for {} s", BUSY_PATIENCE.as_secs());
-    *verdict_slot(options).lock().await = Some(Verdict {
-        at: Instant::now(),
-        probed: Probed::Down(kind, message),
-    });
-    error
 }
 
 /// Runs `work` (which waits for a connection of `pool`), failing fast with
@@ -246,12 +278,11 @@ pub(crate) async fn within_reach<T>(
         if all_connections_busy(pool) && patient {
             continue;
         }
-        match reachable(&options).await {
+        match reachable(&options, patient).await {
             // Merely busy: the pool's own acquire timeout applies.
             Probed::Answered => break,
             Probed::Down(kind, message) => return Err(unavailable(kind, &message)),
-            Probed::Silent(_) if patient => continue,
-            Probed::Silent(message) => return Err(give_up_on_silent(&options, message).await),
+            Probed::Strained(_) => continue,
         }
     }
     work.await.map_err(StorageError::from)

@@ -137,7 +137,7 @@ impl Database {
     /// one failing with `SQLITE_BUSY` when it upgrades a read lock. A
     /// PostgreSQL that refuses connections fails within about two seconds
     /// with [`StorageError::Unavailable`], one that stays silent within
-    /// about ten (see `availability`).
+    /// about twelve (see `availability`).
     pub async fn begin(&self) -> Result<Repository, StorageError> {
         let _waiting = crate::pool_stats::Waiting::start();
         Ok(match self {
@@ -286,21 +286,23 @@ pub(crate) fn postgres_options(
     Ok(options)
 }
 
-/// `pool.begin()`, carried to its end even when the caller stops waiting
-/// (a client that hangs up, a deadline). sqlx 0.8 counts the transaction
-/// only once `BEGIN` is answered, so a `begin` dropped in between returned
-/// the connection to the pool inside a transaction nobody would end
-/// (sqlx issue 4393): the next user's statements ran in it, and a write
-/// made outside a transaction was answered and never committed. Run in a
-/// task of its own, the `begin` completes, and a transaction nobody takes
-/// is dropped there, which rolls it back.
+/// `pool.begin()` whose `BEGIN` is carried to its end even when the caller
+/// stops waiting (a client that hangs up, a deadline). sqlx 0.8 counts the
+/// transaction only once `BEGIN` is answered, so a `begin` dropped in
+/// between returned the connection to the pool inside a transaction nobody
+/// would end (sqlx issue 4393): the next user's statements ran in it, and
+/// a write made outside a transaction was answered and never committed.
+/// The connection is acquired here, where giving up leaves nothing behind
+/// (a waiter that went away must not take a connection later); the
+/// `BEGIN` runs in a task of its own, and a transaction nobody takes is
+/// dropped there, which rolls it back.
 async fn begin_to_the_end(
     pool: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     use tracing::Instrument;
-    let pool = pool.clone();
+    let connection = pool.acquire().await?;
     // In the caller's span, so that sqlx's log lines keep the request's.
-    let begin = async move { pool.begin().await }.in_current_span();
+    let begin = sqlx::Transaction::begin(connection, None).in_current_span();
     match tokio::spawn(begin).await {
         Ok(begun) => begun,
         Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),

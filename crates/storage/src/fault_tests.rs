@@ -155,7 +155,7 @@ async fn a_server_slow_to_accept_is_waited_for() {
 }
 
 /// A server that never answers a new connection is unavailable once a
-/// request has waited [`crate::availability::BUSY_PATIENCE`], and the requests right
+/// request has waited [`crate::availability::BUSY_PATIENCE`]; the requests right
 /// after fail at once instead of each waiting as long.
 #[tokio::test]
 async fn a_server_silent_for_good_is_unavailable_after_the_patience() {
@@ -168,6 +168,12 @@ async fn a_server_silent_for_good_is_unavailable_after_the_patience() {
     let started = Instant::now();
     let next = db.ping().await;
     let next_waited = started.elapsed();
+    // Past the shared verdict's second: the server has been silent for
+    // longer than the patience, so one probe decides, without the wait.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let started = Instant::now();
+    let later = db.ping().await;
+    let later_waited = started.elapsed();
     relay.cut();
     db.close().await;
     assert!(
@@ -184,6 +190,11 @@ async fn a_server_silent_for_good_is_unavailable_after_the_patience() {
         "{next:?}"
     );
     assert!(next_waited < Duration::from_millis(200), "{next_waited:?}");
+    assert!(
+        matches!(later, Err(StorageError::Unavailable(_))),
+        "{later:?}"
+    );
+    assert!(later_waited < Duration::from_secs(3), "{later_waited:?}");
 }
 
 /// A transaction whose caller stops waiting while `BEGIN` is on its way (a
