@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "admin_audit", "0009_admin_audit.sql"),
     migration!(10, "job_heartbeat", "0010_job_heartbeat.sql"),
     migration!(11, "policy_data", "0011_policy_data.sql"),
+    migration!(12, "foreign_key_indexes", "0012_foreign_key_indexes.sql"),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating ("mxauth" in ASCII).

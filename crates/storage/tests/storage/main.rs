@@ -8,6 +8,7 @@
 mod harness;
 
 mod account;
+mod client_removal;
 mod compat;
 mod email_authentications;
 mod jobs;
