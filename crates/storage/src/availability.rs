@@ -19,9 +19,8 @@
 //! overloaded machine a new PostgreSQL connection (a fork and a TLS
 //! handshake, each waiting for a CPU) took 3–8 s while every open
 //! connection answered in milliseconds, and requests got 503s saying the
-//! database was down. Nor does "too many clients": the server is up, only
-//! full. So only a refusal, a reset or another error from the server is a
-//! verdict at once. A strained probe (no answer, or no room) lets the
+//! database was down. So only a refusal, a reset or an error from the
+//! server is a verdict at once. A strained probe (no answer) lets the
 //! request wait for the pool until [`BUSY_PATIENCE`]; a server strained
 //! for that long, with no probe answered in between, is unavailable (a
 //! host gone without closing its connections), and requests fail fast
@@ -64,8 +63,8 @@ const VERDICT_TTL: Duration = Duration::from_secs(1);
 ///   which a server at its connection limit refuses; either way requests
 ///   got a 503 saying the database was down while it served every pooled
 ///   connection (seen with two instances under full load);
-/// - strained probes (no answer, or no room for one more connection): an
-///   overloaded machine or a full server, or a server gone silent.
+/// - strained probes (no answer): an overloaded machine, or a server gone
+///   silent.
 ///
 /// Past this the request answers 503; a server strained for this long
 /// (one that stopped answering without closing its connections) is
@@ -212,52 +211,57 @@ async fn reachable(options: &PgConnectOptions, patient: bool) -> Probed {
     let cached = state.latest.as_ref().filter(|v| v.fresh());
     let (found, probed_now) = match cached {
         Some(verdict) => (verdict.probed.clone(), false),
-        None => {
-            let started = Instant::now();
-            let found = probe(options).await;
-            match found {
-                Probed::Strained(_) => {
-                    state.strained_since.get_or_insert(started);
-                }
-                Probed::Answered | Probed::Down(..) => state.strained_since = None,
-            }
-            (found, true)
-        }
+        None => (state.probe(options).await, true),
     };
-    let strained_for = state.strained_since.map(|since| since.elapsed());
     let server = server_key(options);
-    let verdict = match found {
+    let strained_for = state.strained_since.map(|since| since.elapsed());
+    let (verdict, escalated) = match found {
         Probed::Strained(message)
             if !patient || strained_for.is_some_and(|d| d >= BUSY_PATIENCE) =>
         {
             let seconds = strained_for.unwrap_or_default().as_secs();
             let message = format!("{message}; no connection taken for {seconds} s");
-            Probed::Down(std::io::ErrorKind::TimedOut, message)
+            (Probed::Down(std::io::ErrorKind::TimedOut, message), true)
         }
-        Probed::Strained(message) => {
-            if probed_now {
-                tracing::warn!(
-                    %server,
-                    error = %message,
-                    "a new database connection is not taken; waiting for the pool (an overloaded or full server, or one gone silent)"
-                );
-            }
-            Probed::Strained(message)
-        }
-        other => other,
+        found => (found, false),
     };
-    let changed = probed_now || matches!(verdict, Probed::Down(..));
-    if let (true, Probed::Down(_, message)) = (changed, &verdict) {
-        LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
-        tracing::warn!(%server, error = %message, "the database cannot be reached");
+    // A cached verdict is recorded (and logged) again only when it turned
+    // from strained to down here.
+    if !(probed_now || escalated) {
+        return verdict;
     }
-    if changed {
-        state.latest = Some(Verdict {
-            at: Instant::now(),
-            probed: verdict.clone(),
-        });
+    match &verdict {
+        Probed::Answered => {}
+        Probed::Strained(message) => tracing::warn!(
+            %server,
+            error = %message,
+            "a new database connection gets no answer; waiting for the pool (an overloaded machine, or a server gone silent)"
+        ),
+        Probed::Down(_, message) => {
+            LAST_FAILURE_MS.store(millis_since_epoch(), Ordering::Relaxed);
+            tracing::warn!(%server, error = %message, "the database cannot be reached");
+        }
     }
+    state.latest = Some(Verdict {
+        at: Instant::now(),
+        probed: verdict.clone(),
+    });
     verdict
+}
+
+impl ServerState {
+    /// Probes the server, keeping track of how long it has been strained.
+    async fn probe(&mut self, options: &PgConnectOptions) -> Probed {
+        let started = Instant::now();
+        let found = probe(options).await;
+        match found {
+            Probed::Strained(_) => {
+                self.strained_since.get_or_insert(started);
+            }
+            Probed::Answered | Probed::Down(..) => self.strained_since = None,
+        }
+        found
+    }
 }
 
 /// Runs `work` (which waits for a connection of `pool`), failing fast with

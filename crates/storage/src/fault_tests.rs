@@ -131,6 +131,7 @@ async fn pool_behind_a_silent_relay() -> Option<(Database, Relay)> {
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     Some((db, relay))
 }
+
 /// A new connection that takes seconds (an overloaded machine: 3–8 s
 /// seen with two instances and their load generators on two cores) is
 /// waited for: the request gets its answer when the connection comes,
